@@ -1,0 +1,88 @@
+# dind-cache: one binary, build/dind-cache, with the manifests, units and journal
+# catalog embedded. User CFLAGS/LDFLAGS pass through; pkg-config finds the libraries.
+
+PREFIX ?= /usr/local
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PYTHON ?= /usr/bin/python3
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
+
+LIBS := libsystemd libcurl jansson blkid yaml-0.1
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS))
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS))
+
+CFLAGS ?= -O2 -g
+WARNINGS := -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter -Wmissing-prototypes
+ALL_CFLAGS := -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -DDIND_CACHE_VERSION='"$(VERSION)"' \
+	-Iinstaller $(PKG_CFLAGS) $(CFLAGS)
+
+# Commands (main.c, cmd-*.c, install-*.c) may print; everything else is the library,
+# which the unit tests link against.
+ALL_SRCS := $(sort $(wildcard installer/*.c))
+CMD_SRCS := installer/main.c $(wildcard installer/cmd-*.c) $(wildcard installer/install-*.c)
+LIB_SRCS := $(filter-out $(CMD_SRCS),$(ALL_SRCS))
+HEADERS := $(wildcard installer/*.h)
+
+# Everything under manifests/ and units/ is embedded, named by its path in the tree.
+ASSETS := $(sort $(wildcard manifests/*.yaml) $(wildcard units/*))
+
+B := build
+LIB_OBJS := $(LIB_SRCS:installer/%.c=$(B)/obj/%.o) $(B)/obj/assets.o
+CMD_OBJS := $(filter-out $(LIB_SRCS),$(ALL_SRCS))
+CMD_OBJS := $(CMD_OBJS:installer/%.c=$(B)/obj/%.o)
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test-*.c))
+TEST_CFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -O1 -g
+CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka)
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka)
+
+all: $(B)/dind-cache
+
+$(B)/dind-cache: $(CMD_OBJS) $(LIB_OBJS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/obj/%.o: installer/%.c $(HEADERS) Makefile
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The assets are assembled with .incbin from a list written at build time.
+$(B)/assets.S: $(ASSETS) Makefile installer/assets.h
+	@mkdir -p $(@D)
+	{ echo '#include "assets-begin.S"'; \
+	  for f in $(ASSETS); do echo "ASSET \"$$f\""; done; \
+	  echo '#include "assets-end.S"'; } > $@.tmp && mv $@.tmp $@
+
+$(B)/obj/assets.o: $(B)/assets.S installer/assets-begin.S installer/assets-end.S $(ASSETS)
+	@mkdir -p $(@D)
+	$(CC) -c -Iinstaller -I. -o $@ $<
+
+# Unit tests: one cmocka program per tests/unit/test-*.c, linked with the library
+# objects built again under ASan and UBSan.
+$(B)/asan/%.o: installer/%.c $(HEADERS) Makefile
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
+
+ASAN_LIB_OBJS := $(LIB_SRCS:installer/%.c=$(B)/asan/%.o) $(B)/obj/assets.o
+
+$(B)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJS) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(ASAN_LIB_OBJS) \
+		$(PKG_LIBS) $(CMOCKA_LIBS)
+
+check: check-unit check-integration
+
+check-unit: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
+
+# Integration tests need root: loop devices, mounts, dockerd, systemd in namespaces.
+check-integration: $(B)/dind-cache
+	$(PYTHON) -m pytest -ra tests/integration $(PYTEST_ARGS)
+
+install: $(B)/dind-cache
+	install -D -m 0755 $(B)/dind-cache $(DESTDIR)$(PREFIX)/sbin/dind-cache
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all check check-unit check-integration install clean
+.DELETE_ON_ERROR:

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The subcommands. Each takes the arguments after its name (argv[0] is the command
+ * name) and returns the process exit status:
+ *   preflight, install, render, uninstall: 0 success (warnings allowed), 1 a check or
+ *     an action failed, 2 usage error;
+ *   check, status: the monitoring-plugin convention, 0 OK, 1 WARNING, 2 CRITICAL,
+ *     3 UNKNOWN (a usage error is UNKNOWN). */
+
+#define EXIT_USAGE 2
+#define EXIT_PLUGIN_UNKNOWN 3
+
+int cmd_preflight(int argc, char **argv);
+int cmd_install(int argc, char **argv);
+int cmd_render(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_uninstall(int argc, char **argv);

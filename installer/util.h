@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Small helpers shared by every module: cleanup attributes, atomic file writes,
+ * Kubernetes quantities and Go-style durations.
+ *
+ * Like every library module: functions return 0 or a positive result on success and
+ * a negative errno on failure, never print, and leave ret_ parameters untouched on
+ * failure. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _unused_ __attribute__((unused))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+static inline void freep(void *p) {
+        free(*(void **) p);
+}
+static inline void fclosep(FILE **f) {
+        if (*f)
+                fclose(*f);
+}
+static inline void closep(int *fd) {
+        if (*fd >= 0)
+                close(*fd);
+}
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+#define _cleanup_close_ _cleanup_(closep)
+
+/* Hand over ownership: returns *p and sets *p to NULL (or -1 for fds). */
+#define TAKE_PTR(p) ({ __typeof__(p) _t = (p); (p) = NULL; _t; })
+#define TAKE_FD(fd) ({ int _t = (fd); (fd) = -1; _t; })
+
+static inline bool streq(const char *a, const char *b) {
+        return a && b && __builtin_strcmp(a, b) == 0;
+}
+static inline bool isempty(const char *s) {
+        return !s || !*s;
+}
+
+/* NULL-terminated string vectors. */
+void strv_free(char **v);
+static inline void strv_freep(char ***v) {
+        strv_free(*v);
+}
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
+size_t strv_length(char *const *v);
+/* Appends a copy of S; -ENOMEM on failure, *v unchanged. */
+int strv_extend(char ***v, const char *s);
+bool strv_contains(char *const *v, const char *s);
+
+/* asprintf that returns NULL on failure. */
+char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
+
+/* Writes DATA to PATH atomically: a temporary file in the same directory created with
+ * MODE (0600 for secrets), fsync'ed, renamed over PATH, and the directory fsync'ed.
+ * Creates missing parent directories with mode 0755. Returns 1 if PATH was written,
+ * 0 if it already held exactly DATA with MODE (nothing touched), negative errno. */
+int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode);
+
+/* Reads a whole file of at most MAX bytes, NUL-terminated. -EFBIG if larger. */
+int read_file_full(const char *path, size_t max, char **ret_data, size_t *ret_size);
+
+/* Kubernetes resource quantity to bytes: "5Gi", "500Mi", "10G", "1.5Ti", "1e9",
+ * "123". Binary suffixes Ki Mi Gi Ti Pi Ei, decimal k M G T P E, and plain numbers.
+ * -EINVAL on malformed text, -ERANGE on overflow. */
+int parse_quantity(const char *s, uint64_t *ret_bytes);
+
+/* Bytes to the largest exact binary quantity: 5368709120 -> "5Gi", 1000 -> "1000".
+ * BUF must hold at least 32 bytes. Returns BUF. */
+char *format_quantity(uint64_t bytes, char *buf, size_t size);
+
+/* Bytes to a short readable size: "4.9G". BUF must hold at least 16 bytes. */
+char *format_bytes(uint64_t bytes, char *buf, size_t size);
+
+/* Go-style duration to microseconds: "168h", "5m", "1h30m", "90s", "500ms". A plain
+ * number is seconds. -EINVAL malformed, -ERANGE overflow. */
+int parse_duration(const char *s, uint64_t *ret_usec);
+
+/* Microseconds to "5m", "168h0m0s"-free short text: "1h30m", "90s" -> "1m30s". */
+char *format_duration(uint64_t usec, char *buf, size_t size);
+
+/* Monotonic clock in microseconds. */
+uint64_t now_usec(void);
+
+/* Parses a decimal integer in [min, max]. -EINVAL, -ERANGE. */
+int parse_int_range(const char *s, long min, long max, long *ret);
