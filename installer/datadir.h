@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The data directory's preflight: the numbered checks of preflight and install, as a
+ * check list (check.h). Built on disk.h and superblock.h; never prints.
+ *
+ *   privileges, kernel_overlay, data_dir, fs_type, d_type, overlay_mount,
+ *   fs_features (xfs ftype / ext4 filetype), read_only, capacity, free_space,
+ *   free_inodes, dedicated_fs, boot_mount
+ *
+ * What needs root and is not run as root is SKIP, never OK. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "check.h"
+
+struct datadir_options {
+        const char *data_dir;
+        uint64_t capacity;      /* 0: none asked for */
+        bool create;            /* create the directory (0711, root) when missing;
+                                 * false: a missing directory is reported, not made */
+        const char *mountinfo;  /* NULL: /proc/self/mountinfo */
+        const char *root;       /* prefix for /etc paths (NULL: "/"), for tests */
+};
+
+/* Appends every check above to L. Returns 0 (the verdicts are in L), or a negative
+ * errno for an internal failure (-ENOMEM). */
+int datadir_check(const struct datadir_options *o, struct check_list *l);

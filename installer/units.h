@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* systemd: unit names, unit files and the manager over sd-bus. Never prints;
+ * returns negative errno, and where the manager refused, the D-Bus error in
+ * ret_error (optional, may be NULL) for the caller to print. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+/* The unit name for PATH by systemd's path escaping (systemd-escape --path):
+ * "/mnt/k8s/docker", ".mount" -> "mnt-k8s-docker.mount". */
+int unit_name_from_path(const char *path, const char *suffix, char **ret);
+
+/* The text of a mount unit: [Unit] Description, [Mount] What= Where= Type= Options=,
+ * [Install] WantedBy=local-fs.target. */
+int mount_unit_text(const char *what, const char *where, const char *type,
+                    const char *options, char **ret);
+
+/* Writes TEXT to DIR/NAME atomically, 0644. 1 written, 0 unchanged, <0 error. */
+int unit_file_write(const char *dir, const char *name, const char *text);
+/* Removes DIR/NAME. 1 removed, 0 was absent. */
+int unit_file_remove(const char *dir, const char *name);
+
+/* Connects to the system manager: its private socket /run/systemd/private when root
+ * (works without a D-Bus daemon, as systemctl does), else the system bus. */
+int systemd_connect(sd_bus **ret);
+
+int systemd_daemon_reload(sd_bus *bus, sd_bus_error *ret_error);
+/* EnableUnitFiles / DisableUnitFiles for NAMES (NULL-terminated). 1 changed, 0 not. */
+int systemd_enable(sd_bus *bus, char *const *names, sd_bus_error *ret_error);
+int systemd_disable(sd_bus *bus, char *const *names, sd_bus_error *ret_error);
+
+/* StartUnit/StopUnit/RestartUnit "replace", and wait (up to TIMEOUT) until the job
+ * is done. Returns 0 when the job's result is "done", -ECANCELED/-EIO/-ETIMEDOUT
+ * (the job's result in ret_result: "failed", "timeout", "dependency", ...). */
+int systemd_start(sd_bus *bus, const char *name, uint64_t timeout_usec,
+                  char **ret_result, sd_bus_error *ret_error);
+int systemd_stop(sd_bus *bus, const char *name, uint64_t timeout_usec,
+                 char **ret_result, sd_bus_error *ret_error);
+
+struct unit_state {
+        char *load_state;        /* "loaded", "not-found", "masked" */
+        char *active_state;      /* "active", "inactive", "failed", ... */
+        char *sub_state;         /* "mounted", "waiting", "dead", "exited" */
+        char *unit_file_state;   /* "enabled", "disabled", "static", "" */
+        char *result;            /* service/mount Result: "success", "exit-code" */
+        uint64_t next_elapse_realtime;  /* timers: usec since epoch, 0 when none */
+        uint64_t last_trigger_realtime; /* timers: usec since epoch, 0 when never */
+        int exec_main_status;    /* services: last exit status */
+};
+int systemd_unit_state(sd_bus *bus, const char *name, struct unit_state *ret);
+void unit_state_done(struct unit_state *s);
