@@ -18,7 +18,7 @@
 
 /* Every document of TEXT, as a JSON array (empty documents skipped). */
 int yaml_load_all(const char *text, size_t size, json_t **ret_docs, char **ret_error);
-/* Exactly one document (an empty input is an empty object? no: -EINVAL). */
+/* Exactly one document; -EINVAL for none or more than one. */
 int yaml_load_one(const char *text, size_t size, json_t **ret_doc, char **ret_error);
 
 /* JSON to block-style YAML text, keys in the object's order; strings that would read
