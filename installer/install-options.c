@@ -29,6 +29,7 @@ enum {
         ARG_SKIP_APPLY,
         ARG_FORCE_CONFLICTS,
         ARG_CHECK_INTERVAL,
+        ARG_SKIP_TIMER,
 };
 
 static const struct option_doc {
@@ -75,6 +76,8 @@ static const struct option_doc {
           "take over fields another field manager owns" },
         { { "check-interval", required_argument, NULL, ARG_CHECK_INTERVAL }, OPTS_TIMER, "DURATION",
           "how often the checker runs (default 5m)" },
+        { { "skip-timer", no_argument, NULL, ARG_SKIP_TIMER }, OPTS_TIMER, NULL,
+          "do not install the checker's systemd timer (run 'dind-cache check' yourself)" },
         { { "json", no_argument, NULL, ARG_JSON }, OPTS_JSON, NULL,
           "print the report as JSON" },
 };
@@ -325,6 +328,9 @@ int install_options_parse(const char *name, unsigned accept, int argc, char **ar
                         break;
                 case ARG_FORCE_CONFLICTS:
                         o.force_conflicts = true;
+                        break;
+                case ARG_SKIP_TIMER:
+                        o.skip_timer = true;
                         break;
                 case ':':
                         r = usage_error(name, "option '%s' needs a value", argv[optind - 1]);
