@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The cluster objects: the manifests embedded from manifests/*.yaml, parsed into JSON
+ * and changed structurally (fields of the parsed tree, never text substitution) from
+ * the install options; and what a client needs to know of each object (kind, name,
+ * REST path).
+ *
+ * Invariants:
+ * - The array of objects is in dependency (apply) order: the embedded files sorted by
+ *   name (00-namespace.yaml, 10-storageclass.yaml, ... 70-cronjob.yaml), one object
+ *   per file. Apply them in array order; delete them in reverse.
+ * - Every object carries apiVersion, kind and metadata.name, its kind is one of the
+ *   kinds in this module's table (manifest_kind_find()), and namespaced objects carry
+ *   metadata.namespace. manifest_load() refuses anything else (-EINVAL).
+ * - Parameters left unset (NULL, 0) keep the manifests' defaults, which equal the
+ *   seed's names: namespace kube-ops, node node1, /mnt/k8s/docker, 5Gi.
+ * - Library code: never prints; errors are negative errno, -EINVAL with a message in
+ *   ret_error (optional; caller frees) naming the file or object and what is wrong. */
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The names the manifests use; install and the checker refer to them. */
+#define MANIFEST_DEFAULT_NAMESPACE "kube-ops"
+#define MANIFEST_APP_LABEL "docker-dind"          /* every object: labels.app */
+#define MANIFEST_DEPLOYMENT "docker-dind"
+#define MANIFEST_CONTAINER "dind"                 /* the daemon's container */
+#define MANIFEST_SERVICE "docker-dind"
+#define MANIFEST_SERVICE_PORT 2375
+#define MANIFEST_PV "docker-pv"
+#define MANIFEST_PVC "docker-dind-data"
+#define MANIFEST_STORAGECLASS "local-volume"
+#define MANIFEST_NETWORKPOLICY "docker-dind"
+#define MANIFEST_CRONJOB "docker-dind-clear-cache"
+
+struct manifest_params {
+        const char *namespace_;          /* NULL: kube-ops. Every namespaced object,
+                                          * the Namespace itself, the NetworkPolicy's
+                                          * allowed list and the CronJob's DOCKER_HOST */
+        const char *node;                /* NULL: node1. The PV's node affinity value */
+        const char *data_dir;            /* NULL: /mnt/k8s/docker. The PV's local.path */
+        uint64_t capacity;               /* bytes; 0: 5Gi. PV capacity, PVC request */
+        const char *image;               /* NULL: the pinned docker:<version>-dind */
+        const char *registry_mirror;     /* NULL: none. --registry-mirror=URL */
+        long mtu;                        /* 0: none. --mtu=N */
+        char *const *allow_namespaces;   /* NULL-terminated or NULL: namespaces besides
+                                          * namespace_ whose pods may reach port 2375 */
+        const char *prune_schedule;      /* NULL: the manifest's. The CronJob schedule */
+        uint64_t prune_after_usec;       /* 0: 168h. The prune filters' until=DURATION */
+};
+
+/* The embedded manifests, parsed, in apply order, without overrides. */
+int manifest_load(json_t **ret_objects, char **ret_error);
+
+/* Changes OBJECTS (as manifest_load() returned them) in place according to P.
+ * -EINVAL (with ret_error) when an object the override needs is missing or not shaped
+ * as expected, or a parameter is not valid (a namespace or node that is not a DNS
+ * name, a relative data_dir). On failure OBJECTS may be partly changed. */
+int manifest_apply_params(json_t *objects, const struct manifest_params *p, char **ret_error);
+
+/* manifest_load() then manifest_apply_params(): the objects to apply. */
+int manifest_render(const struct manifest_params *p, json_t **ret_objects, char **ret_error);
+
+/* The first object of KIND (and NAME, when not NULL) in OBJECTS, borrowed; or NULL. */
+json_t *manifest_find(const json_t *objects, const char *kind, const char *name);
+
+/* A kind we ship, and where the API serves it. */
+struct manifest_kind {
+        const char *api_version;         /* "apps/v1" */
+        const char *kind;                /* "Deployment" */
+        const char *resource;            /* "deployments" */
+        bool namespaced;
+};
+/* The table entry for API_VERSION and KIND, or NULL if we do not ship that kind. */
+const struct manifest_kind *manifest_kind_find(const char *api_version, const char *kind);
+
+/* What identifies an object; strings borrowed from the object. */
+struct manifest_ref {
+        const struct manifest_kind *type;
+        const char *name;
+        const char *namespace_;          /* NULL for cluster-scoped objects */
+};
+/* -EINVAL if OBJ lacks apiVersion/kind/metadata.name, if its kind is not in the
+ * table, if a namespaced object has no namespace, or if a name or namespace is not a
+ * DNS-1123 subdomain (so it is safe in a URL path as it is). */
+int manifest_ref(const json_t *obj, struct manifest_ref *ret);
+
+/* The object's REST path: "/apis/apps/v1/namespaces/kube-ops/deployments/docker-dind",
+ * "/api/v1/persistentvolumes/docker-pv". The caller frees it. */
+int manifest_rest_path(const json_t *obj, char **ret_path);
+/* Its collection's path: "/apis/apps/v1/namespaces/kube-ops/deployments". */
+int manifest_collection_path(const json_t *obj, char **ret_path);
+
+/* "Deployment kube-ops/docker-dind", "PersistentVolume docker-pv": for messages. The
+ * caller frees it; NULL on allocation failure or a malformed object. */
+char *manifest_describe(const json_t *obj);
