@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "assets.h"
 #include "checker-units.h"
@@ -135,4 +136,13 @@ int checker_timer_text(const struct checker_unit_params *p, char **ret) {
                 return r;
         return unit_text_set_value(tmpl, "Timer", "OnUnitActiveSec",
                                    format_timespan_unit(p->interval_usec, span, sizeof(span)), ret);
+}
+
+char *format_timestamp_unit(uint64_t usec, char *buf, size_t size) {
+        time_t t = (time_t) (usec / 1000000ULL);
+        struct tm tm;
+
+        if (usec == 0 || !localtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
+                snprintf(buf, size, "n/a");
+        return buf;
 }

@@ -54,3 +54,7 @@ bool checker_path_hidden(const char *path);
 
 /* A systemd time span for USEC: "5min", "90s", "1500ms". BUF of 32 bytes or more. */
 char *format_timespan_unit(uint64_t usec, char *buf, size_t size);
+
+/* Realtime USEC as systemctl shows it, in local time: "2024-05-01 10:15:00 UTC".
+ * "n/a" for 0. BUF of 64 bytes or more. */
+char *format_timestamp_unit(uint64_t usec, char *buf, size_t size);
