@@ -22,8 +22,16 @@ struct datadir_options {
                                  * false: a missing directory is reported, not made */
         const char *mountinfo;  /* NULL: /proc/self/mountinfo */
         const char *root;       /* prefix for /etc paths (NULL: "/"), for tests */
+        const char *device;     /* the device meant to hold data_dir (--device), or NULL:
+                                 * until it is mounted at data_dir, the filesystem checks
+                                 * are SKIP ("checked once DEV is mounted at PATH") rather
+                                 * than judging the bare directory */
 };
 
 /* Appends every check above to L. Returns 0 (the verdicts are in L), or a negative
  * errno for an internal failure (-ENOMEM). */
 int datadir_check(const struct datadir_options *o, struct check_list *l);
+
+/* 1 when the filesystem mounted at DATA_DIR (its own mount point) is on the block
+ * device DEVICE, 0 when not (or DATA_DIR is missing), <0 error (-ENOENT: no DEVICE). */
+int datadir_device_mounted(const char *data_dir, const char *device, const char *mountinfo);
