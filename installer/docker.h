@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The Docker Engine API, as much as the checker needs: /_ping, /info, /version.
+ *
+ * Invariants: a client talks to one daemon named by a DOCKER_HOST value, either
+ * tcp://HOST[:PORT] (port 2375 when absent) or unix:///PATH; anything else is -EINVAL.
+ * Every call has its own timeout (connect and total), set by docker_client_set_timeout()
+ * before the call, and every response body is capped (1 MiB), so a hung or hostile
+ * daemon costs at most the timeout and the cap. Never prints; negative errno as in
+ * http.h, plus:
+ *   -EBADMSG   the daemon answered, but not with what the API promises (bad JSON, not
+ *              "OK" from /_ping)
+ *   -EPROTO    an HTTP status other than 200 (docker_client_last_error() says which)
+ * docker_client_last_error() says what went wrong for every failure. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct docker_client;
+
+/* Splits a DOCKER_HOST value into the base URL of the API and, for unix://, the
+ * socket path: "tcp://10.0.0.1:2375" -> "http://10.0.0.1:2375", NULL;
+ * "unix:///run/docker.sock" -> "http://localhost", "/run/docker.sock".
+ * -EINVAL for another scheme, an empty host or path, a bad port. */
+int docker_host_parse(const char *docker_host, char **ret_base_url, char **ret_socket_path);
+
+int docker_client_new(const char *docker_host, struct docker_client **ret);
+struct docker_client *docker_client_free(struct docker_client *c);
+static inline void docker_client_freep(struct docker_client **c) {
+        docker_client_free(*c);
+}
+
+/* The connect and total timeout of each following call. Default 5 s. */
+void docker_client_set_timeout(struct docker_client *c, uint64_t usec);
+
+/* What went wrong in the last failed call, for people ("" if nothing). */
+const char *docker_client_last_error(const struct docker_client *c);
+
+/* GET /_ping: 0 when the daemon answered "OK"; RET_RTT_USEC is the round trip. */
+int docker_ping(struct docker_client *c, uint64_t *ret_rtt_usec);
+
+struct docker_info {
+        char *driver;            /* "overlay2", "overlayfs", "vfs", ... */
+        char *backing_fs;        /* DriverStatus "Backing Filesystem": "xfs", "extfs", or NULL */
+        int supports_d_type;     /* DriverStatus "Supports d_type": 1, 0, -1 not reported */
+        char *driver_type;       /* DriverStatus "driver-type", or NULL */
+        bool containerd_store;   /* the containerd image store (snapshotter) is in use */
+        char *root_dir;          /* DockerRootDir, or NULL */
+        char *server_version;    /* ServerVersion, or NULL */
+};
+
+/* Parses the JSON body of GET /info (at most SIZE bytes). -EBADMSG when it is not a
+ * JSON object or has no "Driver" string. Unknown fields are ignored. */
+int docker_info_parse(const char *json, size_t size, struct docker_info *ret);
+int docker_get_info(struct docker_client *c, struct docker_info *ret);
+void docker_info_done(struct docker_info *i);
+
+struct docker_version {
+        char *version;           /* "20.10.24" */
+        char *api_version;       /* "1.41" */
+};
+
+/* Parses the JSON body of GET /version. -EBADMSG without an "ApiVersion" string. */
+int docker_version_parse(const char *json, size_t size, struct docker_version *ret);
+int docker_get_version(struct docker_client *c, struct docker_version *ret);
+void docker_version_done(struct docker_version *v);
