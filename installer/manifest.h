@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* The cluster objects: the manifests embedded from manifests/*.yaml, parsed into JSON
- * and changed structurally (fields of the parsed tree, never text substitution) from
- * the install options; and what a client needs to know of each object (kind, name,
- * REST path).
+/* The cluster objects: the manifests embedded from the files manifests/NN-KIND.yaml,
+ * parsed into JSON and changed structurally (fields of the parsed tree, never text
+ * substitution) from the install options; and what a client needs to know of each
+ * object (kind, name, REST path).
  *
  * Invariants:
  * - The array of objects is in dependency (apply) order: the embedded files sorted by
