@@ -52,3 +52,8 @@ struct unit_state {
 };
 int systemd_unit_state(sd_bus *bus, const char *name, struct unit_state *ret);
 void unit_state_done(struct unit_state *s);
+
+/* ResetFailedUnit: forgets NAME's failed state (and unloads it when its file is
+ * gone), so `systemctl --failed` no longer lists it. 0, or <0 (-ENOENT: no such
+ * unit loaded, which is fine for the caller). Implemented in units-reset.c. */
+int systemd_reset_failed(sd_bus *bus, const char *name, sd_bus_error *ret_error);
