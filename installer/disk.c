@@ -240,7 +240,7 @@ static int fstab_mounts(const char *fstab, const char *mount_point) {
                 if (sscanf(line, "%4095s %4095s %255s %4095s", what, where, type, options) < 3)
                         continue;
                 /* Decode \040 escapes with the mountinfo field reader. */
-                fake = strdup_printf("0 0 0:0 / %s - - - -", where);
+                fake = strdup_printf("0 0 0:0 / %s rw - fstab - rw", where);
                 if (!fake)
                         return -ENOMEM;
                 if (mountinfo_parse_line(fake, &e) < 0)
