@@ -85,7 +85,7 @@ struct linux_dirent64 {
 
 int disk_probe_dtype(const char *dir) {
         _cleanup_scratch_ char *scratch = NULL;
-        _cleanup_close_ int fd = -1;
+        _cleanup_close_ int fd = -1, rfd = -1;
         char buf[4096];
         unsigned seen = 0;
         bool unknown = false;
@@ -100,9 +100,13 @@ int disk_probe_dtype(const char *dir) {
                 return r;
         if (mkdirat(fd, "dir", 0700) < 0 || symlinkat("file", fd, "link") < 0)
                 return -errno;
+        /* Read through a fresh open: btrfs does not list entries made after opendir. */
+        rfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rfd < 0)
+                return -errno;
 
         for (;;) {
-                long n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
+                long n = syscall(SYS_getdents64, rfd, buf, sizeof(buf));
                 if (n < 0)
                         return -errno;
                 if (n == 0)
