@@ -181,10 +181,14 @@ static int check_data_dir(struct run *r, char **ret_target) {
         *ret_target = strdup(path);
         if (!*ret_target)
                 return -ENOMEM;
-        if (st.st_uid != 0 || (st.st_mode & 022))
-                return add(r, "data_dir", CHECK_WARN, "chown root:root PATH && chmod 0711 PATH",
+        if (st.st_uid != 0 || (st.st_mode & 022)) {
+                _cleanup_free_ char *remedy = strdup_printf("chown root:root %s && chmod 0711 %s", path, path);
+                if (!remedy)
+                        return -ENOMEM;
+                return add(r, "data_dir", CHECK_WARN, remedy,
                            "%s is owned by uid %u with mode %04o: others could change the cached layers",
                            path, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
+        }
         return add(r, "data_dir", CHECK_OK, NULL, "%s is a directory (mode %04o, owner root)",
                    path, (unsigned) (st.st_mode & 07777));
 }
@@ -241,12 +245,15 @@ static const char *probe_blocker(struct run *r, bool needs_root) {
         return NULL;
 }
 
-static const char *dtype_remedy(const struct run *r) {
+/* What to do about a filesystem without d_type; NULL on -ENOMEM. */
+static char *dtype_remedy(const struct run *r) {
+        const char *dev = r->device ?: "DEV";
+
         if (streq(r->f.fs_type, "xfs"))
-                return "back up the data, then reformat with mkfs.xfs -n ftype=1 DEV";
+                return strdup_printf("back up the data, then reformat with mkfs.xfs -n ftype=1 %s", dev);
         if (is_ext(r->f.fs_type))
-                return "enable it with tune2fs -O filetype DEV and e2fsck -f DEV while unmounted, or reformat with mkfs.ext4";
-        return REMEDY_REFORMAT;
+                return strdup_printf("while unmounted: tune2fs -O filetype %s && e2fsck -f %s, or reformat with mkfs.ext4", dev, dev);
+        return strdup(REMEDY_REFORMAT);
 }
 
 static int check_d_type(struct run *r) {
@@ -259,9 +266,13 @@ static int check_d_type(struct run *r) {
         if (k > 0)
                 return add(r, "d_type", CHECK_OK, NULL,
                            "entries read back with getdents64 carry their file type");
-        if (k == 0)
-                return add(r, "d_type", CHECK_FAIL, dtype_remedy(r),
+        if (k == 0) {
+                _cleanup_free_ char *remedy = dtype_remedy(r);
+                if (!remedy)
+                        return -ENOMEM;
+                return add(r, "d_type", CHECK_FAIL, remedy,
                            "%s returns DT_UNKNOWN in directory entries: overlay2 needs d_type", r->f.fs_type);
+        }
         return add(r, "d_type", CHECK_FAIL, NULL, "cannot probe d_type in %s: %s", r->o->data_dir, strerror(-k));
 }
 
@@ -328,19 +339,27 @@ static int check_fs_features(struct run *r) {
                         return skip_unreadable(r, dev, k);
                 if (k < 0)
                         return add(r, "fs_features", CHECK_FAIL, NULL, "cannot read the %s superblock of %s: %s", type, dev, strerror(-k));
-                if (!e.filetype)
-                        return add(r, "fs_features", CHECK_FAIL, dtype_remedy(r),
+                if (!e.filetype) {
+                        _cleanup_free_ char *remedy = dtype_remedy(r);
+                        if (!remedy)
+                                return -ENOMEM;
+                        return add(r, "fs_features", CHECK_FAIL, remedy,
                                    "%s without the filetype feature on %s: directory entries carry no file type (d_type)",
                                    type, dev);
+                }
                 return add(r, "fs_features", CHECK_OK, NULL, "%s with the filetype feature on %s (uuid %s)", type, dev, e.uuid);
         }
 }
 
 static int check_read_only(struct run *r) {
-        if (r->f.read_only)
-                return add(r, "read_only", CHECK_FAIL,
-                           "find out why (dmesg: errors make a filesystem read-only), then mount -o remount,rw MOUNT",
-                           "%s is mounted read-only", r->f.mount_point);
+        if (r->f.read_only) {
+                _cleanup_free_ char *remedy = strdup_printf(
+                        "find out why (dmesg: errors make a filesystem read-only), then mount -o remount,rw %s",
+                        r->f.mount_point);
+                if (!remedy)
+                        return -ENOMEM;
+                return add(r, "read_only", CHECK_FAIL, remedy, "%s is mounted read-only", r->f.mount_point);
+        }
         return add(r, "read_only", CHECK_OK, NULL, "%s is mounted read-write", r->f.mount_point);
 }
 

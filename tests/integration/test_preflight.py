@@ -62,6 +62,24 @@ def test_ext4_passes_with_the_filetype_feature(dind_cache, loops):
     assert entries(mnt) == ["lost+found"]
 
 
+def test_ext4_without_filetype_fails_d_type_and_its_remedy_works(dind_cache, loops):
+    dev, mnt = loops.mounted("ext4", mkfs_args=("-O", "^filetype"))
+    res, c = preflight(dind_cache, mnt)
+    assert res.returncode == 1
+    remedy = f"while unmounted: tune2fs -O filetype {dev} && e2fsck -f {dev}, or reformat with mkfs.ext4"
+    assert c["d_type"] == ("FAIL", "ext4 returns DT_UNKNOWN in directory entries: overlay2 needs d_type -> " + remedy)
+    assert c["fs_features"][0] == "FAIL"
+    assert c["fs_features"][1].startswith(f"ext4 without the filetype feature on {dev}")
+
+    sh("umount", mnt)
+    sh("tune2fs", "-O", "filetype", dev)
+    sh("e2fsck", "-f", "-y", dev, check=False)  # 1: "errors corrected" is expected
+    sh("mount", dev, mnt)
+    res, c = preflight(dind_cache, mnt)
+    assert res.returncode == 0, res.stdout
+    assert c["d_type"][0] == "OK" and c["fs_features"][0] == "OK"
+
+
 def test_btrfs_warns_but_passes(dind_cache, loops):
     _, mnt = loops.mounted("btrfs")
     res, c = preflight(dind_cache, mnt)
