@@ -178,6 +178,15 @@ def test_xfs_v4_without_ftype_is_refused_from_its_superblock(dind_cache, loops, 
     assert not data_dir.exists()
 
 
+def test_device_already_mounted_at_the_data_dir_is_judged_by_its_filesystem(dind_cache, loops):
+    """A re-run after install: the device is in use, by the data directory itself."""
+    dev, mnt = loops.mounted("xfs")
+    res, c = preflight(dind_cache, mnt, "--device", dev)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert c["device"] == ("OK", f"{dev} is mounted at {mnt}")
+    assert c["fs_features"][0] == "OK" and c["overlay_mount"][0] == "OK"
+
+
 def test_json_report_matches_the_text_one(dind_cache, loops):
     _, mnt = loops.mounted("xfs")
     text, c = preflight(dind_cache, mnt, "--capacity", "100Mi")
