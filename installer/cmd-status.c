@@ -87,6 +87,7 @@ static int parse_argv(int argc, char **argv) {
 struct status {
         bool have_timer;            /* systemd answered */
         struct unit_state timer;
+        uint64_t next_run;          /* realtime usec, 0 none */
         int run_found;              /* 1 found, 0 none, <0 error */
         struct journal_run run;
         int disk_r;                 /* 0 facts read, <0 error */
@@ -114,6 +115,8 @@ static void gather(struct status *s) {
                 s->have_timer = r >= 0;
                 if (r < 0)
                         log_warning_errno(r, "cannot read the state of '%s': %m", CHECKER_TIMER);
+                else if (streq(s->timer.active_state, "active"))
+                        (void) systemd_timer_next_elapse(bus, CHECKER_TIMER, &s->next_run);
         }
 
         s->run_found = journal_read_last_run(0, 0, &s->run);
@@ -149,7 +152,7 @@ static int print_text(const struct status *s) {
                 printf("Timer:    %s %s (%s), %s\n", CHECKER_TIMER, s->timer.active_state, s->timer.sub_state,
                        isempty(s->timer.unit_file_state) ? "static" : s->timer.unit_file_state);
                 printf("Next run: %s\n", timer_active(s) ?
-                       format_timestamp_unit(s->timer.next_elapse_realtime, when, sizeof(when)) : "none (the timer is not active)");
+                       format_timestamp_unit(s->next_run, when, sizeof(when)) : "none (the timer is not active)");
         }
 
         if (s->run_found > 0) {
@@ -190,13 +193,12 @@ static int print_json(const struct status *s) {
                                   "unit", CHECKER_TIMER, "load_state", s->timer.load_state,
                                   "active_state", s->timer.active_state, "sub_state", s->timer.sub_state,
                                   "unit_file_state", s->timer.unit_file_state, "active", timer_active(s),
-                                  "next_run_usec", (json_int_t) (timer_active(s) ? s->timer.next_elapse_realtime : 0),
+                                  "next_run_usec", (json_int_t) s->next_run,
                                   "last_trigger_usec", (json_int_t) s->timer.last_trigger_realtime);
                 if (!timer)
                         return -ENOMEM;
-                if (timer_active(s) && s->timer.next_elapse_realtime &&
-                    json_set_new(timer, "next_run", json_string(format_timestamp_unit(s->timer.next_elapse_realtime,
-                                                                                       when, sizeof(when)))) < 0)
+                if (s->next_run &&
+                    json_set_new(timer, "next_run", json_string(format_timestamp_unit(s->next_run, when, sizeof(when)))) < 0)
                         return -ENOMEM;
         }
         if (s->run_found > 0) {

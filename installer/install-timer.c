@@ -166,6 +166,7 @@ int install_timer(const struct install_options *o) {
         _cleanup_(unit_state_done) struct unit_state timer = {};
         char *const names[] = { (char *) CHECKER_TIMER, NULL };
         char span[32], when[64];
+        uint64_t next;
         int r, changed = 0;
 
         if (o->skip_timer) {
@@ -244,9 +245,11 @@ int install_timer(const struct install_options *o) {
                 if (r < 0)
                         return log_error_errno(r, "cannot read the state of '%s': %m", CHECKER_TIMER);
         }
+        r = run_one_check(bus);
+        if (systemd_timer_next_elapse(bus, CHECKER_TIMER, &next) < 0)
+                next = 0;
         log_info("Checker: %s %s, every %s, next run %s", CHECKER_TIMER, timer.active_state,
                  format_timespan_unit(o->check_interval_usec, span, sizeof(span)),
-                 format_timestamp_unit(timer.next_elapse_realtime, when, sizeof(when)));
-
-        return run_one_check(bus);
+                 format_timestamp_unit(next, when, sizeof(when)));
+        return r;
 }

@@ -55,5 +55,10 @@ void unit_state_done(struct unit_state *s);
 
 /* ResetFailedUnit: forgets NAME's failed state (and unloads it when its file is
  * gone), so `systemctl --failed` no longer lists it. 0, or <0 (-ENOENT: no such
- * unit loaded, which is fine for the caller). Implemented in units-reset.c. */
+ * unit loaded, which is fine for the caller). Implemented in units-extra.c. */
 int systemd_reset_failed(sd_bus *bus, const char *name, sd_bus_error *ret_error);
+
+/* The timer NAME's next elapse in realtime usec: the earlier of its realtime and
+ * its monotonic next elapse (the latter converted as systemctl list-timers does),
+ * 0 when none. Implemented in units-extra.c. */
+int systemd_timer_next_elapse(sd_bus *bus, const char *name, uint64_t *ret_realtime);
