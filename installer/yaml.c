@@ -177,6 +177,10 @@ static bool needs_quotes(const char *s, size_t len) {
                 return true;
         if (in_list(s, yaml11_bools) || streq(s, "<<") || streq(s, "="))
                 return true;
+        /* YAML 1.1 timestamps ("2001-12-14", "2001-12-14t21:59:43.10-05:00"), which
+         * go-yaml turns into a time and so into different text. */
+        if (len >= 8 && strspn(s, "0123456789") == 4 && s[4] == '-' && s[5] >= '0' && s[5] <= '9')
+                return true;
         /* Other YAML 1.1 numbers: underscores ("1_000"), sexagesimal ("1:30"). */
         if (strpbrk(s, "_:") && strspn(s, "+-.0123456789_:eE") == len)
                 return true;
@@ -496,7 +500,8 @@ static int emit_node(yaml_emitter_t *e, const json_t *j, unsigned depth) {
         char buf[64];
         int r;
 
-        if (depth > YAML_MAX_DEPTH)
+        /* What yaml_load_all() would refuse: more than 64 nested collections. */
+        if ((json_is_object(j) || json_is_array(j)) && depth >= YAML_MAX_DEPTH)
                 return -EINVAL;
 
         switch (json_typeof(j)) {

@@ -37,10 +37,10 @@ int yaml_load_all(const char *text, size_t size, json_t **ret_docs, char **ret_e
 /* Exactly one document; -EINVAL for none or more than one. */
 int yaml_load_one(const char *text, size_t size, json_t **ret_doc, char **ret_error);
 
-/* JSON to one block-style YAML document (no "---"), keys in the object's order;
- * strings that would read back as another type under YAML 1.2 or 1.1 ("true", "yes",
- * "1.0", "", "0755", "1_000") are double-quoted, multi-line strings are written as
+/* JSON to one block-style YAML document (no "---"), keys in the object's order.
+ * Strings that would read back as another type under YAML 1.2 or 1.1 ("true", "yes",
+ * "1.0", "", "0755", "1_000", "2001-12-14") are double-quoted; multi-line strings are
  * literal blocks (|) where that is exact, else double-quoted with escapes; floats
- * always carry a "." or exponent. load(dump(x)) equals x. -EINVAL for nesting deeper
- * than 64 levels, -ENOMEM. The caller frees *ret_text. */
+ * always carry a "." or an exponent. load(dump(x)) equals x. -EINVAL for more than 64
+ * nested collections (what loading refuses), -ENOMEM. The caller frees *ret_text. */
 int yaml_dump(const json_t *doc, char **ret_text);

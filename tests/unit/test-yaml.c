@@ -307,6 +307,7 @@ static void dump_round_trips_tricky_strings(void **state) {
                 "é ü 日本", "\xc2\x85 next line", "\xe2\x80\xa8 line separator",
                 "\x7f del", "\x1b[31m escape", "docker:27.5.1-dind", "tcp://0.0.0.0:2375",
                 "--registry-mirror=https://mirror.example", "0 3 * * 0", "5Gi", "---", "...",
+                "2001-12-14", "2001-12-14 21:59:43.10 -5", "2001-1-1",
         };
         for (size_t i = 0; i < ELEMENTSOF(strings); i++) {
                 size_t len = strlen(strings[i]);
@@ -372,6 +373,18 @@ static void dump_refuses_runaway_depth(void **state) {
         }
         assert_int_equal(yaml_dump(root, &text), -EINVAL);
         assert_null(text);
+
+        /* Exactly what loads back dumps: 64 nested arrays, not 65. */
+        _cleanup_json_ json_t *ok = json_array();
+        cur = ok;
+        for (int i = 1; i < 64; i++) {
+                json_t *next = json_array();
+                json_array_append_new(cur, next);
+                cur = next;
+        }
+        assert_round_trip(ok);
+        json_array_append_new(cur, json_array());
+        assert_int_equal(yaml_dump(ok, &text), -EINVAL);
 }
 
 int main(void) {
