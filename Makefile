@@ -27,7 +27,7 @@ HEADERS := $(wildcard installer/*.h)
 ASSETS := $(sort $(wildcard manifests/*.yaml) $(wildcard units/*))
 
 B := build
-LIB_OBJS := $(LIB_SRCS:installer/%.c=$(B)/obj/%.o) $(B)/obj/assets.o
+LIB_OBJS := $(LIB_SRCS:installer/%.c=$(B)/obj/%.o) $(B)/obj/assets-data.o
 CMD_OBJS := $(filter-out $(LIB_SRCS),$(ALL_SRCS))
 CMD_OBJS := $(CMD_OBJS:installer/%.c=$(B)/obj/%.o)
 
@@ -46,13 +46,13 @@ $(B)/obj/%.o: installer/%.c $(HEADERS) Makefile
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The assets are assembled with .incbin from a list written at build time.
-$(B)/assets.S: $(ASSETS) Makefile installer/assets.h
+$(B)/assets-data.S: $(ASSETS) Makefile installer/assets.h
 	@mkdir -p $(@D)
 	{ echo '#include "assets-begin.S"'; \
 	  for f in $(ASSETS); do echo "ASSET \"$$f\""; done; \
 	  echo '#include "assets-end.S"'; } > $@.tmp && mv $@.tmp $@
 
-$(B)/obj/assets.o: $(B)/assets.S installer/assets-begin.S installer/assets-end.S $(ASSETS)
+$(B)/obj/assets-data.o: $(B)/assets-data.S installer/assets-begin.S installer/assets-end.S $(ASSETS)
 	@mkdir -p $(@D)
 	$(CC) -c -Iinstaller -I. -o $@ $<
 
@@ -62,7 +62,7 @@ $(B)/asan/%.o: installer/%.c $(HEADERS) Makefile
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
 
-ASAN_LIB_OBJS := $(LIB_SRCS:installer/%.c=$(B)/asan/%.o) $(B)/obj/assets.o
+ASAN_LIB_OBJS := $(LIB_SRCS:installer/%.c=$(B)/asan/%.o) $(B)/obj/assets-data.o
 
 $(B)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJS) $(HEADERS)
 	@mkdir -p $(@D)

@@ -61,7 +61,7 @@ static const struct option_doc {
         { { "prune-schedule", required_argument, NULL, ARG_PRUNE_SCHEDULE }, OPTS_CLUSTER, "CRON",
           "when the prune job runs (default \"" DEFAULT_PRUNE_SCHEDULE "\")" },
         { { "prune-after", required_argument, NULL, ARG_PRUNE_AFTER }, OPTS_CLUSTER, "DURATION",
-          "prune images and build cache unused for longer than this (default 168h)" },
+          "prune build cache unused, and images and stopped containers created, longer ago than this (default 168h)" },
         { { "kubeconfig", required_argument, NULL, ARG_KUBECONFIG }, OPTS_APPLY, "FILE",
           "kubeconfig (default: $KUBECONFIG, ~/.kube/config, /etc/kubernetes/admin.conf)" },
         { { "context", required_argument, NULL, ARG_CONTEXT }, OPTS_APPLY, "NAME",
