@@ -35,6 +35,15 @@ struct blockdev_info {
         char *uuid;             /* filesystem UUID, or NULL */
         bool xfs_ftype;         /* XFS that records d_type (from the superblock) */
         unsigned xfs_version;   /* 4 or 5 when XFS */
+        /* Added with the implementation: */
+        char **partition_names; /* "vdb1", ..., NULL-terminated, or NULL */
+        char **signatures;      /* every signature a wipefs-style scan of the whole
+                                 * device finds: "ext4 at offset 0x438", or NULL */
+        char *label;            /* filesystem LABEL, or NULL */
+        bool busy;              /* an O_EXCL open was refused (EBUSY) */
+        bool unknown_data;      /* no signature, but the first or last MiB is not all
+                                 * zeros: data libblkid does not know (plain dm-crypt,
+                                 * a foreign filesystem); refused like a signature */
 };
 
 /* Gathers the facts about PATH (read-only opens only). */
@@ -50,3 +59,11 @@ int blockdev_check(const char *path, uint64_t capacity, struct check_list *l,
  * O_EXCL that it is blank; probes it again to confirm ftype=1 and returns its UUID.
  * -EBUSY (in use), -EEXIST (a signature appeared), -EIO (mkfs failed). */
 int blockdev_format_xfs(const char *path, char **ret_uuid);
+
+/* The same, and when mkfs.xfs fails (-EIO), what it wrote on stderr (at most 64 KiB)
+ * in RET_MKFS_ERROR, for the caller to show. RET_MKFS_ERROR may be NULL. */
+int blockdev_format_xfs_full(const char *path, char **ret_uuid, char **ret_mkfs_error);
+
+/* Asks udev to process PATH again (writes "change" to its sysfs uevent file), so that
+ * /dev/disk/by-uuid links and systemd's device unit follow a new filesystem. */
+int blockdev_udev_change(const char *path);
