@@ -171,7 +171,7 @@ def test_xfs_v4_without_ftype_is_refused_from_its_superblock(dind_cache, loops, 
     res, c = preflight(dind_cache, data_dir, "--device", dev)
     assert res.returncode == 1, res.stdout + res.stderr
     failed = [text for state, text in c.values() if state == "FAIL"]
-    assert any("ftype" in text for text in failed), res.stdout
+    assert any("xfs V4 without ftype" in text for text in failed), res.stdout
     # The bare directory is not judged in the device's stead.
     assert c["fs_type"] == ("SKIP", f"checked once {dev} is mounted at {data_dir}")
     assert file_hash(dev) == before
