@@ -67,9 +67,10 @@ struct kube_error {
 
 void kube_error_done(struct kube_error *e);
 
-/* Parses a Status object (the body of an error reply) into RET. A body that is not
- * JSON, not an object, or not a Status leaves reason and message NULL (never fails
- * for hostile input; -ENOMEM only). Strings are copied and capped (4 KiB each). */
+/* Parses a Status object (the body of an error reply) into RET. A body that is not a
+ * Status leaves reason NULL and keeps a short excerpt of it as message (a proxy's
+ * error page); never fails for hostile input (-ENOMEM only). Strings are copied,
+ * capped (4 KiB each) and stripped of control characters (newlines kept). */
 int kube_status_parse(const char *body, size_t size, long http_status, struct kube_error *ret);
 
 /* The negative errno for an HTTP status, as listed above (0 for 2xx). */
