@@ -328,6 +328,15 @@ static int wipe_data(struct ctx *c) {
                         c->removed++;
         }
 
+        /* Only a mount unit install wrote is ours to stop: a mount from /etc/fstab or
+         * made by hand is the administrator's, and stays. */
+        _cleanup_free_ char *unit_path = strdup_printf("%s/%s", UNIT_DIR, mount_unit);
+        if (!unit_path)
+                return log_error_errno(-ENOMEM, "cannot wipe '%s': %m", dir);
+        if (access(unit_path, F_OK) < 0) {
+                log_info("No %s: the mount of %s is not install's, it stays", unit_path, dir);
+                return 0;
+        }
         r = stop_and_disable(c, mount_unit);
         if (r < 0)
                 return r;

@@ -246,7 +246,9 @@ MASKED_UNITS = ["docker.service", "docker.socket", "containerd.service",
                 "systemd-networkd.service", "getty@tty1.service", "console-getty.service",
                 "serial-getty@ttyS0.service", "apt-daily.timer", "apt-daily-upgrade.timer",
                 "man-db.timer", "e2scrub_all.timer", "fstrim.timer", "logrotate.timer",
-                "dpkg-db-backup.timer", "systemd-tmpfiles-clean.timer"]
+                "dpkg-db-backup.timer", "systemd-tmpfiles-clean.timer",
+                # Shares the host's network: a second postgres waits for port 5432.
+                "postgresql.service", "postgresql@.service"]
 
 
 class Systemd:
@@ -292,6 +294,10 @@ class Systemd:
             return None
 
         self.pid = wait_for(systemd_pid, timeout=30, what="systemd to start")
+        # systemctl fails at once ("Failed to connect to bus") until PID 1 has made
+        # its private socket: wait for that before asking it anything.
+        wait_for(lambda: os.path.exists(f"/proc/{self.pid}/root/run/systemd/private"),
+                 timeout=30, what="systemd's private socket")
         state = self.run("systemctl", "is-system-running", "--wait", check=False, timeout=120)
         if state.stdout.strip() not in ("running", "degraded"):
             raise RuntimeError(f"systemd did not boot: {state.stdout} {state.stderr}")
@@ -332,3 +338,4 @@ def systemd(tmp_path_factory):
     finally:
         s.shutdown()
         shutil.rmtree(base, ignore_errors=True)
+from kube_fixtures import kube_api  # noqa: F401

@@ -1,0 +1,291 @@
+"""The checker under a real systemd and journald: install writes and starts its units,
+the timer runs it, systemctl and journalctl show its results, status reads them back,
+uninstall removes it all.
+
+One systemd is booted for the whole module (booting takes seconds): the tests run in
+file order and each leaves the node as the next one expects. The data directory is a
+real xfs on a loop device, mounted inside systemd's mount namespace at
+/mnt/k8s/docker (the overlay of / does not carry the host's mounts), and a real
+dockerd on the host keeps its data root on the same filesystem; systemd shares the
+host's network namespace, so the checker reaches that dockerd on 127.0.0.1."""
+
+import contextlib
+import json
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from conftest import BINARY, Dockerd, Systemd, sh, wait_for
+
+DATA_DIR = "/mnt/k8s/docker"
+INSTALLED = "/usr/local/sbin/dind-cache"
+SERVICE = "dind-cache-check.service"
+TIMER = "dind-cache-check.timer"
+UNIT_DIR = Path("/etc/systemd/system")
+ENV_FILE = "/etc/dind-cache/dind-cache.env"
+CATALOG = "/usr/local/lib/systemd/catalog/dind-cache.catalog"
+
+
+class Node:
+    """A storage node: booted systemd, the cache disk mounted inside it, a dockerd."""
+
+    def __init__(self, base):
+        self.base = base
+        self.systemd = Systemd(base / "systemd")
+        self.dockerd = None
+        self.device = None
+        self.host_mount = base / "hostmnt"
+
+    def up(self):
+        img = self.base / "cache.img"
+        sh("truncate", "-s", "1G", img)
+        sh("mkfs.xfs", "-q", "-f", img)
+        self.device = sh("losetup", "--find", "--show", img).stdout.strip()
+        self.host_mount.mkdir()
+        sh("mount", self.device, self.host_mount)
+        self.dockerd = Dockerd(self.host_mount, self.base / "dockerd").start()
+
+        self.systemd.boot()
+        self.run("mkdir", "-p", DATA_DIR)
+        self.run("mount", self.device, DATA_DIR)
+        target = self.systemd.path(INSTALLED)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(BINARY, target)
+        self.write_env(self.dockerd.host)
+        return self
+
+    def write_env(self, docker_host, extra=""):
+        env = self.systemd.path(ENV_FILE)
+        env.parent.mkdir(parents=True, exist_ok=True)
+        env.write_text(f"DOCKER_HOST={docker_host}\nDIND_CACHE_DATA_DIR={DATA_DIR}\n{extra}")
+
+    def run(self, *args, check=False, timeout=120):
+        return self.systemd.run(*args, check=check, timeout=timeout)
+
+    def tool(self, *args, timeout=180):
+        return self.run(INSTALLED, *args, timeout=timeout)
+
+    def down(self):
+        with contextlib.suppress(Exception):
+            self.systemd.shutdown()
+        if self.dockerd:
+            self.dockerd.stop()
+        subprocess.run(["umount", "-l", str(self.host_mount)], capture_output=True)
+        if self.device:
+            subprocess.run(["losetup", "-d", self.device], capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def node():
+    assert BINARY.exists(), f"{BINARY} is missing: run make first"
+    base = Path(tempfile.mkdtemp(prefix="dind-cache-checker-", dir="/var/tmp"))
+    n = Node(base)
+    try:
+        yield n.up()
+    finally:
+        n.down()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def install(node, *extra):
+    # The disk is already mounted and the manifests are applied elsewhere: the steps
+    # that matter here are the env file (pre-written) and the checker.
+    return node.tool("install", "--skip-apply", "--data-dir", DATA_DIR, "--check-interval", "2m", *extra)
+
+
+def journal(node, *args):
+    out = node.run("journalctl", "--no-pager", "-u", SERVICE, *args, check=True).stdout
+    return out
+
+
+def summaries(node, after_usec=0):
+    """The summary entries of the checker's runs logged after AFTER_USEC, oldest first."""
+    out = node.run("journalctl", "--no-pager", "-o", "json", "SYSLOG_IDENTIFIER=dind-cache",
+                   "DIND_CHECK=summary", check=True).stdout
+    entries = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return [e for e in entries if int(e["__REALTIME_TIMESTAMP"]) > after_usec]
+
+
+def journal_now(node):
+    """The realtime timestamp of the journal's newest entry."""
+    out = node.run("journalctl", "--no-pager", "-n", "1", "-o", "json", check=True).stdout.strip()
+    return int(json.loads(out.splitlines()[-1])["__REALTIME_TIMESTAMP"])
+
+
+def test_install_writes_and_starts_the_checker(node):
+    r = install(node)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "dind-cache check OK" in r.stdout
+
+    service = node.systemd.path(UNIT_DIR / SERVICE).read_text()
+    assert f"\nExecStart={INSTALLED} check\n" in service
+    assert f"\nReadWritePaths=-{DATA_DIR}\n" in service
+    assert "\nOnUnitActiveSec=2min\n" in node.systemd.path(UNIT_DIR / TIMER).read_text()
+    assert node.systemd.path(CATALOG).exists()
+
+    timers = node.run("systemctl", "list-timers", "--all", TIMER, check=True).stdout
+    line = next(l for l in timers.splitlines() if TIMER in l)
+    assert not line.startswith("n/a"), timers  # it has a next run
+    assert node.run("systemctl", "is-enabled", TIMER).stdout.strip() == "enabled"
+
+
+def test_install_again_changes_nothing(node):
+    files = [node.systemd.path(UNIT_DIR / SERVICE), node.systemd.path(UNIT_DIR / TIMER),
+             node.systemd.path(CATALOG)]
+    before = [f.stat().st_mtime_ns for f in files]
+    r = install(node)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "unchanged" in r.stderr
+    assert [f.stat().st_mtime_ns for f in files] == before
+
+
+def test_dry_run_says_what_it_would_write_and_writes_nothing(node):
+    timer = node.systemd.path(UNIT_DIR / TIMER)
+    before = timer.read_text()
+    r = node.tool("install", "--skip-apply", "--dry-run", "--data-dir", DATA_DIR, "--check-interval", "7m")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"Would write {UNIT_DIR / TIMER}" in r.stdout
+    assert "OnUnitActiveSec=7min" in r.stdout
+    assert timer.read_text() == before
+
+
+def test_units_are_clean_for_systemd_analyze(node):
+    r = node.run("systemd-analyze", "verify", str(UNIT_DIR / SERVICE), str(UNIT_DIR / TIMER))
+    assert r.returncode == 0 and r.stderr.strip() == "" and r.stdout.strip() == "", r.stdout + r.stderr
+
+    r = node.run("systemd-analyze", "security", SERVICE)
+    m = re.search(r"Overall exposure level for \S+: ([0-9.]+)", r.stdout)
+    assert m, r.stdout + r.stderr
+    assert float(m.group(1)) <= 2.0, r.stdout
+
+
+def test_a_started_check_shows_its_summary_in_systemctl_status(node):
+    r = node.run("systemctl", "start", SERVICE)
+    assert r.returncode == 0, r.stderr
+    status = node.run("systemctl", "status", "--no-pager", "-n", "30", SERVICE).stdout
+    assert "dind-cache check OK" in status
+
+
+def test_journal_holds_the_fields_and_the_catalog_explains_them(node):
+    entries = [json.loads(l) for l in journal(node, "-o", "json").splitlines() if l.strip()]
+    checks = [e for e in entries if "DIND_CHECK" in e]
+    last_run = checks[-1]["DIND_RUN_ID"]
+    run = [e for e in checks if e["DIND_RUN_ID"] == last_run]
+    assert re.fullmatch(r"[0-9a-f]{32}", last_run)
+    assert {e["DIND_CHECK"] for e in run} >= {"summary", "mount", "daemon", "disk_usage"}
+    for e in run:
+        assert e["DIND_STATE"] in ("OK", "WARNING", "CRITICAL", "UNKNOWN")
+        assert re.fullmatch(r"[0-9a-f]{32}", e["MESSAGE_ID"])
+        assert e["DIND_DATA_DIR"] == DATA_DIR
+    assert len({e["MESSAGE_ID"] for e in run}) == len(run)  # one id per kind of finding
+    usage = next(e for e in run if e["DIND_CHECK"] == "disk_usage")
+    assert "DIND_VALUE" in usage and "DIND_THRESHOLD" in usage
+
+    # journalctl -x shows the catalog's explanation of an id the run logged.
+    catalog = node.systemd.path(CATALOG).read_text()
+    mid = next(e["MESSAGE_ID"] for e in run if e["DIND_CHECK"] == "mount")
+    subject = re.search(rf"^-- {mid}\nSubject: (.+)$", catalog, re.M).group(1)
+    assert subject in journal(node, "-x")
+
+
+def test_status_prints_the_timer_and_the_last_results(node):
+    r = node.tool("status")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"Timer:    {TIMER} active (waiting), enabled" in r.stdout
+    assert re.search(r"Next run: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", r.stdout), r.stdout
+    assert "dind-cache check OK" in r.stdout
+    assert re.search(rf"Disk:     {DATA_DIR} \d+% used .* xfs on {node.device}", r.stdout), r.stdout
+
+    doc = json.loads(node.tool("status", "--json").stdout)
+    assert doc["result"] == "OK"
+    assert doc["timer"]["active"] and doc["timer"]["next_run_usec"] > 0
+    assert any(c["name"] == "daemon" and c["state"] == "OK" for c in doc["last_run"]["checks"])
+    assert doc["disk"]["fs_type"] == "xfs" and doc["disk"]["data_dir"] == DATA_DIR
+
+
+def test_a_hung_daemon_fails_the_unit_once_without_stacked_runs(node):
+    # A listener that accepts connections and never answers: each run waits out
+    # its per-call timeout, long enough for the starts below to land while it runs.
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(16)
+        node.write_env(f"tcp://127.0.0.1:{hung.getsockname()[1]}", "DIND_CACHE_TIMEOUT=3s\n")
+        after = journal_now(node)
+        for _ in range(3):
+            node.run("systemctl", "start", "--no-block", SERVICE, check=True)
+        r = node.run("systemctl", "start", SERVICE)  # joins the run under way
+        assert r.returncode != 0
+
+        runs = wait_for(lambda: summaries(node, after), timeout=10, what="the run's summary")
+        assert len(runs) == 1, runs  # four starts, one run: no stacking
+        assert runs[0]["DIND_STATE"] == "CRITICAL"
+        assert SERVICE in node.run("systemctl", "--failed", "--no-legend", check=True).stdout
+        st = node.tool("status")
+        assert st.returncode == 2, st.stdout + st.stderr
+        assert "CRITICAL" in st.stdout
+
+    node.write_env(node.dockerd.host)
+    node.run("systemctl", "reset-failed", SERVICE)
+    assert node.run("systemctl", "start", SERVICE).returncode == 0
+
+
+def test_uninstall_removes_everything_and_twice_is_a_no_op(node):
+    r = node.tool("uninstall")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for f in (UNIT_DIR / SERVICE, UNIT_DIR / TIMER, ENV_FILE, CATALOG):
+        assert not node.systemd.path(f).exists(), f
+    assert TIMER not in node.run("systemctl", "list-timers", "--all", check=True).stdout
+    assert node.run("systemctl", "show", "-P", "LoadState", SERVICE).stdout.strip() == "not-found"
+    # The data and its mount stay.
+    assert node.run("mountpoint", "-q", DATA_DIR).returncode == 0
+
+    again = node.tool("uninstall")
+    assert again.returncode == 0, again.stderr
+    assert "Nothing to remove" in again.stderr
+
+
+def test_wipe_data_empties_the_data_directory_and_removes_its_mount_unit(node):
+    node.dockerd.stop()
+    # The data directory mounted by a mount unit of install's (a bind mount of the
+    # cache filesystem, so no device unit is involved).
+    node.run("umount", DATA_DIR, check=True)
+    node.run("mkdir", "-p", "/srv/cache-fs", check=True)
+    node.run("mount", node.device, "/srv/cache-fs", check=True)
+    unit = node.systemd.path(UNIT_DIR / "mnt-k8s-docker.mount")
+    unit.write_text(f"[Mount]\nWhat=/srv/cache-fs\nWhere={DATA_DIR}\nType=none\nOptions=bind\n")
+    node.run("systemctl", "daemon-reload", check=True)
+    node.run("systemctl", "start", "mnt-k8s-docker.mount", check=True)
+    assert node.run("ls", "-A", DATA_DIR, check=True).stdout.strip() != ""  # dockerd's data root
+
+    outside = node.systemd.path("/srv/keep")
+    outside.write_text("not the cache's")
+    node.run("ln", "-s", "/srv/keep", f"{DATA_DIR}/link-out", check=True)
+
+    # Something mounted beneath (a daemon still running): refused, nothing removed.
+    node.run("mkdir", "-p", f"{DATA_DIR}/overlay2/busy", check=True)
+    node.run("mount", "-t", "tmpfs", "tmpfs", f"{DATA_DIR}/overlay2/busy", check=True)
+    r = node.tool("uninstall", "--wipe-data")
+    assert r.returncode == 1 and "mounted beneath" in r.stderr, r.stderr
+    assert node.run("test", "-L", f"{DATA_DIR}/link-out").returncode == 0
+    node.run("umount", f"{DATA_DIR}/overlay2/busy", check=True)
+
+    # An abbreviation of the flag is not the flag.
+    assert node.tool("uninstall", "--wipe").returncode == 2
+
+    r = node.tool("uninstall", "--wipe-data")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert node.run("ls", "-A", "/srv/cache-fs", check=True).stdout.strip() == ""
+    assert node.run("mountpoint", "-q", DATA_DIR).returncode != 0
+    assert not unit.exists()
+    assert node.run("systemctl", "show", "-P", "LoadState", "mnt-k8s-docker.mount").stdout.strip() == "not-found"
+    assert outside.read_text() == "not the cache's"
+    # The filesystem itself is untouched: still an xfs, as blkid sees it.
+    assert sh("blkid", "-p", "-o", "value", "-s", "TYPE", node.device).stdout.strip() == "xfs"
+
+    again = node.tool("uninstall", "--wipe-data")
+    assert again.returncode == 0 and "Nothing to remove" in again.stderr, again.stderr
