@@ -17,6 +17,7 @@
 
 #define REMEDY_MOUNT "mount the cache disk there (its mount unit or /etc/fstab line), then restart the docker-dind pod"
 #define REMEDY_READ_ONLY "look for I/O errors (journalctl -k), repair the filesystem (xfs_repair or e2fsck) and mount it read-write again"
+#define REMEDY_HANG "look for a stalled device or I/O errors (journalctl -k), or a frozen filesystem (fsfreeze -u)"
 #define REMEDY_SPACE "remove unused images and build cache (docker image prune, docker builder prune --keep-storage) or grow the disk"
 #define REMEDY_INODES "remove unused images and build cache (docker builder prune), or recreate the filesystem with more inodes"
 
@@ -36,6 +37,13 @@ struct probes {
 
 __attribute__((noreturn)) static void probe_child(int fd, const char *dir) {
         struct probe_msg m = { .which = 0 };
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+        /* A child stuck on a hung disk must not hold the caller's stdout open: whoever
+         * reads it (systemd, a pipe) would wait for it. */
+        if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
+            dup2(null, STDERR_FILENO) < 0)
+                _exit(1);
 
         m.result = disk_probe_dtype(dir);
         if (write(fd, &m, sizeof(m)) != sizeof(m))
@@ -156,7 +164,7 @@ static int check_dtype(const char *dir, const struct probes *p, struct check_lis
                                   "recreate the filesystem with d_type (mkfs.xfs -n ftype=1)",
                                   "d_type is not supported on '%s': overlay2 cannot work", dir) ? 0 : -ENOMEM;
         if (p->dtype == -ETIMEDOUT)
-                return health_add(l, "d_type", CHECK_FAIL, MID_WRITE_FAILED, REMEDY_READ_ONLY,
+                return health_add(l, "d_type", CHECK_FAIL, MID_WRITE_FAILED, REMEDY_HANG,
                                   "d_type probe on '%s' did not finish in time: the disk hangs", dir) ? 0 : -ENOMEM;
         return health_add(l, "d_type", CHECK_UNKNOWN, MID_CHECK_ERROR, NULL,
                           "cannot probe d_type on '%s': %s", dir, strerror(-p->dtype)) ? 0 : -ENOMEM;
@@ -168,7 +176,7 @@ static int check_write(const struct health_settings *s, const struct probes *p, 
 
         if (!p->write_done && p->write == -ETIMEDOUT) {
                 char t[32];
-                r = health_add(l, "write_probe", CHECK_FAIL, MID_WRITE_FAILED, REMEDY_READ_ONLY,
+                r = health_add(l, "write_probe", CHECK_FAIL, MID_WRITE_FAILED, REMEDY_HANG,
                                "write probe on '%s' did not finish within %s: the disk hangs", s->data_dir,
                                format_duration(s->timeout_usec, t, sizeof(t)));
         } else if (p->write < 0)
