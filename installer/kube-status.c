@@ -13,7 +13,7 @@
 
 /* A copy of S of at most MAX bytes (cut at a UTF-8 boundary) in which control
  * characters (C0 but newline, DEL, and C1 as UTF-8) read as '?'. NULL for NULL. */
-static char *sanitize(const char *s, size_t len, size_t max) {
+char *kube_sanitize(const char *s, size_t len, size_t max) {
         char *out, *o;
 
         if (!s)
@@ -47,7 +47,7 @@ static int copy_string(const json_t *o, const char *key, char **ret) {
 
         if (!json_is_string(v) || json_string_length(v) == 0)
                 return 0;
-        *ret = sanitize(json_string_value(v), json_string_length(v), STATUS_MAX_STRING);
+        *ret = kube_sanitize(json_string_value(v), json_string_length(v), STATUS_MAX_STRING);
         return *ret ? 0 : -ENOMEM;
 }
 
@@ -102,7 +102,7 @@ static int excerpt(const char *body, size_t size, struct kube_error *ret) {
                 n--;
         if (n == 0)
                 return 0;
-        ret->message = sanitize(body, n, STATUS_EXCERPT);
+        ret->message = kube_sanitize(body, n, STATUS_EXCERPT);
         return ret->message ? 0 : -ENOMEM;
 }
 
