@@ -135,16 +135,6 @@ static int disk_without_device(const struct install_options *o, struct install_d
         return fill_result(o, NULL, 0, NULL, ret);
 }
 
-/* 1 when PATH holds exactly TEXT. */
-static bool file_holds(const char *path, const char *text) {
-        _cleanup_free_ char *data = NULL;
-        size_t size;
-
-        if (read_file_full(path, 1024 * 1024, &data, &size) < 0)
-                return false;
-        return size == strlen(text) && memcmp(data, text, size) == 0;
-}
-
 /* mkdir -p with the data directory itself 0711 (whatever the umask). */
 static int make_data_dir(const char *dir) {
         _cleanup_free_ char *copy = strdup(dir);
@@ -360,7 +350,7 @@ static int disk_with_device(const struct install_options *o, struct install_disk
                                        o->data_dir);
 
         if (o->dry_run) {
-                bool same = uuid && file_holds(unit_path, text);
+                bool same = uuid && unit_file_same(UNIT_DIR, unit, text) > 0;
                 printf("Would %s %s (What=%s Where=%s Type=xfs Options=%s)\n", same ? "leave unchanged" : "write",
                        unit_path, what, o->data_dir, MOUNT_OPTIONS);
                 if (!mounted)

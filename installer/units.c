@@ -204,3 +204,21 @@ int unit_file_remove(const char *dir, const char *name) {
                 (void) fsync(dfd);
         return 1;
 }
+
+int unit_file_same(const char *dir, const char *name, const char *text) {
+        _cleanup_free_ char *path = NULL, *data = NULL;
+        size_t size;
+        int r;
+
+        if (isempty(dir) || !file_name_ok(name) || !text)
+                return -EINVAL;
+        path = strdup_printf("%s/%s", dir, name);
+        if (!path)
+                return -ENOMEM;
+        r = read_file_full(path, strlen(text) + 1, &data, &size);
+        if (r == -ENOENT || r == -EFBIG)
+                return 0;
+        if (r < 0)
+                return r;
+        return size == strlen(text) && memcmp(data, text, size) == 0;
+}

@@ -62,3 +62,7 @@ int systemd_reset_failed(sd_bus *bus, const char *name, sd_bus_error *ret_error)
  * its monotonic next elapse (the latter converted as systemctl list-timers does),
  * 0 when none. Implemented in units-extra.c. */
 int systemd_timer_next_elapse(sd_bus *bus, const char *name, uint64_t *ret_realtime);
+
+/* 1 when DIR/NAME holds exactly TEXT, 0 when it differs or is missing (what
+ * unit_file_write would do, for a dry run). */
+int unit_file_same(const char *dir, const char *name, const char *text);

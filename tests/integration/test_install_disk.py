@@ -1,0 +1,215 @@
+"""install --device: a device is formatted only when blank by every measure, never
+otherwise (its bytes are hashed before and after), and a blank one ends up as xfs with
+ftype=1, mounted at the data directory by an enabled systemd mount unit in a real
+systemd; running install again changes nothing."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import BINARY, file_hash, sh
+
+# The node-side disk step only: no cluster, no checker timer.
+DISK_ONLY = ("--skip-apply", "--skip-timer")
+
+
+def held_exclusively(dev):
+    """A process holding DEV open with O_EXCL, as a mounted filesystem or md would."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c",
+         "import os, sys, time\n"
+         "fd = os.open(sys.argv[1], os.O_RDONLY | os.O_EXCL)\n"
+         "print('held', flush=True)\n"
+         "time.sleep(600)\n", dev],
+        stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def make_ext4(loops, tmp_path):
+    return loops.device("ext4", size="64M"), "ext4 signature", ()
+
+
+def make_gpt(loops, tmp_path):
+    img = loops.image("64M")
+    sh("sfdisk", "-q", img, input="label: gpt\n,32M\n")
+    # -P: where the kernel scans partitions, they show too.
+    dev = sh("losetup", "--find", "--show", "-P", img).stdout.strip()
+    loops.devices.append(dev)
+    return dev, "gpt signature", ()
+
+
+def make_swap(loops, tmp_path):
+    img = loops.image("64M")
+    sh("mkswap", "-q", img)
+    return loops.attach(img), "swap signature", ()
+
+
+def make_mounted(loops, tmp_path):
+    dev, mnt = loops.mounted("ext4", size="64M")
+    return dev, f"is mounted at {mnt}", ()
+
+
+def make_read_only(loops, tmp_path):
+    return loops.device(size="64M", read_only=True), "is read-only", ()
+
+
+def make_small(loops, tmp_path):
+    return loops.device(size="64M"), "less than --capacity", ("--capacity", "1Gi")
+
+
+def make_unknown_data(loops, tmp_path):
+    # No signature libblkid knows (as plain dm-crypt), but not blank either.
+    img = loops.image("64M")
+    with open(img, "r+b") as f:
+        f.seek(8192)
+        f.write(os.urandom(4096))
+    return loops.attach(img), "not blank", ()
+
+
+def make_xfs_v4(loops, tmp_path):
+    # Made fine by mkfs, refused by this kernel on mount: caught from the superblock.
+    return (loops.device("xfs", size="512M", mkfs_args=("-m", "crc=0", "-n", "ftype=0")),
+            "xfs V4 without ftype=1", ())
+
+
+CASES = {
+    "ext4": make_ext4,
+    "gpt": make_gpt,
+    "swap": make_swap,
+    "mounted": make_mounted,
+    "read-only": make_read_only,
+    "smaller-than-capacity": make_small,
+    "unknown-data": make_unknown_data,
+    "xfs-v4-ftype0": make_xfs_v4,
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_unsafe_device_is_refused_and_left_untouched(case, loops, tmp_path, dind_cache):
+    dev, found, extra = CASES[case](loops, tmp_path)
+    data_dir = tmp_path / "data"
+    before = file_hash(dev)
+
+    r = dind_cache("install", "--device", dev, "--format", "--data-dir", data_dir, *extra, *DISK_ONLY)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert found in r.stdout, r.stdout
+    assert f"refusing to use '{dev}'" in r.stderr
+    if case not in ("read-only", "smaller-than-capacity"):
+        # The user is told how to wipe it, if they are sure.
+        assert ("wipefs -a " + dev in r.stdout or "dd if=/dev/zero of=" + dev in r.stdout), r.stdout
+
+    p = dind_cache("preflight", "--device", dev, "--data-dir", data_dir, *extra)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert found in p.stdout
+
+    assert file_hash(dev) == before
+    assert not data_dir.exists()
+
+
+def test_device_held_open_exclusively_is_refused_and_left_untouched(loops, tmp_path, dind_cache):
+    dev = loops.device(size="64M")
+    before = file_hash(dev)
+    holder = held_exclusively(dev)
+    try:
+        r = dind_cache("install", "--device", dev, "--format", "--data-dir", tmp_path / "data", *DISK_ONLY)
+        p = dind_cache("preflight", "--device", dev, "--data-dir", tmp_path / "data")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "held open exclusively" in r.stdout
+    assert p.returncode == 1
+    assert "held open exclusively" in p.stdout
+    assert file_hash(dev) == before
+
+
+def test_blank_device_without_format_is_not_formatted(loops, tmp_path, dind_cache):
+    dev = loops.device(size="64M")
+    before = file_hash(dev)
+    r = dind_cache("install", "--device", dev, "--data-dir", tmp_path / "data", *DISK_ONLY)
+    assert r.returncode == 1
+    assert "is blank: add --format" in r.stderr
+    assert file_hash(dev) == before
+
+
+def test_dry_run_says_it_would_format_and_writes_nothing(loops, tmp_path, dind_cache):
+    dev = loops.device(size="512M")
+    before = file_hash(dev)
+    r = dind_cache("install", "--device", dev, "--format", "--dry-run", "--data-dir", tmp_path / "data",
+                   *DISK_ONLY)
+    assert f"Would format {dev} with mkfs.xfs -n ftype=1" in r.stdout, r.stdout + r.stderr
+    assert "Would write /etc/systemd/system/" in r.stdout
+    assert file_hash(dev) == before
+    assert not (tmp_path / "data").exists()
+
+
+def test_nonexistent_device_is_refused(tmp_path, dind_cache):
+    r = dind_cache("install", "--device", "/dev/dind-cache-no-such-disk", "--format",
+                   "--data-dir", tmp_path / "data", *DISK_ONLY)
+    assert r.returncode == 1
+    assert "/dev/dind-cache-no-such-disk does not exist" in r.stdout
+
+
+def xfs_ftype(dev):
+    out = sh("xfs_db", "-r", "-c", "version", dev).stdout
+    return "FTYPE" in out
+
+
+def test_blank_device_is_formatted_and_mounted_by_a_unit_and_a_second_run_changes_nothing(loops, systemd):
+    dev = loops.device(size="512M")
+    data_dir = "/mnt/k8s/docker"
+    unit = "mnt-k8s-docker.mount"
+    unit_file = systemd.path(f"/etc/systemd/system/{unit}")
+    # As make install would put it; a copy, so a rebuild meanwhile cannot disturb it.
+    binary = systemd.path("/usr/local/sbin/dind-cache")
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(BINARY, binary)
+    systemd.run("udevadm", "trigger", "--action=add", "--subsystem-match=block")
+    systemd.run("udevadm", "settle", "--timeout=30")
+    args = ("/usr/local/sbin/dind-cache", "install", "--device", dev, "--format", "--data-dir", data_dir, *DISK_ONLY)
+    uuid = None
+    try:
+        first = systemd.run(*args, check=False, timeout=180)
+        out = first.stdout + first.stderr
+        assert "formatted: xfs with ftype=1" in out, out
+        # The disk step succeeded (the steps after it are the cluster's and the timer's).
+        assert f"{dev} is mounted at {data_dir} by {unit}" in out, out
+
+        info = sh("blkid", "-p", "-o", "export", dev).stdout
+        assert "TYPE=xfs" in info
+        uuid = [l.split("=", 1)[1] for l in info.splitlines() if l.startswith("UUID=")][0]
+        assert xfs_ftype(dev)
+
+        assert systemd.run("systemctl", "is-active", unit, check=False).stdout.strip() == "active"
+        assert systemd.run("systemctl", "is-enabled", unit, check=False).stdout.strip() == "enabled"
+        source = systemd.run("findmnt", "-n", "-o", "SOURCE,FSTYPE", "--mountpoint", data_dir).stdout.split()
+        assert source == [dev, "xfs"]
+        text = unit_file.read_text()
+        assert f"What=/dev/disk/by-uuid/{uuid}\n" in text
+        assert f"Where={data_dir}\n" in text
+        mode = systemd.run("stat", "-c", "%a %U", data_dir).stdout.split()
+        assert mode == ["711", "root"]
+        assert "[OK]      d_type:" in first.stdout, first.stdout
+        assert "[FAIL]" not in first.stdout, first.stdout
+
+        mtime = unit_file.stat().st_mtime_ns
+        second = systemd.run(*args, check=False, timeout=180)
+        out2 = second.stdout + second.stderr
+        assert second.returncode == first.returncode, out2
+        assert "nothing changed" in out2, out2
+        assert "Disk: formatting" not in out2
+        assert f"/etc/systemd/system/{unit} unchanged" in out2
+        assert unit_file.stat().st_mtime_ns == mtime
+        assert systemd.run("systemctl", "is-active", unit, check=False).stdout.strip() == "active"
+        assert sh("blkid", "-p", "-s", "UUID", "-o", "value", dev).stdout.strip() == uuid
+    finally:
+        systemd.run("systemctl", "stop", unit, check=False)
+        if uuid:
+            # udev ran inside the test's systemd, on the host's /dev.
+            link = f"/dev/disk/by-uuid/{uuid}"
+            if os.path.islink(link):
+                os.unlink(link)
