@@ -95,8 +95,13 @@ static int fill_result(const struct install_options *o, const char *fallback_typ
                 install_disk_result_done(&res);
                 return log_error_errno(-ENOMEM, "cannot describe the disk: %m");
         }
-        log_info("Disk: %s on %s, %s; the volume claims %s", o->data_dir, res.fs_type,
-                 format_bytes(res.fs_size, a, sizeof(a)), format_quantity(res.capacity, b, sizeof(b)));
+        if (fallback_type && !uuid)
+                log_info("Disk: %s would be on %s of at most %s (the device's size); the volume would claim %s",
+                         o->data_dir, res.fs_type, format_bytes(res.fs_size, a, sizeof(a)),
+                         format_quantity(res.capacity, b, sizeof(b)));
+        else
+                log_info("Disk: %s on %s, %s; the volume claims %s", o->data_dir, res.fs_type,
+                         format_bytes(res.fs_size, a, sizeof(a)), format_quantity(res.capacity, b, sizeof(b)));
         *ret = res;
         return 0;
 }

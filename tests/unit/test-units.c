@@ -181,6 +181,9 @@ static void unit_file_write_says_whether_it_wrote(void **state) {
         assert_int_equal(stat(path, &st), 0);
         assert_int_equal(st.st_mode & 07777, 0644);
         assert_int_equal(unit_file_write(dir, "x.mount", "[Mount]\n"), 0);
+        assert_int_equal(unit_file_same(dir, "x.mount", "[Mount]\n"), 1);
+        assert_int_equal(unit_file_same(dir, "x.mount", "[Mount]\nWhat=/dev/vdb\n"), 0);
+        assert_int_equal(unit_file_same(dir, "y.mount", "[Mount]\n"), 0);
         assert_int_equal(unit_file_write(dir, "x.mount", "[Mount]\nWhat=/dev/vdb\n"), 1);
         assert_int_equal(unit_file_write(dir, "../x.mount", "[Mount]\n"), -EINVAL);
         assert_int_equal(unit_file_remove(dir, "x.mount"), 1);
