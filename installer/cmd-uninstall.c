@@ -16,11 +16,13 @@
 #include "cmd.h"
 #include "install.h"
 #include "log.h"
+#include "uninstall.h"
 #include "units.h"
 #include "wipe.h"
 
 #define STOP_TIMEOUT_USEC (90ULL * 1000000)
 #define CATALOG_UPDATE_TIMEOUT_USEC (30ULL * 1000000)
+#define POD_GONE_TIMEOUT_USEC (180ULL * 1000000)
 
 struct uninstall_args {
         char *data_dir;
@@ -347,8 +349,23 @@ static int wipe_data(struct ctx *c) {
 }
 
 static int delete_cluster_objects(struct ctx *c) {
-        return log_error_errno(-EOPNOTSUPP, "--delete-cluster-objects is not available yet: delete the objects "
-                               "with 'dind-cache render | kubectl delete -f -'");
+        const struct uninstall_args *a = c->args;
+        struct uninstall_cluster_args ua = {
+                .kubeconfig = a->kubeconfig,
+                .context = a->context,
+                .namespace_ = a->namespace_,
+                .data_dir = a->data_dir,
+                .dry_run = a->dry_run,
+                /* Before a wipe, the daemon must be gone: its mounts live in the pod's
+                 * namespace, where the wipe's own check cannot see them. */
+                .wait_pods_gone = a->wipe_data,
+                .timeout_usec = POD_GONE_TIMEOUT_USEC,
+        };
+        int r = uninstall_cluster_objects(&ua);
+        if (r < 0)
+                return r;
+        c->removed += (unsigned) r;
+        return 0;
 }
 
 int cmd_uninstall(int argc, char **argv) {

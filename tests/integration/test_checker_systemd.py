@@ -19,8 +19,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import BINARY, Dockerd, Systemd, sh, wait_for
+from kube_fixtures import kube_api  # noqa: F401 (a fixture)
 
 DATA_DIR = "/mnt/k8s/docker"
 INSTALLED = "/usr/local/sbin/dind-cache"
@@ -247,6 +249,31 @@ def test_uninstall_removes_everything_and_twice_is_a_no_op(node):
     again = node.tool("uninstall")
     assert again.returncode == 0, again.stderr
     assert "Nothing to remove" in again.stderr
+
+
+def test_uninstall_deletes_the_cluster_objects_but_the_namespace(node, kube_api):
+    # What install would have applied, as the field manager dind-cache.
+    rendered = node.tool("render")
+    assert rendered.returncode == 0, rendered.stderr
+    objects = [o for o in yaml.safe_load_all(rendered.stdout) if o]
+    for obj in objects:
+        kube_api.put_object(obj, manager="dind-cache")
+    kubeconfig = kube_api.kubeconfig(node.systemd.path("/root/kubeconfig"), auth="cert-data", ca="data")
+    kube_api.clear_requests()
+
+    r = node.tool("uninstall", "--delete-cluster-objects", "--kubeconfig", "/root/kubeconfig")
+    assert r.returncode == 0, r.stdout + r.stderr
+    deletes = [q["path"] for q in kube_api.requests if q["method"] == "DELETE"]
+    expected = [o for o in reversed(objects) if o["kind"] != "Namespace"]
+    assert [d.rsplit("/", 1)[1] for d in deletes] == [o["metadata"]["name"] for o in expected]
+    assert kube_api.object("deployments", "docker-dind", "kube-ops") is None
+    assert kube_api.object("persistentvolumes", "docker-pv") is None
+    assert kube_api.object("namespaces", "kube-ops") is not None
+    assert "stays" in r.stderr
+
+    again = node.tool("uninstall", "--delete-cluster-objects", "--kubeconfig", str(kubeconfig).replace(
+        str(node.systemd.root), ""))
+    assert again.returncode == 0 and "Nothing to remove" in again.stderr, again.stderr
 
 
 def test_wipe_data_empties_the_data_directory_and_removes_its_mount_unit(node):
