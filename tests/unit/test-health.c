@@ -9,6 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "health.h"
 #include "message-ids.h"
@@ -199,6 +204,127 @@ static void test_a_passed_deadline_skips_the_daemon_as_unknown(void **state) {
         check_list_done(&l);
 }
 
+/* A canned Docker Engine API on a unix socket: answers /_ping, /info and /version
+ * with the bodies of the case being run, one request per connection. */
+struct fake_daemon {
+        int fd;
+        char path[108];
+        const char *info;
+        pthread_t thread;
+};
+
+static void *fake_daemon_serve(void *userdata) {
+        struct fake_daemon *d = userdata;
+        for (;;) {
+                char req[2048], resp[4096];
+                const char *body = "{}";
+                ssize_t n, got = 0;
+                int c = accept(d->fd, NULL, NULL);
+
+                if (c < 0)
+                        return NULL;
+                while (got < (ssize_t) sizeof(req) - 1 &&
+                       (n = read(c, req + got, sizeof(req) - 1 - (size_t) got)) > 0) {
+                        got += n;
+                        req[got] = '\0';
+                        if (strstr(req, "\r\n\r\n"))
+                                break;
+                }
+                req[got] = '\0';
+                if (strncmp(req, "GET /_ping ", 11) == 0)
+                        body = "OK";
+                else if (strncmp(req, "GET /info ", 10) == 0)
+                        body = d->info;
+                else if (strncmp(req, "GET /version ", 13) == 0)
+                        body = "{\"Version\":\"29.0.1\",\"ApiVersion\":\"1.52\"}";
+                snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
+                         "Connection: close\r\n\r\n%s", strlen(body), body);
+                (void) !write(c, resp, strlen(resp));
+                close(c);
+        }
+}
+
+static void fake_daemon_start(struct fake_daemon *d, const char *info) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        char dir[] = "/tmp/test-health-XXXXXX";
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(d->path, sizeof(d->path), "%s/docker.sock", dir);
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d->path);
+        d->info = info;
+        d->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(d->fd >= 0);
+        assert_int_equal(bind(d->fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        assert_int_equal(listen(d->fd, 8), 0);
+        assert_int_equal(pthread_create(&d->thread, NULL, fake_daemon_serve, d), 0);
+}
+
+static void fake_daemon_stop(struct fake_daemon *d) {
+        char *slash;
+
+        shutdown(d->fd, SHUT_RDWR);
+        close(d->fd);
+        pthread_join(d->thread, NULL);
+        unlink(d->path);
+        slash = strrchr(d->path, '/');
+        *slash = '\0';
+        rmdir(d->path);
+}
+
+/* Runs the daemon checks against INFO as /info with the data dir on FS_TYPE; returns the
+ * storage_driver result's state and copies its MESSAGE_ID into RET_MID. */
+static enum check_state driver_state(const char *info, const char *fs_type, char ret_mid[33]) {
+        struct fake_daemon d = {};
+        struct check_list l = {};
+        char host[128];
+        const struct check_result *r;
+        enum check_state st;
+
+        fake_daemon_start(&d, info);
+        snprintf(host, sizeof(host), "unix://%s", d.path);
+        struct health_settings s = { .docker_host = host, .timeout_usec = 2000000, .deadline_usec = 10000000 };
+        assert_int_equal(health_check_daemon(&s, fs_type, now_usec() + s.deadline_usec, &l), 0);
+        fake_daemon_stop(&d);
+
+        assert_non_null(check_list_find(&l, "daemon"));
+        assert_int_equal(check_list_find(&l, "daemon")->state, CHECK_OK);
+        assert_non_null(r = check_list_find(&l, "storage_driver"));
+        st = r->state;
+        snprintf(ret_mid, 33, "%s", r->message_id);
+        assert_non_null(r = check_list_find(&l, "daemon_version"));
+        assert_string_equal(r->value, "1.52");
+        check_list_done(&l);
+        return st;
+}
+
+static void test_storage_driver_verdicts(void **state) {
+        static const struct {
+                const char *info, *fs_type;
+                enum check_state state;
+                const char *mid;
+        } cases[] = {
+                { "{\"Driver\":\"overlay2\",\"DriverStatus\":[[\"Backing Filesystem\",\"xfs\"],"
+                  "[\"Supports d_type\",\"true\"]]}", "xfs", CHECK_OK, MID_DRIVER_OK },
+                { "{\"Driver\":\"overlay2\",\"DriverStatus\":[[\"Backing Filesystem\",\"extfs\"],"
+                  "[\"Supports d_type\",\"true\"]]}", "ext4", CHECK_OK, MID_DRIVER_OK },
+                { "{\"Driver\":\"overlayfs\",\"DriverStatus\":[[\"driver-type\","
+                  "\"io.containerd.snapshotter.v1\"]]}", "xfs", CHECK_OK, MID_DRIVER_OK },
+                { "{\"Driver\":\"vfs\",\"DriverStatus\":[]}", "xfs", CHECK_FAIL, MID_DRIVER_VFS },
+                { "{\"Driver\":\"overlay2\",\"DriverStatus\":[[\"Backing Filesystem\",\"xfs\"],"
+                  "[\"Supports d_type\",\"false\"]]}", "xfs", CHECK_FAIL, MID_DAEMON_DTYPE_MISSING },
+                { "{\"Driver\":\"overlay2\",\"DriverStatus\":[[\"Backing Filesystem\",\"extfs\"],"
+                  "[\"Supports d_type\",\"true\"]]}", "xfs", CHECK_FAIL, MID_BACKING_FS_MISMATCH },
+                { "{\"Driver\":\"overlayfs\",\"DriverStatus\":[]}", "xfs", CHECK_WARN, MID_DRIVER_UNEXPECTED },
+                { "{\"Driver\":\"btrfs\"}", "btrfs", CHECK_WARN, MID_DRIVER_UNEXPECTED },
+                { "not json", "xfs", CHECK_UNKNOWN, MID_INFO_FAILED },
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char mid[33];
+                assert_int_equal(driver_state(cases[i].info, cases[i].fs_type, mid), cases[i].state);
+                assert_string_equal(mid, cases[i].mid);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup(test_defaults, clear_env),
@@ -211,6 +337,7 @@ int main(void) {
                 cmocka_unit_test(test_missing_data_dir_is_critical),
                 cmocka_unit_test(test_no_docker_host_is_a_warning),
                 cmocka_unit_test(test_a_passed_deadline_skips_the_daemon_as_unknown),
+                cmocka_unit_test(test_storage_driver_verdicts),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
