@@ -36,17 +36,20 @@ Documented differences from a real API server:
 """
 
 import argparse
+import atexit
 import base64
 import copy
 import http.server
 import json
 import os
 import re
+import shutil
 import socket
 import socketserver
 import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -70,6 +73,10 @@ from fake_kube_objects import (BY_KIND, BY_PATH, BY_PLURAL, MAX_BODY, RESOURCES,
 
 # --------------------------------------------------------------------------------------
 # Certificates (openssl CLI)
+
+
+_PKI_CACHE = None
+_PKI_LOCK = threading.Lock()
 
 
 def _b64(data):
@@ -249,17 +256,17 @@ class FakeAPIServer:
     # ---- certificates
 
     def _make_certs(self):
+        """The PKI is made once per process (openssl is the slow part of a start) and
+        copied into each server's workdir."""
+        global _PKI_CACHE
         d = self.workdir / "pki"
-        d.mkdir(exist_ok=True)
-        _make_ca(d, "ca", "fake-kubernetes-ca")
-        _make_ca(d, "other-ca", "some-other-ca")
-        _make_leaf(d, "server", "ca", "/CN=kube-apiserver",
-                   "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost,"
-                   "DNS:kubernetes.default.svc,DNS:kubernetes\n")
-        _make_leaf(d, "client", "ca", "/O=system:masters/CN=admin",
-                   "extendedKeyUsage=clientAuth\n")
-        _make_leaf(d, "other-client", "other-ca", "/O=system:masters/CN=intruder",
-                   "extendedKeyUsage=clientAuth\n")
+        with _PKI_LOCK:
+            if _PKI_CACHE is None or not _PKI_CACHE.is_dir():
+                cache = Path(tempfile.mkdtemp(prefix="fake-kube-pki-"))
+                self._generate_certs(cache)
+                atexit.register(shutil.rmtree, cache, True)
+                _PKI_CACHE = cache
+            shutil.copytree(_PKI_CACHE, d, dirs_exist_ok=True)
         self.ca_file = d / "ca.crt"
         self.ca_pem = self.ca_file.read_text()
         self.other_ca_file = d / "other-ca.crt"
@@ -269,6 +276,20 @@ class FakeAPIServer:
         self.client_key_file = d / "client.key"
         self.other_client_cert_file = d / "other-client.crt"
         self.other_client_key_file = d / "other-client.key"
+
+    @staticmethod
+    def _generate_certs(d):
+        _make_ca(d, "ca", "fake-kubernetes-ca")
+        _make_ca(d, "other-ca", "some-other-ca")
+        _make_leaf(d, "server", "ca", "/CN=kube-apiserver",
+                   "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost,"
+                   "DNS:kubernetes.default.svc,DNS:kubernetes\n")
+        _make_leaf(d, "client", "ca", "/O=system:masters/CN=admin",
+                   "extendedKeyUsage=clientAuth\n")
+        _make_leaf(d, "other-client", "other-ca", "/O=system:masters/CN=intruder",
+                   "extendedKeyUsage=clientAuth\n")
+        for f in d.glob("*.csr"):
+            f.unlink()
 
     # ---- lifecycle
 
