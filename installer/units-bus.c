@@ -2,7 +2,9 @@
 /* The system manager over sd-bus: reload, enable/disable, start/stop and wait for
  * the job, unit state. Names, text and files are units.c. */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
@@ -49,7 +51,8 @@ int systemd_daemon_reload(sd_bus *bus, sd_bus_error *ret_error) {
         r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "Reload");
         if (r < 0)
                 return r;
-        return sd_bus_call(bus, m, BUS_CALL_TIMEOUT_USEC, ret_error, &reply);
+        r = sd_bus_call(bus, m, BUS_CALL_TIMEOUT_USEC, ret_error, &reply);
+        return r < 0 ? r : 0;
 }
 
 /* Reads the a(sss) list of changes EnableUnitFiles/DisableUnitFiles return:
@@ -263,6 +266,36 @@ static const char *unit_interface(const char *name) {
         return NULL;
 }
 
+/* When a timer runs next, in realtime usec, as systemctl list-timers shows it: the
+ * earlier of its calendar elapse and its monotonic one (OnUnitActiveSec=, ...)
+ * carried over to the realtime clock. 0 when it has none. */
+static int timer_next_elapse(sd_bus *bus, const char *path, const char *iface, uint64_t *ret) {
+        uint64_t realtime = 0, monotonic = 0, next;
+        struct timespec mono, real;
+        int r;
+
+        r = get_trivial(bus, path, iface, "NextElapseUSecRealtime", 't', &realtime);
+        if (r < 0)
+                return r;
+        r = get_trivial(bus, path, iface, "NextElapseUSecMonotonic", 't', &monotonic);
+        if (r < 0)
+                return r;
+        if (realtime == UINT64_MAX)
+                realtime = 0;
+        next = realtime;
+        if (monotonic > 0 && monotonic != UINT64_MAX && clock_gettime(CLOCK_MONOTONIC, &mono) == 0 &&
+            clock_gettime(CLOCK_REALTIME, &real) == 0) {
+                uint64_t now_mono = (uint64_t) mono.tv_sec * 1000000 + (uint64_t) mono.tv_nsec / 1000;
+                uint64_t now_real = (uint64_t) real.tv_sec * 1000000 + (uint64_t) real.tv_nsec / 1000;
+                uint64_t converted = monotonic >= now_mono ? now_real + (monotonic - now_mono)
+                                                           : (now_real > now_mono - monotonic ? now_real - (now_mono - monotonic) : 0);
+                if (converted > 0 && (next == 0 || converted < next))
+                        next = converted;
+        }
+        *ret = next;
+        return 0;
+}
+
 int systemd_unit_state(sd_bus *bus, const char *name, struct unit_state *ret) {
         _cleanup_(unit_state_done) struct unit_state s = {};
         _cleanup_free_ char *path = NULL;
@@ -296,7 +329,7 @@ int systemd_unit_state(sd_bus *bus, const char *name, struct unit_state *ret) {
                 if (r < 0)
                         return r;
                 if (strstr(iface, ".Timer")) {
-                        r = get_trivial(bus, path, iface, "NextElapseUSecRealtime", 't', &s.next_elapse_realtime);
+                        r = timer_next_elapse(bus, path, iface, &s.next_elapse_realtime);
                         if (r < 0)
                                 return r;
                         r = get_trivial(bus, path, iface, "LastTriggerUSec", 't', &s.last_trigger_realtime);

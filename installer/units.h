@@ -27,6 +27,7 @@ int unit_file_remove(const char *dir, const char *name);
  * (works without a D-Bus daemon, as systemctl does), else the system bus. */
 int systemd_connect(sd_bus **ret);
 
+/* Reload (systemctl daemon-reload): 0 once the manager has reloaded. */
 int systemd_daemon_reload(sd_bus *bus, sd_bus_error *ret_error);
 /* EnableUnitFiles / DisableUnitFiles for NAMES (NULL-terminated). 1 changed, 0 not. */
 int systemd_enable(sd_bus *bus, char *const *names, sd_bus_error *ret_error);
@@ -46,7 +47,9 @@ struct unit_state {
         char *sub_state;         /* "mounted", "waiting", "dead", "exited" */
         char *unit_file_state;   /* "enabled", "disabled", "static", "" */
         char *result;            /* service/mount Result: "success", "exit-code" */
-        uint64_t next_elapse_realtime;  /* timers: usec since epoch, 0 when none */
+        uint64_t next_elapse_realtime;  /* timers: usec since epoch, 0 when none; a
+                                         * monotonic trigger (OnUnitActiveSec=) is carried
+                                         * over to the realtime clock, as list-timers does */
         uint64_t last_trigger_realtime; /* timers: usec since epoch, 0 when never */
         int exec_main_status;    /* services: last exit status */
 };
