@@ -101,3 +101,8 @@ int install_cluster(const struct install_options *o, const struct install_disk_r
  * one check and print it. Fails when that check is CRITICAL. With --skip-timer it
  * only says so; without a running systemd it fails and points at --skip-timer. */
 int install_timer(const struct install_options *o);
+
+/* The manifest parameters (manifest.h) for O, with CAPACITY (bytes; 0: the manifests'
+ * own): what install applies and render prints. Strings borrowed from O. */
+struct manifest_params;
+void install_manifest_params(const struct install_options *o, uint64_t capacity, struct manifest_params *ret);
