@@ -316,8 +316,9 @@ static int wipe_data(struct ctx *c) {
         } else {
                 r = wipe_directory_contents(dir, NULL, &st);
                 if (r == -EBUSY)
-                        return log_error_errno(r, "refusing to wipe '%s': something is mounted beneath it "
-                                               "(is the Docker daemon still running? stop it first)", dir);
+                        return log_error_errno(r, "refusing to wipe '%s': in use (a mount beneath it, or it is "
+                                               "mounted elsewhere too: is the Docker daemon still running? stop it "
+                                               "first, or use --delete-cluster-objects)", dir);
                 if (r == -ENOTDIR)
                         return log_error_errno(r, "refusing to wipe '%s': not a directory, or a symbolic link "
                                                "on the way", dir);

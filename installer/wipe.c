@@ -26,29 +26,56 @@ bool wipe_path_is_protected(const char *path) {
         return false;
 }
 
-/* -EBUSY when a mount point lies strictly beneath DIR. */
-static int check_no_mounts_beneath(const char *dir, const char *mountinfo) {
-        _cleanup_free_ char *data = NULL;
+static bool path_within(const char *path, const char *dir) {
+        size_t n = strlen(dir);
+        if (streq(dir, "/"))
+                return true;
+        return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* -EBUSY when a mount point lies strictly beneath DIR, or when the part of DIR's
+ * filesystem that DIR shows is mounted somewhere else too (the kubelet's bind mount
+ * of a local volume into a pod: a daemon may be using it). */
+static int check_not_in_use(const char *dir, const char *mountinfo) {
+        _cleanup_free_ char *data = NULL, *rel = NULL;
+        struct mountinfo_entry own = {};
         size_t size, n = strlen(dir);
         int r;
 
-        r = read_file_full(mountinfo ? mountinfo : "/proc/self/mountinfo", MOUNTINFO_MAX, &data, &size);
+        r = mountinfo_find(mountinfo, dir, &own);
         if (r < 0)
                 return r;
+        /* DIR's path inside its filesystem: the mount's root plus what follows the
+         * mount point. */
+        const char *tail = dir + strlen(own.mount_point);
+        if (streq(own.mount_point, "/"))
+                tail = dir;
+        rel = strdup_printf("%s%s", streq(own.root, "/") && *tail ? "" : own.root, tail);
+        if (rel)
+                r = read_file_full(mountinfo ? mountinfo : "/proc/self/mountinfo", MOUNTINFO_MAX, &data, &size);
+        if (!rel || r < 0) {
+                mountinfo_entry_done(&own);
+                return rel ? r : -ENOMEM;
+        }
         for (char *line = data, *next; line && *line; line = next) {
                 struct mountinfo_entry e = {};
-                bool beneath;
+                bool busy;
 
                 next = strchr(line, '\n');
                 if (next)
                         *next++ = '\0';
                 if (mountinfo_parse_line(line, &e) < 0)
                         continue;
-                beneath = strncmp(e.mount_point, dir, n) == 0 && e.mount_point[n] == '/' && e.mount_point[n + 1];
+                busy = (strncmp(e.mount_point, dir, n) == 0 && e.mount_point[n] == '/' && e.mount_point[n + 1]) ||
+                       (e.dev == own.dev && e.id != own.id && !path_within(dir, e.mount_point) &&
+                        path_within(e.root, rel));
                 mountinfo_entry_done(&e);
-                if (beneath)
+                if (busy) {
+                        mountinfo_entry_done(&own);
                         return -EBUSY;
+                }
         }
+        mountinfo_entry_done(&own);
         return 0;
 }
 
@@ -133,7 +160,7 @@ int wipe_directory_contents(const char *dir, const char *mountinfo, struct wipe_
                 close(fd);
                 return r;
         }
-        r = check_no_mounts_beneath(dir, mountinfo);
+        r = check_not_in_use(dir, mountinfo);
         if (r < 0) {
                 close(fd);
                 return r;

@@ -7,7 +7,8 @@
  * links are removed as links, never followed; nothing on another filesystem is
  * touched (a mount anywhere beneath DIR refuses the whole wipe before anything is
  * removed, and an entry on another device is left alone); the device and its
- * filesystem signature are never written to directly. */
+ * filesystem signature are never written to directly; a directory that is in use
+ * as far as the mount table tells (see below) is not wiped at all. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,8 +26,9 @@ struct wipe_stats {
 bool wipe_path_is_protected(const char *path);
 
 /* Removes everything inside DIR (absolute). MOUNTINFO: the mount table to look for
- * mounts beneath DIR (NULL: /proc/self/mountinfo). -EPERM for a protected path,
- * -EBUSY when something is mounted beneath DIR, -ENOTDIR when DIR is not a
+ * mounts (NULL: /proc/self/mountinfo). -EPERM for a protected path, -EBUSY when
+ * something is mounted beneath DIR or the part of its filesystem DIR shows is also
+ * mounted elsewhere (the kubelet's bind mount into a running pod), -ENOTDIR when DIR is not a
  * directory or not its canonical path (a symlink on the way), -ELOOP deeper than WIPE_MAX_DEPTH; otherwise the
  * first error met (the rest is still attempted). RET is filled in every case. */
 int wipe_directory_contents(const char *dir, const char *mountinfo, struct wipe_stats *ret);

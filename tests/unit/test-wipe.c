@@ -120,6 +120,37 @@ static void refuses_when_something_is_mounted_beneath(void **state) {
         assert_true(exists("data/engine-id"));
 }
 
+static void refuses_when_the_directory_is_also_mounted_elsewhere(void **state) {
+        char mi[512], dir[512];
+        struct wipe_stats st;
+        FILE *f;
+
+        snprintf(dir, sizeof(dir), "%s/data", base);
+        snprintf(mi, sizeof(mi), "%s/mountinfo", base);
+        /* Another part of the same filesystem mounted elsewhere is fine. */
+        f = fopen(mi, "we");
+        assert_non_null(f);
+        fprintf(f, "1 0 8:1 / / rw - ext4 /dev/vda rw\n"
+                   "3 1 8:1 %s/outside /srv/other rw - ext4 /dev/vda rw\n", base);
+        fclose(f);
+        assert_int_equal(wipe_directory_contents(dir, mi, &st), 0);
+        assert_false(exists("data/engine-id"));
+
+        /* The kubelet's bind mount of the data directory into a pod: in use. */
+        assert_int_equal(teardown(state), 0);
+        assert_int_equal(setup(state), 0);
+        snprintf(dir, sizeof(dir), "%s/data", base);
+        snprintf(mi, sizeof(mi), "%s/mountinfo", base);
+        f = fopen(mi, "we");
+        assert_non_null(f);
+        fprintf(f, "1 0 8:1 / / rw - ext4 /dev/vda rw\n"
+                   "3 1 8:1 %s/data /var/lib/kubelet/pods/1/volumes/kubernetes.io~local-volume/docker-pv rw "
+                   "- ext4 /dev/vda rw\n", base);
+        fclose(f);
+        assert_int_equal(wipe_directory_contents(dir, mi, &st), -EBUSY);
+        assert_true(exists("data/engine-id"));
+}
+
 static void refuses_system_directories(void **state) {
         struct wipe_stats st;
 
@@ -136,6 +167,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(removes_everything_inside_and_nothing_outside, setup, teardown),
                 cmocka_unit_test_setup_teardown(refuses_a_symlink_on_the_way, setup, teardown),
                 cmocka_unit_test_setup_teardown(refuses_when_something_is_mounted_beneath, setup, teardown),
+                cmocka_unit_test_setup_teardown(refuses_when_the_directory_is_also_mounted_elsewhere, setup, teardown),
                 cmocka_unit_test(refuses_system_directories),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
