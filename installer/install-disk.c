@@ -16,6 +16,7 @@
 #include "disk.h"
 #include "install.h"
 #include "log.h"
+#include "mountinfo.h"
 #include "report.h"
 #include "units.h"
 
@@ -307,8 +308,25 @@ static int mount_persistently(const struct install_options *o, const char *unit,
         return 0;
 }
 
+/* Something else already mounted at the data directory would end up hidden under
+ * the new mount, with the daemon's data on it: refuse. */
+static int refuse_other_mount(const struct install_options *o) {
+        _cleanup_(mountinfo_entry_done) struct mountinfo_entry e = {};
+        int r;
+
+        r = mountinfo_find(NULL, o->data_dir, &e);
+        if (r < 0)
+                return log_error_errno(r, "cannot read the mount table: %m");
+        if (streq(e.mount_point, o->data_dir))
+                return log_error_errno(-EBUSY, "'%s' is already a mount point (%s from %s): unmount it first, "
+                                       "or choose another --data-dir; %s was not touched",
+                                       o->data_dir, e.fs_type, e.source, o->device);
+        return 0;
+}
+
 static int disk_with_device(const struct install_options *o, struct install_disk_result *ret) {
-        _cleanup_free_ char *uuid = NULL, *unit = NULL, *what = NULL, *text = NULL, *unit_path = NULL;
+        _cleanup_free_ char *uuid = NULL, *unit = NULL, *what = NULL, *text = NULL, *unit_path = NULL,
+                            *fs_type = NULL;
         bool formatted = false, mounted, changed = false;
         uint64_t device_size = 0;
         int r;
@@ -337,27 +355,34 @@ static int disk_with_device(const struct install_options *o, struct install_disk
                         return log_error_errno(-EINVAL, "'%s' is mounted at '%s' but libblkid finds no filesystem UUID on it",
                                                o->device, o->data_dir);
                 uuid = strdup(info.uuid);
-                if (!uuid)
+                fs_type = strdup(isempty(info.signature) ? "xfs" : info.signature);
+                if (!uuid || !fs_type)
                         return log_error_errno(-ENOMEM, "cannot prepare the mount unit: %m");
                 device_size = info.size;
         } else {
+                r = refuse_other_mount(o);
+                if (r < 0)
+                        return r;
                 r = prepare_device(o, &uuid, &formatted, &device_size);
                 if (r < 0)
                         return r;
+                fs_type = strdup("xfs");
+                if (!fs_type)
+                        return log_error_errno(-ENOMEM, "cannot prepare the mount unit: %m");
         }
 
         what = strdup_printf("/dev/disk/by-uuid/%s", uuid ? uuid : "<UUID of the new filesystem>");
         if (!what)
                 return log_error_errno(-ENOMEM, "cannot prepare the mount unit: %m");
-        r = mount_unit_text(what, o->data_dir, "xfs", MOUNT_OPTIONS, &text);
+        r = mount_unit_text(what, o->data_dir, fs_type, MOUNT_OPTIONS, &text);
         if (r < 0)
                 return log_error_errno(r, "cannot write a mount unit for '%s' (a path systemd cannot take as it is?): %m",
                                        o->data_dir);
 
         if (o->dry_run) {
                 bool same = uuid && unit_file_same(UNIT_DIR, unit, text) > 0;
-                printf("Would %s %s (What=%s Where=%s Type=xfs Options=%s)\n", same ? "leave unchanged" : "write",
-                       unit_path, what, o->data_dir, MOUNT_OPTIONS);
+                printf("Would %s %s (What=%s Where=%s Type=%s Options=%s)\n", same ? "leave unchanged" : "write",
+                       unit_path, what, o->data_dir, fs_type, MOUNT_OPTIONS);
                 if (!mounted)
                         printf("Would reload systemd, enable and start %s\n", unit);
                 r = check_data_dir(o, false, o->device);

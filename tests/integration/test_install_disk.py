@@ -147,6 +147,16 @@ def test_dry_run_says_it_would_format_and_writes_nothing(loops, tmp_path, dind_c
     assert not (tmp_path / "data").exists()
 
 
+def test_data_dir_that_is_already_a_mount_point_is_refused(loops, tmp_path, dind_cache):
+    dev = loops.device(size="64M")
+    data_dir = loops.mount("tmpfs", tmp_path / "data", fstype="tmpfs")
+    before = file_hash(dev)
+    r = dind_cache("install", "--device", dev, "--format", "--data-dir", data_dir, *DISK_ONLY)
+    assert r.returncode == 1
+    assert f"'{data_dir}' is already a mount point (tmpfs" in r.stderr, r.stderr
+    assert file_hash(dev) == before
+
+
 def test_nonexistent_device_is_refused(tmp_path, dind_cache):
     r = dind_cache("install", "--device", "/dev/dind-cache-no-such-disk", "--format",
                    "--data-dir", tmp_path / "data", *DISK_ONLY)
@@ -204,6 +214,16 @@ def test_blank_device_is_formatted_and_mounted_by_a_unit_and_a_second_run_change
         assert "Disk: formatting" not in out2
         assert f"/etc/systemd/system/{unit} unchanged" in out2
         assert unit_file.stat().st_mtime_ns == mtime
+        assert systemd.run("systemctl", "is-active", unit, check=False).stdout.strip() == "active"
+        assert sh("blkid", "-p", "-s", "UUID", "-o", "value", dev).stdout.strip() == uuid
+
+        # Unmounted (after a failure, by hand): the xfs on it is used as it is, even
+        # without --format, and mounted again.
+        systemd.run("systemctl", "stop", unit)
+        third = systemd.run(*[a for a in args if a != "--format"], check=False, timeout=180)
+        out3 = third.stdout + third.stderr
+        assert f"already holds xfs with ftype=1 (UUID {uuid})" in out3, out3
+        assert "Disk: formatting" not in out3
         assert systemd.run("systemctl", "is-active", unit, check=False).stdout.strip() == "active"
         assert sh("blkid", "-p", "-s", "UUID", "-o", "value", dev).stdout.strip() == uuid
     finally:
