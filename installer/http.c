@@ -141,8 +141,12 @@ int http_client_set_tls(struct http_client *c, const struct http_tls *tls) {
                 SETOPT(c, CURLOPT_SSL_VERIFYPEER, 1L);
                 SETOPT(c, CURLOPT_SSL_VERIFYHOST, 2L);
         }
-        if (tls->ca_file)
+        if (tls->ca_file || tls->ca_data) {
+                /* A CA of our own is the only trust, as in client-go: no system bundle
+                 * and no CA directory (Debian's libcurl also loads /etc/ssl/certs). */
+                SETOPT(c, CURLOPT_CAPATH, NULL);
                 SETOPT(c, CURLOPT_CAINFO, tls->ca_file);
+        }
         if (tls->ca_data) {
                 r = set_blob(c, CURLOPT_CAINFO_BLOB, tls->ca_data, tls->ca_size);
                 if (r < 0)
