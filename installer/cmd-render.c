@@ -54,17 +54,7 @@ int cmd_render(int argc, char **argv) {
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : 0;
 
-        p = (struct manifest_params) {
-                .namespace_ = o.namespace_,
-                .node = o.node,
-                .data_dir = o.data_dir,
-                .image = o.image,
-                .registry_mirror = o.registry_mirror,
-                .mtu = o.mtu,
-                .allow_namespaces = o.allow_namespaces,
-                .prune_schedule = o.prune_schedule,
-                .prune_after_usec = o.prune_after_usec,
-        };
+        install_manifest_params(&o, 0, &p);
         if (render_capacity(&o, &p.capacity) < 0)
                 return 1;
 

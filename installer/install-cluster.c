@@ -18,21 +18,6 @@
 
 #define HOSTNAME_LABEL "kubernetes.io/hostname"
 
-void install_manifest_params(const struct install_options *o, uint64_t capacity, struct manifest_params *ret) {
-        *ret = (struct manifest_params) {
-                .namespace_ = o->namespace_,
-                .node = o->node,
-                .data_dir = o->data_dir,
-                .capacity = capacity,
-                .image = o->image,
-                .registry_mirror = o->registry_mirror,
-                .mtu = o->mtu,
-                .allow_namespaces = o->allow_namespaces,
-                .prune_schedule = o->prune_schedule,
-                .prune_after_usec = o->prune_after_usec,
-        };
-}
-
 /* ---- errors, in the API's words */
 
 static const char *verb_of(const char *method) {

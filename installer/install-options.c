@@ -7,6 +7,7 @@
 
 #include "install.h"
 #include "log.h"
+#include "manifest.h"
 
 enum {
         ARG_DATA_DIR = 0x100,
@@ -382,4 +383,19 @@ void install_cluster_result_done(struct install_cluster_result *r) {
         free(r->cluster_ip);
         free(r->service_dns);
         *r = (struct install_cluster_result) {};
+}
+
+void install_manifest_params(const struct install_options *o, uint64_t capacity, struct manifest_params *ret) {
+        *ret = (struct manifest_params) {
+                .namespace_ = o->namespace_,
+                .node = o->node,
+                .data_dir = o->data_dir,
+                .capacity = capacity,
+                .image = o->image,
+                .registry_mirror = o->registry_mirror,
+                .mtu = o->mtu,
+                .allow_namespaces = o->allow_namespaces,
+                .prune_schedule = o->prune_schedule,
+                .prune_after_usec = o->prune_after_usec,
+        };
 }
