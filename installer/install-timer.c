@@ -68,16 +68,6 @@ static int render_files(const struct install_options *o, struct timer_files *f) 
         return 0;
 }
 
-/* 1 when PATH already holds exactly TEXT. */
-static bool file_holds(const char *path, const char *text) {
-        _cleanup_free_ char *data = NULL;
-        size_t size;
-
-        if (read_file_full(path, 1024 * 1024, &data, &size) < 0)
-                return false;
-        return size == strlen(text) && memcmp(data, text, size) == 0;
-}
-
 static void say_dry_run(const struct install_options *o, const struct timer_files *f) {
         const struct {
                 const char *dir, *name, *text;
@@ -90,7 +80,7 @@ static void say_dry_run(const struct install_options *o, const struct timer_file
 
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 _cleanup_free_ char *path = strdup_printf("%s/%s", files[i].dir, files[i].name);
-                bool same = path && file_holds(path, files[i].text);
+                bool same = unit_file_same(files[i].dir, files[i].name, files[i].text) > 0;
                 printf("Would %s %s\n", same ? "leave unchanged" : "write", path ? path : files[i].name);
         }
         printf("  ExecStart=%s check, ReadWritePaths=-%s, OnUnitActiveSec=%s\n", f->binary, o->data_dir,
