@@ -211,12 +211,15 @@ class Dockerd:
 
 
 @pytest.fixture
-def dockerd_factory(tmp_path):
-    """Starts real dockerd daemons: dockerd_factory(data_root) -> Dockerd (running)."""
+def dockerd_factory():
+    """Starts real dockerd daemons: dockerd_factory(data_root) -> Dockerd (running).
+    The run directory is short (under /tmp, not tmp_path): containerd's socket path
+    inside it must stay within the 107 bytes a unix socket path may have."""
     started = []
+    base = Path(tempfile.mkdtemp(prefix="dc-", dir="/tmp"))
 
     def start(data_root, storage_driver="overlay2"):
-        d = Dockerd(data_root, tmp_path / f"dockerd{len(started)}", storage_driver)
+        d = Dockerd(data_root, base / str(len(started)), storage_driver)
         started.append(d)
         return d.start()
 
@@ -225,6 +228,7 @@ def dockerd_factory(tmp_path):
     finally:
         for d in started:
             d.stop()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 BOOT_SCRIPT = r"""#!/bin/bash

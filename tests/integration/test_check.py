@@ -10,12 +10,11 @@ import re
 import shutil
 import socket
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from conftest import BINARY, ROOT, Dockerd, run_tool, sh
+from conftest import BINARY, ROOT, run_tool, sh
 
 # Short per-call timeouts keep the failure cases fast; the deadline stays the default.
 FAST = {"DIND_CACHE_TIMEOUT": "2s"}
@@ -46,26 +45,6 @@ def fill_to(mnt, percent, name="filler"):
     path = Path(mnt) / name
     sh("fallocate", "-l", str(want), path)
     return path
-
-
-@pytest.fixture
-def dockerd_factory():
-    """Like conftest's dockerd_factory, with a short run directory: containerd's socket
-    path under a long tmp_path passes the 107 bytes a unix socket path may have."""
-    started = []
-    base = Path(tempfile.mkdtemp(prefix="dc-", dir="/tmp"))
-
-    def start(data_root, storage_driver="overlay2"):
-        d = Dockerd(data_root, base / str(len(started)), storage_driver)
-        started.append(d)
-        return d.start()
-
-    try:
-        yield start
-    finally:
-        for d in started:
-            d.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
