@@ -61,6 +61,23 @@ int install_log_kube_error(struct kube_client *c, const struct kubeconfig *cfg, 
                 if (streq(e->details_kind, "namespaces"))
                         log_error("the namespace '%s' does not exist", e->details_name ?: "?");
                 break;
+        case 422:
+                /* A Deployment made with the default RollingUpdate (as the original
+                 * write-up's) keeps its defaulted rollingUpdate fields under another
+                 * manager, and the API refuses them beside type Recreate. */
+                for (size_t i = 0; i < e->n_causes; i++)
+                        if (e->causes[i].field && strstr(e->causes[i].field, "strategy.rollingUpdate")) {
+                                const char *ns = e->path ? strstr(e->path, "/namespaces/") : NULL;
+                                _cleanup_free_ char *nsname = ns ? strndup(ns + 12, strcspn(ns + 12, "/")) : NULL;
+                                log_error("the existing Deployment still carries rollingUpdate settings from an "
+                                          "earlier RollingUpdate apply; switch it to Recreate once, then re-run: "
+                                          "kubectl -n %s patch deployment %s --type=json -p "
+                                          "'[{\"op\":\"remove\",\"path\":\"/spec/strategy/rollingUpdate\"},"
+                                          "{\"op\":\"replace\",\"path\":\"/spec/strategy/type\",\"value\":\"Recreate\"}]'",
+                                          nsname ?: "NAMESPACE", e->details_name ?: "docker-dind");
+                                break;
+                        }
+                break;
         case 409:
                 if (e->n_causes > 0)
                         log_error("another field manager owns the fields above; nothing more was applied. "

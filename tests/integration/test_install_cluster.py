@@ -315,6 +315,31 @@ def test_422_lists_the_field_causes(api, node):
     assert not node.env_file.exists()
 
 
+def test_seed_rolling_update_deployment_gets_the_patch_that_unblocks_it(api, node):
+    # The original write-up's Deployment: no strategy, so the API defaults
+    # RollingUpdate with rollingUpdate settings, owned by kubectl.
+    api.put_object({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-ops"}})
+    api.put_object({"apiVersion": "apps/v1", "kind": "Deployment",
+                    "metadata": {"name": "docker-dind", "namespace": "kube-ops",
+                                 "labels": {"app": "docker-dind"}},
+                    "spec": {"selector": {"matchLabels": {"app": "docker-dind"}},
+                             "template": {"metadata": {"labels": {"app": "docker-dind"}},
+                                          "spec": {"containers": [{"name": "docker-dind",
+                                                                   "image": "docker:dind"}]}}}},
+                   manager="kubectl-client-side-apply")
+    p = node.install(api)
+    assert p.returncode == 1
+    assert "Conflict (HTTP 409)" in p.stderr  # image and strategy type are kubectl's
+    p = node.install(api, "--force-conflicts")
+    assert p.returncode == 1
+    assert "Invalid (HTTP 422)" in p.stderr
+    assert "kubectl -n kube-ops patch deployment docker-dind --type=json" in p.stderr, p.stderr
+    assert '"path":"/spec/strategy/rollingUpdate"' in p.stderr
+    dep = api.object("deployments", "docker-dind", "kube-ops")
+    assert dep["spec"]["strategy"]["type"] == "RollingUpdate"
+    assert not node.env_file.exists()
+
+
 def test_existing_volume_pointing_elsewhere_is_reported_not_overwritten(api, node):
     assert node.install(api).returncode == 0
     api.clear_requests()
