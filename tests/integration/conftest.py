@@ -267,6 +267,7 @@ class Systemd:
         self.proc = None
 
     def boot(self):
+        self.booted_at = time.time()
         for d in ("upper", "work", "root"):
             (self.base / d).mkdir(parents=True, exist_ok=True)
         sh("mount", "-t", "overlay", "overlay", "-o",
@@ -329,6 +330,17 @@ class Systemd:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         subprocess.run(["umount", "-R", "-l", str(self.root)], capture_output=True)
+        self.remove_udev_links()
+
+    def remove_udev_links(self):
+        """udev inside shares the host's /dev: drop the /dev/disk links it made."""
+        booted_at = getattr(self, "booted_at", None)
+        if booted_at is None:
+            return
+        for link in Path("/dev/disk").glob("*/*"):
+            with contextlib.suppress(OSError):
+                if link.is_symlink() and link.lstat().st_mtime >= booted_at - 1:
+                    link.unlink()
 
 
 @pytest.fixture

@@ -224,6 +224,10 @@ class FakeAPIServer:
     ready_delay = 1.0
     schedule_pods = True
     pod_node = None
+    # The ClusterIP the next Service gets; None: allocated from 10.96.0.0/16. An end-to-end
+    # test sets 127.0.0.1 to stand in for kube-proxy, which makes the real one reachable
+    # from the node.
+    cluster_ip = None
     container_waiting = None  # e.g. "ImagePullBackOff": the pod is scheduled but never ready
 
     def __init__(self, workdir, port=0):
@@ -1205,7 +1209,9 @@ class FakeAPIServer:
         spec = svc.setdefault("spec", {})
         if spec.get("type") == "ExternalName" or spec.get("clusterIP") == "None":
             return
-        if not spec.get("clusterIP"):
+        if not spec.get("clusterIP") and self.cluster_ip:
+            spec["clusterIP"] = self.cluster_ip
+        elif not spec.get("clusterIP"):
             n = self._ip_counter
             self._ip_counter += 1
             spec["clusterIP"] = f"10.96.{n // 250}.{n % 250 + 1}"
