@@ -86,3 +86,5 @@ clean:
 
 .PHONY: all check check-unit check-integration install clean
 .DELETE_ON_ERROR:
+# The ASan objects are made only on the way to the unit tests: keep them anyway.
+.SECONDARY: $(ASAN_LIB_OBJS)
