@@ -44,7 +44,6 @@ static int render_capacity(const struct install_options *o, uint64_t *ret) {
 int cmd_render(int argc, char **argv) {
         _cleanup_(install_options_done) struct install_options o = {};
         _cleanup_json_ json_t *objects = NULL;
-        _cleanup_free_ char *error = NULL;
         struct manifest_params p;
         size_t i;
         json_t *obj;
@@ -58,14 +57,9 @@ int cmd_render(int argc, char **argv) {
         if (render_capacity(&o, &p.capacity) < 0)
                 return 1;
 
-        r = manifest_render(&p, &objects, &error);
-        if (r < 0) {
-                if (error)
-                        log_error("cannot render the manifests: %s", error);
-                else
-                        log_error_errno(r, "cannot render the manifests: %m");
+        r = install_render_manifests(&p, &objects);
+        if (r < 0)
                 return 1;
-        }
 
         json_array_foreach(objects, i, obj) {
                 _cleanup_free_ char *text = NULL;

@@ -418,20 +418,15 @@ int install_cluster(const struct install_options *o, const struct install_disk_r
         _cleanup_(kubeconfig_freep) struct kubeconfig *cfg = NULL;
         _cleanup_(kube_client_freep) struct kube_client *c = NULL;
         _cleanup_json_ json_t *objects = NULL;
-        _cleanup_free_ char *error = NULL, *cluster_ip = NULL, *docker_host = NULL, *dns = NULL;
+        _cleanup_free_ char *cluster_ip = NULL, *docker_host = NULL, *dns = NULL;
         struct manifest_params p;
         uint64_t capacity = disk && disk->capacity ? disk->capacity : o->capacity;
         int r;
 
         install_manifest_params(o, capacity, &p);
-        r = manifest_render(&p, &objects, &error);
-        if (r < 0) {
-                if (error)
-                        log_error("cannot render the manifests: %s", error);
-                else
-                        log_error_errno(r, "cannot render the manifests: %m");
+        r = install_render_manifests(&p, &objects);
+        if (r < 0)
                 return r;
-        }
         dns = strdup_printf(MANIFEST_SERVICE ".%s.svc", o->namespace_);
         if (!dns)
                 return log_oom();

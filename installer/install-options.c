@@ -399,3 +399,14 @@ void install_manifest_params(const struct install_options *o, uint64_t capacity,
                 .prune_after_usec = o->prune_after_usec,
         };
 }
+
+int install_render_manifests(const struct manifest_params *p, json_t **ret_objects) {
+        _cleanup_free_ char *error = NULL;
+        int r = manifest_render(p, ret_objects, &error);
+
+        if (r < 0 && error)
+                return log_error_errno(r, "cannot render the manifests: %s", error);
+        if (r < 0)
+                return log_error_errno(r, "cannot render the manifests: %m");
+        return 0;
+}

@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "util.h"
 
 #define DEFAULT_DATA_DIR "/mnt/k8s/docker"
@@ -106,3 +108,6 @@ int install_timer(const struct install_options *o);
  * own): what install applies and render prints. Strings borrowed from O. */
 struct manifest_params;
 void install_manifest_params(const struct install_options *o, uint64_t capacity, struct manifest_params *ret);
+
+/* manifest_render(), logging why it failed. */
+int install_render_manifests(const struct manifest_params *p, json_t **ret_objects);
