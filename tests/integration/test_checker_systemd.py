@@ -230,6 +230,10 @@ def test_a_hung_daemon_fails_the_unit_once_without_stacked_runs(node):
         st = node.tool("status")
         assert st.returncode == 2, st.stdout + st.stderr
         assert "CRITICAL" in st.stdout
+        # install's own first check is CRITICAL too: install fails and says so.
+        inst = install(node)
+        assert inst.returncode == 1, inst.stdout + inst.stderr
+        assert "CRITICAL" in inst.stdout + inst.stderr
 
     node.write_env(node.dockerd.host)
     node.run("systemctl", "reset-failed", SERVICE)
