@@ -285,13 +285,8 @@ static int uninstall_checker(struct ctx *c) {
         r = remove_file(c, CATALOG_DIR, CATALOG_NAME, false);
         if (r < 0)
                 return r;
-        if (r > 0) {
-                int status = 0;
-                int q = catalog_update_database(CATALOG_UPDATE_TIMEOUT_USEC, &status);
-                if (q < 0)
-                        log_warning_errno(q, "cannot update the journal catalog (journalctl --update-catalog, "
-                                          "status %d): %m", status);
-        }
+        if (r > 0)
+                (void) install_update_catalog();
         return 0;
 }
 

@@ -149,6 +149,18 @@ static int run_one_check(sd_bus *bus) {
         }
 }
 
+/* Rebuilds journald's catalog database after the catalog file changed. A failure
+ * only costs the explanations of journalctl -x: it is a warning. */
+int install_update_catalog(void) {
+        int status = 0;
+        int r = catalog_update_database(CATALOG_UPDATE_TIMEOUT_USEC, &status);
+
+        if (r < 0)
+                log_warning_errno(r, "cannot update the journal catalog (journalctl --update-catalog, "
+                                  "status %d): %m", status);
+        return r;
+}
+
 int install_timer(const struct install_options *o) {
         _cleanup_(timer_files_done) struct timer_files f = {};
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -197,16 +209,8 @@ int install_timer(const struct install_options *o) {
         r = catalog_file_write(CATALOG_DIR, CATALOG_NAME, f.catalog);
         if (r < 0)
                 return log_error_errno(r, "cannot write '%s/%s': %m", CATALOG_DIR, CATALOG_NAME);
-        if (r > 0) {
-                int status = 0;
-                int q = catalog_update_database(CATALOG_UPDATE_TIMEOUT_USEC, &status);
-                if (q < 0)
-                        /* Only the explanations of journalctl -x are missing: go on. */
-                        log_warning_errno(q, "cannot update the journal catalog (journalctl --update-catalog, "
-                                          "status %d): %m", status);
-                else
-                        log_info("Checker: journal catalog %s/%s installed", CATALOG_DIR, CATALOG_NAME);
-        }
+        if (r > 0 && install_update_catalog() >= 0)
+                log_info("Checker: journal catalog %s/%s installed", CATALOG_DIR, CATALOG_NAME);
 
         r = systemd_connect(&bus);
         if (r < 0)

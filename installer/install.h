@@ -111,3 +111,7 @@ void install_manifest_params(const struct install_options *o, uint64_t capacity,
 
 /* manifest_render(), logging why it failed. */
 int install_render_manifests(const struct manifest_params *p, json_t **ret_objects);
+
+/* Rebuilds journald's catalog database (journalctl --update-catalog) after our
+ * catalog file was written or removed; logs a warning on failure. */
+int install_update_catalog(void);
