@@ -16,12 +16,12 @@ WARNINGS := -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter -Wmissing-pr
 ALL_CFLAGS := -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -DDIND_CACHE_VERSION='"$(VERSION)"' \
 	-Iinstaller $(PKG_CFLAGS) $(CFLAGS)
 
-# Commands (main.c, cmd-*.c, install-*.c) may print; everything else is the library,
-# which the unit tests link against.
-ALL_SRCS := $(sort $(wildcard installer/*.c))
-CMD_SRCS := installer/main.c $(wildcard installer/cmd-*.c) $(wildcard installer/install-*.c)
+# installer/ has one folder per layer (README, "Layout"). Commands (installer/cmd/) may
+# print; every other folder is the library, which the unit tests link against.
+ALL_SRCS := $(sort $(wildcard installer/*/*.c))
+CMD_SRCS := $(wildcard installer/cmd/*.c)
 LIB_SRCS := $(filter-out $(CMD_SRCS),$(ALL_SRCS))
-HEADERS := $(wildcard installer/*.h)
+HEADERS := $(wildcard installer/*/*.h)
 
 # Everything under manifests/ and units/ is embedded, named by its path in the tree.
 ASSETS := $(sort $(wildcard manifests/*.yaml) $(wildcard units/*))
@@ -31,7 +31,7 @@ LIB_OBJS := $(LIB_SRCS:installer/%.c=$(B)/obj/%.o) $(B)/obj/assets-data.o
 CMD_OBJS := $(filter-out $(LIB_SRCS),$(ALL_SRCS))
 CMD_OBJS := $(CMD_OBJS:installer/%.c=$(B)/obj/%.o)
 
-UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test-*.c))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/*/test-*.c))
 TEST_CFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -O1 -g
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka)
@@ -46,17 +46,17 @@ $(B)/obj/%.o: installer/%.c $(HEADERS) Makefile
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The assets are assembled with .incbin from a list written at build time.
-$(B)/assets-data.S: $(ASSETS) Makefile installer/assets.h
+$(B)/assets-data.S: $(ASSETS) Makefile installer/base/assets.h
 	@mkdir -p $(@D)
-	{ echo '#include "assets-begin.S"'; \
+	{ echo '#include "base/assets-begin.S"'; \
 	  for f in $(ASSETS); do echo "ASSET \"$$f\""; done; \
-	  echo '#include "assets-end.S"'; } > $@.tmp && mv $@.tmp $@
+	  echo '#include "base/assets-end.S"'; } > $@.tmp && mv $@.tmp $@
 
-$(B)/obj/assets-data.o: $(B)/assets-data.S installer/assets-begin.S installer/assets-end.S $(ASSETS)
+$(B)/obj/assets-data.o: $(B)/assets-data.S installer/base/assets-begin.S installer/base/assets-end.S $(ASSETS)
 	@mkdir -p $(@D)
 	$(CC) -c -Iinstaller -I. -o $@ $<
 
-# Unit tests: one cmocka program per tests/unit/test-*.c, linked with the library
+# Unit tests: one cmocka program per tests/unit/LAYER/test-*.c, linked with the library
 # objects built again under ASan and UBSan.
 $(B)/asan/%.o: installer/%.c $(HEADERS) Makefile
 	@mkdir -p $(@D)
@@ -69,7 +69,16 @@ $(B)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJS) $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(ASAN_LIB_OBJS) \
 		$(PKG_LIBS) $(CMOCKA_LIBS)
 
-check: check-unit check-integration
+check: check-layers check-unit check-integration
+
+# The layering rules of README's "Layout", checked on the includes: the library never
+# includes a command header, and the node-side layers (everything the checker links)
+# never include the Kubernetes client.
+check-layers:
+	@bad=$$(grep -l '#include "cmd/' $(LIB_SRCS) $(filter-out installer/cmd/%,$(HEADERS))); \
+	 bad="$$bad $$(grep -l '#include "kube/' $(filter-out installer/kube/% installer/cmd/%,$(ALL_SRCS) $(HEADERS)))"; \
+	 bad=$$(echo $$bad); \
+	 if [ -n "$$bad" ]; then echo "layering broken in: $$bad" >&2; exit 1; fi
 
 check-unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
@@ -84,7 +93,7 @@ install: $(B)/dind-cache
 clean:
 	rm -rf $(B)
 
-.PHONY: all check check-unit check-integration install clean
+.PHONY: all check check-layers check-unit check-integration install clean
 .DELETE_ON_ERROR:
 # The ASan objects are made only on the way to the unit tests: keep them anyway.
 .SECONDARY: $(ASAN_LIB_OBJS)

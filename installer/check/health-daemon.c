@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/* The daemon checks of health.h: /_ping with its round trip, the storage driver from
+ * /info, the version from /version. */
+#include <errno.h>
+#include <string.h>
+
+#include "docker/docker.h"
+#include "check/health-private.h"
+#include "check/health.h"
+#include "systemd/message-ids.h"
+
+#define REMEDY_DAEMON "look at the docker-dind pod (kubectl -n kube-ops get pods; kubectl -n kube-ops logs deploy/docker-dind)"
+#define REMEDY_DRIVER "start the daemon with --storage-driver=overlay2 on the cache disk (DOCKER_DRIVER=overlay2), then restart the pod"
+
+/* Docker's name of a filesystem type (graphdriver's FsNames) for a mountinfo type. */
+static const char *docker_fs_name(const char *fs_type) {
+        if (streq(fs_type, "ext2") || streq(fs_type, "ext3") || streq(fs_type, "ext4"))
+                return "extfs";
+        return fs_type;
+}
+
+static int error_text(int r, const struct docker_client *c, uint64_t timeout, char *buf, size_t size) {
+        char t[32];
+
+        if (r == -ETIMEDOUT)
+                snprintf(buf, size, "no answer within %s", format_duration(timeout, t, sizeof(t)));
+        else if (!isempty(docker_client_last_error(c)))
+                snprintf(buf, size, "%s", docker_client_last_error(c));
+        else
+                snprintf(buf, size, "%s", strerror(-r));
+        return 0;
+}
+
+static int check_driver(const struct docker_info *info, const char *fs_type, struct check_list *l) {
+        const char *want_fs = docker_fs_name(fs_type);
+        struct check_result *r;
+        bool overlay = streq(info->driver, "overlay2") || (streq(info->driver, "overlayfs") && info->containerd_store);
+
+        if (streq(info->driver, "vfs"))
+                r = health_add(l, "storage_driver", CHECK_FAIL, MID_DRIVER_VFS, REMEDY_DRIVER,
+                               "the daemon uses the vfs storage driver: every layer is a full copy, "
+                               "builds are slow and the disk fills");
+        else if (!overlay)
+                r = health_add(l, "storage_driver", CHECK_WARN, MID_DRIVER_UNEXPECTED, REMEDY_DRIVER,
+                               "the daemon uses the %s storage driver, not overlay2", info->driver);
+        else if (info->supports_d_type == 0)
+                r = health_add(l, "storage_driver", CHECK_FAIL, MID_DAEMON_DTYPE_MISSING,
+                               "recreate the filesystem with d_type (mkfs.xfs -n ftype=1)",
+                               "the daemon reports no d_type support for %s", info->driver);
+        else if (info->backing_fs && want_fs && !streq(info->backing_fs, want_fs))
+                r = health_add(l, "storage_driver", CHECK_FAIL, MID_BACKING_FS_MISMATCH,
+                               "mount the cache disk before the daemon starts, then restart the docker-dind pod",
+                               "the daemon's %s is backed by %s, not by the cache disk's %s: it does not "
+                               "store its layers on the cache disk", info->driver, info->backing_fs, want_fs);
+        else
+                r = health_add(l, "storage_driver", CHECK_OK, MID_DRIVER_OK, NULL, "%s%s%s%s",
+                               info->driver, info->containerd_store ? " (containerd image store)" : "",
+                               info->backing_fs ? " on " : "", info->backing_fs ? info->backing_fs : "");
+        if (!r || check_result_set_value(r, "%s", info->driver) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* Gives the next daemon call its timeout: 0 go on, 1 the deadline passed (reported as
+ * NAME's result), -ENOMEM. */
+static int next_call(struct docker_client *c, const struct health_settings *s, uint64_t deadline,
+                     const char *name, struct check_list *l, uint64_t *ret_timeout) {
+        if (health_time_left(deadline) == 0)
+                return health_add_deadline_passed(l, name, s->deadline_usec) < 0 ? -ENOMEM : 1;
+        *ret_timeout = health_call_timeout(s->timeout_usec, deadline);
+        docker_client_set_timeout(c, *ret_timeout);
+        return 0;
+}
+
+int health_check_daemon(const struct health_settings *s, const char *data_dir_fs_type,
+                        uint64_t deadline, struct check_list *l) {
+        _cleanup_(docker_client_freep) struct docker_client *c = NULL;
+        struct docker_info info = { .supports_d_type = -1 };
+        struct docker_version version = {};
+        struct check_result *res;
+        uint64_t rtt = 0, timeout = 0;
+        char why[320], lat[16];
+        int r;
+
+        if (!s->docker_host)
+                return health_add(l, "daemon", CHECK_WARN, MID_DAEMON_NOT_CONFIGURED,
+                                  "run dind-cache install, or set DOCKER_HOST=tcp://HOST:2375",
+                                  "daemon not checked: DOCKER_HOST is not set (install writes it to "
+                                  "/etc/dind-cache/dind-cache.env)") ? 0 : -ENOMEM;
+
+        r = docker_client_new(s->docker_host, &c);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return health_add(l, "daemon", CHECK_UNKNOWN, MID_CHECK_ERROR, NULL,
+                                  "cannot talk to DOCKER_HOST='%s': %s", s->docker_host, strerror(-r)) ? 0 : -ENOMEM;
+
+        /* /_ping */
+        r = next_call(c, s, deadline, "daemon", l, &timeout);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        r = docker_ping(c, &rtt);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                error_text(r, c, timeout, why, sizeof(why));
+                return health_add(l, "daemon", CHECK_FAIL, MID_DAEMON_UNREACHABLE, REMEDY_DAEMON,
+                                  "daemon at %s does not answer: %s", s->docker_host, why) ? 0 : -ENOMEM;
+        }
+        health_format_latency(rtt, lat, sizeof(lat));
+        res = health_add(l, "daemon", CHECK_OK, MID_DAEMON_OK, NULL, "daemon at %s answered /_ping in %s",
+                         s->docker_host, lat);
+        if (!res || check_result_set_value(res, "%s", lat) < 0)
+                return -ENOMEM;
+
+        /* /info */
+        r = next_call(c, s, deadline, "storage_driver", l, &timeout);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        r = docker_get_info(c, &info);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                error_text(r, c, timeout, why, sizeof(why));
+                if (!health_add(l, "storage_driver", r == -EBADMSG ? CHECK_UNKNOWN : CHECK_FAIL, MID_INFO_FAILED,
+                                REMEDY_DAEMON, "cannot read the daemon's storage driver: %s", why))
+                        return -ENOMEM;
+        } else {
+                r = check_driver(&info, data_dir_fs_type, l);
+                docker_info_done(&info);
+                if (r < 0)
+                        return r;
+        }
+
+        /* /version */
+        r = next_call(c, s, deadline, "daemon_version", l, &timeout);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        r = docker_get_version(c, &version);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                error_text(r, c, timeout, why, sizeof(why));
+                return health_add(l, "daemon_version", CHECK_WARN, MID_VERSION_FAILED, REMEDY_DAEMON,
+                                  "cannot read the daemon's version: %s", why) ? 0 : -ENOMEM;
+        }
+        res = health_add(l, "daemon_version", CHECK_OK, MID_VERSION_OK, NULL, "Docker %s, API %s",
+                         version.version ? version.version : "?", version.api_version);
+        r = res ? check_result_set_value(res, "%s", version.api_version) : -ENOMEM;
+        docker_version_done(&version);
+        return r;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Shared by health.c, health-disk.c and health-daemon.c only. */
+
+#include <stdarg.h>
+#include <stdint.h>
+
+#include "check/check.h"
+
+/* check_list_add() that also sets the MESSAGE_ID. NULL on -ENOMEM. */
+struct check_result *health_add(struct check_list *l, const char *name, enum check_state state,
+                                const char *message_id, const char *remedy, const char *fmt, ...)
+        _printf_(6, 7);
+
+/* Microseconds left until DEADLINE (a now_usec() time), 0 when it has passed. */
+uint64_t health_time_left(uint64_t deadline);
+
+/* MIN(per-call timeout, time left), at least 1 ms. */
+uint64_t health_call_timeout(uint64_t timeout, uint64_t deadline);
+
+/* The UNKNOWN result of a check NAME that could not start before the deadline. */
+int health_add_deadline_passed(struct check_list *l, const char *name, uint64_t deadline_usec);
+
+/* Short text for a duration measured: "3ms", "1.2s". BUF holds at least 16 bytes. */
+char *health_format_latency(uint64_t usec, char *buf, size_t size);

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The checker's checks: disk health of the data directory and reachability of the
+ * Docker daemon, as a check list (check.h), each result with its MESSAGE_ID
+ * (message-ids.h). What `dind-cache check` runs and `install` runs once.
+ *
+ * Invariants:
+ * - Cost stays flat as the cache grows: statfs/statvfs, one mountinfo read, a d_type
+ *   probe and a write probe of a few entries, three small daemon calls. The data
+ *   directory is never walked, /system/df is never called.
+ * - A run keeps its deadline: each daemon call is given min(per-call timeout, time
+ *   left), and the writing disk probes run in a child process that is abandoned (and
+ *   killed) when its time is up, so a hung daemon or a hung disk costs at most the
+ *   deadline. Checks that could not start in time are UNKNOWN "deadline passed".
+ * - Library: never prints; results carry the messages. */
+
+#include <stdint.h>
+
+#include "check/check.h"
+
+struct health_settings {
+        char *docker_host;        /* DOCKER_HOST, or NULL when unset/empty */
+        char *data_dir;           /* DIND_CACHE_DATA_DIR, default /mnt/k8s/docker */
+        int disk_warn, disk_crit; /* percent used, 1..100, warn < crit: 80, 90 */
+        int inode_warn, inode_crit;
+        uint64_t write_warn_usec; /* DIND_CACHE_WRITE_WARN_MS, default 1000 ms */
+        uint64_t timeout_usec;    /* DIND_CACHE_TIMEOUT, each daemon call and the disk probes: 5 s */
+        uint64_t deadline_usec;   /* DIND_CACHE_DEADLINE, the whole run: 30 s */
+};
+
+#define HEALTH_DEFAULT_DATA_DIR "/mnt/k8s/docker"
+
+/* Reads the settings from the environment (the unit's EnvironmentFile, or a shell).
+ * Every bad value (not a number, out of range, warn >= crit, a DOCKER_HOST scheme
+ * other than tcp:// or unix://) is added to PROBLEMS as an UNKNOWN result named
+ * "settings" that names the variable. Returns 0 when all were good (RET filled),
+ * -EINVAL when PROBLEMS got results (RET untouched), -ENOMEM. */
+int health_settings_from_env(struct health_settings *ret, struct check_list *problems);
+void health_settings_done(struct health_settings *s);
+
+/* Parses a percentage threshold pair from the values of two variables (NULL: the
+ * default); a problem is added to PROBLEMS naming WARN_NAME/CRIT_NAME. 0 or -EINVAL. */
+int health_parse_thresholds(const char *warn_name, const char *warn_value, int warn_default,
+                            const char *crit_name, const char *crit_value, int crit_default,
+                            int *ret_warn, int *ret_crit, struct check_list *problems);
+
+/* Percent of USED out of USED + AVAIL, rounded up as df does (0..100). */
+int health_percent_used(uint64_t used, uint64_t avail);
+
+/* The state of PERCENT against WARN and CRIT: OK below warn, WARN from warn, FAIL from crit. */
+enum check_state health_threshold_state(int percent, int warn, int crit);
+
+/* Runs every check into L (appending). Returns 0, or -ENOMEM (L then holds what was
+ * done). Problems found are results, not errors. */
+int health_run(const struct health_settings *s, struct check_list *l);
+
+/* The disk checks alone, and the daemon checks alone (health_run() calls both).
+ * DEADLINE is an absolute now_usec() time. DATA_DIR_FS_TYPE (the data directory's
+ * mountinfo type, or NULL) is what the daemon's backing filesystem must be. */
+int health_check_disk(const struct health_settings *s, uint64_t deadline, struct check_list *l,
+                      char **ret_fs_type);
+int health_check_daemon(const struct health_settings *s, const char *data_dir_fs_type,
+                        uint64_t deadline, struct check_list *l);
+
+/* One line for people and the journal: "dind-cache check CRITICAL: disk /mnt/k8s/docker
+ * 93% used (crit 90%); 8 OK". NULL on -ENOMEM. */
+char *health_summary(const struct check_list *l);

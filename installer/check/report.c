@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+
+#include "base/json-util.h"
+#include "check/report.h"
+
+int report_print_text(FILE *f, const struct check_list *l) {
+        for (size_t i = 0; i < l->n; i++) {
+                const struct check_result *r = &l->items[i];
+                char label[16];
+
+                snprintf(label, sizeof(label), "[%s]", check_state_to_string(r->state));
+                fprintf(f, "%-9s %s: %s", label, r->name, r->message);
+                if (r->remedy && r->state != CHECK_OK)
+                        fprintf(f, " -> %s", r->remedy);
+                fputc('\n', f);
+        }
+        return fflush(f) == 0 && !ferror(f) ? 0 : -EIO;
+}
+
+static int set_string(json_t *o, const char *key, const char *value) {
+        if (!value)
+                return 0;
+        return json_object_set_new(o, key, json_string(value)) < 0 ? -ENOMEM : 0;
+}
+
+json_t *report_to_json(const struct check_list *l) {
+        _cleanup_json_ json_t *doc = json_object(), *checks = json_array();
+
+        if (!doc || !checks)
+                return NULL;
+        for (size_t i = 0; i < l->n; i++) {
+                const struct check_result *r = &l->items[i];
+                _cleanup_json_ json_t *o = json_object();
+
+                if (!o || set_string(o, "name", r->name) < 0 ||
+                    set_string(o, "state", check_state_to_string(r->state)) < 0 ||
+                    set_string(o, "message", r->message) < 0 ||
+                    set_string(o, "remedy", r->remedy) < 0 ||
+                    set_string(o, "value", r->value) < 0 ||
+                    set_string(o, "threshold", r->threshold) < 0 ||
+                    json_array_append(checks, o) < 0)
+                        return NULL;
+        }
+        if (set_string(doc, "result", check_state_to_string(check_list_worst(l))) < 0 ||
+            json_object_set(doc, "checks", checks) < 0)
+                return NULL;
+        return TAKE_PTR(doc);
+}
+
+int report_print_json(FILE *f, const struct check_list *l) {
+        _cleanup_json_ json_t *doc = report_to_json(l);
+
+        if (!doc)
+                return -ENOMEM;
+        if (json_dumpf(doc, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0)
+                return -EIO;
+        fputc('\n', f);
+        return fflush(f) == 0 && !ferror(f) ? 0 : -EIO;
+}

@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: MIT */
+/* dind-cache status: the checker's timer, its last run read back from the journal,
+ * and a live look at the data directory's disk use. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
+
+#include "systemd/checker-units.h"
+#include "cmd/cmd.h"
+#include "disk/disk.h"
+#include "check/health.h"
+#include "cmd/install.h"
+#include "systemd/journal-read.h"
+#include "base/json-util.h"
+#include "base/log.h"
+#include "check/report.h"
+#include "systemd/units.h"
+
+static bool arg_json = false;
+static char *arg_data_dir = NULL;
+
+static void help(void) {
+        printf("Usage: dind-cache status [OPTIONS]\n"
+               "\n"
+               "Shows the checker's timer and next run, the last check's results as logged to\n"
+               "the journal, and the data directory's disk use now.\n"
+               "\n"
+               "Options:\n"
+               "  --data-dir PATH   the data directory to look at (default: the one the last\n"
+               "                    check reported, else " DEFAULT_DATA_DIR ")\n"
+               "  --json            print a JSON document\n"
+               "  -h, --help        show this help\n"
+               "\n"
+               "Exit status, as a monitoring plugin: the last check's state, 0 OK, 1 WARNING,\n"
+               "2 CRITICAL, 3 UNKNOWN (no check logged yet, or a usage error). While the timer is\n"
+               "not active the state is at least WARNING: the last result is getting old.\n");
+}
+
+static int parse_argv(int argc, char **argv) {
+        enum { ARG_JSON = 0x100, ARG_DATA_DIR };
+        static const struct option options[] = {
+                { "json", no_argument, NULL, ARG_JSON },
+                { "data-dir", required_argument, NULL, ARG_DATA_DIR },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        int c;
+
+        opterr = 0;
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_JSON:
+                        arg_json = true;
+                        break;
+                case ARG_DATA_DIR:
+                        if (optarg[0] != '/') {
+                                fprintf(stderr, "dind-cache status: invalid value for --data-dir: '%s' (an absolute path is needed)\n"
+                                        "Try 'dind-cache status --help'.\n", optarg);
+                                return -EINVAL;
+                        }
+                        arg_data_dir = optarg;
+                        break;
+                case ':':
+                        fprintf(stderr, "dind-cache status: option '%s' needs a value\nTry 'dind-cache status --help'.\n",
+                                argv[optind - 1]);
+                        return -EINVAL;
+                default:
+                        fprintf(stderr, "dind-cache status: unknown option '%s'\nTry 'dind-cache status --help'.\n",
+                                argv[optind - 1]);
+                        return -EINVAL;
+                }
+        if (optind < argc) {
+                fprintf(stderr, "dind-cache status: unexpected argument '%s'\nTry 'dind-cache status --help'.\n", argv[optind]);
+                return -EINVAL;
+        }
+        return 1;
+}
+
+struct status {
+        bool have_timer;            /* systemd answered */
+        struct unit_state timer;
+        uint64_t next_run;          /* realtime usec, 0 none */
+        int run_found;              /* 1 found, 0 none, <0 error */
+        struct journal_run run;
+        int disk_r;                 /* 0 facts read, <0 error */
+        struct disk_facts disk;
+        const char *data_dir;
+        enum check_state state;
+};
+
+static void status_done(struct status *s) {
+        unit_state_done(&s->timer);
+        journal_run_done(&s->run);
+        disk_facts_done(&s->disk);
+}
+
+static int percent(uint64_t used, uint64_t total) {
+        return total == 0 ? 0 : health_percent_used(used, total - used);
+}
+
+static void gather(struct status *s) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        if (sd_booted() > 0 && systemd_connect(&bus) >= 0) {
+                r = systemd_unit_state(bus, CHECKER_TIMER, &s->timer);
+                s->have_timer = r >= 0;
+                if (r < 0)
+                        log_warning_errno(r, "cannot read the state of '%s': %m", CHECKER_TIMER);
+                else if (streq(s->timer.active_state, "active"))
+                        (void) systemd_timer_next_elapse(bus, CHECKER_TIMER, &s->next_run);
+        }
+
+        s->run_found = journal_read_last_run(0, 0, &s->run);
+        if (s->run_found < 0)
+                log_warning_errno(s->run_found, "cannot read the journal: %m");
+        else if (s->run_found == 0 && geteuid() != 0)
+                log_warning("no check found in the journal (reading the system journal needs root or the "
+                            "systemd-journal group)");
+
+        s->data_dir = arg_data_dir ? arg_data_dir :
+                      s->run_found > 0 && s->run.data_dir && s->run.data_dir[0] == '/' ? s->run.data_dir :
+                      DEFAULT_DATA_DIR;
+        s->disk_r = disk_facts_get(s->data_dir, NULL, &s->disk);
+
+        s->state = s->run_found > 0 ? s->run.state : CHECK_UNKNOWN;
+        if (s->run_found > 0 && !(s->have_timer && streq(s->timer.active_state, "active")) &&
+            s->state < CHECK_WARN)
+                s->state = CHECK_WARN;
+}
+
+static bool timer_active(const struct status *s) {
+        return s->have_timer && streq(s->timer.active_state, "active");
+}
+
+static int print_text(const struct status *s) {
+        char when[64], size[16], used[16];
+
+        if (!s->have_timer)
+                printf("Timer:    %s: systemd is not reachable\n", CHECKER_TIMER);
+        else if (streq(s->timer.load_state, "not-found"))
+                printf("Timer:    %s is not installed (dind-cache install)\n", CHECKER_TIMER);
+        else {
+                printf("Timer:    %s %s (%s), %s\n", CHECKER_TIMER, s->timer.active_state, s->timer.sub_state,
+                       isempty(s->timer.unit_file_state) ? "static" : s->timer.unit_file_state);
+                printf("Next run: %s\n", timer_active(s) ?
+                       format_timestamp_unit(s->next_run, when, sizeof(when)) : "none (the timer is not active)");
+        }
+
+        if (s->run_found > 0) {
+                printf("Last run: %s %s%s%s\n", format_timestamp_unit(s->run.realtime_usec, when, sizeof(when)),
+                       check_state_to_plugin_string(s->run.state), s->run.unit ? " by " : " from a shell",
+                       s->run.unit ? s->run.unit : "");
+                (void) report_print_text(stdout, &s->run.checks);
+                if (s->run.summary)
+                        printf("%s\n", s->run.summary);
+        } else
+                printf("Last run: none logged in the journal yet\n");
+
+        if (s->disk_r < 0)
+                printf("Disk:     %s: %s\n", s->data_dir, strerror(-s->disk_r));
+        else {
+                const struct disk_facts *d = &s->disk;
+                printf("Disk:     %s %d%% used (%s of %s), inodes %d%% used, %s on %s%s\n", s->data_dir,
+                       percent(d->size - d->free, d->size - d->free + d->avail),
+                       format_bytes(d->size - d->free, used, sizeof(used)), format_bytes(d->size, size, sizeof(size)),
+                       percent(d->inodes - d->inodes_free, d->inodes), d->fs_type ? d->fs_type : "?",
+                       d->source ? d->source : "?", d->on_root_fs ? " (the root filesystem: not mounted?)" : "");
+        }
+        return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -EIO;
+}
+
+static int json_set_new(json_t *o, const char *key, json_t *v) {
+        return v && json_object_set_new(o, key, v) == 0 ? 0 : -ENOMEM;
+}
+
+static int print_json(const struct status *s) {
+        _cleanup_json_ json_t *doc = json_object(), *timer = NULL, *run = NULL, *disk = NULL;
+        char when[64];
+
+        if (!doc)
+                return -ENOMEM;
+        if (s->have_timer) {
+                timer = json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:b, s:I, s:I}",
+                                  "unit", CHECKER_TIMER, "load_state", s->timer.load_state,
+                                  "active_state", s->timer.active_state, "sub_state", s->timer.sub_state,
+                                  "unit_file_state", s->timer.unit_file_state, "active", timer_active(s),
+                                  "next_run_usec", (json_int_t) s->next_run,
+                                  "last_trigger_usec", (json_int_t) s->timer.last_trigger_realtime);
+                if (!timer)
+                        return -ENOMEM;
+                if (s->next_run &&
+                    json_set_new(timer, "next_run", json_string(format_timestamp_unit(s->next_run, when, sizeof(when)))) < 0)
+                        return -ENOMEM;
+        }
+        if (s->run_found > 0) {
+                run = report_to_json(&s->run.checks);
+                if (!run ||
+                    json_set_new(run, "result", json_string(check_state_to_plugin_string(s->run.state))) < 0 ||
+                    json_set_new(run, "time_usec", json_integer((json_int_t) s->run.realtime_usec)) < 0 ||
+                    json_set_new(run, "time", json_string(format_timestamp_unit(s->run.realtime_usec, when, sizeof(when)))) < 0 ||
+                    (s->run.run_id && json_set_new(run, "run_id", json_string(s->run.run_id)) < 0) ||
+                    (s->run.summary && json_set_new(run, "summary", json_string(s->run.summary)) < 0) ||
+                    (s->run.unit && json_set_new(run, "unit", json_string(s->run.unit)) < 0))
+                        return -ENOMEM;
+        }
+        if (s->disk_r >= 0) {
+                const struct disk_facts *d = &s->disk;
+                disk = json_pack("{s:s, s:s?, s:s?, s:s?, s:b, s:b, s:I, s:I, s:I, s:i, s:I, s:I, s:i}",
+                                 "data_dir", s->data_dir, "mount_point", d->mount_point, "source", d->source,
+                                 "fs_type", d->fs_type, "read_only", d->read_only, "on_root_fs", d->on_root_fs,
+                                 "size", (json_int_t) d->size, "used", (json_int_t) (d->size - d->free),
+                                 "avail", (json_int_t) d->avail,
+                                 "used_percent", percent(d->size - d->free, d->size - d->free + d->avail),
+                                 "inodes", (json_int_t) d->inodes, "inodes_used", (json_int_t) (d->inodes - d->inodes_free),
+                                 "inodes_used_percent", percent(d->inodes - d->inodes_free, d->inodes));
+        } else
+                disk = json_pack("{s:s, s:s}", "data_dir", s->data_dir, "error", strerror(-s->disk_r));
+        if (!disk)
+                return -ENOMEM;
+
+        if (json_set_new(doc, "result", json_string(check_state_to_plugin_string(s->state))) < 0 ||
+            json_object_set(doc, "timer", timer ? timer : json_null()) < 0 ||
+            json_object_set(doc, "last_run", run ? run : json_null()) < 0 ||
+            json_object_set(doc, "disk", disk) < 0)
+                return -ENOMEM;
+        if (json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0)
+                return -EIO;
+        putchar('\n');
+        return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -EIO;
+}
+
+int cmd_status(int argc, char **argv) {
+        _cleanup_(status_done) struct status s = { .run = { .state = CHECK_UNKNOWN } };
+        int r;
+
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? EXIT_PLUGIN_UNKNOWN : 0;
+
+        gather(&s);
+        r = arg_json ? print_json(&s) : print_text(&s);
+        if (r < 0) {
+                log_error_errno(r, "cannot write the status: %m");
+                return EXIT_PLUGIN_UNKNOWN;
+        }
+        return check_state_to_plugin_status(s.state);
+}

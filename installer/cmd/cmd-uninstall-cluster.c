@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/* uninstall --delete-cluster-objects: delete what install applied. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/json-util.h"
+#include "kube/kube.h"
+#include "kube/kubeconfig.h"
+#include "base/log.h"
+#include "kube/manifest.h"
+#include "cmd/uninstall.h"
+
+static const char *kube_why(struct kube_client *c) {
+        const struct kube_error *e = kube_client_last_error(c);
+        return e->message ? e->message : e->transport ? e->transport : "no details";
+}
+
+/* 1 when a PersistentVolume other than ours names STORAGE_CLASS. */
+static int storage_class_in_use(struct kube_client *c, const char *storage_class) {
+        _cleanup_json_ json_t *items = NULL;
+        size_t i;
+        json_t *pv;
+        int r;
+
+        r = kube_list(c, "/api/v1/persistentvolumes", NULL, NULL, &items);
+        if (r < 0)
+                return r;
+        json_array_foreach(items, i, pv) {
+                const char *name = json_string_value(json_get_path(pv, "metadata", "name", NULL));
+                const char *sc = json_string_value(json_get_path(pv, "spec", "storageClassName", NULL));
+                if (streq(sc, storage_class) && !streq(name, MANIFEST_PV))
+                        return 1;
+        }
+        return 0;
+}
+
+static int wait_pods_gone(struct kube_client *c, const char *namespace_, uint64_t timeout_usec) {
+        _cleanup_free_ char *path = strdup_printf("/api/v1/namespaces/%s/pods", namespace_);
+        uint64_t deadline = now_usec() + timeout_usec;
+        bool said = false;
+
+        if (!path)
+                return log_error_errno(-ENOMEM, "cannot wait for the daemon's pods: %m");
+        for (;;) {
+                _cleanup_json_ json_t *items = NULL;
+                int r = kube_list(c, path, "app=" MANIFEST_APP_LABEL, NULL, &items);
+                if (r == -ENOENT || (r >= 0 && json_array_size(items) == 0))
+                        return 0;
+                if (r < 0)
+                        return log_error_errno(r, "cannot list the daemon's pods in '%s': %s", namespace_, kube_why(c));
+                if (now_usec() >= deadline)
+                        return log_error_errno(-ETIMEDOUT, "the daemon's pods in '%s' are still there: not wiping "
+                                               "data a running daemon may use", namespace_);
+                if (!said)
+                        log_info("Waiting for the daemon's pods in %s to be gone...", namespace_);
+                said = true;
+                nanosleep(&(struct timespec) { .tv_sec = 1 }, NULL);
+        }
+}
+
+int uninstall_cluster_objects(const struct uninstall_cluster_args *a) {
+        _cleanup_(kubeconfig_freep) struct kubeconfig *cfg = NULL;
+        _cleanup_(kube_client_freep) struct kube_client *c = NULL;
+        _cleanup_json_ json_t *objects = NULL;
+        _cleanup_free_ char *path = NULL, *message = NULL;
+        struct manifest_params p = { .namespace_ = a->namespace_, .data_dir = a->data_dir };
+        int r, deleted = 0;
+
+        r = manifest_render(&p, &objects, &message);
+        if (r < 0)
+                return log_error_errno(r, "cannot render the cluster objects: %s", message ? message : strerror(-r));
+        r = kubeconfig_find(a->kubeconfig, &path, &message);
+        if (r < 0)
+                return log_error_errno(r, "%s", message ? message : "cannot find a kubeconfig");
+        r = kubeconfig_load(path, a->context, &cfg, &message);
+        if (r < 0)
+                return log_error_errno(r, "%s", message ? message : "cannot read the kubeconfig");
+        r = kube_client_new(cfg, &c, &message);
+        if (r < 0)
+                return log_error_errno(r, "%s", message ? message : "cannot set up the Kubernetes client");
+        log_info("Cluster: deleting what install applied, through %s (context %s)", kube_client_server(c), cfg->context);
+
+        for (size_t i = json_array_size(objects); i-- > 0;) {
+                json_t *obj = json_array_get(objects, i);
+                _cleanup_free_ char *what = manifest_describe(obj), *rest = NULL;
+                const char *kind = json_object_get_string(obj, "kind");
+
+                if (!what)
+                        return log_error_errno(-ENOMEM, "cannot describe a cluster object: %m");
+                if (streq(kind, "Namespace")) {
+                        log_info("Cluster: %s stays (it may hold more than dind-cache's objects)", what);
+                        continue;
+                }
+                if (streq(kind, "StorageClass")) {
+                        r = storage_class_in_use(c, MANIFEST_STORAGECLASS);
+                        if (r < 0)
+                                return log_error_errno(r, "cannot list the PersistentVolumes: %s", kube_why(c));
+                        if (r > 0) {
+                                log_info("Cluster: %s stays: another PersistentVolume uses it", what);
+                                continue;
+                        }
+                }
+                r = manifest_rest_path(obj, &rest);
+                if (r < 0)
+                        return log_error_errno(r, "cannot find the path of %s: %m", what);
+                r = kube_delete(c, rest, a->dry_run);
+                if (r == -ENOENT) /* its namespace is gone */
+                        r = 0;
+                if (r < 0)
+                        return log_error_errno(r, "cannot delete %s: %s", what, kube_why(c));
+                if (r > 0)
+                        deleted++;
+                if (a->dry_run)
+                        printf("%s %s\n", r > 0 ? "Would delete" : "Already gone:", what);
+                else
+                        log_info("Cluster: %s %s", what, r > 0 ? "deleted" : "already gone");
+        }
+        if (!a->dry_run && a->wait_pods_gone) {
+                r = wait_pods_gone(c, a->namespace_, a->timeout_usec);
+                if (r < 0)
+                        return r;
+        }
+        return deleted;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Shared between install-cluster.c (render, preflight, apply, env file) and
+ * install-cluster-wait.c (waiting until the daemon is ready). Command layer. */
+
+#include <jansson.h>
+
+#include "cmd/install.h"
+#include "kube/kube.h"
+#include "base/log.h"
+
+#define log_oom() log_error_errno(-ENOMEM, "out of memory")
+
+/* Logs the client's last error for a request that failed with R while doing WHAT
+ * ("apply Deployment kube-ops/docker-dind"): the Status reason and message, the
+ * causes, and a hint for 401/403/409/TLS failures. Returns R. */
+int install_log_kube_error(struct kube_client *c, const struct kubeconfig *cfg, int r, const char *what);
+
+/* Waits (at most o->timeout_usec) until the claim is Bound, the Deployment rolled out,
+ * its pod runs on o->node, and the Service has a ClusterIP and a ready endpoint.
+ * Prints progress; on timeout says which condition failed, with the pod's problem and
+ * its last events. *ret_cluster_ip: the Service's ClusterIP. */
+int install_cluster_wait(const struct install_options *o, struct kube_client *c,
+                         const struct kubeconfig *cfg, const json_t *objects, char **ret_cluster_ip);

@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdarg.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "cmd/install.h"
+#include "base/log.h"
+#include "kube/manifest.h"
+
+enum {
+        ARG_DATA_DIR = 0x100,
+        ARG_CAPACITY,
+        ARG_DEVICE,
+        ARG_FORMAT,
+        ARG_JSON,
+        ARG_NODE,
+        ARG_NAMESPACE,
+        ARG_IMAGE,
+        ARG_REGISTRY_MIRROR,
+        ARG_MTU,
+        ARG_ALLOW_NAMESPACE,
+        ARG_PRUNE_SCHEDULE,
+        ARG_PRUNE_AFTER,
+        ARG_KUBECONFIG,
+        ARG_CONTEXT,
+        ARG_TIMEOUT,
+        ARG_DRY_RUN,
+        ARG_SKIP_APPLY,
+        ARG_FORCE_CONFLICTS,
+        ARG_CHECK_INTERVAL,
+        ARG_SKIP_TIMER,
+};
+
+static const struct option_doc {
+        struct option opt;
+        unsigned group;
+        const char *arg;
+        const char *help;
+} option_docs[] = {
+        { { "data-dir", required_argument, NULL, ARG_DATA_DIR }, OPTS_DISK, "PATH",
+          "the Docker data directory on this node (default " DEFAULT_DATA_DIR ")" },
+        { { "device", required_argument, NULL, ARG_DEVICE }, OPTS_DEVICE, "DEV",
+          "a block device to hold the data directory (never formatted if it has any signature)" },
+        { { "format", no_argument, NULL, ARG_FORMAT }, OPTS_DEVICE, NULL,
+          "with --device: format a blank device with mkfs.xfs -n ftype=1" },
+        { { "capacity", required_argument, NULL, ARG_CAPACITY }, OPTS_DISK, "SIZE",
+          "the volume's capacity, a quantity like 50Gi (default: the filesystem's size)" },
+        { { "node", required_argument, NULL, ARG_NODE }, OPTS_CLUSTER, "NAME",
+          "the node's kubernetes.io/hostname (default: this host's name)" },
+        { { "namespace", required_argument, NULL, ARG_NAMESPACE }, OPTS_CLUSTER, "NS",
+          "namespace of the daemon (default " DEFAULT_NAMESPACE ")" },
+        { { "image", required_argument, NULL, ARG_IMAGE }, OPTS_CLUSTER, "IMAGE",
+          "the docker:dind image (default: the pinned version in the manifests)" },
+        { { "registry-mirror", required_argument, NULL, ARG_REGISTRY_MIRROR }, OPTS_CLUSTER, "URL",
+          "a registry mirror for the daemon" },
+        { { "mtu", required_argument, NULL, ARG_MTU }, OPTS_CLUSTER, "N",
+          "the daemon's network MTU (match the pod network's)" },
+        { { "allow-namespace", required_argument, NULL, ARG_ALLOW_NAMESPACE }, OPTS_CLUSTER, "NS",
+          "a namespace whose pods may reach port 2375 (repeatable)" },
+        { { "prune-schedule", required_argument, NULL, ARG_PRUNE_SCHEDULE }, OPTS_CLUSTER, "CRON",
+          "when the prune job runs (default \"" DEFAULT_PRUNE_SCHEDULE "\")" },
+        { { "prune-after", required_argument, NULL, ARG_PRUNE_AFTER }, OPTS_CLUSTER, "DURATION",
+          "prune build cache unused, and images and stopped containers created, longer ago than this (default 168h)" },
+        { { "kubeconfig", required_argument, NULL, ARG_KUBECONFIG }, OPTS_APPLY, "FILE",
+          "kubeconfig (default: $KUBECONFIG, ~/.kube/config, /etc/kubernetes/admin.conf)" },
+        { { "context", required_argument, NULL, ARG_CONTEXT }, OPTS_APPLY, "NAME",
+          "kubeconfig context (default: current-context)" },
+        { { "timeout", required_argument, NULL, ARG_TIMEOUT }, OPTS_APPLY, "DURATION",
+          "how long to wait for the daemon to become ready (default 5m)" },
+        { { "dry-run", no_argument, NULL, ARG_DRY_RUN }, OPTS_APPLY, NULL,
+          "check and show what would be done; change nothing" },
+        { { "skip-apply", no_argument, NULL, ARG_SKIP_APPLY }, OPTS_APPLY, NULL,
+          "do the node-side steps only; apply the manifests from elsewhere (see render)" },
+        { { "force-conflicts", no_argument, NULL, ARG_FORCE_CONFLICTS }, OPTS_APPLY, NULL,
+          "take over fields another field manager owns" },
+        { { "check-interval", required_argument, NULL, ARG_CHECK_INTERVAL }, OPTS_TIMER, "DURATION",
+          "how often the checker runs (default 5m)" },
+        { { "skip-timer", no_argument, NULL, ARG_SKIP_TIMER }, OPTS_TIMER, NULL,
+          "do not install the checker's systemd timer (run 'dind-cache check' yourself)" },
+        { { "json", no_argument, NULL, ARG_JSON }, OPTS_JSON, NULL,
+          "print the report as JSON" },
+};
+
+static void help(const char *name, unsigned accept) {
+        printf("Usage: dind-cache %s [OPTIONS]\n\nOptions:\n", name);
+        for (size_t i = 0; i < ELEMENTSOF(option_docs); i++) {
+                const struct option_doc *d = &option_docs[i];
+                char left[64];
+
+                if (!(d->group & accept))
+                        continue;
+                snprintf(left, sizeof(left), "--%s%s%s", d->opt.name, d->arg ? " " : "", d->arg ? d->arg : "");
+                printf("  %-28s %s\n", left, d->help);
+        }
+        printf("  %-28s %s\n", "-h, --help", "show this help");
+}
+
+static int usage_error(const char *name, const char *fmt, ...) _printf_(2, 3);
+static int usage_error(const char *name, const char *fmt, ...) {
+        va_list ap;
+        fprintf(stderr, "dind-cache %s: ", name);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, "\nTry 'dind-cache %s --help'.\n", name);
+        return -EINVAL;
+}
+
+/* A DNS-1123 label: what namespaces are. */
+static bool valid_dns_label(const char *s) {
+        size_t n = strlen(s);
+        if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+                return false;
+        return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+/* A DNS-1123 subdomain: what node names are. */
+static bool valid_dns_subdomain(const char *s) {
+        size_t n = strlen(s);
+        if (n == 0 || n > 253 || !strchr("abcdefghijklmnopqrstuvwxyz0123456789", s[0]) ||
+            !strchr("abcdefghijklmnopqrstuvwxyz0123456789", s[n - 1]))
+                return false;
+        return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-.") == n;
+}
+
+/* Five cron fields of [0-9*,/-] or a @macro, as the CronJob controller accepts. */
+static bool valid_cron(const char *s) {
+        static const char *const macros[] = { "@yearly", "@annually", "@monthly", "@weekly",
+                                              "@daily", "@midnight", "@hourly" };
+        unsigned fields = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(macros); i++)
+                if (streq(s, macros[i]))
+                        return true;
+        for (const char *p = s; *p;) {
+                size_t n;
+                p += strspn(p, " ");
+                n = strspn(p, "0123456789*,/-?");
+                if (n == 0)
+                        return *p == '\0' && fields == 5;
+                fields++;
+                p += n;
+                if (*p && *p != ' ')
+                        return false;
+        }
+        return fields == 5;
+}
+
+/* An absolute path without "." or ".." components, trailing slashes dropped. */
+static int normalize_path(const char *s, char **ret) {
+        char *copy;
+        size_t n;
+
+        if (s[0] != '/')
+                return -EINVAL;
+        if (strstr(s, "/./") || strstr(s, "/../") || strstr(s, "//"))
+                return -EINVAL;
+        copy = strdup(s);
+        if (!copy)
+                return -ENOMEM;
+        n = strlen(copy);
+        while (n > 1 && copy[n - 1] == '/')
+                copy[--n] = '\0';
+        if (streq(copy, "/") || (n >= 2 && streq(copy + n - 2, "/.")) ||
+            (n >= 3 && streq(copy + n - 3, "/.."))) {
+                free(copy);
+                return -EINVAL;
+        }
+        *ret = copy;
+        return 0;
+}
+
+static int set_string(char **field, const char *value) {
+        char *copy = strdup(value);
+        if (!copy)
+                return -ENOMEM;
+        free(*field);
+        *field = copy;
+        return 0;
+}
+
+static int set_defaults(struct install_options *o) {
+        char host[256];
+
+        *o = (struct install_options) {
+                .prune_after_usec = DEFAULT_PRUNE_AFTER_USEC,
+                .timeout_usec = DEFAULT_TIMEOUT_USEC,
+                .check_interval_usec = DEFAULT_CHECK_INTERVAL_USEC,
+        };
+        if (gethostname(host, sizeof(host)) < 0)
+                snprintf(host, sizeof(host), "localhost");
+        host[sizeof(host) - 1] = '\0';
+        /* Node names are lower case; the kubelet lower-cases the host name too. */
+        for (char *p = host; *p; p++)
+                if (*p >= 'A' && *p <= 'Z')
+                        *p = (char) (*p - 'A' + 'a');
+        o->data_dir = strdup(DEFAULT_DATA_DIR);
+        o->namespace_ = strdup(DEFAULT_NAMESPACE);
+        o->prune_schedule = strdup(DEFAULT_PRUNE_SCHEDULE);
+        o->node = strdup(host);
+        if (!o->data_dir || !o->namespace_ || !o->prune_schedule || !o->node)
+                return -ENOMEM;
+        return 0;
+}
+
+int install_options_parse(const char *name, unsigned accept, int argc, char **argv,
+                          struct install_options *ret) {
+        struct option longopts[ELEMENTSOF(option_docs) + 2];
+        size_t n = 0;
+        struct install_options o;
+        int c, r;
+
+        for (size_t i = 0; i < ELEMENTSOF(option_docs); i++)
+                if (option_docs[i].group & accept)
+                        longopts[n++] = option_docs[i].opt;
+        longopts[n++] = (struct option) { "help", no_argument, NULL, 'h' };
+        longopts[n] = (struct option) {};
+
+        r = set_defaults(&o);
+        if (r < 0)
+                goto fail;
+
+        opterr = 0;
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) >= 0) {
+                long v;
+                switch (c) {
+                case 'h':
+                        help(name, accept);
+                        install_options_done(&o);
+                        return 0;
+                case ARG_DATA_DIR:
+                        free(o.data_dir);
+                        o.data_dir = NULL;
+                        r = normalize_path(optarg, &o.data_dir);
+                        if (r == -EINVAL)
+                                r = usage_error(name, "invalid value for --data-dir: '%s' (an absolute path is needed)", optarg);
+                        break;
+                case ARG_DEVICE:
+                        if (optarg[0] != '/')
+                                r = usage_error(name, "invalid value for --device: '%s' (a path like /dev/vdb is needed)", optarg);
+                        else
+                                r = set_string(&o.device, optarg);
+                        break;
+                case ARG_FORMAT:
+                        o.format = true;
+                        break;
+                case ARG_CAPACITY:
+                        r = parse_quantity(optarg, &o.capacity);
+                        if (r < 0 || o.capacity == 0)
+                                r = usage_error(name, "invalid value for --capacity: '%s' (a quantity such as 50Gi or 500Mi is needed)", optarg);
+                        break;
+                case ARG_JSON:
+                        o.json = true;
+                        break;
+                case ARG_NODE:
+                        if (!valid_dns_subdomain(optarg))
+                                r = usage_error(name, "invalid value for --node: '%s' (a lower-case DNS name is needed)", optarg);
+                        else
+                                r = set_string(&o.node, optarg);
+                        break;
+                case ARG_NAMESPACE:
+                case ARG_ALLOW_NAMESPACE: {
+                        const char *flag = c == ARG_NAMESPACE ? "--namespace" : "--allow-namespace";
+                        if (!valid_dns_label(optarg))
+                                r = usage_error(name, "invalid value for %s: '%s' (a lower-case DNS label is needed)", flag, optarg);
+                        else if (c == ARG_NAMESPACE)
+                                r = set_string(&o.namespace_, optarg);
+                        else if (!strv_contains(o.allow_namespaces, optarg))
+                                r = strv_extend(&o.allow_namespaces, optarg);
+                        break;
+                }
+                case ARG_IMAGE:
+                        if (isempty(optarg) || strpbrk(optarg, " \t\n\"'"))
+                                r = usage_error(name, "invalid value for --image: '%s'", optarg);
+                        else
+                                r = set_string(&o.image, optarg);
+                        break;
+                case ARG_REGISTRY_MIRROR:
+                        if ((strncmp(optarg, "https://", 8) != 0 && strncmp(optarg, "http://", 7) != 0) ||
+                            strpbrk(optarg, " \t\n\"'"))
+                                r = usage_error(name, "invalid value for --registry-mirror: '%s' (an http:// or https:// URL is needed)", optarg);
+                        else
+                                r = set_string(&o.registry_mirror, optarg);
+                        break;
+                case ARG_MTU:
+                        r = parse_int_range(optarg, 68, 65535, &v);
+                        if (r < 0)
+                                r = usage_error(name, "invalid value for --mtu: '%s' (a number from 68 to 65535 is needed)", optarg);
+                        else
+                                o.mtu = v;
+                        break;
+                case ARG_PRUNE_SCHEDULE:
+                        if (!valid_cron(optarg))
+                                r = usage_error(name, "invalid value for --prune-schedule: '%s' (five cron fields or @weekly are needed)", optarg);
+                        else
+                                r = set_string(&o.prune_schedule, optarg);
+                        break;
+                case ARG_PRUNE_AFTER:
+                case ARG_TIMEOUT:
+                case ARG_CHECK_INTERVAL: {
+                        const char *flag = c == ARG_PRUNE_AFTER ? "--prune-after" :
+                                           c == ARG_TIMEOUT     ? "--timeout" : "--check-interval";
+                        uint64_t usec;
+                        r = parse_duration(optarg, &usec);
+                        if (r < 0 || usec < 1000000ULL)
+                                r = usage_error(name, "invalid value for %s: '%s' (a duration of at least 1s such as 90s, 5m or 168h is needed)", flag, optarg);
+                        else if (c == ARG_PRUNE_AFTER)
+                                o.prune_after_usec = usec;
+                        else if (c == ARG_TIMEOUT)
+                                o.timeout_usec = usec;
+                        else
+                                o.check_interval_usec = usec;
+                        break;
+                }
+                case ARG_KUBECONFIG:
+                        r = set_string(&o.kubeconfig, optarg);
+                        break;
+                case ARG_CONTEXT:
+                        r = set_string(&o.context, optarg);
+                        break;
+                case ARG_DRY_RUN:
+                        o.dry_run = true;
+                        break;
+                case ARG_SKIP_APPLY:
+                        o.skip_apply = true;
+                        break;
+                case ARG_FORCE_CONFLICTS:
+                        o.force_conflicts = true;
+                        break;
+                case ARG_SKIP_TIMER:
+                        o.skip_timer = true;
+                        break;
+                case ':':
+                        r = usage_error(name, "option '%s' needs a value", argv[optind - 1]);
+                        break;
+                default:
+                        r = usage_error(name, "unknown option '%s'", argv[optind - 1]);
+                        break;
+                }
+                if (r < 0)
+                        goto fail;
+        }
+        if (optind < argc) {
+                r = usage_error(name, "unexpected argument '%s'", argv[optind]);
+                goto fail;
+        }
+        if (o.format && !o.device) {
+                r = usage_error(name, "--format needs --device");
+                goto fail;
+        }
+        *ret = o;
+        return 1;
+
+fail:
+        install_options_done(&o);
+        return r;
+}
+
+void install_options_done(struct install_options *o) {
+        free(o->data_dir);
+        free(o->device);
+        free(o->node);
+        free(o->namespace_);
+        free(o->image);
+        free(o->registry_mirror);
+        strv_free(o->allow_namespaces);
+        free(o->prune_schedule);
+        free(o->kubeconfig);
+        free(o->context);
+        *o = (struct install_options) {};
+}
+
+void install_disk_result_done(struct install_disk_result *r) {
+        free(r->fs_type);
+        free(r->uuid);
+        *r = (struct install_disk_result) {};
+}
+
+void install_cluster_result_done(struct install_cluster_result *r) {
+        free(r->cluster_ip);
+        free(r->service_dns);
+        *r = (struct install_cluster_result) {};
+}
+
+void install_manifest_params(const struct install_options *o, uint64_t capacity, struct manifest_params *ret) {
+        *ret = (struct manifest_params) {
+                .namespace_ = o->namespace_,
+                .node = o->node,
+                .data_dir = o->data_dir,
+                .capacity = capacity,
+                .image = o->image,
+                .registry_mirror = o->registry_mirror,
+                .mtu = o->mtu,
+                .allow_namespaces = o->allow_namespaces,
+                .prune_schedule = o->prune_schedule,
+                .prune_after_usec = o->prune_after_usec,
+        };
+}
+
+int install_render_manifests(const struct manifest_params *p, json_t **ret_objects) {
+        _cleanup_free_ char *error = NULL;
+        int r = manifest_render(p, ret_objects, &error);
+
+        if (r < 0 && error)
+                return log_error_errno(r, "cannot render the manifests: %s", error);
+        if (r < 0)
+                return log_error_errno(r, "cannot render the manifests: %m");
+        return 0;
+}

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+/* install's last step: the checker's units and catalog, the timer started, and one
+ * check run right away through the service itself, so the sandbox is proven on
+ * this node and the first result is in the journal for `status`. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
+
+#include "base/assets.h"
+#include "systemd/catalog.h"
+#include "systemd/checker-units.h"
+#include "cmd/install.h"
+#include "systemd/journal-read.h"
+#include "base/log.h"
+#include "check/report.h"
+#include "systemd/units.h"
+
+/* The oneshot's own TimeoutStartSec= is 60 s; wait a little longer than that. */
+#define CHECK_RUN_TIMEOUT_USEC (90ULL * 1000000)
+#define JOURNAL_WAIT_USEC (3ULL * 1000000)
+#define CATALOG_UPDATE_TIMEOUT_USEC (30ULL * 1000000)
+
+struct timer_files {
+        char *binary;
+        char *service;
+        char *timer;
+        const char *catalog;
+};
+
+static void timer_files_done(struct timer_files *f) {
+        free(f->binary);
+        free(f->service);
+        free(f->timer);
+}
+
+static int render_files(const struct install_options *o, struct timer_files *f) {
+        const struct asset *catalog;
+        struct checker_unit_params p;
+        int r;
+
+        f->binary = realpath("/proc/self/exe", NULL);
+        if (!f->binary)
+                return log_error_errno(-errno, "cannot find the path of this binary: %m");
+        if (!unit_path_is_plain(f->binary) || checker_path_hidden(f->binary))
+                return log_error_errno(-EINVAL, "the checker's unit cannot run the binary at '%s': "
+                                       "install it in a system path first (make install puts it in /usr/local/sbin)",
+                                       f->binary);
+        if (!unit_path_is_plain(o->data_dir) || checker_path_hidden(o->data_dir))
+                return log_error_errno(-EINVAL, "the checker's sandbox cannot reach the data directory '%s' "
+                                       "(under /home, /root, /tmp, /var/tmp, or with unusual characters)",
+                                       o->data_dir);
+
+        p = (struct checker_unit_params) { .binary = f->binary, .data_dir = o->data_dir,
+                                           .interval_usec = o->check_interval_usec };
+        r = checker_service_text(&p, &f->service);
+        if (r < 0)
+                return log_error_errno(r, "cannot render '%s': %m", CHECKER_SERVICE);
+        r = checker_timer_text(&p, &f->timer);
+        if (r < 0)
+                return log_error_errno(r, "cannot render '%s': %m", CHECKER_TIMER);
+        catalog = asset_find(CATALOG_ASSET);
+        if (!catalog)
+                return log_error_errno(-ENOENT, "the journal catalog '%s' is not built into this binary", CATALOG_ASSET);
+        f->catalog = (const char *) catalog->data;
+        return 0;
+}
+
+static void say_dry_run(const struct install_options *o, const struct timer_files *f) {
+        const struct {
+                const char *dir, *name, *text;
+        } files[] = {
+                { UNIT_DIR, CHECKER_SERVICE, f->service },
+                { UNIT_DIR, CHECKER_TIMER, f->timer },
+                { CATALOG_DIR, CATALOG_NAME, f->catalog },
+        };
+        char span[32];
+
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                _cleanup_free_ char *path = strdup_printf("%s/%s", files[i].dir, files[i].name);
+                bool same = unit_file_same(files[i].dir, files[i].name, files[i].text) > 0;
+                printf("Would %s %s\n", same ? "leave unchanged" : "write", path ? path : files[i].name);
+        }
+        printf("  ExecStart=%s check, ReadWritePaths=-%s, OnUnitActiveSec=%s\n", f->binary, o->data_dir,
+               format_timespan_unit(o->check_interval_usec, span, sizeof(span)));
+        if (access(ENV_FILE, F_OK) < 0)
+                printf("  (the checker reads %s, which the cluster step writes)\n", ENV_FILE);
+        printf("Would reload systemd, enable and start %s, and run %s once\n", CHECKER_TIMER, CHECKER_SERVICE);
+}
+
+static const char *bus_error_text(const sd_bus_error *e, int r) {
+        return sd_bus_error_is_set(e) ? e->message : strerror(-r);
+}
+
+/* Runs the service once and prints what it found. 0 when OK or WARNING. */
+static int run_one_check(sd_bus *bus) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(unit_state_done) struct unit_state st = {};
+        _cleanup_(journal_run_done) struct journal_run run = { .state = CHECK_UNKNOWN };
+        _cleanup_free_ char *result = NULL;
+        struct timespec ts;
+        uint64_t since;
+        int r, found, status;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        since = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+
+        log_info("Running one check: systemctl start %s", CHECKER_SERVICE);
+        r = systemd_start(bus, CHECKER_SERVICE, CHECK_RUN_TIMEOUT_USEC, &result, &error);
+        if (r < 0 && sd_bus_error_is_set(&error))
+                return log_error_errno(r, "cannot start '%s': %s", CHECKER_SERVICE, error.message);
+        if (r == -ETIMEDOUT)
+                return log_error_errno(r, "'%s' did not finish in time: see journalctl -u %s",
+                                       CHECKER_SERVICE, CHECKER_SERVICE);
+
+        r = systemd_unit_state(bus, CHECKER_SERVICE, &st);
+        if (r < 0)
+                return log_error_errno(r, "cannot read the state of '%s': %m", CHECKER_SERVICE);
+        status = st.exec_main_status;
+
+        found = journal_read_last_run(since, JOURNAL_WAIT_USEC, &run);
+        if (found < 0)
+                log_warning_errno(found, "cannot read the check's results from the journal: %m");
+        else if (found > 0) {
+                (void) report_print_text(stdout, &run.checks);
+                if (run.summary)
+                        printf("%s\n", run.summary);
+        }
+        fflush(stdout);
+
+        switch (status) {
+        case 0:
+        case 1:
+                if (found <= 0)
+                        printf("dind-cache check %s (exit status %d)\n", status == 0 ? "OK" : "WARNING", status);
+                return 0;
+        case 2:
+                return log_error_errno(-EIO, "the first check is CRITICAL: fix what it reports, then run install again "
+                                       "(journalctl -x -u %s explains each finding)", CHECKER_SERVICE);
+        case 3:
+                return log_error_errno(-EINVAL, "the first check could not tell (UNKNOWN): check the settings in '%s'",
+                                       ENV_FILE);
+        default:
+                return log_error_errno(-EIO, "'%s' could not run the check (result '%s', exit status %d): "
+                                       "see journalctl -u %s", CHECKER_SERVICE, result ? result : st.result,
+                                       status, CHECKER_SERVICE);
+        }
+}
+
+/* Rebuilds journald's catalog database after the catalog file changed. A failure
+ * only costs the explanations of journalctl -x: it is a warning. */
+int install_update_catalog(void) {
+        int status = 0;
+        int r = catalog_update_database(CATALOG_UPDATE_TIMEOUT_USEC, &status);
+
+        if (r < 0)
+                log_warning_errno(r, "cannot update the journal catalog (journalctl --update-catalog, "
+                                  "status %d): %m", status);
+        return r;
+}
+
+int install_timer(const struct install_options *o) {
+        _cleanup_(timer_files_done) struct timer_files f = {};
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(unit_state_done) struct unit_state timer = {};
+        char *const names[] = { (char *) CHECKER_TIMER, NULL };
+        char span[32], when[64];
+        uint64_t next;
+        int r, changed = 0;
+
+        if (o->skip_timer) {
+                log_info("Checker: not installing %s (--skip-timer); run 'dind-cache check' from your own "
+                         "scheduler or monitoring (exit status 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).",
+                         CHECKER_TIMER);
+                return 0;
+        }
+        if (sd_booted() <= 0)
+                return log_error_errno(-EOPNOTSUPP, "systemd is not running on this host, so the checker's timer "
+                                       "cannot be installed: use --skip-timer and run 'dind-cache check' from "
+                                       "cron or your monitoring");
+
+        r = render_files(o, &f);
+        if (r < 0)
+                return r;
+
+        if (o->dry_run) {
+                say_dry_run(o, &f);
+                return 0;
+        }
+
+        if (access(ENV_FILE, R_OK) < 0)
+                return log_error_errno(-errno, "cannot read '%s': %m (the checker's unit reads DOCKER_HOST and "
+                                       "DIND_CACHE_DATA_DIR from it; the cluster step writes it)", ENV_FILE);
+
+        r = unit_file_write(UNIT_DIR, CHECKER_SERVICE, f.service);
+        if (r < 0)
+                return log_error_errno(r, "cannot write '%s/%s': %m", UNIT_DIR, CHECKER_SERVICE);
+        changed += r;
+        r = unit_file_write(UNIT_DIR, CHECKER_TIMER, f.timer);
+        if (r < 0)
+                return log_error_errno(r, "cannot write '%s/%s': %m", UNIT_DIR, CHECKER_TIMER);
+        changed += r;
+        log_info("Checker: %s/%s and %s %s", UNIT_DIR, CHECKER_SERVICE, CHECKER_TIMER,
+                 changed ? "written" : "unchanged");
+
+        r = catalog_file_write(CATALOG_DIR, CATALOG_NAME, f.catalog);
+        if (r < 0)
+                return log_error_errno(r, "cannot write '%s/%s': %m", CATALOG_DIR, CATALOG_NAME);
+        if (r > 0 && install_update_catalog() >= 0)
+                log_info("Checker: journal catalog %s/%s installed", CATALOG_DIR, CATALOG_NAME);
+
+        r = systemd_connect(&bus);
+        if (r < 0)
+                return log_error_errno(r, "cannot connect to systemd: %m");
+        if (changed) {
+                r = systemd_daemon_reload(bus, &error);
+                if (r < 0)
+                        return log_error_errno(r, "cannot reload systemd: %s", bus_error_text(&error, r));
+        }
+        r = systemd_enable(bus, names, &error);
+        if (r < 0)
+                return log_error_errno(r, "cannot enable '%s': %s", CHECKER_TIMER, bus_error_text(&error, r));
+
+        r = systemd_unit_state(bus, CHECKER_TIMER, &timer);
+        if (r < 0)
+                return log_error_errno(r, "cannot read the state of '%s': %m", CHECKER_TIMER);
+        if (!streq(timer.active_state, "active")) {
+                _cleanup_free_ char *result = NULL;
+
+                r = systemd_start(bus, CHECKER_TIMER, CHECK_RUN_TIMEOUT_USEC, &result, &error);
+                if (r < 0)
+                        return log_error_errno(r, "cannot start '%s' (%s): %s", CHECKER_TIMER,
+                                               result ? result : "no job", bus_error_text(&error, r));
+                unit_state_done(&timer);
+                r = systemd_unit_state(bus, CHECKER_TIMER, &timer);
+                if (r < 0)
+                        return log_error_errno(r, "cannot read the state of '%s': %m", CHECKER_TIMER);
+        }
+        r = run_one_check(bus);
+        if (systemd_timer_next_elapse(bus, CHECKER_TIMER, &next) < 0)
+                next = 0;
+        log_info("Checker: %s %s, every %s, next run %s", CHECKER_TIMER, timer.active_state,
+                 format_timespan_unit(o->check_interval_usec, span, sizeof(span)),
+                 format_timestamp_unit(next, when, sizeof(when)));
+        return r;
+}

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The install flow, in steps, and the options that preflight, install and render
+ * share. This is command-layer code: the steps print progress and reports.
+ *
+ *   install:  options -> install_disk() -> install_cluster() -> install_timer()
+ *             -> report (GitLab CI snippet)
+ *
+ * Each step returns 0 on success or a negative errno after it has logged why; it
+ * changes nothing when opts->dry_run is set (it says what it would do instead). */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "base/util.h"
+
+#define DEFAULT_DATA_DIR "/mnt/k8s/docker"
+#define DEFAULT_NAMESPACE "kube-ops"
+#define DEFAULT_PRUNE_SCHEDULE "0 3 * * 0"
+#define DEFAULT_PRUNE_AFTER_USEC (168ULL * 3600 * 1000000)
+#define DEFAULT_TIMEOUT_USEC (5ULL * 60 * 1000000)
+#define DEFAULT_CHECK_INTERVAL_USEC (5ULL * 60 * 1000000)
+#define ENV_FILE "/etc/dind-cache/dind-cache.env"
+#define UNIT_DIR "/etc/systemd/system"
+
+/* Which options a command accepts. */
+enum {
+        OPTS_DISK = 1 << 0,    /* --data-dir --capacity */
+        OPTS_DEVICE = 1 << 1,  /* --device --format */
+        OPTS_CLUSTER = 1 << 2, /* --node --namespace --image ... (what render needs) */
+        OPTS_APPLY = 1 << 3,   /* --kubeconfig --context --timeout --dry-run --skip-apply ... */
+        OPTS_TIMER = 1 << 4,   /* --check-interval --skip-timer */
+        OPTS_JSON = 1 << 5,    /* --json */
+};
+
+struct install_options {
+        /* disk */
+        char *data_dir;            /* absolute, no trailing slash */
+        char *device;              /* or NULL */
+        bool format;
+        uint64_t capacity;         /* bytes; 0 = the filesystem's size */
+        bool json;
+
+        /* cluster objects */
+        char *node;                /* default: this host's name */
+        char *namespace_;
+        char *image;               /* or NULL: the manifest's pinned image */
+        char *registry_mirror;     /* or NULL */
+        long mtu;                  /* 0: not set */
+        char **allow_namespaces;   /* besides the namespace itself */
+        char *prune_schedule;
+        uint64_t prune_after_usec;
+
+        /* talking to the cluster */
+        char *kubeconfig;          /* or NULL: $KUBECONFIG, ~/.kube/config, admin.conf */
+        char *context;             /* or NULL: current-context */
+        uint64_t timeout_usec;
+        bool dry_run;
+        bool skip_apply;
+        bool force_conflicts;
+
+        /* the checker */
+        uint64_t check_interval_usec;
+        bool skip_timer;           /* do not install the checker's units */
+};
+
+/* Parses ARGV for the command NAME, accepting the option groups in ACCEPT. Prints the
+ * command's help on --help (returns 0), a one-line error naming the flag and a hint
+ * to --help on a bad one (returns -EINVAL); > 0 to go on. Fills defaults. */
+int install_options_parse(const char *name, unsigned accept, int argc, char **argv,
+                          struct install_options *ret);
+void install_options_done(struct install_options *o);
+
+/* What the disk step found or made: the PV's path and capacity come from here. */
+struct install_disk_result {
+        uint64_t capacity;       /* bytes, what the PV will claim */
+        uint64_t fs_size;        /* bytes */
+        char *fs_type;           /* "xfs" */
+        char *uuid;              /* of the device, when --device was given */
+};
+void install_disk_result_done(struct install_disk_result *r);
+
+/* Preflight the data directory (and device), format with --format, write and start
+ * the mount unit, check the result. Prints the report. */
+int install_disk(const struct install_options *o, struct install_disk_result *ret);
+
+/* What the cluster step learned. */
+struct install_cluster_result {
+        char *cluster_ip;        /* the Service's ClusterIP, or NULL (dry run, skip) */
+        char *service_dns;       /* "docker-dind.kube-ops.svc" */
+};
+void install_cluster_result_done(struct install_cluster_result *r);
+
+/* Render the manifests, preflight the cluster, server-side apply, wait until ready,
+ * write ENV_FILE. With --skip-apply: say how to apply from elsewhere. */
+int install_cluster(const struct install_options *o, const struct install_disk_result *disk,
+                    struct install_cluster_result *ret);
+
+/* Write the checker's units and catalog, reload, enable and start the timer, run
+ * one check and print it. Fails when that check is CRITICAL. With --skip-timer it
+ * only says so; without a running systemd it fails and points at --skip-timer. */
+int install_timer(const struct install_options *o);
+
+/* The manifest parameters (manifest.h) for O, with CAPACITY (bytes; 0: the manifests'
+ * own): what install applies and render prints. Strings borrowed from O. */
+struct manifest_params;
+void install_manifest_params(const struct install_options *o, uint64_t capacity, struct manifest_params *ret);
+
+/* manifest_render(), logging why it failed. */
+int install_render_manifests(const struct manifest_params *p, json_t **ret_objects);
+
+/* Rebuilds journald's catalog database (journalctl --update-catalog) after our
+ * catalog file was written or removed; logs a warning on failure. */
+int install_update_catalog(void);

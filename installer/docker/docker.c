@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "docker/docker.h"
+#include "docker/http.h"
+#include "base/json-util.h"
+
+#define DOCKER_MAX_BODY (1U << 20)
+#define DOCKER_DEFAULT_TIMEOUT_USEC (5 * 1000000ULL)
+
+struct docker_client {
+        struct http_client *http;
+        char *base_url;
+        char *socket_path;       /* for unix://, or NULL */
+        uint64_t timeout_usec;
+        char error[256];
+};
+
+static bool host_char_ok(char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+               ch == '.' || ch == '-' || ch == '_';
+}
+
+/* "HOST[:PORT][/]" or "[V6][:PORT][/]" -> "http://HOST:PORT". */
+static int parse_tcp(const char *s, char **ret_url) {
+        const char *host = s, *end, *port = NULL;
+        size_t host_len;
+        long port_nr = 2375;
+        char port_buf[8];
+
+        if (*s == '[') {
+                end = strchr(s, ']');
+                if (!end || end == s + 1)
+                        return -EINVAL;
+                for (const char *p = s + 1; p < end; p++)
+                        if (!strchr("0123456789abcdefABCDEF:.", *p))
+                                return -EINVAL;
+                end++;
+        } else {
+                end = s;
+                while (host_char_ok(*end))
+                        end++;
+                if (end == s)
+                        return -EINVAL;
+        }
+        host_len = (size_t) (end - host);
+        if (*end == ':') {
+                port = end + 1;
+                size_t n = strspn(port, "0123456789");
+                if (n == 0 || n >= sizeof(port_buf))
+                        return -EINVAL;
+                memcpy(port_buf, port, n);
+                port_buf[n] = '\0';
+                if (parse_int_range(port_buf, 1, 65535, &port_nr) < 0)
+                        return -EINVAL;
+                end = port + n;
+        }
+        if (*end == '/')
+                end++;
+        if (*end)
+                return -EINVAL;
+
+        char *url = strdup_printf("http://%.*s:%ld", (int) host_len, host, port_nr);
+        if (!url)
+                return -ENOMEM;
+        *ret_url = url;
+        return 0;
+}
+
+int docker_host_parse(const char *docker_host, char **ret_base_url, char **ret_socket_path) {
+        _cleanup_free_ char *url = NULL, *path = NULL;
+        int r;
+
+        if (isempty(docker_host))
+                return -EINVAL;
+        if (strncmp(docker_host, "tcp://", 6) == 0) {
+                r = parse_tcp(docker_host + 6, &url);
+                if (r < 0)
+                        return r;
+        } else if (strncmp(docker_host, "unix://", 7) == 0) {
+                const char *p = docker_host + 7;
+                if (p[0] != '/' || p[1] == '\0' || strlen(p) >= 108 /* sun_path */)
+                        return -EINVAL;
+                path = strdup(p);
+                url = strdup("http://localhost");
+                if (!path || !url)
+                        return -ENOMEM;
+        } else
+                return -EINVAL;
+
+        *ret_base_url = TAKE_PTR(url);
+        *ret_socket_path = TAKE_PTR(path);
+        return 0;
+}
+
+int docker_client_new(const char *docker_host, struct docker_client **ret) {
+        _cleanup_(http_client_freep) struct http_client *http = NULL;
+        _cleanup_free_ char *url = NULL, *socket_path = NULL;
+        struct docker_client *c;
+        int r;
+
+        r = docker_host_parse(docker_host, &url, &socket_path);
+        if (r < 0)
+                return r;
+        r = http_client_new(&http);
+        if (r < 0)
+                return r;
+        if (socket_path) {
+                r = http_client_set_unix_socket(http, socket_path);
+                if (r < 0)
+                        return r;
+        }
+        http_client_set_max_body(http, DOCKER_MAX_BODY);
+
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->http = TAKE_PTR(http);
+        c->base_url = TAKE_PTR(url);
+        c->socket_path = TAKE_PTR(socket_path);
+        c->timeout_usec = DOCKER_DEFAULT_TIMEOUT_USEC;
+        *ret = c;
+        return 0;
+}
+
+struct docker_client *docker_client_free(struct docker_client *c) {
+        if (!c)
+                return NULL;
+        http_client_free(c->http);
+        free(c->base_url);
+        free(c->socket_path);
+        free(c);
+        return NULL;
+}
+
+void docker_client_set_timeout(struct docker_client *c, uint64_t usec) {
+        c->timeout_usec = usec ? usec : 1000; /* curl reads 0 as "no timeout" */
+}
+
+const char *docker_client_last_error(const struct docker_client *c) {
+        return c->error;
+}
+
+/* GET PATH; 0 with a 200 response in RET, or a negative errno with c->error set. */
+static int docker_get(struct docker_client *c, const char *path, struct http_response *ret) {
+        _cleanup_free_ char *url = strdup_printf("%s%s", c->base_url, path);
+        struct http_response resp = {};
+        int r;
+
+        c->error[0] = '\0';
+        if (!url)
+                return -ENOMEM;
+        http_client_set_timeouts(c->http, c->timeout_usec, c->timeout_usec);
+        r = http_client_request(c->http, "GET", url, NULL, NULL, NULL, 0, &resp);
+        if (r < 0) {
+                if (c->socket_path && r == -ECONNREFUSED)
+                        /* curl names "localhost port 80" here, which misleads. */
+                        snprintf(c->error, sizeof(c->error), "GET %s: cannot connect to '%s'", path,
+                                 c->socket_path);
+                else
+                        snprintf(c->error, sizeof(c->error), "GET %s: %s", path, http_client_last_error(c->http));
+                return r;
+        }
+        if (resp.status != 200) {
+                snprintf(c->error, sizeof(c->error), "GET %s: HTTP status %ld", path, resp.status);
+                http_response_done(&resp);
+                return -EPROTO;
+        }
+        *ret = resp;
+        return 0;
+}
+
+int docker_ping(struct docker_client *c, uint64_t *ret_rtt_usec) {
+        struct http_response resp = {};
+        uint64_t start = now_usec();
+        int r;
+
+        r = docker_get(c, "/_ping", &resp);
+        if (r < 0)
+                return r;
+        uint64_t rtt = now_usec() - start;
+        bool ok = streq(resp.body, "OK");
+        http_response_done(&resp);
+        if (!ok) {
+                snprintf(c->error, sizeof(c->error), "GET /_ping: the answer is not \"OK\"");
+                return -EBADMSG;
+        }
+        if (ret_rtt_usec)
+                *ret_rtt_usec = rtt;
+        return 0;
+}
+
+static int dup_string(const json_t *o, const char *key, char **ret) {
+        const char *s = json_object_get_string(o, key);
+        if (!s) {
+                *ret = NULL;
+                return 0;
+        }
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* Fills the DriverStatus facts of I from [[key, value], ...]; anything else is skipped. */
+static int parse_driver_status(const json_t *status, struct docker_info *i) {
+        size_t idx;
+        json_t *pair;
+
+        if (!json_is_array(status))
+                return 0;
+        json_array_foreach(status, idx, pair) {
+                const char *key = json_string_value(json_array_get(pair, 0));
+                const char *value = json_string_value(json_array_get(pair, 1));
+                char **field = NULL;
+
+                if (!json_is_array(pair) || !key || !value)
+                        continue;
+                if (streq(key, "Backing Filesystem"))
+                        field = &i->backing_fs;
+                else if (streq(key, "driver-type"))
+                        field = &i->driver_type;
+                else if (streq(key, "Supports d_type"))
+                        i->supports_d_type = streq(value, "true") ? 1 : 0;
+                if (field && !*field) {
+                        *field = strdup(value);
+                        if (!*field)
+                                return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+int docker_info_parse(const char *json, size_t size, struct docker_info *ret) {
+        _cleanup_json_ json_t *doc = NULL;
+        struct docker_info i = { .supports_d_type = -1 };
+        int r;
+
+        doc = json_loadb(json, size, JSON_REJECT_DUPLICATES, NULL);
+        if (!json_is_object(doc) || !json_object_get_string(doc, "Driver"))
+                return -EBADMSG;
+
+        r = dup_string(doc, "Driver", &i.driver);
+        if (r >= 0)
+                r = dup_string(doc, "DockerRootDir", &i.root_dir);
+        if (r >= 0)
+                r = dup_string(doc, "ServerVersion", &i.server_version);
+        if (r >= 0)
+                r = parse_driver_status(json_object_get(doc, "DriverStatus"), &i);
+        if (r < 0) {
+                docker_info_done(&i);
+                return r;
+        }
+        /* Docker 24+ with the containerd image store: "overlayfs" (the snapshotter),
+         * DriverStatus [["driver-type", "io.containerd.snapshotter.v1"]]. */
+        i.containerd_store = i.driver_type && strncmp(i.driver_type, "io.containerd.snapshotter.", 26) == 0;
+        *ret = i;
+        return 0;
+}
+
+/* GET PATH and parse its body with PARSE into RET; WHAT says what the body lacked. */
+static int docker_get_parsed(struct docker_client *c, const char *path,
+                             int (*parse)(const char *json, size_t size, void *ret), void *ret,
+                             const char *what) {
+        struct http_response resp = {};
+        int r;
+
+        r = docker_get(c, path, &resp);
+        if (r < 0)
+                return r;
+        r = parse(resp.body, resp.body_size, ret);
+        http_response_done(&resp);
+        if (r == -EBADMSG)
+                snprintf(c->error, sizeof(c->error), "GET %s: not a JSON object with %s", path, what);
+        return r;
+}
+
+static int parse_info(const char *json, size_t size, void *ret) {
+        return docker_info_parse(json, size, ret);
+}
+
+int docker_get_info(struct docker_client *c, struct docker_info *ret) {
+        return docker_get_parsed(c, "/info", parse_info, ret, "a \"Driver\"");
+}
+
+void docker_info_done(struct docker_info *i) {
+        free(i->driver);
+        free(i->backing_fs);
+        free(i->driver_type);
+        free(i->root_dir);
+        free(i->server_version);
+        *i = (struct docker_info) { .supports_d_type = -1 };
+}
+
+int docker_version_parse(const char *json, size_t size, struct docker_version *ret) {
+        _cleanup_json_ json_t *doc = NULL;
+        struct docker_version v = {};
+        int r;
+
+        doc = json_loadb(json, size, JSON_REJECT_DUPLICATES, NULL);
+        if (!json_is_object(doc) || !json_object_get_string(doc, "ApiVersion"))
+                return -EBADMSG;
+        r = dup_string(doc, "ApiVersion", &v.api_version);
+        if (r >= 0)
+                r = dup_string(doc, "Version", &v.version);
+        if (r < 0) {
+                docker_version_done(&v);
+                return r;
+        }
+        *ret = v;
+        return 0;
+}
+
+static int parse_version(const char *json, size_t size, void *ret) {
+        return docker_version_parse(json, size, ret);
+}
+
+int docker_get_version(struct docker_client *c, struct docker_version *ret) {
+        return docker_get_parsed(c, "/version", parse_version, ret, "an \"ApiVersion\"");
+}
+
+void docker_version_done(struct docker_version *v) {
+        free(v->version);
+        free(v->api_version);
+        *v = (struct docker_version) {};
+}

@@ -1,0 +1,521 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/assets.h"
+#include "base/json-util.h"
+#include "kube/manifest.h"
+#include "base/util.h"
+#include "kube/yaml.h"
+
+#define MANIFEST_PREFIX "manifests/"
+#define MANIFEST_MAX_FILES 64
+#define HOSTNAME_LABEL "kubernetes.io/hostname"
+#define NAMESPACE_NAME_LABEL "kubernetes.io/metadata.name"
+
+static const struct manifest_kind kinds[] = {
+        /* What we ship. */
+        { "v1", "Namespace", "namespaces", false },
+        { "storage.k8s.io/v1", "StorageClass", "storageclasses", false },
+        { "v1", "PersistentVolume", "persistentvolumes", false },
+        { "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true },
+        { "networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", true },
+        { "apps/v1", "Deployment", "deployments", true },
+        { "v1", "Service", "services", true },
+        { "batch/v1", "CronJob", "cronjobs", true },
+        /* What install reads while it waits. */
+        { "v1", "Node", "nodes", false },
+        { "v1", "Pod", "pods", true },
+        { "v1", "Endpoints", "endpoints", true },
+        { "v1", "Event", "events", true },
+        { "apps/v1", "ReplicaSet", "replicasets", true },
+        { "discovery.k8s.io/v1", "EndpointSlice", "endpointslices", true },
+};
+
+_printf_(2, 3) static int fail(char **ret_error, const char *fmt, ...) {
+        va_list ap;
+        char *s = NULL;
+
+        if (!ret_error)
+                return -EINVAL;
+        va_start(ap, fmt);
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        if (s)
+                *ret_error = s;
+        return -EINVAL;
+}
+
+const struct manifest_kind *manifest_kind_find(const char *api_version, const char *kind) {
+        for (size_t i = 0; i < ELEMENTSOF(kinds); i++)
+                if (streq(kinds[i].api_version, api_version) && streq(kinds[i].kind, kind))
+                        return &kinds[i];
+        return NULL;
+}
+
+/* A DNS-1123 subdomain: lower-case alphanumerics, '-' and '.', starting and ending
+ * alphanumeric, at most 253 characters. Safe in a URL path as it is. */
+static bool valid_subdomain(const char *s) {
+        size_t n = s ? strlen(s) : 0;
+
+        if (n == 0 || n > 253)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+                bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+                if (!alnum && ((c != '-' && c != '.') || i == 0 || i == n - 1))
+                        return false;
+        }
+        return true;
+}
+
+/* A DNS-1123 label, what namespace names are: a subdomain without dots, <= 63. */
+static bool valid_label(const char *s) {
+        return valid_subdomain(s) && strlen(s) <= 63 && !strchr(s, '.');
+}
+
+int manifest_ref(const json_t *obj, struct manifest_ref *ret) {
+        const struct manifest_kind *type;
+        const char *name, *ns;
+
+        if (!json_is_object(obj))
+                return -EINVAL;
+        type = manifest_kind_find(json_object_get_string(obj, "apiVersion"),
+                                  json_object_get_string(obj, "kind"));
+        if (!type)
+                return -EINVAL;
+        name = json_string_value(json_get_path(obj, "metadata", "name", NULL));
+        ns = json_string_value(json_get_path(obj, "metadata", "namespace", NULL));
+        if (!valid_subdomain(name))
+                return -EINVAL;
+        if (type->namespaced ? !valid_label(ns) : ns != NULL)
+                return -EINVAL;
+        *ret = (struct manifest_ref) {
+                .type = type,
+                .name = name,
+                .namespace_ = type->namespaced ? ns : NULL,
+        };
+        return 0;
+}
+
+static char *collection_path(const struct manifest_ref *ref) {
+        const char *group = strchr(ref->type->api_version, '/') ? "/apis/" : "/api/";
+
+        if (ref->namespace_)
+                return strdup_printf("%s%s/namespaces/%s/%s", group, ref->type->api_version,
+                                     ref->namespace_, ref->type->resource);
+        return strdup_printf("%s%s/%s", group, ref->type->api_version, ref->type->resource);
+}
+
+int manifest_collection_path(const json_t *obj, char **ret_path) {
+        struct manifest_ref ref;
+        char *path;
+        int r;
+
+        r = manifest_ref(obj, &ref);
+        if (r < 0)
+                return r;
+        path = collection_path(&ref);
+        if (!path)
+                return -ENOMEM;
+        *ret_path = path;
+        return 0;
+}
+
+int manifest_rest_path(const json_t *obj, char **ret_path) {
+        _cleanup_free_ char *base = NULL;
+        struct manifest_ref ref;
+        char *path;
+        int r;
+
+        r = manifest_ref(obj, &ref);
+        if (r < 0)
+                return r;
+        base = collection_path(&ref);
+        if (!base)
+                return -ENOMEM;
+        path = strdup_printf("%s/%s", base, ref.name);
+        if (!path)
+                return -ENOMEM;
+        *ret_path = path;
+        return 0;
+}
+
+char *manifest_describe(const json_t *obj) {
+        struct manifest_ref ref;
+
+        if (manifest_ref(obj, &ref) < 0)
+                return NULL;
+        if (ref.namespace_)
+                return strdup_printf("%s %s/%s", ref.type->kind, ref.namespace_, ref.name);
+        return strdup_printf("%s %s", ref.type->kind, ref.name);
+}
+
+json_t *manifest_find(const json_t *objects, const char *kind, const char *name) {
+        size_t i;
+        json_t *o;
+
+        json_array_foreach((json_t *) objects, i, o)
+                if (streq(json_object_get_string(o, "kind"), kind) &&
+                    (!name || streq(json_string_value(json_get_path(o, "metadata", "name", NULL)), name)))
+                        return o;
+        return NULL;
+}
+
+/* --- Loading -------------------------------------------------------------------- */
+
+static int compare_assets(const void *a, const void *b) {
+        return strcmp((*(const struct asset *const *) a)->name, (*(const struct asset *const *) b)->name);
+}
+
+int manifest_load(json_t **ret_objects, char **ret_error) {
+        const struct asset *files[MANIFEST_MAX_FILES];
+        _cleanup_json_ json_t *objects = NULL;
+        size_t n = 0;
+        int r;
+
+        ASSET_FOREACH(a) {
+                if (strncmp(a->name, MANIFEST_PREFIX, strlen(MANIFEST_PREFIX)) != 0)
+                        continue;
+                if (n >= ELEMENTSOF(files))
+                        return fail(ret_error, "more than %d embedded manifests", MANIFEST_MAX_FILES);
+                files[n++] = a;
+        }
+        if (n == 0)
+                return fail(ret_error, "no manifests are embedded in this binary");
+        qsort(files, n, sizeof(files[0]), compare_assets);
+
+        objects = json_array();
+        if (!objects)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *error = NULL;
+                json_t *obj = NULL;
+                struct manifest_ref ref;
+
+                r = yaml_load_one((const char *) files[i]->data, files[i]->size, &obj, &error);
+                if (r == -EINVAL)
+                        return fail(ret_error, "'%s': %s", files[i]->name, error ?: "not one YAML document");
+                if (r < 0)
+                        return r;
+                if (json_array_append_new(objects, obj) < 0)
+                        return -ENOMEM;
+                if (manifest_ref(obj, &ref) < 0)
+                        return fail(ret_error, "'%s': not an object of a kind we ship, with a valid name "
+                                    "and namespace", files[i]->name);
+        }
+        *ret_objects = TAKE_PTR(objects);
+        return 0;
+}
+
+/* --- Overrides ------------------------------------------------------------------ */
+
+static int set_string(json_t *obj, const char *key, const char *value) {
+        return json_object_set_new(obj, key, json_string(value)) < 0 ? -ENOMEM : 0;
+}
+
+/* The element of ARRAY (of objects) whose KEY is VALUE. */
+static json_t *array_find(const json_t *array, const char *key, const char *value) {
+        size_t i;
+        json_t *o;
+
+        json_array_foreach((json_t *) array, i, o)
+                if (streq(json_object_get_string(o, key), value))
+                        return o;
+        return NULL;
+}
+
+static bool string_array_contains(const json_t *a, const char *s) {
+        size_t i;
+        json_t *v;
+
+        json_array_foreach((json_t *) a, i, v)
+                if (streq(json_string_value(v), s))
+                        return true;
+        return false;
+}
+
+/* [FIRST, MORE...] without repeats. */
+static json_t *string_array(const char *first, char *const *more) {
+        _cleanup_json_ json_t *a = json_pack("[s]", first);
+
+        if (!a)
+                return NULL;
+        for (char *const *s = more; s && *s; s++)
+                if (!string_array_contains(a, *s) && json_array_append_new(a, json_string(*s)) < 0)
+                        return NULL;
+        return TAKE_PTR(a);
+}
+
+/* The matchExpressions entry for KEY in a list of them; NULL if absent. */
+static json_t *match_expression(const json_t *exprs, const char *key) {
+        return array_find(exprs, "key", key);
+}
+
+static json_t *find_object(const json_t *objects, const char *kind, const char *name,
+                           char **ret_error) {
+        json_t *o = manifest_find(objects, kind, name);
+        if (!o)
+                fail(ret_error, "the manifests have no %s '%s'", kind, name);
+        return o;
+}
+
+static json_t *find_container(const json_t *obj, const json_t *pod_spec, const char *name,
+                              char **ret_error) {
+        json_t *c = array_find(json_object_get(pod_spec, "containers"), "name", name);
+        if (!c) {
+                _cleanup_free_ char *what = manifest_describe(obj);
+                fail(ret_error, "%s has no container '%s'", what ?: "an object", name);
+        }
+        return c;
+}
+
+/* Sets the env variable NAME of container C to VALUE, adding it if absent. */
+static int set_env(json_t *c, const char *name, const char *value) {
+        json_t *env = json_object_get(c, "env"), *e;
+
+        if (!env) {
+                env = json_array();
+                if (!env || json_object_set_new(c, "env", env) < 0)
+                        return -ENOMEM;
+        }
+        if (!json_is_array(env))
+                return -EINVAL;
+        e = array_find(env, "name", name);
+        if (e) {
+                json_object_del(e, "valueFrom");
+                return set_string(e, "value", value);
+        }
+        e = json_pack("{s:s, s:s}", "name", name, "value", value);
+        if (!e)
+                return -ENOMEM;
+        return json_array_append_new(env, e) < 0 ? -ENOMEM : 0;
+}
+
+/* Sets the argument "--FLAG=VALUE" in container C's args, replacing an earlier one. */
+static int set_arg(json_t *c, const char *flag, const char *value) {
+        _cleanup_free_ char *prefix = strdup_printf("--%s=", flag);
+        _cleanup_free_ char *arg = strdup_printf("--%s=%s", flag, value);
+        json_t *args = json_object_get(c, "args"), *v;
+        size_t i;
+
+        if (!prefix || !arg)
+                return -ENOMEM;
+        if (!args) {
+                args = json_array();
+                if (!args || json_object_set_new(c, "args", args) < 0)
+                        return -ENOMEM;
+        }
+        if (!json_is_array(args))
+                return -EINVAL;
+        json_array_foreach(args, i, v)
+                if (json_is_string(v) && strncmp(json_string_value(v), prefix, strlen(prefix)) == 0)
+                        return json_array_set_new(args, i, json_string(arg)) < 0 ? -ENOMEM : 0;
+        return json_array_append_new(args, json_string(arg)) < 0 ? -ENOMEM : 0;
+}
+
+static int apply_namespace(json_t *objects, const struct manifest_params *p, char **ret_error) {
+        const char *ns = p->namespace_ ?: MANIFEST_DEFAULT_NAMESPACE;
+        json_t *o, *np, *cron, *svc, *c, *exprs, *values;
+        _cleanup_free_ char *host = NULL;
+        size_t i;
+        int r;
+
+        if (!valid_label(ns))
+                return fail(ret_error, "invalid namespace '%s'", ns);
+        for (char *const *s = p->allow_namespaces; s && *s; s++)
+                if (!valid_label(*s))
+                        return fail(ret_error, "invalid namespace '%s'", *s);
+
+        json_array_foreach(objects, i, o) {
+                struct manifest_ref ref;
+                json_t *meta = json_object_get(o, "metadata");
+
+                if (manifest_ref(o, &ref) < 0)
+                        return fail(ret_error, "object %zu of the manifests is malformed", i);
+                if (streq(ref.type->kind, "Namespace"))
+                        r = set_string(meta, "name", ns);
+                else if (ref.type->namespaced)
+                        r = set_string(meta, "namespace", ns);
+                else
+                        r = 0;
+                if (r < 0)
+                        return r;
+        }
+
+        /* Who may reach the daemon: the namespace itself and the allowed ones. */
+        np = find_object(objects, "NetworkPolicy", MANIFEST_NETWORKPOLICY, ret_error);
+        if (!np)
+                return -EINVAL;
+        exprs = json_get_path(json_array_get(json_object_get(json_array_get(
+                        json_get_path(np, "spec", "ingress", NULL), 0), "from"), 0),
+                        "namespaceSelector", "matchExpressions", NULL);
+        c = match_expression(exprs, NAMESPACE_NAME_LABEL);
+        if (!c)
+                return fail(ret_error, "NetworkPolicy '%s' selects no namespaces by name",
+                            MANIFEST_NETWORKPOLICY);
+        values = string_array(ns, p->allow_namespaces);
+        if (!values || json_object_set_new(c, "values", values) < 0)
+                return -ENOMEM;
+
+        /* The prune job reaches the daemon by the Service's full DNS name. */
+        svc = find_object(objects, "Service", MANIFEST_SERVICE, ret_error);
+        cron = find_object(objects, "CronJob", MANIFEST_CRONJOB, ret_error);
+        if (!svc || !cron)
+                return -EINVAL;
+        c = find_container(cron, json_get_path(cron, "spec", "jobTemplate", "spec", "template",
+                                               "spec", NULL), "prune", ret_error);
+        if (!c)
+                return -EINVAL;
+        host = strdup_printf("tcp://%s.%s.svc:%" JSON_INTEGER_FORMAT, MANIFEST_SERVICE, ns,
+                             json_integer_value(json_object_get(json_array_get(
+                                     json_get_path(svc, "spec", "ports", NULL), 0), "port")));
+        if (!host)
+                return -ENOMEM;
+        return set_env(c, "DOCKER_HOST", host);
+}
+
+static int apply_volume(json_t *objects, const struct manifest_params *p, char **ret_error) {
+        json_t *pv, *pvc;
+        int r;
+
+        pv = find_object(objects, "PersistentVolume", MANIFEST_PV, ret_error);
+        pvc = find_object(objects, "PersistentVolumeClaim", MANIFEST_PVC, ret_error);
+        if (!pv || !pvc)
+                return -EINVAL;
+
+        if (p->node) {
+                json_t *terms = json_get_path(pv, "spec", "nodeAffinity", "required",
+                                              "nodeSelectorTerms", NULL), *t;
+                size_t i, n = 0;
+
+                if (!valid_subdomain(p->node))
+                        return fail(ret_error, "invalid node name '%s'", p->node);
+                json_array_foreach(terms, i, t) {
+                        json_t *e = match_expression(json_object_get(t, "matchExpressions"), HOSTNAME_LABEL);
+                        if (!e)
+                                continue;
+                        if (json_object_set_new(e, "values", json_pack("[s]", p->node)) < 0)
+                                return -ENOMEM;
+                        n++;
+                }
+                if (n == 0)
+                        return fail(ret_error, "PersistentVolume '%s' has no node affinity on %s",
+                                    MANIFEST_PV, HOSTNAME_LABEL);
+        }
+
+        if (p->data_dir) {
+                json_t *local = json_get_path(pv, "spec", "local", NULL);
+                if (p->data_dir[0] != '/')
+                        return fail(ret_error, "data directory '%s' is not an absolute path", p->data_dir);
+                if (!json_is_object(local))
+                        return fail(ret_error, "PersistentVolume '%s' is not a local volume", MANIFEST_PV);
+                if ((r = set_string(local, "path", p->data_dir)) < 0)
+                        return r;
+        }
+
+        if (p->capacity > 0) {
+                char q[32];
+                json_t *cap = json_get_path(pv, "spec", "capacity", NULL);
+                json_t *req = json_get_path(pvc, "spec", "resources", "requests", NULL);
+
+                if (!json_is_object(cap) || !json_is_object(req))
+                        return fail(ret_error, "the volume or claim has no storage size");
+                format_quantity(p->capacity, q, sizeof(q));
+                if ((r = set_string(cap, "storage", q)) < 0 || (r = set_string(req, "storage", q)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int apply_daemon(json_t *objects, const struct manifest_params *p, char **ret_error) {
+        json_t *dep, *c;
+        int r;
+
+        dep = find_object(objects, "Deployment", MANIFEST_DEPLOYMENT, ret_error);
+        if (!dep)
+                return -EINVAL;
+        c = find_container(dep, json_get_path(dep, "spec", "template", "spec", NULL),
+                           MANIFEST_CONTAINER, ret_error);
+        if (!c)
+                return -EINVAL;
+
+        if (p->image && (r = set_string(c, "image", p->image)) < 0)
+                return r;
+        if (p->registry_mirror && (r = set_arg(c, "registry-mirror", p->registry_mirror)) < 0)
+                return r;
+        if (p->mtu != 0) {
+                char buf[32];
+                if (p->mtu < 68 || p->mtu > 65535)
+                        return fail(ret_error, "invalid MTU %ld", p->mtu);
+                snprintf(buf, sizeof(buf), "%ld", p->mtu);
+                if ((r = set_arg(c, "mtu", buf)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int apply_prune(json_t *objects, const struct manifest_params *p, char **ret_error) {
+        json_t *cron, *c;
+        int r;
+
+        if (!p->prune_schedule && p->prune_after_usec == 0)
+                return 0;
+        cron = find_object(objects, "CronJob", MANIFEST_CRONJOB, ret_error);
+        if (!cron)
+                return -EINVAL;
+        if (p->prune_schedule && (r = set_string(json_object_get(cron, "spec"), "schedule",
+                                                 p->prune_schedule)) < 0)
+                return r;
+        if (p->prune_after_usec > 0) {
+                char buf[64];
+
+                if (p->prune_after_usec < 1000000)
+                        return fail(ret_error, "prune-after must be at least 1s");
+                c = find_container(cron, json_get_path(cron, "spec", "jobTemplate", "spec",
+                                                       "template", "spec", NULL), "prune", ret_error);
+                if (!c)
+                        return -EINVAL;
+                if ((r = set_env(c, "PRUNE_AFTER", format_duration(p->prune_after_usec, buf, sizeof(buf)))) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int manifest_apply_params(json_t *objects, const struct manifest_params *p, char **ret_error) {
+        int r;
+
+        if (!json_is_array(objects) || !p)
+                return -EINVAL;
+        if ((r = apply_namespace(objects, p, ret_error)) < 0 ||
+            (r = apply_volume(objects, p, ret_error)) < 0 ||
+            (r = apply_daemon(objects, p, ret_error)) < 0 ||
+            (r = apply_prune(objects, p, ret_error)) < 0)
+                return r;
+        return 0;
+}
+
+int manifest_render(const struct manifest_params *p, json_t **ret_objects, char **ret_error) {
+        _cleanup_json_ json_t *objects = NULL;
+        int r;
+
+        r = manifest_load(&objects, ret_error);
+        if (r < 0)
+                return r;
+        r = manifest_apply_params(objects, p, ret_error);
+        if (r < 0)
+                return r;
+        *ret_objects = TAKE_PTR(objects);
+        return 0;
+}
+
+uint64_t manifest_capacity_round(uint64_t fs_bytes) {
+        const uint64_t mib = UINT64_C(1) << 20, gib = UINT64_C(1) << 30;
+
+        if (fs_bytes >= gib)
+                return fs_bytes / gib * gib;
+        return fs_bytes / mib * mib;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The checker's results as structured journal entries (sd-journal): one entry per
+ * result and one summary entry per run. The designated journal module: it sends, but
+ * never prints; only cmd-check calls it.
+ *
+ * Every entry carries (helper `status` reads these back; keep the names):
+ *   MESSAGE           the result's message, readable on its own
+ *   PRIORITY          check_state_to_priority()
+ *   MESSAGE_ID        the result's id (message-ids.h); the summary's is MID_SUMMARY
+ *   SYSLOG_IDENTIFIER dind-cache
+ *   DIND_CHECK        the check name; "summary" for the summary entry
+ *   DIND_STATE        OK | WARNING | CRITICAL | UNKNOWN (check_state_to_plugin_string)
+ *   DIND_VALUE, DIND_THRESHOLD   when the result has them
+ *   DIND_REMEDY       when the result has one and is not OK
+ *   DIND_DATA_DIR     the data directory checked
+ *   DIND_RUN_ID       32 hex digits, the same in every entry of one run
+ * The summary's MESSAGE is health_summary(). */
+
+#include <stdbool.h>
+
+#include "check/check.h"
+
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
+#define JOURNAL_RUN_ID_LEN 32
+
+/* Whether journald listens here (its socket exists). */
+bool journal_available(void);
+
+/* A fresh random run id: 32 lower-case hex digits and a NUL in RET. */
+int journal_new_run_id(char ret[JOURNAL_RUN_ID_LEN + 1]);
+
+/* Sends one entry per result of L, then the summary entry with SUMMARY as its MESSAGE.
+ * Every entry is attempted; returns 0 or the first error (negative errno). */
+int journal_send_checks(const struct check_list *l, const char *summary, const char *data_dir,
+                        const char *run_id);

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/* Quantities and durations as the flags take them; their short renderings. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "base/util.h"
+
+#define KI 1024ULL
+#define MI (1024ULL * KI)
+#define GI (1024ULL * MI)
+#define SEC 1000000ULL
+
+static void quantity_ok(const char *s, uint64_t want) {
+        uint64_t v = 42;
+        int r = parse_quantity(s, &v);
+        if (r != 0 || v != want)
+                fail_msg("parse_quantity(\"%s\") = %d, %llu; want %llu", s, r,
+                         (unsigned long long) v, (unsigned long long) want);
+}
+
+static void quantity_bad(const char *s, int want) {
+        uint64_t v = 42;
+        int r = parse_quantity(s, &v);
+        if (r != want || v != 42)
+                fail_msg("parse_quantity(\"%s\") = %d (value %llu); want %d, value untouched", s, r,
+                         (unsigned long long) v, want);
+}
+
+static void quantities_binary_decimal_and_plain(void **state) {
+        quantity_ok("5Gi", 5 * GI);
+        quantity_ok("500Mi", 500 * MI);
+        quantity_ok("10G", 10000000000ULL);
+        quantity_ok("1.5Gi", 1536 * MI);
+        quantity_ok("0.5Ki", 512);
+        quantity_ok("1e9", 1000000000ULL);
+        quantity_ok("2E", 2000000000000000000ULL);
+        quantity_ok("123", 123);
+        quantity_ok("1Ti", 1024 * GI);
+        quantity_ok("100k", 100000);
+        quantity_ok("15Ei", 15ULL << 60);
+}
+
+static void quantities_malformed_are_einval(void **state) {
+        const char *bad[] = { "", "Gi", "5GB", "5 Gi", "-5Gi", "5Gi ", " 5Gi", "1.2.3", "e9",
+                              "5gi", "5K", "five", ".", "0x10" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                quantity_bad(bad[i], -EINVAL);
+        quantity_bad(NULL, -EINVAL);
+}
+
+static void quantities_too_large_are_erange(void **state) {
+        quantity_bad("16Ei", -ERANGE);
+        quantity_bad("18446744073709551616", -ERANGE);
+        quantity_bad("1e19", -ERANGE);
+        quantity_bad("20E", -ERANGE);
+        quantity_ok("18446744073709551615", UINT64_MAX);
+}
+
+static void quantity_formatting_picks_the_largest_exact_suffix(void **state) {
+        char buf[32];
+        assert_string_equal(format_quantity(5 * GI, buf, sizeof(buf)), "5Gi");
+        assert_string_equal(format_quantity(500 * MI, buf, sizeof(buf)), "500Mi");
+        assert_string_equal(format_quantity(1536 * MI, buf, sizeof(buf)), "1536Mi");
+        assert_string_equal(format_quantity(1000, buf, sizeof(buf)), "1000");
+        assert_string_equal(format_quantity(0, buf, sizeof(buf)), "0");
+        assert_string_equal(format_quantity(1024, buf, sizeof(buf)), "1Ki");
+}
+
+static void quantity_round_trips(void **state) {
+        const uint64_t values[] = { 1, 1000, 1024, 5 * GI, 1536 * MI, 3ULL << 60, UINT64_MAX };
+        for (size_t i = 0; i < ELEMENTSOF(values); i++) {
+                char buf[32];
+                uint64_t v;
+                assert_int_equal(parse_quantity(format_quantity(values[i], buf, sizeof(buf)), &v), 0);
+                assert_int_equal(v, values[i]);
+        }
+}
+
+static void bytes_formatting_is_short(void **state) {
+        char buf[16];
+        assert_string_equal(format_bytes(512, buf, sizeof(buf)), "512B");
+        assert_string_equal(format_bytes(1024, buf, sizeof(buf)), "1.0K");
+        assert_string_equal(format_bytes(5 * GI + 512 * MI, buf, sizeof(buf)), "5.5G");
+}
+
+static void duration_ok(const char *s, uint64_t want) {
+        uint64_t v = 42;
+        int r = parse_duration(s, &v);
+        if (r != 0 || v != want)
+                fail_msg("parse_duration(\"%s\") = %d, %llu; want %llu", s, r,
+                         (unsigned long long) v, (unsigned long long) want);
+}
+
+static void duration_bad(const char *s, int want) {
+        uint64_t v = 42;
+        int r = parse_duration(s, &v);
+        if (r != want || v != 42)
+                fail_msg("parse_duration(\"%s\") = %d (value %llu); want %d, value untouched", s, r,
+                         (unsigned long long) v, want);
+}
+
+static void durations_go_style(void **state) {
+        duration_ok("168h", 168 * 3600 * SEC);
+        duration_ok("5m", 300 * SEC);
+        duration_ok("1h30m", 5400 * SEC);
+        duration_ok("90s", 90 * SEC);
+        duration_ok("500ms", 500000);
+        duration_ok("1m500ms", 60 * SEC + 500000);
+        duration_ok("300", 300 * SEC);
+        duration_ok("0", 0);
+}
+
+static void durations_malformed_or_too_long(void **state) {
+        const char *bad[] = { "", "5x", "h", "1h30", "-5m", "5 m", "1.5h", "m5" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                duration_bad(bad[i], -EINVAL);
+        duration_bad("99999999999999999999h", -ERANGE);
+        duration_bad("9999999999999h", -ERANGE);
+}
+
+static void duration_formatting(void **state) {
+        char buf[32];
+        assert_string_equal(format_duration(90 * SEC, buf, sizeof(buf)), "1m30s");
+        assert_string_equal(format_duration(5400 * SEC, buf, sizeof(buf)), "1h30m");
+        assert_string_equal(format_duration(168 * 3600 * SEC, buf, sizeof(buf)), "168h");
+        assert_string_equal(format_duration(500000, buf, sizeof(buf)), "500ms");
+}
+
+static void int_ranges(void **state) {
+        long v = 7;
+        assert_int_equal(parse_int_range("1500", 68, 65535, &v), 0);
+        assert_int_equal(v, 1500);
+        assert_int_equal(parse_int_range("67", 68, 65535, &v), -ERANGE);
+        assert_int_equal(parse_int_range("15x", 68, 65535, &v), -EINVAL);
+        assert_int_equal(parse_int_range("", 68, 65535, &v), -EINVAL);
+        assert_int_equal(v, 1500);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(quantities_binary_decimal_and_plain),
+                cmocka_unit_test(quantities_malformed_are_einval),
+                cmocka_unit_test(quantities_too_large_are_erange),
+                cmocka_unit_test(quantity_formatting_picks_the_largest_exact_suffix),
+                cmocka_unit_test(quantity_round_trips),
+                cmocka_unit_test(bytes_formatting_is_short),
+                cmocka_unit_test(durations_go_style),
+                cmocka_unit_test(durations_malformed_or_too_long),
+                cmocka_unit_test(duration_formatting),
+                cmocka_unit_test(int_ranges),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

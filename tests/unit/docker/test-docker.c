@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/* What the checker learns from a daemon: DOCKER_HOST forms, /info and /version bodies
+ * as real daemons send them, and hostile bodies that must never crash it. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "docker/docker.h"
+
+/* Trimmed from dockerd 20.10 on xfs (ftype=1). */
+static const char INFO_OVERLAY2_XFS[] =
+        "{\"ID\":\"X\",\"Containers\":0,\"Driver\":\"overlay2\","
+        "\"DriverStatus\":[[\"Backing Filesystem\",\"xfs\"],[\"Supports d_type\",\"true\"],"
+        "[\"Native Overlay Diff\",\"true\"],[\"userxattr\",\"false\"]],"
+        "\"DockerRootDir\":\"/var/lib/docker\",\"ServerVersion\":\"20.10.24+dfsg1\"}";
+
+static const char INFO_VFS[] =
+        "{\"Driver\":\"vfs\",\"DriverStatus\":[],\"DockerRootDir\":\"/mnt/k8s/docker\","
+        "\"ServerVersion\":\"20.10.24\"}";
+
+/* Docker 29 with the containerd image store. */
+static const char INFO_CONTAINERD[] =
+        "{\"Driver\":\"overlayfs\",\"DriverStatus\":[[\"driver-type\",\"io.containerd.snapshotter.v1\"]],"
+        "\"DockerRootDir\":\"/var/lib/docker\",\"ServerVersion\":\"29.0.1\"}";
+
+static const char INFO_NO_DTYPE[] =
+        "{\"Driver\":\"overlay2\",\"DriverStatus\":[[\"Backing Filesystem\",\"xfs\"],"
+        "[\"Supports d_type\",\"false\"]]}";
+
+static void test_tcp_host_becomes_an_http_url(void **state) {
+        char *url = NULL, *path = (char *) 1;
+
+        assert_int_equal(docker_host_parse("tcp://127.0.0.1:2375", &url, &path), 0);
+        assert_string_equal(url, "http://127.0.0.1:2375");
+        assert_null(path);
+        free(url);
+
+        assert_int_equal(docker_host_parse("tcp://docker-dind.kube-ops.svc", &url, &path), 0);
+        assert_string_equal(url, "http://docker-dind.kube-ops.svc:2375");
+        free(url);
+
+        assert_int_equal(docker_host_parse("tcp://[::1]:23750/", &url, &path), 0);
+        assert_string_equal(url, "http://[::1]:23750");
+        free(url);
+}
+
+static void test_unix_host_uses_the_socket(void **state) {
+        char *url = NULL, *path = NULL;
+
+        assert_int_equal(docker_host_parse("unix:///run/docker.sock", &url, &path), 0);
+        assert_string_equal(url, "http://localhost");
+        assert_string_equal(path, "/run/docker.sock");
+        free(url);
+        free(path);
+}
+
+static void test_other_hosts_are_refused(void **state) {
+        static const char *const bad[] = {
+                "", "ssh://node1", "npipe:////./pipe/docker_engine", "http://127.0.0.1:2375",
+                "tcp://", "tcp://:2375", "tcp://host:0", "tcp://host:65536", "tcp://host:12a",
+                "tcp://host:2375/path", "tcp://ho st:2375", "tcp://user@host:2375", "unix://",
+                "unix://relative.sock", "unix:///", "tcp://[::1", "tcp://[]:1", "tcp://[zz]:1",
+                "tcp://host:99999999999999999999",
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                char *url = (char *) 1, *path = (char *) 1;
+                assert_int_equal(docker_host_parse(bad[i], &url, &path), -EINVAL);
+                /* untouched on failure */
+                assert_ptr_equal(url, (char *) 1);
+                assert_ptr_equal(path, (char *) 1);
+        }
+        struct docker_client *c = NULL;
+        assert_int_equal(docker_client_new("ssh://node1", &c), -EINVAL);
+        assert_null(c);
+}
+
+static void test_info_overlay2_on_xfs_with_d_type(void **state) {
+        struct docker_info i = {};
+
+        assert_int_equal(docker_info_parse(INFO_OVERLAY2_XFS, strlen(INFO_OVERLAY2_XFS), &i), 0);
+        assert_string_equal(i.driver, "overlay2");
+        assert_string_equal(i.backing_fs, "xfs");
+        assert_int_equal(i.supports_d_type, 1);
+        assert_false(i.containerd_store);
+        assert_string_equal(i.root_dir, "/var/lib/docker");
+        assert_string_equal(i.server_version, "20.10.24+dfsg1");
+        docker_info_done(&i);
+}
+
+static void test_info_vfs(void **state) {
+        struct docker_info i = {};
+
+        assert_int_equal(docker_info_parse(INFO_VFS, strlen(INFO_VFS), &i), 0);
+        assert_string_equal(i.driver, "vfs");
+        assert_null(i.backing_fs);
+        assert_int_equal(i.supports_d_type, -1);
+        docker_info_done(&i);
+}
+
+static void test_info_containerd_image_store(void **state) {
+        struct docker_info i = {};
+
+        assert_int_equal(docker_info_parse(INFO_CONTAINERD, strlen(INFO_CONTAINERD), &i), 0);
+        assert_string_equal(i.driver, "overlayfs");
+        assert_string_equal(i.driver_type, "io.containerd.snapshotter.v1");
+        assert_true(i.containerd_store);
+        assert_null(i.backing_fs);
+        docker_info_done(&i);
+}
+
+static void test_info_without_d_type(void **state) {
+        struct docker_info i = {};
+
+        assert_int_equal(docker_info_parse(INFO_NO_DTYPE, strlen(INFO_NO_DTYPE), &i), 0);
+        assert_int_equal(i.supports_d_type, 0);
+        docker_info_done(&i);
+}
+
+static void test_hostile_info_never_crashes(void **state) {
+        static const char *const bodies[] = {
+                "", "null", "[]", "\"overlay2\"", "{", "{}", "{\"Driver\":1}", "{\"Driver\":null}",
+                "{\"Driver\":\"overlay2\",\"Driver\":\"vfs\"}",
+                "{\"Driver\":\"overlay2\",\"DriverStatus\":\"x\"}",
+                "{\"Driver\":\"overlay2\",\"DriverStatus\":[1,null,[],[\"a\"],[1,2],{\"a\":1},"
+                "[\"Backing Filesystem\"],[\"Supports d_type\",true]]}",
+                "{\"Driver\":\"overlay2\",\"DockerRootDir\":[],\"ServerVersion\":{}}",
+                "{\"Driver\":\"overlay2\",\"DriverStatus\":[[\"Backing Filesystem\",\"xfs\"],"
+                "[\"Backing Filesystem\",\"tmpfs\"]]}",
+                "{\"Driver\":\"\\u0000vfs\"}",
+                "{\"Driver\":\"overlay2\"} trailing",
+                "{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+        };
+        for (size_t k = 0; k < sizeof(bodies) / sizeof(bodies[0]); k++) {
+                struct docker_info i = {};
+                int r = docker_info_parse(bodies[k], strlen(bodies[k]), &i);
+                assert_true(r == 0 || r == -EBADMSG);
+                if (r == 0) {
+                        assert_non_null(i.driver);
+                        docker_info_done(&i);
+                }
+        }
+        /* The first "Backing Filesystem" wins; a non-string d_type is "not reported". */
+        struct docker_info i = {};
+        assert_int_equal(docker_info_parse(bodies[12], strlen(bodies[12]), &i), 0);
+        assert_string_equal(i.backing_fs, "xfs");
+        docker_info_done(&i);
+        assert_int_equal(docker_info_parse(bodies[10], strlen(bodies[10]), &i), 0);
+        assert_int_equal(i.supports_d_type, -1);
+        assert_null(i.backing_fs);
+        docker_info_done(&i);
+        /* Size is respected: a body cut short is not JSON. */
+        assert_int_equal(docker_info_parse(INFO_OVERLAY2_XFS, 20, &i), -EBADMSG);
+}
+
+static void test_version(void **state) {
+        static const char body[] = "{\"Version\":\"20.10.24+dfsg1\",\"ApiVersion\":\"1.41\","
+                                   "\"MinAPIVersion\":\"1.12\",\"Os\":\"linux\"}";
+        struct docker_version v = {};
+
+        assert_int_equal(docker_version_parse(body, strlen(body), &v), 0);
+        assert_string_equal(v.version, "20.10.24+dfsg1");
+        assert_string_equal(v.api_version, "1.41");
+        docker_version_done(&v);
+
+        assert_int_equal(docker_version_parse("{\"Version\":\"1\"}", 15, &v), -EBADMSG);
+        assert_int_equal(docker_version_parse("{\"ApiVersion\":1.41}", 19, &v), -EBADMSG);
+        assert_int_equal(docker_version_parse("OK", 2, &v), -EBADMSG);
+}
+
+static void test_unreachable_daemon_fails_fast(void **state) {
+        struct docker_client *c = NULL;
+        uint64_t rtt = 0;
+
+        assert_int_equal(docker_client_new("unix:///nonexistent/docker.sock", &c), 0);
+        docker_client_set_timeout(c, 1000000);
+        assert_true(docker_ping(c, &rtt) < 0);
+        assert_non_null(strstr(docker_client_last_error(c), "/nonexistent/docker.sock"));
+        docker_client_free(c);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_tcp_host_becomes_an_http_url),
+                cmocka_unit_test(test_unix_host_uses_the_socket),
+                cmocka_unit_test(test_other_hosts_are_refused),
+                cmocka_unit_test(test_info_overlay2_on_xfs_with_d_type),
+                cmocka_unit_test(test_info_vfs),
+                cmocka_unit_test(test_info_containerd_image_store),
+                cmocka_unit_test(test_info_without_d_type),
+                cmocka_unit_test(test_hostile_info_never_crashes),
+                cmocka_unit_test(test_version),
+                cmocka_unit_test(test_unreachable_daemon_fails_fast),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: MIT */
+/* The embedded manifests: they load, in apply order; each override lands in its field
+ * and changes nothing else; REST paths. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "base/json-util.h"
+#include "kube/manifest.h"
+#include "base/util.h"
+
+static json_t *load_defaults(void) {
+        json_t *objects = NULL;
+        _cleanup_free_ char *error = NULL;
+
+        if (manifest_load(&objects, &error) < 0)
+                fail_msg("cannot load the embedded manifests: %s", error ?: "?");
+        return objects;
+}
+
+static json_t *render(const struct manifest_params *p) {
+        json_t *objects = NULL;
+        _cleanup_free_ char *error = NULL;
+
+        if (manifest_render(p, &objects, &error) < 0)
+                fail_msg("cannot render: %s", error ?: "?");
+        return objects;
+}
+
+/* The value at a path in an object; path steps are keys, or "#N" for array index N,
+ * or "name=X" for the array element whose "name" (or "key") is X. */
+static json_t *at(json_t *o, const char *path) {
+        _cleanup_free_ char *copy = strdup(path);
+        char *save = NULL;
+
+        for (char *step = strtok_r(copy, ".", &save); step && o; step = strtok_r(NULL, ".", &save)) {
+                if (step[0] == '#')
+                        o = json_array_get(o, strtoul(step + 1, NULL, 10));
+                else if (strchr(step, '=')) {
+                        char *eq = strchr(step, '=');
+                        size_t i;
+                        json_t *v, *found = NULL;
+                        *eq = 0;
+                        json_array_foreach(o, i, v)
+                                if (!found && streq(json_object_get_string(v, step), eq + 1))
+                                        found = v;
+                        o = found;
+                } else
+                        o = json_object_get(o, step);
+        }
+        return o;
+}
+
+static const char *at_string(json_t *o, const char *path) {
+        json_t *v = at(o, path);
+        if (!json_is_string(v))
+                fail_msg("%s is not a string", path);
+        return json_string_value(v);
+}
+
+#define DIND "spec.template.spec.containers.name=dind"
+#define PRUNE "spec.jobTemplate.spec.template.spec.containers.name=prune"
+/* Label keys have dots, so these go by index; the defaults test checks the keys. */
+#define NS_EXPR "spec.ingress.#0.from.#0.namespaceSelector.matchExpressions.#0"
+#define NS_VALUES NS_EXPR ".values"
+#define NODE_EXPR "spec.nodeAffinity.required.nodeSelectorTerms.#0.matchExpressions.#0"
+#define NODE_VALUES NODE_EXPR ".values"
+
+static void manifests_load_in_apply_order(void **state) {
+        _cleanup_json_ json_t *objects = load_defaults();
+        static const char *const kinds[] = {
+                "Namespace", "StorageClass", "PersistentVolume", "PersistentVolumeClaim",
+                "NetworkPolicy", "Deployment", "Service", "CronJob",
+        };
+        size_t i;
+        json_t *o;
+
+        assert_int_equal(json_array_size(objects), ELEMENTSOF(kinds));
+        json_array_foreach(objects, i, o) {
+                struct manifest_ref ref;
+                assert_string_equal(json_object_get_string(o, "kind"), kinds[i]);
+                assert_int_equal(manifest_ref(o, &ref), 0);
+                assert_string_equal(at_string(o, "metadata.labels.app"), "docker-dind");
+                if (ref.type->namespaced)
+                        assert_string_equal(ref.namespace_, "kube-ops");
+        }
+}
+
+static void defaults_are_the_seed_names_with_the_fixes(void **state) {
+        _cleanup_json_ json_t *objects = load_defaults();
+        json_t *pv = manifest_find(objects, "PersistentVolume", "docker-pv");
+        json_t *pvc = manifest_find(objects, "PersistentVolumeClaim", "docker-dind-data");
+        json_t *dep = manifest_find(objects, "Deployment", "docker-dind");
+        json_t *cron = manifest_find(objects, "CronJob", "docker-dind-clear-cache");
+        json_t *np = manifest_find(objects, "NetworkPolicy", "docker-dind");
+        json_t *sc = manifest_find(objects, "StorageClass", "local-volume");
+        json_t *svc = manifest_find(objects, "Service", "docker-dind");
+        const char *image;
+
+        assert_non_null(manifest_find(objects, "Namespace", "kube-ops"));
+        assert_string_equal(at_string(sc, "provisioner"), "kubernetes.io/no-provisioner");
+        assert_string_equal(at_string(sc, "volumeBindingMode"), "WaitForFirstConsumer");
+        assert_string_equal(at_string(pv, "spec.local.path"), "/mnt/k8s/docker");
+        assert_string_equal(at_string(pv, "spec.capacity.storage"), "5Gi");
+        assert_string_equal(at_string(pv, "spec.persistentVolumeReclaimPolicy"), "Retain");
+        assert_string_equal(at_string(pv, NODE_VALUES ".#0"), "node1");
+        assert_string_equal(at_string(pvc, "spec.resources.requests.storage"), "5Gi");
+        assert_string_equal(at_string(dep, "spec.strategy.type"), "Recreate");
+        assert_int_equal(json_integer_value(at(dep, "spec.replicas")), 1);
+        image = at_string(dep, DIND ".image");
+        assert_true(strncmp(image, "docker:", 7) == 0 && strstr(image, "-dind") && !strstr(image, "latest"));
+        assert_true(json_is_true(at(dep, DIND ".securityContext.privileged")));
+        assert_string_equal(at_string(dep, DIND ".env.name=DOCKER_TLS_CERTDIR.value"), "");
+        assert_string_equal(at_string(dep, DIND ".volumeMounts.#0.mountPath"), "/var/lib/docker");
+        assert_non_null(at(dep, DIND ".startupProbe"));
+        assert_non_null(at(dep, DIND ".readinessProbe"));
+        assert_true(json_integer_value(at(dep, "spec.template.spec.terminationGracePeriodSeconds")) >= 60);
+        assert_int_equal(json_integer_value(at(svc, "spec.ports.#0.port")), 2375);
+        assert_int_equal(json_array_size(at(np, NS_VALUES)), 1);
+        assert_string_equal(at_string(np, NS_VALUES ".#0"), "kube-ops");
+        assert_string_equal(at_string(np, NS_EXPR ".key"), "kubernetes.io/metadata.name");
+        assert_string_equal(at_string(np, NS_EXPR ".operator"), "In");
+        assert_string_equal(at_string(pv, NODE_EXPR ".key"), "kubernetes.io/hostname");
+        assert_string_equal(at_string(pv, NODE_EXPR ".operator"), "In");
+        assert_string_equal(at_string(cron, "spec.concurrencyPolicy"), "Forbid");
+        assert_string_equal(at_string(cron, PRUNE ".env.name=DOCKER_HOST.value"),
+                            "tcp://docker-dind.kube-ops.svc:2375");
+        assert_string_equal(at_string(cron, PRUNE ".env.name=PRUNE_AFTER.value"), "168h");
+        /* The daemon's args and the CLI's version. */
+        json_t *args = at(dep, DIND ".args");
+        size_t i;
+        json_t *v;
+        bool tls_false = false, overlay2 = false;
+        json_array_foreach(args, i, v) {
+                tls_false = tls_false || streq(json_string_value(v), "--tls=false");
+                overlay2 = overlay2 || streq(json_string_value(v), "--storage-driver=overlay2");
+        }
+        assert_true(tls_false && overlay2);
+        const char *cli = at_string(cron, PRUNE ".image");
+        assert_memory_equal(cli, image, strlen(image) - strlen("dind"));
+}
+
+/* Every difference between A and B, as a list of paths; B may have extra keys. */
+static void diff(json_t *a, json_t *b, const char *path, json_t *out) {
+        if (json_typeof(a) != json_typeof(b)) {
+                json_array_append_new(out, json_string(path));
+                return;
+        }
+        if (json_is_object(a)) {
+                const char *k;
+                json_t *v;
+                json_object_foreach(a, k, v) {
+                        _cleanup_free_ char *p = strdup_printf("%s.%s", path, k);
+                        json_t *w = json_object_get(b, k);
+                        if (!w)
+                                json_array_append_new(out, json_string(p));
+                        else
+                                diff(v, w, p, out);
+                }
+                json_object_foreach(b, k, v)
+                        if (!json_object_get(a, k)) {
+                                _cleanup_free_ char *p = strdup_printf("%s.%s", path, k);
+                                json_array_append_new(out, json_string(p));
+                        }
+        } else if (json_is_array(a)) {
+                size_t n = json_array_size(a) > json_array_size(b) ? json_array_size(a) : json_array_size(b);
+                for (size_t i = 0; i < n; i++) {
+                        _cleanup_free_ char *p = strdup_printf("%s.#%zu", path, i);
+                        json_t *x = json_array_get(a, i), *y = json_array_get(b, i);
+                        if (!x || !y)
+                                json_array_append_new(out, json_string(p));
+                        else
+                                diff(x, y, p, out);
+                }
+        } else if (!json_equal(a, b))
+                json_array_append_new(out, json_string(path));
+}
+
+/* Renders with P and checks that exactly the paths in EXPECTED (kind:path) changed. */
+static json_t *assert_changes(const struct manifest_params *p, const char *const *expected) {
+        _cleanup_json_ json_t *before = load_defaults();
+        json_t *after = render(p);
+        _cleanup_json_ json_t *changes = json_array();
+        size_t i, n = 0;
+        json_t *o, *c;
+
+        json_array_foreach(before, i, o) {
+                _cleanup_free_ char *prefix = strdup_printf("%s:", json_object_get_string(o, "kind"));
+                diff(o, json_array_get(after, i), prefix, changes);
+        }
+        json_array_foreach(changes, i, c) {
+                bool ok = false;
+                for (const char *const *e = expected; *e; e++)
+                        ok = ok || streq(json_string_value(c), *e);
+                if (!ok)
+                        fail_msg("unexpected change at %s", json_string_value(c));
+        }
+        for (const char *const *e = expected; *e; e++)
+                n++;
+        assert_int_equal(json_array_size(changes), n);
+        return after;
+}
+
+static void namespace_moves_every_namespaced_object_and_the_dns_name(void **state) {
+        struct manifest_params p = { .namespace_ = "ci" };
+        static const char *const expected[] = {
+                "Namespace:.metadata.name",
+                "PersistentVolumeClaim:.metadata.namespace",
+                "NetworkPolicy:.metadata.namespace",
+                "NetworkPolicy:.spec.ingress.#0.from.#0.namespaceSelector.matchExpressions.#0.values.#0",
+                "Deployment:.metadata.namespace",
+                "Service:.metadata.namespace",
+                "CronJob:.metadata.namespace",
+                "CronJob:.spec.jobTemplate.spec.template.spec.containers.#0.env.#0.value",
+                NULL,
+        };
+        _cleanup_json_ json_t *objects = assert_changes(&p, expected);
+        json_t *cron = manifest_find(objects, "CronJob", NULL);
+
+        assert_string_equal(at_string(cron, PRUNE ".env.name=DOCKER_HOST.value"), "tcp://docker-dind.ci.svc:2375");
+        assert_string_equal(at_string(manifest_find(objects, "NetworkPolicy", NULL), NS_VALUES ".#0"), "ci");
+}
+
+static void allowed_namespaces_join_the_policy_once_each(void **state) {
+        char *allow[] = { "gitlab-runner", "builds", "gitlab-runner", "kube-ops", NULL };
+        struct manifest_params p = { .allow_namespaces = allow };
+        static const char *const expected[] = {
+                "NetworkPolicy:.spec.ingress.#0.from.#0.namespaceSelector.matchExpressions.#0.values.#1",
+                "NetworkPolicy:.spec.ingress.#0.from.#0.namespaceSelector.matchExpressions.#0.values.#2",
+                NULL,
+        };
+        _cleanup_json_ json_t *objects = assert_changes(&p, expected);
+        _cleanup_json_ json_t *want = json_pack("[sss]", "kube-ops", "gitlab-runner", "builds");
+
+        assert_true(json_equal(at(manifest_find(objects, "NetworkPolicy", NULL), NS_VALUES), want));
+}
+
+static void volume_overrides_land_in_pv_and_pvc(void **state) {
+        struct manifest_params p = {
+                .node = "storage-1.example.com",
+                .data_dir = "/srv/docker",
+                .capacity = UINT64_C(50) << 30,
+        };
+        static const char *const expected[] = {
+                "PersistentVolume:.spec.capacity.storage",
+                "PersistentVolume:.spec.local.path",
+                "PersistentVolume:.spec.nodeAffinity.required.nodeSelectorTerms.#0.matchExpressions.#0.values.#0",
+                "PersistentVolumeClaim:.spec.resources.requests.storage",
+                NULL,
+        };
+        _cleanup_json_ json_t *objects = assert_changes(&p, expected);
+        json_t *pv = manifest_find(objects, "PersistentVolume", NULL);
+
+        assert_string_equal(at_string(pv, "spec.capacity.storage"), "50Gi");
+        assert_string_equal(at_string(pv, "spec.local.path"), "/srv/docker");
+        assert_string_equal(at_string(pv, NODE_VALUES ".#0"), "storage-1.example.com");
+        assert_int_equal(json_array_size(at(pv, NODE_VALUES)), 1);
+        assert_string_equal(at_string(manifest_find(objects, "PersistentVolumeClaim", NULL),
+                                      "spec.resources.requests.storage"), "50Gi");
+}
+
+static void daemon_overrides_land_in_the_dind_container(void **state) {
+        struct manifest_params p = {
+                .image = "registry.example.com/docker:28.5.2-dind",
+                .registry_mirror = "https://mirror.example.com",
+                .mtu = 1400,
+        };
+        _cleanup_json_ json_t *before = load_defaults();
+        size_t nargs = json_array_size(at(manifest_find(before, "Deployment", NULL), DIND ".args"));
+        _cleanup_free_ char *mirror_path = strdup_printf("Deployment:.spec.template.spec.containers.#0.args.#%zu", nargs);
+        _cleanup_free_ char *mtu_path = strdup_printf("Deployment:.spec.template.spec.containers.#0.args.#%zu", nargs + 1);
+        const char *expected[] = {
+                "Deployment:.spec.template.spec.containers.#0.image", mirror_path, mtu_path, NULL,
+        };
+        _cleanup_json_ json_t *objects = assert_changes(&p, expected);
+        json_t *dep = manifest_find(objects, "Deployment", NULL);
+        json_t *args = at(dep, DIND ".args");
+
+        assert_string_equal(at_string(dep, DIND ".image"), p.image);
+        assert_string_equal(json_string_value(json_array_get(args, nargs)), "--registry-mirror=https://mirror.example.com");
+        assert_string_equal(json_string_value(json_array_get(args, nargs + 1)), "--mtu=1400");
+
+        /* Applying again replaces the flags rather than adding more. */
+        p.mtu = 1450;
+        assert_int_equal(manifest_apply_params(objects, &p, NULL), 0);
+        assert_int_equal(json_array_size(args), nargs + 2);
+        assert_string_equal(json_string_value(json_array_get(args, nargs + 1)), "--mtu=1450");
+}
+
+static void prune_overrides_land_in_the_cronjob(void **state) {
+        struct manifest_params p = {
+                .prune_schedule = "30 2 * * *",
+                .prune_after_usec = UINT64_C(36) * 3600 * 1000000 + UINT64_C(30) * 60 * 1000000,
+        };
+        static const char *const expected[] = {
+                "CronJob:.spec.schedule",
+                "CronJob:.spec.jobTemplate.spec.template.spec.containers.#0.env.#1.value",
+                NULL,
+        };
+        _cleanup_json_ json_t *objects = assert_changes(&p, expected);
+        json_t *cron = manifest_find(objects, "CronJob", NULL);
+
+        assert_string_equal(at_string(cron, "spec.schedule"), "30 2 * * *");
+        assert_string_equal(at_string(cron, PRUNE ".env.name=PRUNE_AFTER.value"), "36h30m");
+}
+
+static void no_params_change_nothing(void **state) {
+        struct manifest_params p = {};
+        static const char *const expected[] = { NULL };
+        _cleanup_json_ json_t *objects = assert_changes(&p, expected);
+}
+
+static void invalid_params_are_refused(void **state) {
+        static char *bad_allow[] = { "ok", "NOT OK", NULL };
+        const struct manifest_params cases[] = {
+                { .namespace_ = "Kube_Ops" },
+                { .namespace_ = "a.b" },
+                { .node = "Node 1" },
+                { .node = "-node" },
+                { .data_dir = "relative/dir" },
+                { .mtu = 10 },
+                { .prune_after_usec = 10 },
+                { .allow_namespaces = bad_allow },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                json_t *objects = (json_t *) 0x1;
+                _cleanup_free_ char *error = NULL;
+                assert_int_equal(manifest_render(&cases[i], &objects, &error), -EINVAL);
+                assert_ptr_equal(objects, (json_t *) 0x1);
+                assert_non_null(error);
+        }
+}
+
+static void rest_paths_follow_group_version_and_scope(void **state) {
+        _cleanup_json_ json_t *objects = load_defaults();
+        static const char *const paths[] = {
+                "/api/v1/namespaces/kube-ops",
+                "/apis/storage.k8s.io/v1/storageclasses/local-volume",
+                "/api/v1/persistentvolumes/docker-pv",
+                "/api/v1/namespaces/kube-ops/persistentvolumeclaims/docker-dind-data",
+                "/apis/networking.k8s.io/v1/namespaces/kube-ops/networkpolicies/docker-dind",
+                "/apis/apps/v1/namespaces/kube-ops/deployments/docker-dind",
+                "/api/v1/namespaces/kube-ops/services/docker-dind",
+                "/apis/batch/v1/namespaces/kube-ops/cronjobs/docker-dind-clear-cache",
+        };
+        size_t i;
+        json_t *o;
+
+        json_array_foreach(objects, i, o) {
+                _cleanup_free_ char *path = NULL, *coll = NULL;
+                assert_int_equal(manifest_rest_path(o, &path), 0);
+                assert_string_equal(path, paths[i]);
+                assert_int_equal(manifest_collection_path(o, &coll), 0);
+                assert_int_equal(strncmp(path, coll, strlen(coll)), 0);
+                assert_int_equal(path[strlen(coll)], '/');
+        }
+
+        _cleanup_free_ char *d1 = manifest_describe(manifest_find(objects, "Deployment", NULL));
+        _cleanup_free_ char *d2 = manifest_describe(manifest_find(objects, "PersistentVolume", NULL));
+        assert_string_equal(d1, "Deployment kube-ops/docker-dind");
+        assert_string_equal(d2, "PersistentVolume docker-pv");
+
+        /* A Node, read while installing. */
+        _cleanup_json_ json_t *node = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Node",
+                                                "metadata", "name", "node1");
+        _cleanup_free_ char *np = NULL;
+        assert_int_equal(manifest_rest_path(node, &np), 0);
+        assert_string_equal(np, "/api/v1/nodes/node1");
+}
+
+static void malformed_objects_have_no_path(void **state) {
+        static const char *const bad[] = {
+                "{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": \"x\", \"namespace\": \"a\"}}",
+                "{\"apiVersion\": \"v2\", \"kind\": \"Service\", \"metadata\": {\"name\": \"x\", \"namespace\": \"a\"}}",
+                "{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {\"name\": \"x\"}}",
+                "{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {\"name\": \"../x\", \"namespace\": \"a\"}}",
+                "{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {\"name\": \"x\", \"namespace\": \"a/b\"}}",
+                "{\"apiVersion\": \"v1\", \"kind\": \"PersistentVolume\", \"metadata\": {\"name\": \"x\", \"namespace\": \"a\"}}",
+                "{\"apiVersion\": \"v1\", \"kind\": \"Service\"}",
+                "[]",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_json_ json_t *o = json_loads(bad[i], 0, NULL);
+                char *path = (char *) 0x1;
+                assert_non_null(o);
+                assert_int_equal(manifest_rest_path(o, &path), -EINVAL);
+                assert_ptr_equal(path, (char *) 0x1);
+        }
+}
+
+static void capacity_rounds_down(void **state) {
+        assert_int_equal(manifest_capacity_round((UINT64_C(50) << 30) + 12345), UINT64_C(50) << 30);
+        assert_int_equal(manifest_capacity_round((UINT64_C(2) << 30) - 1), UINT64_C(1) << 30);
+        assert_int_equal(manifest_capacity_round((UINT64_C(500) << 20) + 7), UINT64_C(500) << 20);
+        assert_int_equal(manifest_capacity_round(1000), 0);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(manifests_load_in_apply_order),
+                cmocka_unit_test(defaults_are_the_seed_names_with_the_fixes),
+                cmocka_unit_test(namespace_moves_every_namespaced_object_and_the_dns_name),
+                cmocka_unit_test(allowed_namespaces_join_the_policy_once_each),
+                cmocka_unit_test(volume_overrides_land_in_pv_and_pvc),
+                cmocka_unit_test(daemon_overrides_land_in_the_dind_container),
+                cmocka_unit_test(prune_overrides_land_in_the_cronjob),
+                cmocka_unit_test(no_params_change_nothing),
+                cmocka_unit_test(invalid_params_are_refused),
+                cmocka_unit_test(rest_paths_follow_group_version_and_scope),
+                cmocka_unit_test(malformed_objects_have_no_path),
+                cmocka_unit_test(capacity_rounds_down),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/* The checker's env file: written so systemd reads back exactly our values, other
+ * lines kept, NULL keys left alone, atomically with mode 0644; read back by systemd's
+ * rules. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+
+#include "systemd/envfile.h"
+#include "base/util.h"
+
+static char *update(const char *old, const char *host, const char *dir, const char *node) {
+        struct envfile e = { .docker_host = (char *) host, .data_dir = (char *) dir, .node = (char *) node };
+        char *text = NULL;
+        assert_int_equal(envfile_update_text(old, &e, &text), 0);
+        return text;
+}
+
+static void parse(const char *text, struct envfile *e) {
+        assert_int_equal(envfile_parse(text, strlen(text), e), 0);
+}
+
+static void a_new_file_has_a_header_and_our_keys(void **state) {
+        _cleanup_free_ char *t = update(NULL, "tcp://10.96.0.12:2375", "/mnt/k8s/docker", "node1");
+        assert_string_equal(t, "# Written by dind-cache install; read by dind-cache-check.service.\n"
+                               "DOCKER_HOST=tcp://10.96.0.12:2375\n"
+                               "DIND_CACHE_DATA_DIR=/mnt/k8s/docker\n"
+                               "DIND_CACHE_NODE=node1\n");
+}
+
+static void other_lines_are_kept_and_ours_replaced_in_place(void **state) {
+        const char *old = "# mine\nDIND_CACHE_DISK_WARN=70\n  DOCKER_HOST = tcp://old:2375\nX=1\n"
+                          "DOCKER_HOST=tcp://dup:2375\nDOCKER_HOSTNAME=keep\n";
+        _cleanup_free_ char *t = update(old, "tcp://new:2375", NULL, "n2");
+        assert_string_equal(t, "# mine\nDIND_CACHE_DISK_WARN=70\nDOCKER_HOST=tcp://new:2375\nX=1\n"
+                               "DOCKER_HOSTNAME=keep\nDIND_CACHE_NODE=n2\n");
+}
+
+static void null_keys_are_left_as_they_are(void **state) {
+        const char *old = "DOCKER_HOST=tcp://10.0.0.9:2375\nDIND_CACHE_NODE=a\n";
+        _cleanup_free_ char *t = update(old, NULL, "/d", "b");
+        assert_string_equal(t, "DOCKER_HOST=tcp://10.0.0.9:2375\nDIND_CACHE_NODE=b\nDIND_CACHE_DATA_DIR=/d\n");
+}
+
+static void awkward_values_are_quoted_and_read_back(void **state) {
+        static const char *const values[] = {
+                "/mnt/with space", "/mnt/$HOME", "/mnt/\"q\"", "/mnt/back\\slash", "/mnt/`x`", "", "a'b", "#x",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(values); i++) {
+                _cleanup_free_ char *t = update(NULL, NULL, values[i], NULL);
+                struct envfile e = {};
+                parse(t, &e);
+                if (!streq(e.data_dir, values[i]))
+                        fail_msg("'%s' read back as '%s' from %s", values[i], e.data_dir, t);
+                envfile_done(&e);
+        }
+}
+
+static void control_characters_are_refused(void **state) {
+        struct envfile e = { .data_dir = (char *) "/mnt/a\nDOCKER_HOST=tcp://evil:2375" };
+        char *text = NULL;
+        assert_int_equal(envfile_update_text(NULL, &e, &text), -EINVAL);
+        assert_null(text);
+        e.data_dir = (char *) "/mnt/\x1b[2J";
+        assert_int_equal(envfile_update_text(NULL, &e, &text), -EINVAL);
+}
+
+static void parsing_follows_systemd(void **state) {
+        struct envfile e = {};
+        parse("# DOCKER_HOST=commented\n; DIND_CACHE_NODE=also\n"
+              "DOCKER_HOST=first\nDOCKER_HOST='tcp://10.1.2.3:2375'  \n"
+              "DIND_CACHE_DATA_DIR=  /mnt/a\\ b   \n"
+              "DIND_CACHE_NODE=\"n\\\"1\"", &e);
+        assert_string_equal(e.docker_host, "tcp://10.1.2.3:2375");
+        assert_string_equal(e.data_dir, "/mnt/a b");
+        assert_string_equal(e.node, "n\"1");
+        envfile_done(&e);
+
+        parse("", &e);
+        assert_null(e.docker_host);
+        assert_null(e.data_dir);
+        parse("DOCKER_HOST=\"unterminated\nDIND_CACHE_NODE=x", &e); /* never crashes */
+        envfile_done(&e);
+}
+
+static void written_atomically_with_mode_0644(void **state) {
+        char dir[] = "/tmp/test-envfile-XXXXXX";
+        _cleanup_free_ char *path = NULL, *cmd = NULL;
+        struct envfile e = { .docker_host = (char *) "tcp://10.96.0.1:2375", .data_dir = (char *) "/d",
+                             .node = (char *) "n" }, back = {};
+        struct stat st;
+
+        assert_non_null(mkdtemp(dir));
+        path = strdup_printf("%s/etc/dind-cache/dind-cache.env", dir);
+        assert_int_equal(envfile_read(path, &back), -ENOENT);
+        assert_int_equal(envfile_write(path, &e), 1);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0644);
+        assert_int_equal(envfile_write(path, &e), 0); /* the same: untouched */
+        assert_int_equal(envfile_read(path, &back), 0);
+        assert_string_equal(back.docker_host, "tcp://10.96.0.1:2375");
+        assert_string_equal(back.data_dir, "/d");
+        assert_string_equal(back.node, "n");
+        envfile_done(&back);
+        cmd = strdup_printf("rm -rf '%s'", dir);
+        assert_int_equal(system(cmd), 0);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(a_new_file_has_a_header_and_our_keys),
+                cmocka_unit_test(other_lines_are_kept_and_ours_replaced_in_place),
+                cmocka_unit_test(null_keys_are_left_as_they_are),
+                cmocka_unit_test(awkward_values_are_quoted_and_read_back),
+                cmocka_unit_test(control_characters_are_refused),
+                cmocka_unit_test(parsing_follows_systemd),
+                cmocka_unit_test(written_atomically_with_mode_0644),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
