@@ -151,8 +151,45 @@ def wait_for(predicate, timeout=30, interval=0.1, what="condition"):
     raise TimeoutError(f"timed out waiting for {what}")
 
 
+REPO = Path(__file__).resolve().parents[2]
+PINNED_DEBS = REPO.parent / "shared" / "debs"
+
+
+def pinned_dockerd():
+    """The dockerd the manifests pin (28.5.2, from ../shared/debs), unpacked once under
+    build/; None where that folder is absent (the system's dockerd runs instead).
+    DIND_CACHE_TEST_DOCKERD=system forces the system's (older API) daemon."""
+    if os.environ.get("DIND_CACHE_TEST_DOCKERD") == "system":
+        return None
+    debs = sorted(PINNED_DEBS.glob("*.deb")) if PINNED_DEBS.is_dir() else []
+    if not debs:
+        return None
+    dest = REPO / "build" / "docker-pinned"
+    dockerd = dest / "usr" / "sbin" / "dockerd"
+    if not dockerd.exists():
+        tmp = Path(tempfile.mkdtemp(prefix="docker-pinned-", dir=REPO / "build"))
+        for deb in debs:
+            sh("dpkg-deb", "-x", str(deb), str(tmp))
+        try:
+            tmp.rename(dest)
+        except OSError:  # another test process unpacked it first
+            shutil.rmtree(tmp, ignore_errors=True)
+    return dockerd
+
+
+def dockerd_version(path):
+    out = sh(path or "dockerd", "--version").stdout.strip()
+    return out
+
+
+def pytest_report_header(config):
+    d = pinned_dockerd()
+    return f"dockerd under test: {dockerd_version(d)} ({d or 'the system one'})"
+
+
 class Dockerd:
-    """A real dockerd on DATA_ROOT, listening on a loopback port and a unix socket."""
+    """A real dockerd on DATA_ROOT, listening on a loopback port and a unix socket:
+    the pinned 28.5.2 where ../shared/debs has it, else the system's."""
 
     def __init__(self, data_root, run_dir, storage_driver="overlay2"):
         self.data_root = Path(data_root)
@@ -167,8 +204,11 @@ class Dockerd:
 
     def start(self):
         log = open(self.run_dir / "dockerd.log", "w")
+        pinned = pinned_dockerd()
+        # 28.x stalls 15 s on a plain TCP listener unless told --tls=false.
+        extra = ["--tls=false"] if pinned else []
         self.proc = subprocess.Popen(
-            ["dockerd", "--data-root", str(self.data_root),
+            [str(pinned or "dockerd"), *extra, "--data-root", str(self.data_root),
              "-H", self.host, "-H", self.unix_host,
              "--pidfile", str(self.run_dir / "docker.pid"),
              "--exec-root", str(self.run_dir / "exec"),
