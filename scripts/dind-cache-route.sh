@@ -63,12 +63,17 @@ _dc_lehmer() {
 _dc_hash() {
 	_dc_s=$1
 	_dc_h=$((5381 + ${#1}))
+	# _dc_code and _dc_lehmer, inlined: this loop is the hot path.
 	while [ -n "$_dc_s" ]; do
 		_dc_rest=${_dc_s#?}
-		_dc_code "${_dc_s%"$_dc_rest"}" || return 1
+		_dc_pre=${_dc_ascii%%"${_dc_s%"$_dc_rest"}"*}
+		if [ "${#_dc_pre}" -eq 95 ]; then
+			return 1
+		fi
 		_dc_s=$_dc_rest
-		_dc_h=$(((_dc_h ^ _dc_n) % 2147483646 + 1))
-		_dc_lehmer
+		_dc_h=$(((_dc_h ^ (${#_dc_pre} + 32)) % 2147483646 + 1))
+		_dc_h=$((48271 * (_dc_h % 44488) - 3399 * (_dc_h / 44488)))
+		_dc_h=$((_dc_h < 0 ? _dc_h + 2147483647 : _dc_h))
 	done
 	_dc_mix
 }
@@ -358,8 +363,15 @@ _dc_route() {
 		_dc_err dind_cache_route "DIND_CACHE_HOSTS is longer than 8192 characters"
 		return 2
 	fi
-	# shellcheck disable=SC2086 # split on spaces and commas, globbing off
+	# Split on spaces and commas, globbing off; "a:1,,b:2" has an empty field: drop it.
+	# shellcheck disable=SC2086
 	set -- $_dc_hosts
+	for _dc_m in "$@"; do
+		shift
+		if [ -n "$_dc_m" ]; then
+			set -- "$@" "$_dc_m"
+		fi
+	done
 	if [ "$#" -eq 0 ]; then
 		_dc_err dind_cache_route "DIND_CACHE_HOSTS is empty: set it to the members, HOST:PORT separated by spaces or commas"
 		return 2
