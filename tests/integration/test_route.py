@@ -45,11 +45,13 @@ def bb(tmp_path_factory):
     home = tmp / "home"
     home.mkdir()
 
-    def run(script, env=None, timeout=120):
+    def run(script, env=None, timeout=120, source=True):
         full_env = {"PATH": str(bindir), "HOME": str(home),
                     "DOCKER_CONFIG": str(home / ".docker")}
         full_env.update(env or {})
-        return subprocess.run([busybox, "sh", "-c", f". '{SCRIPT}'\n{script}"],
+        if source:
+            script = f". '{SCRIPT}'\n{script}"
+        return subprocess.run([busybox, "sh", "-c", script],
                               text=True, capture_output=True, env=full_env, timeout=timeout)
 
     return run
@@ -141,6 +143,7 @@ def test_other_shells_rank_the_same(bb):
 
 
 def test_bad_input_is_refused_without_leaving_the_shell(bb):
+    # Each call's return status, then the caller's IFS and -f, and no _dc_ variables left.
     r = bb(r"""
 set -u
 IFS=':'
@@ -362,3 +365,18 @@ docker version --format 'server {{.Server.Version}}'
                 "DIND_CACHE_PROBE_TIMEOUT": "5"})
     assert "rc=1" in r.stdout, r.stderr
     assert f"skipping {live} (rank 1 of 1): docker version failed" in r.stderr
+
+
+def test_the_script_survives_a_gitlab_include_template(bb, tmp_path):
+    # README: the file's text indented into a literal block of a template's before_script.
+    yaml = pytest.importorskip("yaml")
+    body = sh("sed", "s/^/      /", SCRIPT).stdout
+    template = (".dind-cache:\n  image: docker:28.5.2-cli\n  before_script:\n    - |\n"
+                + body + "    - dind_cache_route\n")
+    doc = yaml.safe_load(template)
+    steps = doc[".dind-cache"]["before_script"]
+    assert steps[0] == SCRIPT.read_text()
+    assert steps[1] == "dind_cache_route"
+    r = bb(steps[0] + "\ndind_cache_rank 42 " + " ".join(THREE), source=False)
+    assert r.returncode == 0, r.stderr
+    assert sorted(r.stdout.split()) == sorted(THREE)
