@@ -1,7 +1,7 @@
 # dind-cache-route.sh: send every CI job of a project to the same dind-cache daemon.
 #
-# Source it in a job (it defines functions and changes nothing else), then call
-# dind_cache_route:
+# Source it in a job (it defines functions and the one variable _dc_ascii, and changes
+# nothing else), then call dind_cache_route:
 #
 #     . ./dind-cache-route.sh
 #     dind_cache_route            # exports DOCKER_HOST (and DOCKER_CERT_PATH with TLS)
@@ -206,7 +206,7 @@ _dc_leave() {
 		_dc_certs _dc_out _dc_rc _dc_why _dc_fn _dc_total _dc_hosts
 }
 
-# _dc_rank_into FUNCTION KEY MEMBER...: sets _dc_ranked to the members best first,
+# _dc_rank_into FUNCTION KEY MEMBER... (one member at least): sets _dc_ranked to the members best first,
 # separated by spaces, duplicates dropped; _dc_count to their number. Messages name
 # FUNCTION. Runs between _dc_enter and _dc_leave.
 _dc_rank_into() {
@@ -228,10 +228,6 @@ _dc_rank_into() {
 		return 2
 	fi
 	_dc_hk=$_dc_h
-	if [ "$#" -eq 0 ]; then
-		_dc_err "$_dc_fn" "no members to rank"
-		return 2
-	fi
 	if [ "$#" -gt 100 ]; then
 		_dc_err "$_dc_fn" "$# members, more than the 100 supported"
 		return 2
