@@ -143,6 +143,43 @@ def test_other_shells_rank_the_same(bb, shell):
     assert got == want
 
 
+# The hash as the script's header describes it, to find members whose weights tie.
+M31 = 2**31 - 1
+
+
+def _mix(h):
+    for _ in range(4):
+        h = 48271 * h % M31
+        h = (h ^ (h >> 15)) % (M31 - 1) + 1
+    return h
+
+
+def _hash(text):
+    h = 5381 + len(text)
+    for c in text.encode():
+        h = 48271 * ((h ^ c) % (M31 - 1) + 1) % M31
+    return _mix(h)
+
+
+def weight(key, member):
+    return _mix((_hash(member) ^ _hash(key)) % (M31 - 1) + 1)
+
+
+def test_equal_weights_go_to_the_smaller_member_string(bb):
+    # The description above is the script's hash: it ranks as the script does.
+    ids = range(1, 101)
+    for i, ranking in first_choices(bb, THREE, ids).items():
+        assert ranking == sorted(THREE, key=lambda m: (-weight(str(i), m), m))
+    # Two members that tie for key 7 (found by searching 400,000 names).
+    a = "docker-dind-169517.kube-ops.svc:2375"
+    b = "docker-dind-401810.kube-ops.svc:2375"
+    assert weight("7", a) == weight("7", b)
+    for members in ([a, b], [b, a]):
+        r = bb(f"dind_cache_rank 7 {members[0]} {members[1]}")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split() == [a, b]
+
+
 def test_bad_input_is_refused_without_leaving_the_shell(bb):
     # Each call's return status, then the caller's IFS and -f, and no _dc_ variables left.
     r = bb(r"""
