@@ -33,8 +33,12 @@
 # Neither function ever exits the shell that sourced this file, and both work under
 # `set -eu`. Shell variables they use start with _dc_ and are unset afterwards.
 #
-# The hash: a multiplicative (Lehmer, modulus 2^31-1) hash over the bytes of the
-# string, then a few mixing rounds; every intermediate value stays below 2^31, so
+# The weights, with M = 2^31 - 1 and lehmer(h) = 48271 * h mod M:
+#     mix(h):       4 times: h = lehmer(h); h = (h xor (h >> 15)) mod (M - 1) + 1
+#     hash(s):      h = 5381 + length(s); for each byte c of s:
+#                   h = lehmer((h xor c) mod (M - 1) + 1); then mix(h)
+#     weight(k, m): mix((hash(m) xor hash(k)) mod (M - 1) + 1)
+# lehmer goes by Schrage's method, so every intermediate value stays below 2^31 and
 # any POSIX shell computes the same weights, whatever its arithmetic width. Keys and
 # members must be printable ASCII.
 
@@ -284,6 +288,11 @@ _dc_rank_into() {
 }
 
 dind_cache_rank() {
+	if [ "${1-}" = --help ]; then
+		printf '%s\n' "usage: dind_cache_rank KEY HOST:PORT..." \
+			"Prints the members best first for KEY (rendezvous hashing), one per line."
+		return 0
+	fi
 	if [ "$#" -lt 2 ]; then
 		_dc_err dind_cache_rank "usage: dind_cache_rank KEY HOST:PORT..."
 		return 2
@@ -407,6 +416,14 @@ _dc_route() {
 }
 
 dind_cache_route() {
+	if [ "${1-}" = --help ]; then
+		printf '%s\n' "usage: dind_cache_route" \
+			"Exports DOCKER_HOST=tcp://MEMBER for the first member of DIND_CACHE_HOSTS, ranked" \
+			"for DIND_CACHE_KEY (default CI_PROJECT_ID), that answers 'docker version' within" \
+			"DIND_CACHE_PROBE_TIMEOUT seconds (default 5). With DOCKER_TLS_VERIFY set, also" \
+			"DOCKER_CERT_PATH=DIND_CACHE_CERT_DIR/HOST (default /certs/dind-cache/HOST)."
+		return 0
+	fi
 	if [ "$#" -ne 0 ]; then
 		_dc_err dind_cache_route "takes no arguments: it reads DIND_CACHE_HOSTS and CI_PROJECT_ID"
 		return 2

@@ -143,7 +143,7 @@ def test_other_shells_rank_the_same(bb, shell):
     assert got == want
 
 
-# The hash as the script's header describes it, to find members whose weights tie.
+# The weights as the script's header defines them, to find members whose weights tie.
 M31 = 2**31 - 1
 
 
@@ -166,7 +166,7 @@ def weight(key, member):
 
 
 def test_equal_weights_go_to_the_smaller_member_string(bb):
-    # The description above is the script's hash: it ranks as the script does.
+    # The definition above ranks as the script does.
     ids = range(1, 101)
     for i, ranking in first_choices(bb, THREE, ids).items():
         assert ranking == sorted(THREE, key=lambda m: (-weight(str(i), m), m))
@@ -228,6 +228,15 @@ set | grep '^_dc_' | grep -v '^_dc_ascii=' || echo "no leftovers"
     assert "member '*' is not HOST:PORT" in err
     assert "DIND_CACHE_PROBE_TIMEOUT '0' is not a number of seconds from 1 to 300" in err
     assert "DIND_CACHE_PROBE_TIMEOUT '5s' is not" in err
+
+
+def test_help_says_how_to_call_them(bb):
+    r = bb("dind_cache_rank --help && dind_cache_route --help")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("usage: dind_cache_rank KEY HOST:PORT...\n")
+    assert "usage: dind_cache_route\n" in r.stdout
+    assert "DIND_CACHE_HOSTS" in r.stdout and "DOCKER_CERT_PATH" in r.stdout
+    assert r.stderr == ""
 
 
 class BlackHole:
