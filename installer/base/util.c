@@ -345,43 +345,6 @@ uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
 }
 
-static char *sanitize(const char *s, size_t len, size_t max, bool keep_newline) {
-        char *out, *o;
-
-        if (!s)
-                return NULL;
-        if (len > max) {
-                len = max;
-                while (len > 0 && ((unsigned char) s[len] & 0xc0) == 0x80)
-                        len--;
-        }
-        out = o = malloc(len + 1);
-        if (!out)
-                return NULL;
-        for (size_t i = 0; i < len; i++) {
-                unsigned char c = (unsigned char) s[i];
-
-                if (c == 0xc2 && i + 1 < len && (unsigned char) s[i + 1] >= 0x80 &&
-                    (unsigned char) s[i + 1] <= 0x9f) {
-                        *o++ = '?';
-                        i++;
-                } else if ((c < 0x20 && !(c == '\n' && keep_newline)) || c == 0x7f)
-                        *o++ = '?';
-                else
-                        *o++ = (char) c;
-        }
-        *o = '\0';
-        return out;
-}
-
-char *text_sanitize(const char *s, size_t len, size_t max) {
-        return sanitize(s, len, max, true);
-}
-
-char *text_sanitize_line(const char *s, size_t max) {
-        return s ? sanitize(s, strlen(s), max, false) : NULL;
-}
-
 int parse_int_range(const char *s, long min, long max, long *ret) {
         char *end;
         long v;

@@ -92,15 +92,5 @@ char *format_duration(uint64_t usec, char *buf, size_t size);
 /* Monotonic clock in microseconds. */
 uint64_t now_usec(void);
 
-/* Text from outside (the API server, the daemon, files, the environment) made safe for
- * a terminal, the journal or a metrics file: a copy of the first LEN bytes of S, at most
- * MAX bytes (cut at a UTF-8 boundary), in which control characters (C0 but newline, DEL,
- * and C1 as UTF-8) read as '?'. NULL for NULL S or on -ENOMEM. The one cleaning helper:
- * every layer applies it where such text enters. */
-char *text_sanitize(const char *s, size_t len, size_t max);
-
-/* The same for a NUL-terminated string, newlines read as '?' too: one line. */
-char *text_sanitize_line(const char *s, size_t max);
-
 /* Parses a decimal integer in [min, max]. -EINVAL, -ERANGE. */
 int parse_int_range(const char *s, long min, long max, long *ret);

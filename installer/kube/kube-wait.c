@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/json-util.h"
+#include "base/text.h"
 #include "kube/kube-wait.h"
 #include "kube/kube.h"
 

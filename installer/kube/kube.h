@@ -34,7 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/util.h"
+#include "base/text.h"
 #include "kube/kubeconfig.h"
 
 #define KUBE_FIELD_MANAGER "dind-cache"

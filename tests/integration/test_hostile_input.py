@@ -66,3 +66,72 @@ def _wait_keeping_stdin(p, timeout=15):
             pytest.fail("the command waited for stdin: " + out + err)
         time.sleep(0.1)
     return p.stdout.read(), p.stderr.read()
+
+
+# ---- 11, 12: arguments are printable UTF-8, refused at parse time and echoed escaped
+
+def test_newline_in_data_dir_cannot_forge_a_preflight_line(tmp_path):
+    forged = f"{tmp_path}/x\n[OK]      dedicated_fs: forged"
+    r = run_tool("preflight", "--data-dir", forged)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "[OK]" not in r.stdout
+    assert "\n[OK]" not in r.stderr
+    assert "argument '" in r.stderr and "x\\n[OK]" in r.stderr and "control character" in r.stderr
+
+
+@pytest.mark.parametrize("flag", ["--image", "--data-dir", "--registry-mirror"])
+def test_value_that_is_not_utf8_is_a_usage_error_naming_it(flag):
+    value = b"/srv/docker\xff\xfe" if flag == "--data-dir" else b"https://mirror\xff.example"
+    p = subprocess.run([str(BINARY).encode(), b"render", flag.encode(), value],
+                       capture_output=True, timeout=30)
+    err = p.stderr.decode()
+    assert p.returncode == 2, err
+    assert "Cannot allocate memory" not in err
+    assert "is not valid UTF-8" in err and "\\xff" in err
+    assert p.stdout == b""
+
+
+def test_escape_sequences_in_arguments_never_reach_the_terminal():
+    r = run_tool("render", "--image", "docker:28\x1b]0;owned\x07")
+    assert r.returncode == 2
+    assert "\x1b" not in r.stderr and "\x07" not in r.stderr
+    assert "\\e]0;owned\\x07" in r.stderr
+
+
+# ---- 11, 12, 13: check's settings: a bad DOCKER_HOST is UNKNOWN, named and capped
+
+def check_with(env, data_dir):
+    full = {"DIND_CACHE_DATA_DIR": str(data_dir), **env}
+    return run_tool("check", "--no-journal", env=full, timeout=60)
+
+
+@pytest.mark.parametrize("host", ["tcp://[1]:2375", "tcp://" + "a" * 10000 + ":2375",
+                                  "tcp://256.0.0.1:2375", "tcp://host:0", "tcp://host:99999",
+                                  "unix://" + "/d" * 60 + "/docker.sock"])
+def test_bad_docker_host_is_unknown_naming_the_variable_capped(tmp_path, host):
+    r = check_with({"DOCKER_HOST": host}, tmp_path)
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert "DOCKER_HOST=" in r.stdout and "is not supported" in r.stdout
+    assert "does not answer" not in r.stdout
+    assert len(r.stdout) < 2000, len(r.stdout)
+
+
+@pytest.mark.parametrize("name", ["DOCKER_HOST", "DIND_CACHE_DATA_DIR"])
+def test_setting_that_is_not_utf8_is_unknown_not_out_of_memory(tmp_path, name):
+    env = dict(os.environ, DIND_CACHE_DATA_DIR=str(tmp_path))
+    envb = {k.encode(): v.encode() for k, v in env.items()}
+    envb[name.encode()] = b"tcp://h\xff:2375" if name == "DOCKER_HOST" else str(tmp_path).encode() + b"/\xff"
+    for args in ([b"check", b"--no-journal"], [b"check", b"--no-journal", b"--json"]):
+        p = subprocess.run([str(BINARY).encode(), *args], env=envb, capture_output=True, timeout=60)
+        out = p.stdout.decode() + p.stderr.decode()
+        assert p.returncode == 3, out
+        assert "Cannot allocate memory" not in out
+        assert name + "=" in out and "\\xff" in out and "is not valid UTF-8" in out
+
+
+def test_escape_characters_in_docker_host_are_echoed_escaped(tmp_path):
+    r = check_with({"DOCKER_HOST": "tcp://h\x1b[2J:2375\n[OK]      daemon: forged"}, tmp_path)
+    assert r.returncode == 3
+    assert "\x1b" not in r.stdout
+    assert not any(line.startswith("[OK]      daemon") for line in r.stdout.splitlines())
+    assert "\\e[2J" in r.stdout and "control character" in r.stdout
