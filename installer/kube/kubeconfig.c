@@ -275,7 +275,7 @@ static int load_material(const json_t *o, const char *key, const char *what, con
                                     path, key, file, what, KUBECONFIG_MAX_FILE);
                 if (r < 0)
                         return fail(r, ret_message, "kubeconfig '%s': cannot read %s '%s' of %s: %s",
-                                    path, key, file, what, strerror(-r));
+                                    path, key, file, what, file_error_to_string(r));
         } else
                 return 0;
 
@@ -390,7 +390,7 @@ static int parse_user(struct kubeconfig *k, const json_t *user, const char *dir,
                 if (r < 0)
                         return fail(r, ret_message, "kubeconfig '%s': cannot read tokenFile '%s' of %s: %s",
                                     path, k->token_file, what,
-                                    r == -EFBIG ? "file too large" : strerror(-r));
+                                    r == -EFBIG ? "file too large" : file_error_to_string(r));
                 /* client-go trims the token file's white space. */
                 while (size > 0 && strchr(" \t\r\n", buf[size - 1]))
                         buf[--size] = '\0';
@@ -502,7 +502,7 @@ int kubeconfig_load(const char *path, const char *context, struct kubeconfig **r
         if (r == -EFBIG)
                 return fail(r, ret_message, "kubeconfig '%s' is larger than %u bytes", path, KUBECONFIG_MAX_SIZE);
         if (r < 0)
-                return fail(r, ret_message, "cannot read kubeconfig '%s': %s", path, strerror(-r));
+                return fail(r, ret_message, "cannot read kubeconfig '%s': %s", path, file_error_to_string(r));
 
         if (path[0] == '/')
                 abs = strdup(path);

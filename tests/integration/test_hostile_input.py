@@ -5,6 +5,7 @@ guards against and fails without its fix."""
 import os
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -135,3 +136,43 @@ def test_escape_characters_in_docker_host_are_echoed_escaped(tmp_path):
     assert "\x1b" not in r.stdout
     assert not any(line.startswith("[OK]      daemon") for line in r.stdout.splitlines())
     assert "\\e[2J" in r.stdout and "control character" in r.stdout
+
+
+# ---- 3: a FIFO where a file is expected never blocks install
+
+@pytest.fixture
+def node(tmp_path, loops):
+    from test_install_cluster import Node
+    return Node(tmp_path, loops)
+
+
+def fifo_instead_of(path):
+    path = Path(path)
+    if path.exists():
+        path.unlink()
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize("which", ["kubeconfig", "tokenFile", "client-certificate",
+                                   "certificate-authority"])
+def test_fifo_named_by_the_kubeconfig_is_refused_not_waited_on(api, node, tmp_path, which):
+    auth = "token-file" if which == "tokenFile" else "cert"
+    kubeconfig = api.kubeconfig(tmp_path / "kubeconfig", auth=auth)
+    text = kubeconfig.read_text()
+    if which == "kubeconfig":
+        fifo = fifo_instead_of(kubeconfig)
+    elif which == "tokenFile":
+        fifo = fifo_instead_of(str(kubeconfig) + ".token")
+    else:
+        fifo = fifo_instead_of(tmp_path / "fifo.pem")
+        original = str(api.client_cert_file if which == "client-certificate" else api.ca_file)
+        assert original in text
+        kubeconfig.write_text(text.replace(original, str(fifo)))
+    try:
+        p = node.install(api, kubeconfig=kubeconfig, timeout="10s")
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"install waited on the FIFO {fifo}")
+    assert p.returncode != 0
+    assert "not a regular file" in p.stderr and str(fifo) in p.stderr, p.stderr
+    assert [r for r in api.requests if r["method"] == "PATCH"] == []
