@@ -176,3 +176,33 @@ def test_fifo_named_by_the_kubeconfig_is_refused_not_waited_on(api, node, tmp_pa
     assert p.returncode != 0
     assert "not a regular file" in p.stderr and str(fifo) in p.stderr, p.stderr
     assert [r for r in api.requests if r["method"] == "PATCH"] == []
+
+
+# ---- 6: the server URL is validated: no query, fragment, user info; a real port
+
+@pytest.mark.parametrize("suffix,words", [("/?x", "no query or fragment"),
+                                          ("/#f", "no query or fragment")])
+def test_server_url_with_query_or_fragment_is_refused_before_any_request(api, node, tmp_path, suffix,
+                                                                        words):
+    kubeconfig = api.kubeconfig(tmp_path / "kubeconfig", server=api.url + suffix)
+    api.clear_requests()
+    p = node.install(api, kubeconfig=kubeconfig)
+    assert p.returncode != 0
+    assert words in p.stderr, p.stderr
+    assert api.requests == []
+
+
+@pytest.mark.parametrize("port", ["0", "99999"])
+def test_server_url_port_out_of_range_is_refused(api, node, tmp_path, port):
+    kubeconfig = api.kubeconfig(tmp_path / "kubeconfig", server=f"https://127.0.0.1:{port}")
+    p = node.install(api, kubeconfig=kubeconfig)
+    assert p.returncode != 0
+    assert "port is not a number from 1 to 65535" in p.stderr, p.stderr
+
+
+def test_escape_characters_in_context_name_are_echoed_escaped(api, node, tmp_path):
+    kubeconfig = api.kubeconfig(tmp_path / "kubeconfig", context="ctx\x1b]0;owned\x07")
+    p = node.install(api, kubeconfig=kubeconfig)
+    assert p.returncode != 0
+    assert "\x1b" not in p.stderr + p.stdout and "\x07" not in p.stderr + p.stdout
+    assert "ctx\\e]0;owned\\x07" in p.stderr, p.stderr
