@@ -206,3 +206,43 @@ def test_escape_characters_in_context_name_are_echoed_escaped(api, node, tmp_pat
     assert p.returncode != 0
     assert "\x1b" not in p.stderr + p.stdout and "\x07" not in p.stderr + p.stdout
     assert "ctx\\e]0;owned\\x07" in p.stderr, p.stderr
+
+
+# ---- the kubeconfig's CA is the only trust
+
+def run_with_system_trusting(ca_file, tmp_path, *args):
+    """Runs dind-cache ARGS in a private mount namespace whose system trust store
+    (/etc/ssl/certs, the bundle and its hashed links) holds CA_FILE, as if the node's
+    administrator had installed it. The live /etc/ssl is never touched."""
+    store = tmp_path / "system-certs"
+    store.mkdir(parents=True)
+    bundle = Path("/etc/ssl/certs/ca-certificates.crt")
+    ca = Path(ca_file).read_text()
+    (store / "ca-certificates.crt").write_text((bundle.read_text() if bundle.exists() else "") + ca)
+    h = subprocess.run(["openssl", "x509", "-noout", "-subject_hash", "-in", str(ca_file)],
+                       capture_output=True, text=True, check=True).stdout.strip()
+    (store / f"{h}.0").write_text(ca)
+    script = 'mount --bind "$1" /etc/ssl/certs && shift && exec "$@"'
+    cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", str(store),
+           str(BINARY), *[str(a) for a in args]]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+
+def test_system_trusted_ca_is_refused_when_the_kubeconfig_names_another(api, tmp_path):
+    # The control: with no CA in the kubeconfig, the system store is what is trusted,
+    # and it trusts the API server's CA.
+    system = api.kubeconfig(tmp_path / "system-roots", ca="none")
+    ok = run_with_system_trusting(api.ca_file, tmp_path / "a", "uninstall", "--delete-cluster-objects",
+                                  "--dry-run", "--kubeconfig", system)
+    assert ok.returncode == 0, ok.stderr
+    assert any(r["method"] == "DELETE" for r in api.requests)
+
+    # A kubeconfig that names its own CA trusts that CA alone: the server's
+    # certificate chains to a CA the system trusts, not to the one named.
+    api.clear_requests()
+    named = api.kubeconfig(tmp_path / "named-ca", ca="wrong")
+    p = run_with_system_trusting(api.ca_file, tmp_path / "b", "uninstall", "--delete-cluster-objects",
+                                 "--dry-run", "--kubeconfig", named)
+    assert p.returncode != 0, p.stderr
+    assert "certificate" in p.stderr.lower(), p.stderr
+    assert not any(r["method"] == "DELETE" for r in api.requests)
