@@ -11,6 +11,9 @@
  *   a total timeout (30 s); bodies are capped (8 MiB); 429, 5xx and dropped
  *   connections are retried a bounded number of times (5), honouring Retry-After
  *   (capped at 10 s).
+ * - The server URL is https:// or http://, a host name, IPv4 or [IPv6] address, a
+ *   port from 1 to 65535 and an optional path prefix; no user info, query or fragment
+ *   (kube_client_new() says which rule it breaks).
  * - Paths are absolute API paths ("/api/v1/nodes/node1"); the client adds the server's
  *   URL (and its path prefix, if any). Names in paths must be DNS names (manifest_ref()
  *   checks ours); selectors and other query values are percent-encoded here.
