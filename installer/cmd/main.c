@@ -75,6 +75,7 @@ int main(int argc, char **argv) {
                         return commands[i].run(argc - 1, argv + 1);
                 }
 
-        fprintf(stderr, "dind-cache: unknown command '%s'\nTry 'dind-cache --help'.\n", argv[1]);
+        _cleanup_free_ char *shown = text_escape(argv[1], 256);
+        fprintf(stderr, "dind-cache: unknown command '%s'\nTry 'dind-cache --help'.\n", shown ?: "?");
         return EXIT_USAGE;
 }

@@ -97,6 +97,9 @@ def test_escape_sequences_in_arguments_never_reach_the_terminal():
     assert r.returncode == 2
     assert "\x1b" not in r.stderr and "\x07" not in r.stderr
     assert "\\e]0;owned\\x07" in r.stderr
+    unknown = run_tool("in\x1b[2Jstall")
+    assert unknown.returncode == 2
+    assert "\x1b" not in unknown.stderr and "unknown command 'in\\e[2Jstall'" in unknown.stderr
 
 
 # ---- 11, 12, 13: check's settings: a bad DOCKER_HOST is UNKNOWN, named and capped
