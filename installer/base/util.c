@@ -135,13 +135,44 @@ fail:
         return r;
 }
 
+int open_regular(const char *path, int flags) {
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        int fl;
+
+        /* O_NONBLOCK: opening a FIFO for reading never waits for a writer; the type is
+         * then checked on what was opened (no stat-then-open race), and only a regular
+         * file gets blocking reads back. */
+        fd = open(path, flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        fl = fcntl(fd, F_GETFL);
+        if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+                return -errno;
+        return TAKE_FD(fd);
+}
+
+const char *file_error_to_string(int error) {
+        if (error == -EBADFD || error == EBADFD)
+                return "not a regular file";
+        if (error == -EISDIR || error == EISDIR)
+                return "a directory, not a file";
+        return strerror(error < 0 ? -error : error);
+}
+
 int read_file_full(const char *path, size_t max, char **ret_data, size_t *ret_size) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        _cleanup_close_ int fd = open_regular(path, O_RDONLY);
         _cleanup_free_ char *buf = NULL;
         size_t size = 0, allocated = 0;
 
         if (fd < 0)
-                return -errno;
+                return fd;
         for (;;) {
                 if (allocated - size < 4096 + 1) {
                         size_t want = allocated ? allocated * 2 : 8192;

@@ -67,7 +67,17 @@ char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
  * 0 if it already held exactly DATA with MODE (nothing touched), negative errno. */
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode);
 
-/* Reads a whole file of at most MAX bytes, NUL-terminated. -EFBIG if larger. */
+/* Opens PATH (FLAGS: O_RDONLY, ...; O_CLOEXEC is added) only if it is a regular file,
+ * without ever blocking in open(): a FIFO, socket or device named by input (a
+ * kubeconfig, a file it names, the env file) is -EBADFD, a directory -EISDIR. Returns
+ * the fd, in blocking mode. */
+int open_regular(const char *path, int flags);
+
+/* strerror() that names open_regular()'s refusals: "not a regular file". */
+const char *file_error_to_string(int error);
+
+/* Reads a whole regular file (open_regular()) of at most MAX bytes, NUL-terminated.
+ * -EFBIG if larger. */
 int read_file_full(const char *path, size_t max, char **ret_data, size_t *ret_size);
 
 /* Kubernetes resource quantity to bytes: "5Gi", "500Mi", "10G", "1.5Ti", "1e9",

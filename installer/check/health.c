@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/text.h"
 #include "docker/docker.h"
 #include "check/health-private.h"
 #include "check/health.h"
@@ -121,12 +122,40 @@ static int parse_duration_setting(const char *name, uint64_t def, uint64_t max, 
         return 0;
 }
 
+/* Every setting is text a person wrote: printable UTF-8, else refused here, echoed
+ * escaped (a newline in a value must not forge a line of the report). */
+static int check_setting_text(struct check_list *problems) {
+        static const char *const names[] = {
+                "DOCKER_HOST", "DIND_CACHE_DATA_DIR", "DIND_CACHE_DISK_WARN", "DIND_CACHE_DISK_CRIT",
+                "DIND_CACHE_INODE_WARN", "DIND_CACHE_INODE_CRIT", "DIND_CACHE_WRITE_WARN_MS",
+                "DIND_CACHE_TIMEOUT", "DIND_CACHE_DEADLINE",
+        };
+        int r = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                const char *v = env(names[i]), *why = v ? text_setting_problem(v) : NULL;
+                _cleanup_free_ char *shown = NULL;
+
+                if (!why)
+                        continue;
+                shown = text_escape(v, 256);
+                if (!shown || add_problem(problems, "%s='%s' %s", names[i], shown, why) == -ENOMEM)
+                        return -ENOMEM;
+                r = -EINVAL;
+        }
+        return r;
+}
+
 int health_settings_from_env(struct health_settings *ret, struct check_list *problems) {
         struct health_settings s = {};
         size_t n_before = problems->n;
         const char *host = env("DOCKER_HOST"), *dir = env("DIND_CACHE_DATA_DIR"), *ms;
         long write_ms = 1000;
         int r;
+
+        r = check_setting_text(problems);
+        if (r < 0)
+                return r;
 
         r = health_parse_thresholds("DIND_CACHE_DISK_WARN", env("DIND_CACHE_DISK_WARN"), 80,
                                     "DIND_CACHE_DISK_CRIT", env("DIND_CACHE_DISK_CRIT"), 90,
@@ -161,8 +190,10 @@ int health_settings_from_env(struct health_settings *ret, struct check_list *pro
                 r = docker_host_parse(host, &url, &socket_path);
                 if (r == -ENOMEM)
                         return r;
-                if (r < 0 && add_problem(problems, "DOCKER_HOST='%.256s' is not supported: use "
-                                         "tcp://HOST:PORT or unix:///PATH", host) == -ENOMEM)
+                if (r < 0 && add_problem(problems, "DOCKER_HOST='%.256s%s' is not supported: use "
+                                         "tcp://HOST:PORT (a host name, an IPv4 address or an [IPv6] "
+                                         "address; port 1 to 65535) or unix:///PATH (at most 107 bytes)",
+                                         host, strlen(host) > 256 ? "..." : "") == -ENOMEM)
                         return -ENOMEM;
         }
 

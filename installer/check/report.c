@@ -2,25 +2,44 @@
 #include <errno.h>
 
 #include "base/json-util.h"
+#include "base/text.h"
 #include "check/report.h"
+
+/* What the report prints is on one line each, whatever a message holds: a value from
+ * outside with a newline must not forge a line of its own ("[OK] ..."). */
+#define REPORT_MAX_FIELD 4096
 
 int report_print_text(FILE *f, const struct check_list *l) {
         for (size_t i = 0; i < l->n; i++) {
                 const struct check_result *r = &l->items[i];
+                _cleanup_free_ char *name = text_escape(r->name ?: "", REPORT_MAX_FIELD);
+                _cleanup_free_ char *message = text_escape(r->message ?: "", REPORT_MAX_FIELD);
+                _cleanup_free_ char *remedy = text_escape(r->remedy, REPORT_MAX_FIELD);
                 char label[16];
 
+                if (!name || !message || (r->remedy && !remedy))
+                        return -ENOMEM;
                 snprintf(label, sizeof(label), "[%s]", check_state_to_string(r->state));
-                fprintf(f, "%-9s %s: %s", label, r->name, r->message);
-                if (r->remedy && r->state != CHECK_OK)
-                        fprintf(f, " -> %s", r->remedy);
+                fprintf(f, "%-9s %s: %s", label, name, message);
+                if (remedy && r->state != CHECK_OK)
+                        fprintf(f, " -> %s", remedy);
                 fputc('\n', f);
         }
         return fflush(f) == 0 && !ferror(f) ? 0 : -EIO;
 }
 
+/* JSON strings are UTF-8: anything else is shown escaped, never dropped. */
 static int set_string(json_t *o, const char *key, const char *value) {
+        _cleanup_free_ char *escaped = NULL;
+
         if (!value)
                 return 0;
+        if (!text_is_utf8(value)) {
+                escaped = text_escape(value, REPORT_MAX_FIELD);
+                if (!escaped)
+                        return -ENOMEM;
+                value = escaped;
+        }
         return json_object_set_new(o, key, json_string(value)) < 0 ? -ENOMEM : 0;
 }
 

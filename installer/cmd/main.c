@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "base/text.h"
 #include "base/util.h"
 
 static const struct {
@@ -35,6 +36,24 @@ static void usage(FILE *f) {
                 "  -V, --version  show the version\n");
 }
 
+/* Every argument (a path, an image, a URL, a name) is printable UTF-8: anything else is
+ * refused before a command sees it, and echoed escaped. A newline in --data-dir would
+ * forge lines of a report; bytes that are not UTF-8 cannot be JSON or YAML. */
+static bool arguments_are_text(const char *command, int argc, char **argv) {
+        for (int i = 0; i < argc; i++) {
+                const char *why = text_setting_problem(argv[i]);
+                _cleanup_free_ char *shown = NULL;
+
+                if (!why)
+                        continue;
+                shown = text_escape(argv[i], 256);
+                fprintf(stderr, "dind-cache %s: argument '%s' %s\nTry 'dind-cache %s --help'.\n", command,
+                        shown ?: "?", why, command);
+                return false;
+        }
+        return true;
+}
+
 int main(int argc, char **argv) {
         if (argc < 2) {
                 usage(stderr);
@@ -49,9 +68,14 @@ int main(int argc, char **argv) {
                 return fflush(stdout) == 0 ? 0 : 1;
         }
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-                if (streq(argv[1], commands[i].name))
+                if (streq(argv[1], commands[i].name)) {
+                        if (!arguments_are_text(argv[1], argc - 2, argv + 2))
+                                /* check reports in monitoring-plugin terms: a bad setting is UNKNOWN. */
+                                return streq(argv[1], "check") ? EXIT_PLUGIN_UNKNOWN : EXIT_USAGE;
                         return commands[i].run(argc - 1, argv + 1);
+                }
 
-        fprintf(stderr, "dind-cache: unknown command '%s'\nTry 'dind-cache --help'.\n", argv[1]);
+        _cleanup_free_ char *shown = text_escape(argv[1], 256);
+        fprintf(stderr, "dind-cache: unknown command '%s'\nTry 'dind-cache --help'.\n", shown ?: "?");
         return EXIT_USAGE;
 }

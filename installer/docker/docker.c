@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "docker/docker.h"
 #include "docker/http.h"
 #include "base/json-util.h"
+#include "base/text.h"
 
 #define DOCKER_MAX_BODY (1U << 20)
 #define DOCKER_DEFAULT_TIMEOUT_USEC (5 * 1000000ULL)
@@ -23,6 +26,33 @@ static bool host_char_ok(char ch) {
                ch == '.' || ch == '-' || ch == '_';
 }
 
+/* HOST (LEN bytes) is a host name (labels of 1 to 63 characters, not starting or
+ * ending with '-', 253 in all) or, when it is only digits and dots, an IPv4 address. */
+static bool host_name_ok(const char *host, size_t len) {
+        char buf[254];
+        size_t label = 0;
+
+        if (len == 0 || len > 253)
+                return false;
+        memcpy(buf, host, len);
+        buf[len] = '\0';
+        if (strspn(buf, "0123456789.") == len) {
+                struct in_addr a;
+                return inet_pton(AF_INET, buf, &a) == 1;
+        }
+        for (size_t i = 0; i <= len; i++) {
+                if (i == len || buf[i] == '.') {
+                        if (label == 0 || label > 63 || buf[i - 1] == '-' || buf[i - label] == '-')
+                                return false;
+                        label = 0;
+                } else if (!host_char_ok(buf[i]))
+                        return false;
+                else
+                        label++;
+        }
+        return true;
+}
+
 /* "HOST[:PORT][/]" or "[V6][:PORT][/]" -> "http://HOST:PORT". */
 static int parse_tcp(const char *s, char **ret_url) {
         const char *host = s, *end, *port = NULL;
@@ -31,18 +61,22 @@ static int parse_tcp(const char *s, char **ret_url) {
         char port_buf[8];
 
         if (*s == '[') {
+                char v6[INET6_ADDRSTRLEN];
+                struct in6_addr a;
+
                 end = strchr(s, ']');
-                if (!end || end == s + 1)
+                if (!end || end == s + 1 || (size_t) (end - s - 1) >= sizeof(v6))
                         return -EINVAL;
-                for (const char *p = s + 1; p < end; p++)
-                        if (!strchr("0123456789abcdefABCDEF:.", *p))
-                                return -EINVAL;
+                memcpy(v6, s + 1, (size_t) (end - s - 1));
+                v6[end - s - 1] = '\0';
+                if (inet_pton(AF_INET6, v6, &a) != 1)
+                        return -EINVAL;
                 end++;
         } else {
                 end = s;
                 while (host_char_ok(*end))
                         end++;
-                if (end == s)
+                if (!host_name_ok(s, (size_t) (end - s)))
                         return -EINVAL;
         }
         host_len = (size_t) (end - host);
@@ -192,13 +226,17 @@ int docker_ping(struct docker_client *c, uint64_t *ret_rtt_usec) {
         return 0;
 }
 
-static int dup_string(const json_t *o, const char *key, char **ret) {
+/* Strings from the daemon are shown to people and written to the journal and metrics:
+ * capped and cleaned of control characters here, where they enter. */
+#define DOCKER_MAX_STRING 256
+
+static int dup_string(const json_t *o, const char *key, size_t max, char **ret) {
         const char *s = json_object_get_string(o, key);
         if (!s) {
                 *ret = NULL;
                 return 0;
         }
-        *ret = strdup(s);
+        *ret = text_sanitize_line(s, max);
         return *ret ? 0 : -ENOMEM;
 }
 
@@ -223,7 +261,7 @@ static int parse_driver_status(const json_t *status, struct docker_info *i) {
                 else if (streq(key, "Supports d_type"))
                         i->supports_d_type = streq(value, "true") ? 1 : 0;
                 if (field && !*field) {
-                        *field = strdup(value);
+                        *field = text_sanitize_line(value, DOCKER_MAX_STRING);
                         if (!*field)
                                 return -ENOMEM;
                 }
@@ -240,11 +278,11 @@ int docker_info_parse(const char *json, size_t size, struct docker_info *ret) {
         if (!json_is_object(doc) || !json_object_get_string(doc, "Driver"))
                 return -EBADMSG;
 
-        r = dup_string(doc, "Driver", &i.driver);
+        r = dup_string(doc, "Driver", DOCKER_MAX_STRING, &i.driver);
         if (r >= 0)
-                r = dup_string(doc, "DockerRootDir", &i.root_dir);
+                r = dup_string(doc, "DockerRootDir", PATH_MAX, &i.root_dir);
         if (r >= 0)
-                r = dup_string(doc, "ServerVersion", &i.server_version);
+                r = dup_string(doc, "ServerVersion", DOCKER_MAX_STRING, &i.server_version);
         if (r >= 0)
                 r = parse_driver_status(json_object_get(doc, "DriverStatus"), &i);
         if (r < 0) {
@@ -300,9 +338,9 @@ int docker_version_parse(const char *json, size_t size, struct docker_version *r
         doc = json_loadb(json, size, JSON_REJECT_DUPLICATES, NULL);
         if (!json_is_object(doc) || !json_object_get_string(doc, "ApiVersion"))
                 return -EBADMSG;
-        r = dup_string(doc, "ApiVersion", &v.api_version);
+        r = dup_string(doc, "ApiVersion", DOCKER_MAX_STRING, &v.api_version);
         if (r >= 0)
-                r = dup_string(doc, "Version", &v.version);
+                r = dup_string(doc, "Version", DOCKER_MAX_STRING, &v.version);
         if (r < 0) {
                 docker_version_done(&v);
                 return r;

@@ -4,7 +4,11 @@
 /* The Docker Engine API, as much as the checker needs: /_ping, /info, /version.
  *
  * Invariants: a client talks to one daemon named by a DOCKER_HOST value, either
- * tcp://HOST[:PORT] (port 2375 when absent) or unix:///PATH; anything else is -EINVAL.
+ * tcp://HOST[:PORT] (port 2375 when absent; HOST a host name of at most 253 bytes, an
+ * IPv4 address or an [IPv6] address; PORT 1 to 65535) or unix:///PATH (an absolute path
+ * that fits sun_path); anything else is -EINVAL. Strings from the daemon (driver,
+ * backing filesystem, versions) are capped (256 bytes; the root directory PATH_MAX)
+ * and cleaned of control characters (text_sanitize) as they are parsed.
  * Every call has its own timeout (connect and total), set by docker_client_set_timeout()
  * before the call, and every response body is capped (1 MiB), so a hung or hostile
  * daemon costs at most the timeout and the cap. Never prints; negative errno as in

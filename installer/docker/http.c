@@ -315,14 +315,17 @@ static void sleep_usec(uint64_t usec) {
                 ;
 }
 
+/* Nothing is ever read for a request body but the bytes handed to the request. */
+static size_t no_read_cb(char *buffer, size_t size, size_t nitems, void *userdata) {
+        return CURL_READFUNC_ABORT;
+}
+
 static int perform_once(struct http_client *c, const char *method, const char *url,
                         struct curl_slist *headers, const void *body, size_t body_size,
                         struct transfer *t, long *ret_status) {
         CURLcode code;
 
         SETOPT(c, CURLOPT_URL, url);
-        SETOPT(c, CURLOPT_CUSTOMREQUEST, method);
-        SETOPT(c, CURLOPT_NOBODY, streq(method, "HEAD") ? 1L : 0L);
         SETOPT(c, CURLOPT_HTTPHEADER, headers);
         SETOPT(c, CURLOPT_ERRORBUFFER, c->errbuf);
         SETOPT(c, CURLOPT_NOSIGNAL, 1L);
@@ -336,14 +339,22 @@ static int perform_once(struct http_client *c, const char *method, const char *u
         SETOPT(c, CURLOPT_WRITEDATA, t);
         SETOPT(c, CURLOPT_HEADERFUNCTION, header_cb);
         SETOPT(c, CURLOPT_HEADERDATA, t);
+        /* Exactly the body given, or none: never curl's default read callback, which
+         * reads stdin. Setting CURLOPT_POSTFIELDS (even to NULL) makes the request a
+         * POST whose body, without fields, is read from stdin with chunked encoding;
+         * a request without a body is reset to GET and then renamed. */
+        SETOPT(c, CURLOPT_UPLOAD, 0L);
+        SETOPT(c, CURLOPT_READFUNCTION, no_read_cb);
+        SETOPT(c, CURLOPT_READDATA, NULL);
         if (body) {
-                SETOPT(c, CURLOPT_POSTFIELDS, body);
+                SETOPT(c, CURLOPT_NOBODY, 0L);
                 SETOPT(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) body_size);
+                SETOPT(c, CURLOPT_POSTFIELDS, body);
         } else {
-                SETOPT(c, CURLOPT_POSTFIELDS, NULL);
-                SETOPT(c, CURLOPT_HTTPGET, streq(method, "GET") ? 1L : 0L);
-                SETOPT(c, CURLOPT_CUSTOMREQUEST, method);
+                SETOPT(c, CURLOPT_HTTPGET, 1L);
+                SETOPT(c, CURLOPT_NOBODY, streq(method, "HEAD") ? 1L : 0L);
         }
+        SETOPT(c, CURLOPT_CUSTOMREQUEST, method);
 
         c->errbuf[0] = '\0';
         code = curl_easy_perform(c->curl);

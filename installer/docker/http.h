@@ -6,6 +6,9 @@
  * on response bodies, TLS settings, and bounded retries on 429/5xx and dropped
  * connections honouring Retry-After.
  *
+ * A request sends exactly the body it was given (Content-Length), or none: nothing is
+ * ever read from stdin or sent chunked, whatever the method or the request before.
+ *
  * http_client_request() returns 0 when an HTTP response arrived, whatever its status
  * (check response.status), and a negative errno when none did:
  *   -ETIMEDOUT     connect or total timeout

@@ -11,37 +11,6 @@
 #define STATUS_MAX_STRING 4096
 #define STATUS_EXCERPT 200
 
-/* A copy of S of at most MAX bytes (cut at a UTF-8 boundary) in which control
- * characters (C0 but newline, DEL, and C1 as UTF-8) read as '?'. NULL for NULL. */
-char *kube_sanitize(const char *s, size_t len, size_t max) {
-        char *out, *o;
-
-        if (!s)
-                return NULL;
-        if (len > max) {
-                len = max;
-                while (len > 0 && ((unsigned char) s[len] & 0xc0) == 0x80)
-                        len--;
-        }
-        out = o = malloc(len + 1);
-        if (!out)
-                return NULL;
-        for (size_t i = 0; i < len; i++) {
-                unsigned char c = (unsigned char) s[i];
-
-                if (c == 0xc2 && i + 1 < len && (unsigned char) s[i + 1] >= 0x80 &&
-                    (unsigned char) s[i + 1] <= 0x9f) {
-                        *o++ = '?';
-                        i++;
-                } else if ((c < 0x20 && c != '\n') || c == 0x7f)
-                        *o++ = '?';
-                else
-                        *o++ = (char) c;
-        }
-        *o = '\0';
-        return out;
-}
-
 static int copy_string(const json_t *o, const char *key, char **ret) {
         json_t *v = json_object_get(o, key);
 

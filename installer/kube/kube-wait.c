@@ -1,18 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "base/json-util.h"
+#include "base/text.h"
 #include "kube/kube-wait.h"
 #include "kube/kube.h"
 
 #define TEXT_MAX 512
 
-/* A sanitized, capped copy of string J ("" when not a string). */
+/* A sanitized, capped copy of string J ("" when not a string), on one line: a newline
+ * from the server must not start a line of its own in what people read. */
 static char *clean(const json_t *j) {
-        const char *s = json_string_value(j);
-        return kube_sanitize(s ?: "", s ? json_string_length(j) : 0, TEXT_MAX);
+        return text_sanitize_line(json_string_value(j) ?: "", TEXT_MAX);
 }
 
 static bool why(char **ret_why, const char *fmt, ...) _printf_(2, 3);
@@ -30,14 +32,23 @@ static bool why(char **ret_why, const char *fmt, ...) {
         return false;
 }
 
-static const char *name_of(const json_t *o) {
-        return json_string_value(json_get_path(o, "metadata", "name", NULL)) ?: "?";
-}
-
 /* An integer field, or DEF when absent. */
 static long long int_at(const json_t *o, const char *a, const char *b, long long def) {
         json_t *v = json_get_path(o, a, b, NULL);
         return json_is_integer(v) ? json_integer_value(v) : def;
+}
+
+/* A replica count (an int32 >= 0 in the API), or DEF when absent; -1 when the server
+ * sent something no count can be. Counts in [0, INT32_MAX] are held in long long, so
+ * no sum or difference of two of them can overflow. */
+static long long count_at(const json_t *o, const char *a, const char *b, long long def) {
+        json_t *v = json_get_path(o, a, b, NULL);
+
+        if (!v || json_is_null(v))
+                return def;
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > INT32_MAX)
+                return -1;
+        return json_integer_value(v);
 }
 
 bool kube_pvc_is_bound(const json_t *pvc, char **ret_why) {
@@ -64,18 +75,23 @@ static const json_t *condition(const json_t *o, const char *type) {
 bool kube_deployment_is_complete(const json_t *d, char **ret_why) {
         long long generation = int_at(d, "metadata", "generation", 0);
         long long observed = int_at(d, "status", "observedGeneration", 0);
-        long long want = int_at(d, "spec", "replicas", 1);
-        long long replicas = int_at(d, "status", "replicas", 0);
-        long long updated = int_at(d, "status", "updatedReplicas", 0);
-        long long available = int_at(d, "status", "availableReplicas", 0);
+        long long want = count_at(d, "spec", "replicas", 1);
+        long long replicas = count_at(d, "status", "replicas", 0);
+        long long updated = count_at(d, "status", "updatedReplicas", 0);
+        long long available = count_at(d, "status", "availableReplicas", 0);
         const json_t *progressing = condition(d, "Progressing");
-        const char *n = name_of(d);
+        _cleanup_free_ char *n = clean(json_get_path(d, "metadata", "name", NULL));
 
+        if (!n)
+                return why(ret_why, "deployment: out of memory");
         if (progressing && streq(json_object_get_string(progressing, "reason"), "ProgressDeadlineExceeded"))
                 return why(ret_why, "deployment '%s' exceeded its progress deadline", n);
         if (observed < generation)
                 return why(ret_why, "deployment '%s': the controller has not seen generation %lld yet", n,
                            generation);
+        if (want < 0 || replicas < 0 || updated < 0 || available < 0)
+                return why(ret_why, "deployment '%s' reports a replica count that is not a count from 0 to %d",
+                           n, INT32_MAX);
         if (updated < want)
                 return why(ret_why, "deployment '%s': %lld of %lld replicas updated", n, updated, want);
         if (replicas > updated)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The Kubernetes client's transport: URLs, credentials, requests, apply. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 
@@ -43,21 +44,66 @@ static void server_url_done(struct server_url *u) {
         free(u->prefix);
 }
 
-static int parse_server(const char *server, struct server_url *ret) {
+/* HOST (from a URL, IPv6 in brackets) is a DNS name, an IPv4 address or an IPv6 address. */
+static bool server_host_ok(const char *host) {
+        size_t len = strlen(host), label = 0;
+        char buf[INET6_ADDRSTRLEN];
+        unsigned char addr[sizeof(struct in6_addr)];
+
+        if (host[0] == '[') {
+                if (len < 3 || host[len - 1] != ']' || len - 2 >= sizeof(buf))
+                        return false;
+                memcpy(buf, host + 1, len - 2);
+                buf[len - 2] = '\0';
+                return inet_pton(AF_INET6, buf, addr) == 1;
+        }
+        if (len == 0 || len > 253)
+                return false;
+        if (strspn(host, "0123456789.") == len)
+                return inet_pton(AF_INET, host, addr) == 1;
+        for (size_t i = 0; i <= len; i++) {
+                char ch = host[i];
+                if (ch == '.' || ch == '\0') {
+                        if (label == 0 || label > 63 || host[i - 1] == '-' || host[i - label] == '-')
+                                return false;
+                        label = 0;
+                } else if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                           ch == '-' || ch == '_')
+                        label++;
+                else
+                        return false;
+        }
+        return true;
+}
+
+/* SERVER is scheme://host[:port][/prefix]: https or http, a valid host, a port from 1
+ * to 65535, and no user info, query or fragment (every request path is appended to
+ * it: after a '?' or '#' it would be swallowed). *RET_WHY says what is wrong. */
+static int parse_server(const char *server, struct server_url *ret, const char **ret_why) {
         struct server_url u = {};
         const char *p = strstr(server, "://"), *auth, *end, *colon;
+        long port;
 
+        *ret_why = "it is not scheme://host[:port][/path]";
         if (!p)
                 return -EINVAL;
         u.scheme = strndup(server, p - server);
         if (!u.scheme)
                 goto oom;
-        if (!streq(u.scheme, "https") && !streq(u.scheme, "http"))
+        if (!streq(u.scheme, "https") && !streq(u.scheme, "http")) {
+                *ret_why = "the scheme is not https or http";
                 goto bad;
+        }
         auth = p + 3;
         end = auth + strcspn(auth, "/?#");
-        if (*end == '?' || *end == '#' || memchr(auth, '@', end - auth))
+        if (strpbrk(auth, "?#")) {
+                *ret_why = "a server URL has no query or fragment ('?', '#')";
                 goto bad;
+        }
+        if (memchr(auth, '@', end - auth)) {
+                *ret_why = "a server URL has no user name or password (use the kubeconfig's user)";
+                goto bad;
+        }
         if (*auth == '[') {
                 const char *close = memchr(auth, ']', end - auth);
                 if (!close)
@@ -72,15 +118,18 @@ static int parse_server(const char *server, struct server_url *ret) {
         }
         if (!u.host)
                 goto oom;
-        if (!*u.host || strspn(u.host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-[]:") !=
-                                strlen(u.host))
+        if (!server_host_ok(u.host)) {
+                *ret_why = "the host is not a host name, an IPv4 address or an [IPv6] address";
                 goto bad;
+        }
         if (colon) {
                 u.port = strndup(colon + 1, end - colon - 1);
                 if (!u.port)
                         goto oom;
-                if (!*u.port || strspn(u.port, "0123456789") != strlen(u.port) || strlen(u.port) > 5)
+                if (strspn(u.port, "0123456789") != strlen(u.port) || parse_int_range(u.port, 1, 65535, &port) < 0) {
+                        *ret_why = "the port is not a number from 1 to 65535";
                         goto bad;
+                }
         } else {
                 u.port = strdup(streq(u.scheme, "https") ? "443" : "80");
                 if (!u.port)
@@ -93,8 +142,10 @@ static int parse_server(const char *server, struct server_url *ret) {
         u.prefix = strndup(end, n);
         if (!u.prefix)
                 goto oom;
-        if (strpbrk(u.prefix, " \t\r\n\"<>\\^`{|}"))
+        if (strpbrk(u.prefix, " \t\r\n\"<>\\^`{|}") || text_setting_problem(u.prefix)) {
+                *ret_why = "the path holds characters a URL path cannot";
                 goto bad;
+        }
         *ret = u;
         return 0;
 bad:
@@ -109,20 +160,25 @@ int kube_client_new(const struct kubeconfig *cfg, struct kube_client **ret, char
         _cleanup_(kube_client_freep) struct kube_client *c = NULL;
         _cleanup_(server_url_done) struct server_url u = {};
         struct http_tls tls = {};
+        const char *why = NULL;
         int r;
 
-        r = parse_server(cfg->server, &u);
-        if (r == -EINVAL)
+        r = parse_server(cfg->server, &u, &why);
+        if (r == -EINVAL) {
+                _cleanup_free_ char *server = text_escape(cfg->server, 256), *cluster = text_escape(cfg->cluster, 256);
                 return set_message(ret_message,
                                    strdup_printf("the server URL '%s' of cluster '%s' is not a valid "
-                                                 "https:// or http:// URL", cfg->server, cfg->cluster));
+                                                 "https:// or http:// URL: %s", server ?: "?", cluster ?: "?", why));
+        }
         if (r < 0)
                 return r;
         if (cfg->tls_server_name && strspn(cfg->tls_server_name,
                                            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
-                                            strlen(cfg->tls_server_name))
+                                            strlen(cfg->tls_server_name)) {
+                _cleanup_free_ char *name = text_escape(cfg->tls_server_name, 256), *cluster = text_escape(cfg->cluster, 256);
                 return set_message(ret_message, strdup_printf("tls-server-name '%s' of cluster '%s' is not a host name",
-                                                              cfg->tls_server_name, cfg->cluster));
+                                                              name ?: "?", cluster ?: "?"));
+        }
 
         c = calloc(1, sizeof(*c));
         if (!c)

@@ -11,6 +11,9 @@
  *   a total timeout (30 s); bodies are capped (8 MiB); 429, 5xx and dropped
  *   connections are retried a bounded number of times (5), honouring Retry-After
  *   (capped at 10 s).
+ * - The server URL is https:// or http://, a host name, IPv4 or [IPv6] address, a
+ *   port from 1 to 65535 and an optional path prefix; no user info, query or fragment
+ *   (kube_client_new() says which rule it breaks).
  * - Paths are absolute API paths ("/api/v1/nodes/node1"); the client adds the server's
  *   URL (and its path prefix, if any). Names in paths must be DNS names (manifest_ref()
  *   checks ours); selectors and other query values are percent-encoded here.
@@ -34,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/text.h"
 #include "kube/kubeconfig.h"
 
 #define KUBE_FIELD_MANAGER "dind-cache"
@@ -73,10 +77,11 @@ void kube_error_done(struct kube_error *e);
  * capped (4 KiB each) and stripped of control characters (newlines kept). */
 int kube_status_parse(const char *body, size_t size, long http_status, struct kube_error *ret);
 
-/* A copy of the first LEN bytes of S, at most MAX bytes (cut at a UTF-8 boundary), in
- * which control characters (but newline) read as '?': text from the server that may
- * reach a terminal. NULL for NULL S or on -ENOMEM. */
-char *kube_sanitize(const char *s, size_t len, size_t max);
+/* Text from the server that may reach a terminal: base/util.h's text_sanitize(), the
+ * one cleaning helper, under the name the kube layer has always used. */
+static inline char *kube_sanitize(const char *s, size_t len, size_t max) {
+        return text_sanitize(s, len, max);
+}
 
 /* The negative errno for an HTTP status, as listed above (0 for 2xx). */
 int kube_status_to_errno(long http_status);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "base/json-util.h"
+#include "base/text.h"
 #include "kube/kubeconfig.h"
 #include "base/util.h"
 #include "kube/yaml.h"
@@ -56,6 +57,20 @@ static int fail(int error, char **ret_message, const char *fmt, ...) {
         return error;
 }
 
+/* Names and URLs from the file reach messages and the log: printable UTF-8 only,
+ * refused with an escaped echo otherwise. */
+static int refuse_unprintable(const char *value, const char *what, const char *path, char **ret_message) {
+        const char *why = value ? text_setting_problem(value) : NULL;
+        _cleanup_free_ char *shown = NULL;
+
+        if (!why)
+                return 0;
+        shown = text_escape(value, 256);
+        if (!shown)
+                return -ENOMEM;
+        return fail(-EINVAL, ret_message, "kubeconfig '%s': %s '%s' %s", path, what, shown, why);
+}
+
 static bool file_exists(const char *path) {
         struct stat st;
         return stat(path, &st) == 0 && S_ISREG(st.st_mode);
@@ -88,7 +103,8 @@ int kubeconfig_find(const char *explicit_path, char **ret_path, char **ret_messa
                                 *ret_path = p;
                                 return 0;
                         }
-                return fail(-ENOENT, ret_message, "no file of $KUBECONFIG ('%s') exists", env);
+                _cleanup_free_ char *shown = text_escape(env, 1024);
+                return fail(-ENOENT, ret_message, "no file of $KUBECONFIG ('%s') exists", shown ?: "?");
         }
 
         if (!isempty(home)) {
@@ -153,7 +169,8 @@ static char *list_names(const json_t *cfg, const char *key) {
                         free(out);
                         return next;
                 }
-                next = strdup_printf("%s%s'%s'", out, *out ? ", " : "", name);
+                _cleanup_free_ char *shown = text_escape(name, 253);
+                next = shown ? strdup_printf("%s%s'%s'", out, *out ? ", " : "", shown) : NULL;
                 free(out);
                 out = next;
         }
@@ -275,7 +292,7 @@ static int load_material(const json_t *o, const char *key, const char *what, con
                                     path, key, file, what, KUBECONFIG_MAX_FILE);
                 if (r < 0)
                         return fail(r, ret_message, "kubeconfig '%s': cannot read %s '%s' of %s: %s",
-                                    path, key, file, what, strerror(-r));
+                                    path, key, file, what, file_error_to_string(r));
         } else
                 return 0;
 
@@ -305,11 +322,17 @@ static int parse_cluster(struct kubeconfig *k, const json_t *cluster, const char
                 return r;
         if (!server)
                 return fail(-EINVAL, ret_message, "kubeconfig '%s': %s has no server", path, what);
+        r = refuse_unprintable(server, "the server URL", path, ret_message);
+        if (r < 0)
+                return r;
         k->server = strstr(server, "://") ? strdup(server) : strdup_printf("https://%s", server);
         if (!k->server)
                 return -ENOMEM;
 
         r = get_string(cluster, "tls-server-name", what, path, &tls_name, ret_message);
+        if (r < 0)
+                return r;
+        r = refuse_unprintable(tls_name, "tls-server-name", path, ret_message);
         if (r < 0)
                 return r;
         if (tls_name && !(k->tls_server_name = strdup(tls_name)))
@@ -390,7 +413,7 @@ static int parse_user(struct kubeconfig *k, const json_t *user, const char *dir,
                 if (r < 0)
                         return fail(r, ret_message, "kubeconfig '%s': cannot read tokenFile '%s' of %s: %s",
                                     path, k->token_file, what,
-                                    r == -EFBIG ? "file too large" : strerror(-r));
+                                    r == -EFBIG ? "file too large" : file_error_to_string(r));
                 /* client-go trims the token file's white space. */
                 while (size > 0 && strchr(" \t\r\n", buf[size - 1]))
                         buf[--size] = '\0';
@@ -444,6 +467,9 @@ int kubeconfig_parse(const char *text, size_t size, const char *dir, const char 
                                     !isempty(names) ? " (contexts: " : "", names ?: "", !isempty(names) ? ")" : "");
                 }
         }
+        r = refuse_unprintable(context, "the context name", path, ret_message);
+        if (r < 0)
+                return r;
         k->context = strdup(context);
         if (!k->context)
                 return -ENOMEM;
@@ -463,6 +489,12 @@ int kubeconfig_parse(const char *text, size_t size, const char *dir, const char 
         if (!cluster_name)
                 return fail(-EINVAL, ret_message, "kubeconfig '%s': context '%s' names no cluster", path, context);
         r = get_string(ctx, "user", what, path, &user_name, ret_message);
+        if (r < 0)
+                return r;
+        r = refuse_unprintable(cluster_name, "the cluster name", path, ret_message);
+        if (r < 0)
+                return r;
+        r = refuse_unprintable(user_name, "the user name", path, ret_message);
         if (r < 0)
                 return r;
 
@@ -502,7 +534,7 @@ int kubeconfig_load(const char *path, const char *context, struct kubeconfig **r
         if (r == -EFBIG)
                 return fail(r, ret_message, "kubeconfig '%s' is larger than %u bytes", path, KUBECONFIG_MAX_SIZE);
         if (r < 0)
-                return fail(r, ret_message, "cannot read kubeconfig '%s': %s", path, strerror(-r));
+                return fail(r, ret_message, "cannot read kubeconfig '%s': %s", path, file_error_to_string(r));
 
         if (path[0] == '/')
                 abs = strdup(path);

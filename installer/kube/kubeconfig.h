@@ -9,6 +9,10 @@
  *   colon-separated list, empty entries skipped), else ~/.kube/config, else
  *   /etc/kubernetes/admin.conf. Files are read capped (KUBECONFIG_MAX_SIZE; the
  *   certificate, key, CA and token files they name: KUBECONFIG_MAX_FILE each).
+ * - Every file is opened with open_regular(): a FIFO, socket or device where a file is
+ *   expected is refused at once ("not a regular file"), never waited on.
+ * - Names (context, cluster, user), the server URL and tls-server-name are printable
+ *   UTF-8, else refused (-EINVAL) with the value echoed escaped.
  * - Relative paths in the file (certificate-authority, client-certificate, client-key,
  *   tokenFile) resolve against the kubeconfig's own directory, as client-go does.
  * - Every credential ends up in memory (files are read once, when loading): the

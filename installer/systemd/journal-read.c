@@ -3,6 +3,8 @@
 #include <string.h>
 #include <systemd/sd-journal.h>
 
+#include "base/text.h"
+#include "base/util.h"
 #include "systemd/journal-read.h"
 
 #define IDENTIFIER_MATCH "SYSLOG_IDENTIFIER=dind-cache"
@@ -29,6 +31,7 @@ int check_state_from_plugin_string(const char *s, enum check_state *ret) {
 static int get_field(sd_journal *j, const char *field, char **ret) {
         size_t flen = strlen(field), len;
         const void *data;
+        _cleanup_free_ char *raw = NULL;
         char *copy;
         int r;
 
@@ -46,7 +49,12 @@ static int get_field(sd_journal *j, const char *field, char **ret) {
         len -= flen + 1;
         if (len > JOURNAL_FIELD_MAX)
                 len = JOURNAL_FIELD_MAX;
-        copy = strndup((const char *) data + flen + 1, len);
+        /* Any process may log under our identifier: what is read back is cleaned to one
+         * line, as all text from outside, before status shows it. */
+        raw = strndup((const char *) data + flen + 1, len);
+        if (!raw)
+                return -ENOMEM;
+        copy = text_sanitize_line(raw, JOURNAL_FIELD_MAX);
         if (!copy)
                 return -ENOMEM;
         *ret = copy;

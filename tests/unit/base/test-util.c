@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Quantities and durations as the flags take them; their short renderings. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -140,6 +143,36 @@ static void int_ranges(void **state) {
         assert_int_equal(v, 1500);
 }
 
+/* A FIFO named by input must never block open(): refused at once, as are directories;
+ * a regular file reads as before. */
+static void fifo_and_directory_are_refused_without_blocking(void **state) {
+        char dir[] = "/tmp/test-util-XXXXXX", fifo[64], file[64];
+        _cleanup_free_ char *data = NULL;
+        size_t size = 0;
+        int fd;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+        snprintf(file, sizeof(file), "%s/file", dir);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        assert_int_equal(write_file_atomic(file, "token\n", 6, 0600), 1);
+
+        assert_int_equal(read_file_full(fifo, 1024, &data, &size), -EBADFD);
+        assert_int_equal(open_regular(fifo, O_RDONLY), -EBADFD);
+        assert_int_equal(read_file_full(dir, 1024, &data, &size), -EISDIR);
+        assert_string_equal(file_error_to_string(-EBADFD), "not a regular file");
+        fd = open_regular(file, O_RDONLY);
+        assert_true(fd >= 0);
+        assert_false(fcntl(fd, F_GETFL) & O_NONBLOCK);
+        close(fd);
+        assert_int_equal(read_file_full(file, 1024, &data, &size), 0);
+        assert_string_equal(data, "token\n");
+
+        unlink(fifo);
+        unlink(file);
+        rmdir(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(quantities_binary_decimal_and_plain),
@@ -152,6 +185,7 @@ int main(void) {
                 cmocka_unit_test(durations_malformed_or_too_long),
                 cmocka_unit_test(duration_formatting),
                 cmocka_unit_test(int_ranges),
+                cmocka_unit_test(fifo_and_directory_are_refused_without_blocking),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

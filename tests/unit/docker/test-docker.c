@@ -158,6 +158,57 @@ static void test_hostile_info_never_crashes(void **state) {
         assert_int_equal(docker_info_parse(INFO_OVERLAY2_XFS, 20, &i), -EBADMSG);
 }
 
+static void test_invalid_ip_and_long_hosts_are_refused(void **state) {
+        char long_host[10016] = "tcp://", long_label[80] = "tcp://";
+        static const char *const bad[] = {
+                "tcp://[1]:2375", "tcp://[1:2]:2375", "tcp://[::1::2]:2375", "tcp://256.1.1.1:2375",
+                "tcp://1.2.3:2375", "tcp://1..2.3.4:2375", "tcp://-host:2375", "tcp://host-:2375",
+                "tcp://a..b:2375", "tcp://.host:2375",
+        };
+        char *url = NULL, *path = NULL;
+
+        memset(long_host + 6, 'a', 10000);
+        assert_int_equal(docker_host_parse(long_host, &url, &path), -EINVAL);
+        memset(long_label + 6, 'a', 64);
+        assert_int_equal(docker_host_parse(long_label, &url, &path), -EINVAL);
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                if (docker_host_parse(bad[i], &url, &path) != -EINVAL)
+                        fail_msg("'%s' was accepted", bad[i]);
+        /* The longest label and real addresses pass. */
+        long_label[6 + 63] = '\0';
+        assert_int_equal(docker_host_parse(long_label, &url, &path), 0);
+        free(url);
+        assert_int_equal(docker_host_parse("tcp://[fe80::1:2]:2375", &url, &path), 0);
+        assert_string_equal(url, "http://[fe80::1:2]:2375");
+        free(url);
+        assert_int_equal(docker_host_parse("tcp://10.96.0.12:2375", &url, &path), 0);
+        free(url);
+}
+
+static void test_daemon_strings_are_capped_and_cleaned(void **state) {
+        size_t big = 1 << 20;
+        char *body = malloc(big + 128), *p = body;
+        struct docker_info i = {};
+        struct docker_version v = {};
+        static const char version[] = "{\"Version\":\"\\u001b[2J1.0\\n[OK]\",\"ApiVersion\":\"1.4\\u00851\"}";
+
+        assert_non_null(body);
+        p += sprintf(p, "{\"Driver\":\"");
+        memset(p, 'x', big);
+        p += big;
+        sprintf(p, "\",\"DriverStatus\":[[\"Backing Filesystem\",\"xfs\\u001b]0;t\\u0007\"]]}");
+        assert_int_equal(docker_info_parse(body, strlen(body), &i), 0);
+        free(body);
+        assert_true(strlen(i.driver) <= 256);
+        assert_string_equal(i.backing_fs, "xfs?]0;t?");
+        docker_info_done(&i);
+
+        assert_int_equal(docker_version_parse(version, strlen(version), &v), 0);
+        assert_string_equal(v.version, "?[2J1.0?[OK]");
+        assert_string_equal(v.api_version, "1.4?1");
+        docker_version_done(&v);
+}
+
 static void test_version(void **state) {
         static const char body[] = "{\"Version\":\"20.10.24+dfsg1\",\"ApiVersion\":\"1.41\","
                                    "\"MinAPIVersion\":\"1.12\",\"Os\":\"linux\"}";
@@ -194,6 +245,8 @@ int main(void) {
                 cmocka_unit_test(test_info_containerd_image_store),
                 cmocka_unit_test(test_info_without_d_type),
                 cmocka_unit_test(test_hostile_info_never_crashes),
+                cmocka_unit_test(test_invalid_ip_and_long_hosts_are_refused),
+                cmocka_unit_test(test_daemon_strings_are_capped_and_cleaned),
                 cmocka_unit_test(test_version),
                 cmocka_unit_test(test_unreachable_daemon_fails_fast),
         };

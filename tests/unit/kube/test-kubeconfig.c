@@ -320,6 +320,36 @@ static void the_file_is_found_in_order(void **state) {
         assert_string_equal(p, home_cfg);
 }
 
+/* Names and the server URL reach messages and the log: escape characters in them are
+ * refused, echoed escaped, never raw. */
+static void escape_characters_in_names_and_server_are_refused_escaped(void **state) {
+        static const struct {
+                const char *text, *words;
+        } cases[] = {
+                { "clusters: [{name: c, cluster: {server: \"https://h\\e[2J:6443\"}}]\n"
+                  "contexts: [{name: x, context: {cluster: c}}]\ncurrent-context: x\n",
+                  "the server URL 'https://h\\e[2J:6443' holds a control character" },
+                { "clusters: [{name: c, cluster: {server: \"https://h\"}}]\n"
+                  "contexts: [{name: \"x\\e]0;t\\a\", context: {cluster: c}}]\ncurrent-context: \"x\\e]0;t\\a\"\n",
+                  "the context name 'x\\e]0;t\\x07' holds a control character" },
+                { "clusters: [{name: \"c\\n[OK]\", cluster: {server: \"https://h\"}}]\n"
+                  "contexts: [{name: x, context: {cluster: \"c\\n[OK]\"}}]\ncurrent-context: x\n",
+                  "the cluster name 'c\\n[OK]' holds a control character" },
+                { "clusters: [{name: c, cluster: {server: \"https://h\"}}]\n"
+                  "contexts: [{name: x, context: {cluster: c, user: \"u\\x9b\"}}]\ncurrent-context: x\n",
+                  "the user name 'u\\xc2\\x9b' holds a control character" },
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                _cleanup_free_ char *path = put("config", cases[i].text);
+                load_fails(path, NULL, -EINVAL, cases[i].words);
+        }
+        /* The names of the other contexts, listed in a message, are escaped too. */
+        _cleanup_free_ char *path = put("config", "clusters: [{name: c, cluster: {server: \"https://h\"}}]\n"
+                                                  "contexts: [{name: \"a\\e[31m\", context: {cluster: c}}]\n");
+        load_fails(path, NULL, -EINVAL, "(contexts: 'a\\e[31m')");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(files_resolve_against_the_kubeconfig_directory, setup, teardown),
@@ -333,6 +363,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(exec_and_auth_provider_are_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(insecure_is_kept_but_refused_with_a_ca, setup, teardown),
                 cmocka_unit_test_setup_teardown(tls_server_name_is_read, setup, teardown),
+                cmocka_unit_test_setup_teardown(escape_characters_in_names_and_server_are_refused_escaped, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(half_a_key_pair_and_missing_files_are_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(malformed_files_fail_cleanly, setup, teardown),
                 cmocka_unit_test_setup_teardown(oversized_files_are_refused, setup, teardown),
