@@ -4,6 +4,7 @@ must agree with it on every one; the file install writes must give systemd our
 DOCKER_HOST and leave every other assignment as systemd read it before."""
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -50,9 +51,12 @@ def sd():
         shutil.rmtree(base, ignore_errors=True)
 
 
-def systemd_reads(sd, content):
-    """Our keys as systemd sets them for a unit with EnvironmentFile= of CONTENT, or
-    None when systemd refuses the file."""
+VOLATILE = {"INVOCATION_ID", "JOURNAL_STREAM", "SYSTEMD_EXEC_PID"}
+
+
+def systemd_env(sd, content):
+    """The whole environment systemd gives a unit with EnvironmentFile= of CONTENT (but
+    the variables that change from run to run), or None when systemd refuses the file."""
     host = sd.path("/root/envtest/f.env")
     host.parent.mkdir(parents=True, exist_ok=True)
     host.write_bytes(content)
@@ -61,7 +65,14 @@ def systemd_reads(sd, content):
     if p.returncode != 0:
         return None
     env = dict(kv.split("=", 1) for kv in p.stdout.split("\0") if "=" in kv)
-    return {k: env.get(k) for k in KEYS}
+    return {k: v for k, v in env.items() if k not in VOLATILE}
+
+
+def systemd_reads(sd, content):
+    """Our keys as systemd sets them for a unit with EnvironmentFile= of CONTENT, or
+    None when systemd refuses the file."""
+    env = systemd_env(sd, content)
+    return None if env is None else {k: env.get(k) for k in KEYS}
 
 
 def we_read(path):
@@ -89,13 +100,13 @@ def test_systemd_reads_the_docker_host_install_writes_whatever_the_file_held(sd,
     ours = "tcp://10.96.0.12:2375"
     wrong = {}
     for name, content in TRICKY.items():
-        before = systemd_reads(sd, content)
+        before = systemd_env(sd, content)
         if before is None:
             continue        # systemd refuses the file: so does the writer (below)
         f = tmp_path / name
         f.write_bytes(content)
         subprocess.run([str(TOOL), "write", str(f), ours], check=True, capture_output=True)
-        after = systemd_reads(sd, f.read_bytes())
+        after = systemd_env(sd, f.read_bytes())     # every other variable as it was
         expected = dict(before, DOCKER_HOST=ours)
         if after != expected:
             wrong[name] = {"written": f.read_text(), "systemd": after, "expected": expected}
@@ -108,3 +119,42 @@ def test_a_file_systemd_refuses_is_not_rewritten(tmp_path):
     p = subprocess.run([str(TOOL), "write", str(f), "tcp://h:1"], capture_output=True, text=True)
     assert p.returncode == 2 and "Bad message" in p.stderr
     assert f.read_bytes() == TRICKY["invalid_utf8_refuses_the_file"]
+
+
+def random_files(count, seed=11):
+    """Deterministic random files over the characters systemd's parser treats specially."""
+    import random
+    rng = random.Random(seed)
+    pieces = ["DIND_CACHE_NODE", "DOCKER_HOST", "=", "\"", "'", "\\", "\n", "\r", "\r\n", " ", "\t",
+              "#", ";", "$", "`", "x", "y z", "\\\n", "\"\n", "é"]
+    for _ in range(count):
+        yield "".join(rng.choice(pieces) for _ in range(rng.randint(1, 24))).encode()
+
+
+def test_our_reader_agrees_with_systemd_on_random_files(sd, tmp_path):
+    disagree = []
+    for i, content in enumerate(random_files(int(os.environ.get("DIND_CACHE_ENVFILE_CASES", "40")))):
+        f = tmp_path / f"r{i}"
+        f.write_bytes(content)
+        theirs, ours = systemd_reads(sd, content), we_read(f)
+        if theirs != ours:
+            disagree.append({"file": content, "systemd": theirs, "ours": ours})
+    assert not disagree, disagree[:5]
+
+
+def test_systemd_reads_what_we_write_over_random_files(sd, tmp_path):
+    ours = "tcp://10.96.0.12:2375"
+    wrong = []
+    for i, content in enumerate(random_files(int(os.environ.get("DIND_CACHE_ENVFILE_CASES", "40")), seed=12)):
+        before = systemd_env(sd, content)
+        f = tmp_path / f"w{i}"
+        f.write_bytes(content)
+        p = subprocess.run([str(TOOL), "write", str(f), ours], capture_output=True)
+        if before is None:
+            if p.returncode != 2:       # systemd refuses it: so must we, untouched
+                wrong.append({"file": content, "written although systemd refuses it": f.read_bytes()})
+            continue
+        after = systemd_env(sd, f.read_bytes())
+        if after != dict(before, DOCKER_HOST=ours):     # every other variable as it was
+            wrong.append({"file": content, "written": f.read_bytes(), "before": before, "after": after})
+    assert not wrong, wrong[:5]
