@@ -205,10 +205,10 @@ int validate_cron_schedule(const char *s, char **ret_reason) {
         size_t fields = 0;
         int r;
 
-        p += strspn(p, " \t\n\r\v\f");
         if (!*p)
                 return reason(ret_reason, "empty spec string");
-        if (strncmp(p, "TZ=", 3) == 0 || strncmp(p, "CRON_TZ=", 8) == 0)
+        /* The API server refuses any "TZ" in a schedule (validateScheduleFormat). */
+        if (strstr(p, "TZ"))
                 return reason(ret_reason, "cannot use TZ or CRON_TZ in schedule, use the CronJob's timeZone field instead");
         if (*p == '@') {
                 for (size_t i = 0; i < ELEMENTSOF(macros); i++)
@@ -225,31 +225,35 @@ int validate_cron_schedule(const char *s, char **ret_reason) {
                 }
                 return reason(ret_reason, "unrecognized descriptor: %s", p);
         }
-        /* Five fields split on blanks, each a comma list of expressions. */
-        for (;;) {
-                size_t n;
-                p += strspn(p, " \t\n\r\v\f");
-                if (!*p)
+        /* Five fields split on blanks (counted first, as robfig/cron does), each a
+         * comma list of expressions. */
+        for (const char *q = p;;) {
+                q += strspn(q, " \t\n\r\v\f");
+                if (!*q)
                         break;
-                n = strcspn(p, " \t\n\r\v\f");
-                if (fields < ELEMENTSOF(cron_fields))
-                        for (const char *e = p; e < p + n;) {
-                                size_t en = strcspn(e, ",");
-                                if (en > (size_t) (p + n - e))
-                                        en = (size_t) (p + n - e);
-                                r = cron_expression(&cron_fields[fields], e, en, ret_reason);
-                                if (r < 0)
-                                        return r;
-                                e += en + 1;
-                                if (e == p + n)                 /* a trailing comma: an empty expression */
-                                        return reason(ret_reason, "%s field: failed to parse int from ''",
-                                                      cron_fields[fields].name);
-                        }
+                q += strcspn(q, " \t\n\r\v\f");
                 fields++;
-                p += n;
         }
         if (fields != ELEMENTSOF(cron_fields))
                 return reason(ret_reason, "expected exactly 5 fields, found %zu: [%s]", fields, s);
+        for (size_t f = 0; f < ELEMENTSOF(cron_fields); f++) {
+                size_t n;
+                p += strspn(p, " \t\n\r\v\f");
+                n = strcspn(p, " \t\n\r\v\f");
+                for (const char *e = p; e < p + n;) {
+                        size_t en = strcspn(e, ",");
+                        if (en > (size_t) (p + n - e))
+                                en = (size_t) (p + n - e);
+                        r = cron_expression(&cron_fields[f], e, en, ret_reason);
+                        if (r < 0)
+                                return r;
+                        e += en + 1;
+                        if (e == p + n)                 /* a trailing comma: an empty expression */
+                                return reason(ret_reason, "%s field: failed to parse int from ''",
+                                              cron_fields[f].name);
+                }
+                p += n;
+        }
         return 0;
 }
 

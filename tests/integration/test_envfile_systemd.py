@@ -133,7 +133,7 @@ def random_files(count, seed=11):
 
 def test_our_reader_agrees_with_systemd_on_random_files(sd, tmp_path):
     disagree = []
-    for i, content in enumerate(random_files(int(os.environ.get("DIND_CACHE_ENVFILE_CASES", "40")))):
+    for i, content in enumerate(random_files(int(os.environ.get("DIND_CACHE_ENVFILE_CASES", "25")))):
         f = tmp_path / f"r{i}"
         f.write_bytes(content)
         theirs, ours = systemd_reads(sd, content), we_read(f)
@@ -145,7 +145,7 @@ def test_our_reader_agrees_with_systemd_on_random_files(sd, tmp_path):
 def test_systemd_reads_what_we_write_over_random_files(sd, tmp_path):
     ours = "tcp://10.96.0.12:2375"
     wrong = []
-    for i, content in enumerate(random_files(int(os.environ.get("DIND_CACHE_ENVFILE_CASES", "40")), seed=12)):
+    for i, content in enumerate(random_files(int(os.environ.get("DIND_CACHE_ENVFILE_CASES", "25")), seed=12)):
         before = systemd_env(sd, content)
         f = tmp_path / f"w{i}"
         f.write_bytes(content)

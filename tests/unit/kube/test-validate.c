@@ -66,7 +66,7 @@ static void label_values(void **state) {
 static void cron_schedules_as_robfig_cron_reads_them(void **state) {
         static const char *const good[] = {
                 "0 3 * * 0", "*/15 * * * *", "0 0 1,15 * *", "5/15 * * * *", "0 9-17/2 * * mon-fri",
-                "0 3 * JAN-Dec ?", "0 0 * * SUN,sat", "  0   3 * * *  ", "@weekly", "@hourly", "@midnight",
+                "0 3 * JAN-Dec ?", "0 0 * * SUN,sat", "  0   3 * * *  ", "0\t3 * * 1", "@weekly", "@hourly", "@midnight",
                 "@every 1h30m", "@every 0", "59 23 31 12 6", "+5 * * * *",
         };
         for (size_t i = 0; i < ELEMENTSOF(good); i++)
@@ -92,6 +92,10 @@ static void cron_schedules_as_robfig_cron_reads_them(void **state) {
         bad(validate_cron_schedule, "TZ=UTC 0 3 * * *", "timeZone");
         bad(validate_cron_schedule, "CRON_TZ=UTC 0 3 * * *", "timeZone");
         bad(validate_cron_schedule, "", "empty spec string");
+        bad(validate_cron_schedule, "   ", "expected exactly 5 fields, found 0");
+        bad(validate_cron_schedule, " @weekly", "expected exactly 5 fields, found 1");
+        bad(validate_cron_schedule, "@weekly ", "unrecognized descriptor");
+        bad(validate_cron_schedule, "0 3 * * * #TZ", "timeZone");
 }
 
 static void image_references_by_the_docker_grammar(void **state) {
