@@ -69,6 +69,13 @@ $(B)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJS) $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(ASAN_LIB_OBJS) \
 		$(PKG_LIBS) $(CMOCKA_LIBS)
 
+# Small programs over the library that the integration tests drive (tests/helpers/).
+HELPERS := $(patsubst tests/helpers/%.c,$(B)/tests/helpers/%,$(wildcard tests/helpers/*.c))
+
+$(B)/tests/helpers/%: tests/helpers/%.c $(LIB_OBJS) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(PKG_LIBS)
+
 check: check-layers check-unit check-integration
 
 # The layering rules of README's "Layout", checked on the includes: the library never
@@ -84,7 +91,7 @@ check-unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
 # Integration tests need root: loop devices, mounts, dockerd, systemd in namespaces.
-check-integration: $(B)/dind-cache
+check-integration: $(B)/dind-cache $(HELPERS)
 	$(PYTHON) -m pytest -ra tests/integration $(PYTEST_ARGS)
 
 install: $(B)/dind-cache

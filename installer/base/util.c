@@ -203,17 +203,6 @@ int read_file_full(const char *path, size_t max, char **ret_data, size_t *ret_si
         return 0;
 }
 
-static const struct {
-        const char *suffix;
-        uint64_t factor;
-} quantity_suffixes[] = {
-        { "Ki", 1ULL << 10 }, { "Mi", 1ULL << 20 }, { "Gi", 1ULL << 30 },
-        { "Ti", 1ULL << 40 }, { "Pi", 1ULL << 50 }, { "Ei", 1ULL << 60 },
-        { "k", 1000ULL }, { "M", 1000000ULL }, { "G", 1000000000ULL },
-        { "T", 1000000000000ULL }, { "P", 1000000000000000ULL },
-        { "E", 1000000000000000000ULL }, { "", 1 },
-};
-
 /* Multiplies A by B, -ERANGE on overflow. */
 static int mul_u64(uint64_t a, uint64_t b, uint64_t *ret) {
         if (__builtin_mul_overflow(a, b, ret))
@@ -221,58 +210,117 @@ static int mul_u64(uint64_t a, uint64_t b, uint64_t *ret) {
         return 0;
 }
 
+/* Quantities are exact decimals (resource.Quantity), so they are worked out on their
+ * decimal digits: the longest text taken, and so the most digits there can be. */
+#define QUANTITY_MAX_LEN 128
+#define QUANTITY_MAX_EXP 1000
+
 int parse_quantity(const char *s, uint64_t *ret_bytes) {
-        uint64_t whole = 0, frac = 0, frac_scale = 1, factor = 1, result;
+        static const struct {
+                const char *suffix;
+                int exp10, exp2;
+        } suffixes[] = {
+                { "Ki", 0, 10 }, { "Mi", 0, 20 }, { "Gi", 0, 30 }, { "Ti", 0, 40 }, { "Pi", 0, 50 },
+                { "Ei", 0, 60 }, { "n", -9, 0 }, { "u", -6, 0 }, { "m", -3, 0 }, { "", 0, 0 },
+                { "k", 3, 0 }, { "M", 6, 0 }, { "G", 9, 0 }, { "T", 12, 0 }, { "P", 15, 0 },
+                { "E", 18, 0 },
+        };
+        /* The number's digits (leading zeros dropped), most significant first, with
+         * room for the binary factor's doubling (2^60 adds at most 19 digits). */
+        unsigned char d[QUANTITY_MAX_LEN + 24];
+        size_t n = 0, ndigits = 0, nfrac = 0, whole;
+        long exp10 = 0;
+        int exp2 = 0;
+        bool negative = false, dot = false, round_up = false;
+        uint64_t result = 0;
         const char *p = s;
-        bool digits = false;
-        int r;
 
-        if (isempty(s))
+        if (isempty(s) || strlen(s) > QUANTITY_MAX_LEN)
                 return -EINVAL;
-        if (*p == '+')
-                p++;
-        for (; *p >= '0' && *p <= '9'; p++, digits = true)
-                if (mul_u64(whole, 10, &whole) < 0 || __builtin_add_overflow(whole, (uint64_t) (*p - '0'), &whole))
-                        return -ERANGE;
-        if (*p == '.') {
-                for (p++; *p >= '0' && *p <= '9'; p++, digits = true)
-                        if (frac_scale < 1000000000000000000ULL) {
-                                frac = frac * 10 + (uint64_t) (*p - '0');
-                                frac_scale *= 10;
-                        }
+        if (*p == '+' || *p == '-')
+                negative = *p++ == '-';
+        for (;; p++) {
+                if (*p >= '0' && *p <= '9') {
+                        ndigits++;
+                        if (dot)
+                                nfrac++;
+                        if (n > 0 || *p != '0')
+                                d[n++] = (unsigned char) (*p - '0');
+                } else if (*p == '.' && !dot)
+                        dot = true;
+                else
+                        break;
         }
-        if (!digits)
+        if (ndigits == 0)
                 return -EINVAL;
 
-        if ((*p == 'e' || *p == 'E') && p[1] >= '0' && p[1] <= '9') {
-                long exp = 0;
-                for (p++; *p >= '0' && *p <= '9'; p++)
-                        if ((exp = exp * 10 + (*p - '0')) > 18)
-                                return -ERANGE;
-                for (long i = 0; i < exp; i++)
-                        factor *= 10;
-        } else {
-                size_t i;
-                for (i = 0; i < ELEMENTSOF(quantity_suffixes); i++)
-                        if (streq(p, quantity_suffixes[i].suffix))
-                                break;
-                if (i == ELEMENTSOF(quantity_suffixes))
+        size_t i;
+        for (i = 0; i < ELEMENTSOF(suffixes); i++)
+                if (streq(p, suffixes[i].suffix))
+                        break;
+        if (i < ELEMENTSOF(suffixes)) {
+                exp10 = suffixes[i].exp10;
+                exp2 = suffixes[i].exp2;
+        } else if (*p == 'e' || *p == 'E') {
+                /* A decimal exponent: e or E and a signed integer (strconv.ParseInt). */
+                const char *q = p + 1;
+                bool neg = false;
+                long e = 0;
+
+                if (*q == '+' || *q == '-')
+                        neg = *q++ == '-';
+                if (!*q || strspn(q, "0123456789") != strlen(q))
                         return -EINVAL;
-                factor = quantity_suffixes[i].factor;
-                p += strlen(quantity_suffixes[i].suffix);
-        }
-        if (*p)
+                for (; *q; q++)
+                        if (e <= QUANTITY_MAX_EXP)
+                                e = e * 10 + (*q - '0');
+                exp10 = neg ? -e : e;
+        } else
                 return -EINVAL;
-
-        r = mul_u64(whole, factor, &result);
-        if (r < 0)
-                return r;
-        /* The fraction, rounded down to whole bytes: frac/frac_scale * factor. */
-        if (frac) {
-                long double f = (long double) frac / (long double) frac_scale * (long double) factor;
-                if (__builtin_add_overflow(result, (uint64_t) f, &result))
-                        return -ERANGE;
+        if (n == 0) {                                  /* zero, however written */
+                *ret_bytes = 0;
+                return 0;
         }
+        if (negative)
+                return -EINVAL;
+        exp10 -= (long) nfrac;
+
+        /* Times 2^exp2, doubling the decimal digits. */
+        for (int k = 0; k < exp2; k++) {
+                unsigned carry = 0;
+                for (size_t j = n; j-- > 0;) {
+                        unsigned v = d[j] * 2u + carry;
+                        d[j] = (unsigned char) (v % 10);
+                        carry = v / 10;
+                }
+                if (carry) {
+                        memmove(d + 1, d, n++);
+                        d[0] = (unsigned char) carry;
+                }
+        }
+
+        /* The whole part: the first n + exp10 digits (then exp10 zeros when positive);
+         * any non-zero digit after it rounds up, as Quantity.Value() does. */
+        if (exp10 > 0) {
+                if ((long) n + exp10 > 20)
+                        return -ERANGE;
+                whole = n;
+        } else if ((long) n + exp10 <= 0) {
+                whole = 0;
+                round_up = true;                       /* n > 0: something non-zero below 1 */
+        } else {
+                whole = (size_t) ((long) n + exp10);
+                for (size_t j = whole; j < n; j++)
+                        round_up = round_up || d[j] != 0;
+        }
+        for (size_t j = 0; j < whole; j++)
+                if (mul_u64(result, 10, &result) < 0 || __builtin_add_overflow(result, d[j], &result))
+                        return -ERANGE;
+        for (long j = 0; j < exp10; j++)
+                if (mul_u64(result, 10, &result) < 0)
+                        return -ERANGE;
+        if (round_up && __builtin_add_overflow(result, 1, &result))
+                return -ERANGE;
         *ret_bytes = result;
         return 0;
 }
@@ -308,12 +356,14 @@ char *format_bytes(uint64_t bytes, char *buf, size_t size) {
 int parse_duration(const char *s, uint64_t *ret_usec) {
         static const struct {
                 const char *unit;
-                uint64_t usec;
+                uint64_t nsec;
         } units[] = {
-                { "ms", 1000ULL }, { "us", 1ULL }, { "h", 3600000000ULL },
-                { "m", 60000000ULL }, { "s", 1000000ULL },
+                { "ns", 1ULL }, { "us", 1000ULL }, { "\xc2\xb5s", 1000ULL }, { "\xce\xbcs", 1000ULL },
+                { "ms", 1000000ULL }, { "s", 1000000000ULL }, { "m", 60000000000ULL },
+                { "h", 3600000000000ULL },
         };
-        uint64_t total = 0;
+        const unsigned __int128 max_nsec = (unsigned __int128) UINT64_MAX * 1000;
+        unsigned __int128 total = 0;
         const char *p = s;
 
         if (isempty(s))
@@ -329,44 +379,89 @@ int parse_duration(const char *s, uint64_t *ret_usec) {
                 return 0;
         }
 
+        /* Go's time.ParseDuration: [+]([0-9]*(.[0-9]*)?UNIT)+, each part exact. */
+        if (*p == '+')
+                p++;
+        if (!*p)
+                return -EINVAL;
         while (*p) {
-                uint64_t n = 0, part;
-                size_t i;
+                uint64_t whole = 0, frac = 0, scale = 1;
+                unsigned __int128 part;
+                bool digits = false, inexact = false;
+                size_t i, nfrac = 0;
+                const char *f;
 
-                if (*p < '0' || *p > '9')
-                        return -EINVAL;
-                for (; *p >= '0' && *p <= '9'; p++)
-                        if (mul_u64(n, 10, &n) < 0 || __builtin_add_overflow(n, (uint64_t) (*p - '0'), &n))
+                for (; *p >= '0' && *p <= '9'; p++, digits = true)
+                        if (mul_u64(whole, 10, &whole) < 0 || __builtin_add_overflow(whole, (uint64_t) (*p - '0'), &whole))
                                 return -ERANGE;
-                for (i = 0; i < ELEMENTSOF(units); i++)
-                        if (strncmp(p, units[i].unit, strlen(units[i].unit)) == 0)
+                if (*p == '.') {
+                        f = ++p;
+                        p += strspn(p, "0123456789");
+                        digits = digits || p > f;
+                        nfrac = (size_t) (p - f);
+                        while (nfrac > 0 && f[nfrac - 1] == '0')
+                                nfrac--;               /* trailing zeros say nothing */
+                        if (nfrac > 19)
+                                inexact = true;        /* finer than any unit can make whole */
+                        for (size_t j = 0; !inexact && j < nfrac; j++) {
+                                frac = frac * 10 + (uint64_t) (f[j] - '0');
+                                scale *= 10;
+                        }
+                }
+                if (!digits)
+                        return -EINVAL;
+                for (i = 0; i < ELEMENTSOF(units); i++) {
+                        size_t n = strlen(units[i].unit);
+                        /* "ms" before "m": the longer unit that matches. */
+                        if (strncmp(p, units[i].unit, n) == 0 && !(n == 1 && p[1] == 's' && *p == 'm'))
                                 break;
+                }
                 if (i == ELEMENTSOF(units))
                         return -EINVAL;
                 p += strlen(units[i].unit);
-                if (mul_u64(n, units[i].usec, &part) < 0 || __builtin_add_overflow(total, part, &total))
+                if (inexact)
+                        return -EDOM;
+                part = (unsigned __int128) whole * units[i].nsec;
+                if (frac) {
+                        unsigned __int128 x = (unsigned __int128) frac * units[i].nsec;
+                        if (x % scale)
+                                return -EDOM;          /* part of a nanosecond */
+                        part += x / scale;
+                }
+                if (part > max_nsec || (total += part) > max_nsec)
                         return -ERANGE;
         }
-        *ret_usec = total;
+        if (total % 1000)
+                return -EDOM;                          /* part of a microsecond */
+        if (total / 1000 > UINT64_MAX)
+                return -ERANGE;
+        *ret_usec = (uint64_t) (total / 1000);
         return 0;
 }
 
 char *format_duration(uint64_t usec, char *buf, size_t size) {
-        uint64_t sec = usec / 1000000ULL;
-        uint64_t h = sec / 3600, m = (sec % 3600) / 60, s = sec % 60;
+        static const struct {
+                const char *unit;
+                uint64_t usec;
+        } units[] = {
+                { "h", 3600000000ULL }, { "m", 60000000ULL }, { "s", 1000000ULL },
+                { "ms", 1000ULL }, { "us", 1ULL },
+        };
         size_t n = 0;
 
+        if (size == 0)
+                return buf;
         buf[0] = '\0';
-        if (sec == 0) {
-                snprintf(buf, size, "%" PRIu64 "ms", usec / UINT64_C(1000));
+        if (usec == 0) {
+                snprintf(buf, size, "0s");
                 return buf;
         }
-        if (h && n < size)
-                n += (size_t) snprintf(buf + n, size - n, "%" PRIu64 "h", h);
-        if (m && n < size)
-                n += (size_t) snprintf(buf + n, size - n, "%" PRIu64 "m", m);
-        if (s && n < size)
-                snprintf(buf + n, size - n, "%" PRIu64 "s", s);
+        for (size_t i = 0; i < ELEMENTSOF(units) && n < size; i++) {
+                uint64_t v = usec / units[i].usec;
+                usec %= units[i].usec;
+                if (v)
+                        n += (size_t) snprintf(buf + n, size - n, "%" PRIu64 "%s", v, units[i].unit);
+        }
         return buf;
 }
 

@@ -80,9 +80,11 @@ const char *file_error_to_string(int error);
  * -EFBIG if larger. */
 int read_file_full(const char *path, size_t max, char **ret_data, size_t *ret_size);
 
-/* Kubernetes resource quantity to bytes: "5Gi", "500Mi", "10G", "1.5Ti", "1e9",
- * "123". Binary suffixes Ki Mi Gi Ti Pi Ei, decimal k M G T P E, and plain numbers.
- * -EINVAL on malformed text, -ERANGE on overflow. */
+/* Kubernetes resource quantity to bytes, exactly as resource.Quantity reads it and
+ * Value() rounds it: "5Gi", "500Mi", "10G", "1.5Ti", "1e9", ".13M", "1E-3", "123".
+ * Binary suffixes Ki Mi Gi Ti Pi Ei, decimal n u m k M G T P E, e/E exponents; exact
+ * decimal arithmetic, a fraction of a byte rounded up. -EINVAL on malformed text (or
+ * a negative quantity), -ERANGE past UINT64_MAX. */
 int parse_quantity(const char *s, uint64_t *ret_bytes);
 
 /* Bytes to the largest exact binary quantity: 5368709120 -> "5Gi", 1000 -> "1000".
@@ -92,11 +94,14 @@ char *format_quantity(uint64_t bytes, char *buf, size_t size);
 /* Bytes to a short readable size: "4.9G". BUF must hold at least 16 bytes. */
 char *format_bytes(uint64_t bytes, char *buf, size_t size);
 
-/* Go-style duration to microseconds: "168h", "5m", "1h30m", "90s", "500ms". A plain
- * number is seconds. -EINVAL malformed, -ERANGE overflow. */
+/* Go duration (time.ParseDuration) to microseconds: "168h", "5m", "1h30m", "1.5h",
+ * "500ms", "250us"; a plain number is seconds. Exact: -EDOM when it is not a whole
+ * number of microseconds ("1ns", "0.5us"), never rounded. -EINVAL malformed, -ERANGE
+ * overflow. */
 int parse_duration(const char *s, uint64_t *ret_usec);
 
-/* Microseconds to "5m", "168h0m0s"-free short text: "1h30m", "90s" -> "1m30s". */
+/* Microseconds to exact Go duration text: "1h30m", "90s" -> "1m30s", 1.5 s ->
+ * "1s500ms", 0 -> "0s". BUF must hold at least 32 bytes. */
 char *format_duration(uint64_t usec, char *buf, size_t size);
 
 /* Monotonic clock in microseconds. */

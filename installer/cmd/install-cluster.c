@@ -182,6 +182,9 @@ static int skip_apply(const struct install_options *o, uint64_t capacity) {
                        ENV_FILE, o->data_dir, o->node);
         else {
                 r = envfile_write(ENV_FILE, &env);
+                if (r == -EBADMSG)
+                        return log_error_errno(r, "cannot update '%s': it holds a NUL byte or invalid UTF-8, "
+                                               "for which systemd refuses the whole file; fix or remove it", ENV_FILE);
                 if (r < 0)
                         return log_error_errno(r, "cannot write '%s': %m", ENV_FILE);
         }
@@ -468,6 +471,9 @@ int install_cluster(const struct install_options *o, const struct install_disk_r
                 return log_oom();
         struct envfile env = { .docker_host = docker_host, .data_dir = o->data_dir, .node = o->node };
         r = envfile_write(ENV_FILE, &env);
+        if (r == -EBADMSG)
+                return log_error_errno(r, "cannot update '%s': it holds a NUL byte or invalid UTF-8, "
+                                       "for which systemd refuses the whole file; fix or remove it", ENV_FILE);
         if (r < 0)
                 return log_error_errno(r, "cannot write '%s': %m", ENV_FILE);
         printf("%s %s (DOCKER_HOST=%s)\n", r > 0 ? "Wrote" : "Unchanged:", ENV_FILE, docker_host);

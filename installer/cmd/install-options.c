@@ -8,6 +8,7 @@
 #include "cmd/install.h"
 #include "base/log.h"
 #include "kube/manifest.h"
+#include "kube/validate.h"
 
 enum {
         ARG_DATA_DIR = 0x100,
@@ -108,68 +109,14 @@ static int usage_error(const char *name, const char *fmt, ...) {
         return -EINVAL;
 }
 
-/* A DNS-1123 label: what namespaces are. */
-static bool valid_dns_label(const char *s) {
-        size_t n = strlen(s);
-        if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
-                return false;
-        return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
-}
-
-/* A DNS-1123 subdomain: what node names are. */
-static bool valid_dns_subdomain(const char *s) {
-        size_t n = strlen(s);
-        if (n == 0 || n > 253 || !strchr("abcdefghijklmnopqrstuvwxyz0123456789", s[0]) ||
-            !strchr("abcdefghijklmnopqrstuvwxyz0123456789", s[n - 1]))
-                return false;
-        return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-.") == n;
-}
-
-/* Five cron fields of [0-9*,/-] or a @macro, as the CronJob controller accepts. */
-static bool valid_cron(const char *s) {
-        static const char *const macros[] = { "@yearly", "@annually", "@monthly", "@weekly",
-                                              "@daily", "@midnight", "@hourly" };
-        unsigned fields = 0;
-
-        for (size_t i = 0; i < ELEMENTSOF(macros); i++)
-                if (streq(s, macros[i]))
-                        return true;
-        for (const char *p = s; *p;) {
-                size_t n;
-                p += strspn(p, " ");
-                n = strspn(p, "0123456789*,/-?");
-                if (n == 0)
-                        return *p == '\0' && fields == 5;
-                fields++;
-                p += n;
-                if (*p && *p != ' ')
-                        return false;
-        }
-        return fields == 5;
-}
-
-/* An absolute path without "." or ".." components, trailing slashes dropped. */
-static int normalize_path(const char *s, char **ret) {
-        char *copy;
-        size_t n;
-
-        if (s[0] != '/')
-                return -EINVAL;
-        if (strstr(s, "/./") || strstr(s, "/../") || strstr(s, "//"))
-                return -EINVAL;
-        copy = strdup(s);
-        if (!copy)
-                return -ENOMEM;
-        n = strlen(copy);
-        while (n > 1 && copy[n - 1] == '/')
-                copy[--n] = '\0';
-        if (streq(copy, "/") || (n >= 2 && streq(copy + n - 2, "/.")) ||
-            (n >= 3 && streq(copy + n - 3, "/.."))) {
-                free(copy);
-                return -EINVAL;
-        }
-        *ret = copy;
-        return 0;
+/* A flag's value refused with the validator's reason (VALIDATE's result R); 0 when valid. */
+static int flag_invalid(const char *name, const char *flag, const char *value, int r, char *why) {
+        _cleanup_free_ char *reason = why;
+        if (r == -ENOMEM)
+                return log_error_errno(r, "out of memory");
+        if (r >= 0)
+                return 0;
+        return usage_error(name, "invalid value for %s: '%s': %s", flag, value, reason);
 }
 
 static int set_string(char **field, const char *value) {
@@ -225,6 +172,7 @@ int install_options_parse(const char *name, unsigned accept, int argc, char **ar
         opterr = 0;
         optind = 0;
         while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) >= 0) {
+                char *why;
                 long v;
                 switch (c) {
                 case 'h':
@@ -234,9 +182,9 @@ int install_options_parse(const char *name, unsigned accept, int argc, char **ar
                 case ARG_DATA_DIR:
                         free(o.data_dir);
                         o.data_dir = NULL;
-                        r = normalize_path(optarg, &o.data_dir);
-                        if (r == -EINVAL)
-                                r = usage_error(name, "invalid value for --data-dir: '%s' (an absolute path is needed)", optarg);
+                        why = NULL;
+                        r = validate_local_path(optarg, &o.data_dir, &why);
+                        r = flag_invalid(name, "--data-dir", optarg, r, why);
                         break;
                 case ARG_DEVICE:
                         if (optarg[0] != '/')
@@ -249,33 +197,43 @@ int install_options_parse(const char *name, unsigned accept, int argc, char **ar
                         break;
                 case ARG_CAPACITY:
                         r = parse_quantity(optarg, &o.capacity);
-                        if (r < 0 || o.capacity == 0)
-                                r = usage_error(name, "invalid value for --capacity: '%s' (a quantity such as 50Gi or 500Mi is needed)", optarg);
+                        if (r == -ERANGE)
+                                r = usage_error(name, "invalid value for --capacity: '%s': more bytes than fit in 64 bits", optarg);
+                        else if (r < 0)
+                                r = usage_error(name, "invalid value for --capacity: '%s': a quantity such as 50Gi, "
+                                                "500Mi or 1.5T is needed (suffixes Ki Mi Gi Ti Pi Ei, k M G T P E, or an exponent)", optarg);
+                        else if (o.capacity == 0)
+                                r = usage_error(name, "invalid value for --capacity: '%s': the capacity must be more than zero", optarg);
                         break;
                 case ARG_JSON:
                         o.json = true;
                         break;
                 case ARG_NODE:
-                        if (!valid_dns_subdomain(optarg))
-                                r = usage_error(name, "invalid value for --node: '%s' (a lower-case DNS name is needed)", optarg);
-                        else
+                        why = NULL;
+                        r = validate_node_name(optarg, &why);
+                        r = flag_invalid(name, "--node", optarg, r, why);
+                        if (r >= 0)
                                 r = set_string(&o.node, optarg);
                         break;
                 case ARG_NAMESPACE:
                 case ARG_ALLOW_NAMESPACE: {
                         const char *flag = c == ARG_NAMESPACE ? "--namespace" : "--allow-namespace";
-                        if (!valid_dns_label(optarg))
-                                r = usage_error(name, "invalid value for %s: '%s' (a lower-case DNS label is needed)", flag, optarg);
-                        else if (c == ARG_NAMESPACE)
+                        why = NULL;
+                        r = validate_dns_label(optarg, &why);
+                        r = flag_invalid(name, flag, optarg, r, why);
+                        if (r < 0)
+                                break;
+                        if (c == ARG_NAMESPACE)
                                 r = set_string(&o.namespace_, optarg);
                         else if (!strv_contains(o.allow_namespaces, optarg))
                                 r = strv_extend(&o.allow_namespaces, optarg);
                         break;
                 }
                 case ARG_IMAGE:
-                        if (isempty(optarg) || strpbrk(optarg, " \t\n\"'"))
-                                r = usage_error(name, "invalid value for --image: '%s'", optarg);
-                        else
+                        why = NULL;
+                        r = validate_image_reference(optarg, &why);
+                        r = flag_invalid(name, "--image", optarg, r, why);
+                        if (r >= 0)
                                 r = set_string(&o.image, optarg);
                         break;
                 case ARG_REGISTRY_MIRROR:
@@ -293,9 +251,10 @@ int install_options_parse(const char *name, unsigned accept, int argc, char **ar
                                 o.mtu = v;
                         break;
                 case ARG_PRUNE_SCHEDULE:
-                        if (!valid_cron(optarg))
-                                r = usage_error(name, "invalid value for --prune-schedule: '%s' (five cron fields or @weekly are needed)", optarg);
-                        else
+                        why = NULL;
+                        r = validate_cron_schedule(optarg, &why);
+                        r = flag_invalid(name, "--prune-schedule", optarg, r, why);
+                        if (r >= 0)
                                 r = set_string(&o.prune_schedule, optarg);
                         break;
                 case ARG_PRUNE_AFTER:
@@ -305,8 +264,16 @@ int install_options_parse(const char *name, unsigned accept, int argc, char **ar
                                            c == ARG_TIMEOUT     ? "--timeout" : "--check-interval";
                         uint64_t usec;
                         r = parse_duration(optarg, &usec);
-                        if (r < 0 || usec < 1000000ULL)
-                                r = usage_error(name, "invalid value for %s: '%s' (a duration of at least 1s such as 90s, 5m or 168h is needed)", flag, optarg);
+                        if (r == -EDOM)
+                                r = usage_error(name, "invalid value for %s: '%s': not a whole number of microseconds, "
+                                                "which is as fine as it can be kept (it is not rounded)", flag, optarg);
+                        else if (r == -ERANGE)
+                                r = usage_error(name, "invalid value for %s: '%s': too long a duration", flag, optarg);
+                        else if (r < 0)
+                                r = usage_error(name, "invalid value for %s: '%s': a duration such as 90s, 5m, 1h30m "
+                                                "or 168h is needed (units h m s ms us ns)", flag, optarg);
+                        else if (usec < 1000000ULL)
+                                r = usage_error(name, "invalid value for %s: '%s': at least 1s is needed", flag, optarg);
                         else if (c == ARG_PRUNE_AFTER)
                                 o.prune_after_usec = usec;
                         else if (c == ARG_TIMEOUT)

@@ -7,6 +7,7 @@
 #include "base/assets.h"
 #include "base/json-util.h"
 #include "kube/manifest.h"
+#include "kube/validate.h"
 #include "base/util.h"
 #include "kube/yaml.h"
 
@@ -56,25 +57,24 @@ const struct manifest_kind *manifest_kind_find(const char *api_version, const ch
         return NULL;
 }
 
-/* A DNS-1123 subdomain: lower-case alphanumerics, '-' and '.', starting and ending
- * alphanumeric, at most 253 characters. Safe in a URL path as it is. */
+/* A DNS-1123 subdomain (kube/validate.h). Safe in a URL path as it is. */
 static bool valid_subdomain(const char *s) {
-        size_t n = s ? strlen(s) : 0;
-
-        if (n == 0 || n > 253)
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                char c = s[i];
-                bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-                if (!alnum && ((c != '-' && c != '.') || i == 0 || i == n - 1))
-                        return false;
-        }
-        return true;
+        _cleanup_free_ char *why = NULL;
+        return s && validate_dns_subdomain(s, &why) == 0;
 }
 
-/* A DNS-1123 label, what namespace names are: a subdomain without dots, <= 63. */
+/* A DNS-1123 label, what namespace names are. */
 static bool valid_label(const char *s) {
-        return valid_subdomain(s) && strlen(s) <= 63 && !strchr(s, '.');
+        _cleanup_free_ char *why = NULL;
+        return s && validate_dns_label(s, &why) == 0;
+}
+
+/* VALIDATE's refusal of VALUE as FIELD, in *RET_ERROR. */
+static int refuse(char **ret_error, const char *field, const char *value, int r, char *why) {
+        _cleanup_free_ char *reason = why;
+        if (r == -ENOMEM || r >= 0)
+                return r;
+        return fail(ret_error, "invalid %s '%s': %s", field, value, reason ?: "refused");
 }
 
 int manifest_ref(const json_t *obj, struct manifest_ref *ret) {
@@ -392,8 +392,11 @@ static int apply_volume(json_t *objects, const struct manifest_params *p, char *
                                               "nodeSelectorTerms", NULL), *t;
                 size_t i, n = 0;
 
-                if (!valid_subdomain(p->node))
-                        return fail(ret_error, "invalid node name '%s'", p->node);
+                char *why = NULL;
+                r = validate_node_name(p->node, &why);
+                r = refuse(ret_error, "node name", p->node, r, why);
+                if (r < 0)
+                        return r;
                 json_array_foreach(terms, i, t) {
                         json_t *e = match_expression(json_object_get(t, "matchExpressions"), HOSTNAME_LABEL);
                         if (!e)
@@ -443,8 +446,13 @@ static int apply_daemon(json_t *objects, const struct manifest_params *p, char *
         if (!c)
                 return -EINVAL;
 
-        if (p->image && (r = set_string(c, "image", p->image)) < 0)
-                return r;
+        if (p->image) {
+                char *why = NULL;
+                r = validate_image_reference(p->image, &why);
+                r = refuse(ret_error, "image", p->image, r, why);
+                if (r < 0 || (r = set_string(c, "image", p->image)) < 0)
+                        return r;
+        }
         if (p->registry_mirror && (r = set_arg(c, "registry-mirror", p->registry_mirror)) < 0)
                 return r;
         if (p->mtu != 0) {
@@ -467,9 +475,13 @@ static int apply_prune(json_t *objects, const struct manifest_params *p, char **
         cron = find_object(objects, "CronJob", MANIFEST_CRONJOB, ret_error);
         if (!cron)
                 return -EINVAL;
-        if (p->prune_schedule && (r = set_string(json_object_get(cron, "spec"), "schedule",
-                                                 p->prune_schedule)) < 0)
-                return r;
+        if (p->prune_schedule) {
+                char *why = NULL;
+                r = validate_cron_schedule(p->prune_schedule, &why);
+                r = refuse(ret_error, "schedule", p->prune_schedule, r, why);
+                if (r < 0 || (r = set_string(json_object_get(cron, "spec"), "schedule", p->prune_schedule)) < 0)
+                        return r;
+        }
         if (p->prune_after_usec > 0) {
                 char buf[64];
 

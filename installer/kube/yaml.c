@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h> /* libyaml; ours is kube/yaml.h */
 
 #include "base/json-util.h"
@@ -55,12 +56,6 @@ static bool in_list(const char *s, const char *const *list) {
 static const char *const nulls[] = { "", "~", "null", "Null", "NULL", NULL };
 static const char *const trues[] = { "true", "True", "TRUE", NULL };
 static const char *const falses[] = { "false", "False", "FALSE", NULL };
-/* YAML 1.1 (go-yaml v2, hence kubectl) reads these as booleans; we read them as
- * strings and always quote them on output. */
-static const char *const yaml11_bools[] = {
-        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
-        "on", "On", "ON", "off", "Off", "OFF", NULL
-};
 static const char *const specials[] = {
         ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF",
         ".nan", ".NaN", ".NAN", NULL
@@ -167,22 +162,36 @@ static enum kind resolve_plain(const char *s, size_t len, json_int_t *ret_int, d
         return K_STRING;
 }
 
-/* Whether string S must be quoted so that either YAML 1.2 or YAML 1.1 (kubectl)
- * reads it back as a string. */
+/* Whether string S must be quoted so that every YAML 1.1 and 1.2 resolver (kubectl's
+ * go-yaml, PyYAML, libyaml-based tools) reads it back as a string. Quoting more than
+ * needed is harmless; a miss turns a string into a number, a boolean or a date. */
 static bool needs_quotes(const char *s, size_t len) {
+        static const char *const words[] = {
+                "true", "false", "null", "yes", "no", "on", "off", "y", "n", "~", "<<", "=", NULL
+        };
+        const char *unsigned_s = s + (*s == '+' || *s == '-');
         json_int_t i;
         double d;
 
         if (resolve_plain(s, len, &i, &d) != K_STRING)
                 return true;
-        if (in_list(s, yaml11_bools) || streq(s, "<<") || streq(s, "="))
+        /* Booleans and nulls in every case form (YAML 1.1 and go-yaml read some). */
+        for (const char *const *w = words; *w; w++)
+                if (strcasecmp(s, *w) == 0)
+                        return true;
+        /* .inf and .nan, signed or not, in any case. */
+        if (strcasecmp(unsigned_s, ".inf") == 0 || strcasecmp(unsigned_s, ".nan") == 0)
                 return true;
-        /* YAML 1.1 timestamps ("2001-12-14", "2001-12-14t21:59:43.10-05:00"), which
-         * go-yaml turns into a time and so into different text. */
+        /* Anything that may be a number to someone: ints in every base with prefixes in
+         * either case, underscores and signs (Go's ParseInt base 0 after go-yaml drops
+         * the underscores: 0B10, 0O17, 0x1_0, +0x_1), floats, YAML 1.1 sexagesimal
+         * (1:20, 190:20:30.15). */
+        if (len > 0 && strchr("+-.0123456789", s[0]) &&
+            strspn(s, "0123456789abcdefABCDEF_+-.:xXoObBeE") == len)
+                return true;
+        /* YAML 1.1 timestamps ("2001-12-14", "2001-12-14t21:59:43.10-05:00",
+         * "2001-12-14 21:59:43.10 -5"), which go-yaml turns into a time. */
         if (len >= 8 && strspn(s, "0123456789") == 4 && s[4] == '-' && s[5] >= '0' && s[5] <= '9')
-                return true;
-        /* Other YAML 1.1 numbers: underscores ("1_000"), sexagesimal ("1:30"). */
-        if (strpbrk(s, "_:") && strspn(s, "+-.0123456789_:eE") == len)
                 return true;
         return false;
 }
@@ -322,6 +331,14 @@ static int loader_key(struct loader *l, const yaml_event_t *ev) {
         if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !ev->data.scalar.tag &&
             streq(v, "<<"))
                 return fail(l->ret_error, &ev->start_mark, "merge keys are not supported");
+        /* A key's tag is held to the rules a value's is: unknown tags refused, the
+         * standard ones must fit the text. */
+        if (ev->data.scalar.tag) {
+                _cleanup_json_ json_t *probe = NULL;
+                int r = scalar_to_json(ev, &probe, l->ret_error);
+                if (r < 0)
+                        return r;
+        }
         if (!utf8_valid(v, len))
                 return fail(l->ret_error, &ev->start_mark, "key is not valid UTF-8");
         if (json_object_get(f->node, v))

@@ -12,7 +12,8 @@
  *          reads file modes), 0b binary; too large for int64: a float
  *   float  1.5, .5, 1e3, 2.5E-3 (.inf and .nan are refused: JSON has no such number)
  *   string everything else, and every quoted or block scalar; tags !!str, !!int,
- *          !!float, !!bool, !!null are honoured, any other tag is refused.
+ *          !!float, !!bool, !!null are honoured, any other tag is refused, on
+ *          mapping keys as on values (a key stays text: "!!int 1: x" is key "1").
  * Deliberate difference from kubectl: YAML 1.1's y/n/yes/no/on/off (any case form)
  * are read as STRINGS, not booleans. Silently turning a word into a boolean is the
  * classic YAML trap; a consumer that wants a boolean gets a string and must refuse it
@@ -38,8 +39,12 @@ int yaml_load_all(const char *text, size_t size, json_t **ret_docs, char **ret_e
 int yaml_load_one(const char *text, size_t size, json_t **ret_doc, char **ret_error);
 
 /* JSON to one block-style YAML document (no "---"), keys in the object's order.
- * Strings that would read back as another type under YAML 1.2 or 1.1 ("true", "yes",
- * "1.0", "", "0755", "1_000", "2001-12-14") are double-quoted; multi-line strings are
+ * Strings that any YAML 1.2 or 1.1 resolver (kubectl's go-yaml, PyYAML) could read
+ * as another type are double-quoted: booleans and nulls in every case form, ints in
+ * every base with prefixes in either case, underscores and signs ("0B10", "0O17",
+ * "0x1_0", "+0x_1"), floats, .inf/.nan, sexagesimal ("1:20"), dates and timestamps,
+ * "" -- in practice every string that starts with [-+.0-9] and is made only of
+ * number characters; multi-line strings are
  * literal blocks (|) where that is exact, else double-quoted with escapes; floats
  * always carry a "." or an exponent. load(dump(x)) equals x. -EINVAL for more than 64
  * nested collections (what loading refuses), -ENOMEM. The caller frees *ret_text. */

@@ -26,22 +26,305 @@ void envfile_done(struct envfile *e) {
         *e = (struct envfile) {};
 }
 
-/* Which of our keys LINE assigns (index), or -1. */
-static int line_key(const char *line, size_t len) {
-        size_t i = 0;
-
-        while (i < len && (line[i] == ' ' || line[i] == '\t'))
-                i++;
-        for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
-                size_t n = strlen(keys[k]), j = i + n;
-                if (len - i < n || strncmp(line + i, keys[k], n) != 0)
-                        continue;
-                while (j < len && (line[j] == ' ' || line[j] == '\t'))
-                        j++;
-                if (j < len && line[j] == '=')
+static int key_index(const char *key) {
+        for (size_t k = 0; k < ELEMENTSOF(keys); k++)
+                if (streq(key, keys[k]))
                         return (int) k;
-        }
         return -1;
+}
+
+/* A growing string. */
+struct buf {
+        char *s;
+        size_t n, size;
+};
+
+static int buf_add(struct buf *b, const char *s, size_t n) {
+        if (b->n + n + 1 > b->size) {
+                size_t size = (b->n + n + 1) * 2;
+                char *grown = realloc(b->s, size);
+                if (!grown)
+                        return -ENOMEM;
+                b->s = grown;
+                b->size = size;
+        }
+        memcpy(b->s + b->n, s, n);
+        b->n += n;
+        b->s[b->n] = '\0';
+        return 0;
+}
+
+static int buf_addc(struct buf *b, char c) {
+        return buf_add(b, &c, 1);
+}
+
+static int buf_adds(struct buf *b, const char *s) {
+        return buf_add(b, s, strlen(s));
+}
+
+static bool utf8_valid(const char *s, size_t n) {
+        const unsigned char *p = (const unsigned char *) s, *end = p + n;
+
+        while (p < end) {
+                unsigned c = *p, len, cp;
+                if (c < 0x80) {
+                        p++;
+                        continue;
+                }
+                if (c >= 0xc2 && c <= 0xdf)
+                        len = 2, cp = c & 0x1f;
+                else if (c >= 0xe0 && c <= 0xef)
+                        len = 3, cp = c & 0x0f;
+                else if (c >= 0xf0 && c <= 0xf4)
+                        len = 4, cp = c & 0x07;
+                else
+                        return false;
+                if ((size_t) (end - p) < len)
+                        return false;
+                for (unsigned i = 1; i < len; i++) {
+                        if ((p[i] & 0xc0) != 0x80)
+                                return false;
+                        cp = cp << 6 | (p[i] & 0x3f);
+                }
+                if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+                    (cp >= 0xd800 && cp <= 0xdfff))
+                        return false;
+                p += len;
+        }
+        return true;
+}
+
+/* What the file says, item by item, as systemd's parser sees it. */
+enum item_kind {
+        ITEM_ASSIGNMENT,    /* KEY=VALUE: key and value */
+        ITEM_COMMENT,       /* from '#' or ';' to the newline that ends it: text */
+        ITEM_OTHER,         /* a line with no '=', which systemd ignores: text */
+        ITEM_BLANK,
+};
+
+struct item {
+        enum item_kind kind;
+        char *key, *value, *text;
+};
+
+struct items {
+        struct item *v;
+        size_t n;
+};
+
+static void items_done(struct items *it) {
+        for (size_t i = 0; i < it->n; i++) {
+                free(it->v[i].key);
+                free(it->v[i].value);
+                free(it->v[i].text);
+        }
+        free(it->v);
+        *it = (struct items) {};
+}
+
+static int items_add(struct items *it, enum item_kind kind, struct buf *a, struct buf *b) {
+        struct item *grown = reallocarray(it->v, it->n + 1, sizeof(*grown));
+        struct item *i;
+
+        if (!grown)
+                return -ENOMEM;
+        it->v = grown;
+        i = &it->v[it->n];
+        *i = (struct item) { .kind = kind };
+        if (kind == ITEM_ASSIGNMENT) {
+                i->key = strndup(a->s ?: "", a->n);
+                i->value = strndup(b->s ?: "", b->n);
+                if (!i->key || !i->value) {
+                        free(i->key);
+                        free(i->value);
+                        return -ENOMEM;
+                }
+                /* systemd refuses the whole file over invalid UTF-8 in a key or value. */
+                if (!utf8_valid(i->key, a->n) || !utf8_valid(i->value, b->n)) {
+                        free(i->key);
+                        free(i->value);
+                        return -EBADMSG;
+                }
+        } else if (kind != ITEM_BLANK) {
+                i->text = strndup(a->s ?: "", a->n);
+                if (!i->text)
+                        return -ENOMEM;
+        }
+        it->n++;
+        a->n = b->n = 0;
+        return 0;
+}
+
+#define NEWLINE "\n\r"
+#define WHITESPACE " \t\n\r"
+#define COMMENTS "#;"
+#define SHELL_NEED_ESCAPE "\"\\`$"
+
+static bool in(char c, const char *set) {
+        return c && strchr(set, c);
+}
+
+/* systemd 252's parser for EnvironmentFile= (src/basic/env-file.c,
+ * parse_env_file_internal) re-implemented, recording comments and ignored lines too so
+ * that a file can be written back with the same meaning. Its rules: a NUL ends the
+ * text; CR and LF both end a line; '#' or ';' first on a line starts a comment, in
+ * which a backslash escapes the next character (a newline too); a line with no '=' is
+ * ignored; around the key, blanks are dropped; in the value, blanks before it are
+ * dropped, and after it too when it ends unquoted; an unquoted backslash takes the
+ * next character literally (a newline: both vanish); single quotes take everything
+ * literally up to the next one, newlines included; double quotes too, except that a
+ * backslash before one of " \ ` $ stands for that character, before a newline
+ * vanishes with it, and before anything else is kept; after a closing quote the value
+ * goes on (blanks dropped), a quote elsewhere is an ordinary character. */
+static int parse_items(const char *text, size_t size, struct items *ret) {
+        enum {
+                PRE_KEY, KEY, PRE_VALUE, VALUE, VALUE_ESCAPE, SINGLE_QUOTE_VALUE,
+                DOUBLE_QUOTE_VALUE, DOUBLE_QUOTE_VALUE_ESCAPE, COMMENT, COMMENT_ESCAPE,
+        } state = PRE_KEY;
+        _cleanup_free_ char *unused = NULL;
+        struct buf key = {}, value = {};
+        struct items it = {};
+        size_t key_ws = SIZE_MAX, value_ws = SIZE_MAX;
+        int r = 0;
+
+        for (size_t i = 0; r >= 0 && i < size && text[i]; i++) {
+                char c = text[i];
+
+                switch (state) {
+                case PRE_KEY:
+                        if (in(c, COMMENTS)) {
+                                state = COMMENT;
+                                r = buf_addc(&key, c);
+                        } else if (in(c, NEWLINE)) {
+                                if (!(c == '\n' && i > 0 && text[i - 1] == '\r'))
+                                        r = items_add(&it, ITEM_BLANK, &key, &value);
+                        } else if (!in(c, WHITESPACE)) {
+                                state = KEY;
+                                key_ws = SIZE_MAX;
+                                r = buf_addc(&key, c);
+                        }
+                        break;
+                case KEY:
+                        if (in(c, NEWLINE)) {
+                                state = PRE_KEY;
+                                if (key_ws != SIZE_MAX)
+                                        key.n = key_ws;
+                                r = items_add(&it, ITEM_OTHER, &key, &value);
+                        } else if (c == '=') {
+                                state = PRE_VALUE;
+                                value_ws = SIZE_MAX;
+                        } else {
+                                if (!in(c, WHITESPACE))
+                                        key_ws = SIZE_MAX;
+                                else if (key_ws == SIZE_MAX)
+                                        key_ws = key.n;
+                                r = buf_addc(&key, c);
+                        }
+                        break;
+                case PRE_VALUE:
+                case VALUE:
+                        if (in(c, NEWLINE)) {
+                                if (state == VALUE && value_ws != SIZE_MAX)
+                                        value.n = value_ws;
+                                if (key_ws != SIZE_MAX)
+                                        key.n = key_ws;
+                                state = PRE_KEY;
+                                r = items_add(&it, ITEM_ASSIGNMENT, &key, &value);
+                        } else if (state == PRE_VALUE && c == '\'')
+                                state = SINGLE_QUOTE_VALUE;
+                        else if (state == PRE_VALUE && c == '"')
+                                state = DOUBLE_QUOTE_VALUE;
+                        else if (c == '\\') {
+                                if (state == VALUE)
+                                        value_ws = SIZE_MAX;
+                                state = VALUE_ESCAPE;
+                        } else if (state == PRE_VALUE) {
+                                if (!in(c, WHITESPACE)) {
+                                        state = VALUE;
+                                        r = buf_addc(&value, c);
+                                }
+                        } else {
+                                if (!in(c, WHITESPACE))
+                                        value_ws = SIZE_MAX;
+                                else if (value_ws == SIZE_MAX)
+                                        value_ws = value.n;
+                                r = buf_addc(&value, c);
+                        }
+                        break;
+                case VALUE_ESCAPE:
+                        state = VALUE;
+                        if (!in(c, NEWLINE))
+                                r = buf_addc(&value, c);
+                        break;
+                case SINGLE_QUOTE_VALUE:
+                        if (c == '\'')
+                                state = PRE_VALUE;
+                        else
+                                r = buf_addc(&value, c);
+                        break;
+                case DOUBLE_QUOTE_VALUE:
+                        if (c == '"')
+                                state = PRE_VALUE;
+                        else if (c == '\\')
+                                state = DOUBLE_QUOTE_VALUE_ESCAPE;
+                        else
+                                r = buf_addc(&value, c);
+                        break;
+                case DOUBLE_QUOTE_VALUE_ESCAPE:
+                        state = DOUBLE_QUOTE_VALUE;
+                        if (in(c, SHELL_NEED_ESCAPE))
+                                r = buf_addc(&value, c);
+                        else if (c != '\n') {
+                                r = buf_addc(&value, '\\');
+                                if (r >= 0)
+                                        r = buf_addc(&value, c);
+                        }
+                        break;
+                case COMMENT:
+                        if (c == '\\')
+                                state = COMMENT_ESCAPE;
+                        else if (in(c, NEWLINE)) {
+                                state = PRE_KEY;
+                                r = items_add(&it, ITEM_COMMENT, &key, &value);
+                                break;
+                        }
+                        r = buf_addc(&key, c);
+                        break;
+                case COMMENT_ESCAPE:
+                        state = COMMENT;
+                        r = buf_addc(&key, c);
+                        break;
+                }
+        }
+
+        if (r >= 0)
+                switch (state) {
+                case PRE_KEY:
+                        break;
+                case KEY:
+                        if (key_ws != SIZE_MAX)
+                                key.n = key_ws;
+                        r = items_add(&it, ITEM_OTHER, &key, &value);
+                        break;
+                case COMMENT:
+                case COMMENT_ESCAPE:
+                        r = items_add(&it, ITEM_COMMENT, &key, &value);
+                        break;
+                default:
+                        if (state == VALUE && value_ws != SIZE_MAX)
+                                value.n = value_ws;
+                        if (key_ws != SIZE_MAX)
+                                key.n = key_ws;
+                        r = items_add(&it, ITEM_ASSIGNMENT, &key, &value);
+                }
+        free(key.s);
+        free(value.s);
+        if (r < 0) {
+                items_done(&it);
+                return r;
+        }
+        *ret = it;
+        return 0;
 }
 
 static bool has_control(const char *s) {
@@ -51,89 +334,113 @@ static bool has_control(const char *s) {
         return false;
 }
 
-/* KEY=VALUE\n, quoted when VALUE needs it. */
-static char *format_line(const char *key, const char *value) {
+/* KEY=VALUE\n in a form systemd reads back exactly: unquoted when VALUE is made of
+ * safe characters, else in double quotes with " \ ` $ escaped (newlines inside double
+ * quotes are taken literally). */
+static int add_assignment(struct buf *b, const char *key, const char *value) {
         static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:@%+,=-";
-        _cleanup_free_ char *q = NULL;
-        char *o;
+        int r;
 
+        if ((r = buf_adds(b, key)) < 0 || (r = buf_addc(b, '=')) < 0)
+                return r;
         if (*value && strspn(value, safe) == strlen(value))
-                return strdup_printf("%s=%s\n", key, value);
-        q = o = malloc(strlen(value) * 2 + 1);
-        if (!q)
-                return NULL;
-        for (const char *p = value; *p; p++) {
-                if (strchr("\\\"$`", *p))
-                        *o++ = '\\';
-                *o++ = *p;
+                r = buf_adds(b, value);
+        else {
+                r = buf_addc(b, '"');
+                for (const char *p = value; r >= 0 && *p; p++) {
+                        if (in(*p, SHELL_NEED_ESCAPE))
+                                r = buf_addc(b, '\\');
+                        if (r >= 0)
+                                r = buf_addc(b, *p);
+                }
+                if (r >= 0)
+                        r = buf_addc(b, '"');
         }
-        *o = '\0';
-        return strdup_printf("%s=\"%s\"\n", key, q);
+        return r < 0 ? r : buf_addc(b, '\n');
 }
 
-/* Appends N bytes of S to the growing string *BUF. */
-static int append(char **buf, size_t *len, const char *s, size_t n) {
-        char *grown = realloc(*buf, *len + n + 1);
-        if (!grown)
-                return -ENOMEM;
-        memcpy(grown + *len, s, n);
-        *len += n;
-        grown[*len] = '\0';
-        *buf = grown;
-        return 0;
+/* A comment, or a line systemd ignores, as lines that end where systemd ends them:
+ * each line break inside it (a backslash had escaped it) starts a new comment line, and
+ * a line that would end in a backslash gets a blank after it, which the backslash
+ * escapes instead of the newline. */
+static int add_text(struct buf *b, const char *text, bool comment) {
+        int r = 0;
+
+        for (const char *p = text; r >= 0;) {
+                size_t n = strcspn(p, NEWLINE);
+                if ((r = buf_add(b, p, n)) < 0)
+                        return r;
+                if (comment && n > 0 && p[n - 1] == '\\')
+                        r = buf_addc(b, ' ');
+                if (r >= 0)
+                        r = buf_addc(b, '\n');
+                if (!p[n])
+                        break;
+                p += n + 1;
+                if (r >= 0 && *p && !in(*p, NEWLINE))
+                        r = buf_adds(b, "# ");
+                else if (r >= 0 && !*p)
+                        break;
+                else if (r >= 0)
+                        r = buf_addc(b, '#');
+        }
+        return r;
 }
 
 int envfile_update_text(const char *old, const struct envfile *e, char **ret_text) {
-        _cleanup_free_ char *out = NULL;
-        char *lines[ELEMENTSOF(keys)] = {};
+        struct items it = {};
+        struct buf out = {};
         bool done[ELEMENTSOF(keys)] = {};
-        size_t len = 0;
         int r = 0;
 
-        for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
-                if (!cfield(e, k))
-                        continue;
-                if (has_control(cfield(e, k))) {
-                        r = -EINVAL;
-                        goto finish;
-                }
-                lines[k] = format_line(keys[k], cfield(e, k));
-                if (!lines[k]) {
-                        r = -ENOMEM;
-                        goto finish;
-                }
-        }
-
-        if (isempty(old))
-                r = append(&out, &len, HEADER, strlen(HEADER));
-        for (const char *p = old ?: ""; r >= 0 && *p;) {
-                size_t n = strcspn(p, "\n");
-                int k = line_key(p, n);
-
-                if (k < 0 || !lines[k])
-                        r = append(&out, &len, p, n);              /* not ours, or kept */
-                else if (!done[k]) {
-                        r = append(&out, &len, lines[k], strlen(lines[k]) - 1);
-                        done[k] = true;
-                } else {                                         /* a later duplicate: dropped */
-                        p += n + (p[n] == '\n');
-                        continue;
-                }
-                if (r >= 0)
-                        r = append(&out, &len, "\n", 1);
-                p += n + (p[n] == '\n');
-        }
-        for (size_t k = 0; r >= 0 && k < ELEMENTSOF(keys); k++)
-                if (lines[k] && !done[k])
-                        r = append(&out, &len, lines[k], strlen(lines[k]));
-        if (r >= 0 && !out)
-                r = append(&out, &len, "", 0);
-finish:
         for (size_t k = 0; k < ELEMENTSOF(keys); k++)
-                free(lines[k]);
+                if (cfield(e, k) && (has_control(cfield(e, k)) ||
+                                     !utf8_valid(cfield(e, k), strlen(cfield(e, k)))))
+                        return -EINVAL;
+
+        r = parse_items(old ?: "", strlen(old ?: ""), &it);
         if (r < 0)
                 return r;
-        *ret_text = TAKE_PTR(out);
+
+        /* The whole file is written back normalised: every assignment in the form above,
+         * comments and ignored lines cut where systemd ends them, so that nothing another
+         * line holds can swallow ours. */
+        if (isempty(old))
+                r = buf_adds(&out, HEADER);
+        for (size_t i = 0; r >= 0 && i < it.n; i++) {
+                const struct item *item = &it.v[i];
+                int k;
+
+                switch (item->kind) {
+                case ITEM_BLANK:
+                        r = buf_addc(&out, '\n');
+                        break;
+                case ITEM_COMMENT:
+                case ITEM_OTHER:
+                        r = add_text(&out, item->text, item->kind == ITEM_COMMENT);
+                        break;
+                case ITEM_ASSIGNMENT:
+                        k = key_index(item->key);
+                        if (k < 0 || !cfield(e, k))
+                                r = add_assignment(&out, item->key, item->value);
+                        else if (!done[k]) {
+                                r = add_assignment(&out, keys[k], cfield(e, k));
+                                done[k] = true;
+                        }
+                        break;
+                }
+        }
+        for (size_t k = 0; r >= 0 && k < ELEMENTSOF(keys); k++)
+                if (cfield(e, k) && !done[k])
+                        r = add_assignment(&out, keys[k], cfield(e, k));
+        if (r >= 0 && !out.s)
+                r = buf_add(&out, "", 0);
+        items_done(&it);
+        if (r < 0) {
+                free(out.s);
+                return r;
+        }
+        *ret_text = out.s;
         return 0;
 }
 
@@ -146,85 +453,29 @@ int envfile_write(const char *path, const struct envfile *e) {
         if (r < 0 && r != -ENOENT)
                 return r;
         if (old && memchr(old, '\0', size))
-                return -EINVAL;
+                return -EBADMSG;
         r = envfile_update_text(old, e, &text);
         if (r < 0)
                 return r;
         return write_file_atomic(path, text, strlen(text), 0644);
 }
 
-/* One value, systemd's way, from P (just after '='); *P moves past the assignment. */
-static int parse_value(const char **pp, const char *end, char **ret) {
-        const char *p = *pp;
-        _cleanup_free_ char *v = malloc(end - p + 1);
-        char *o = v, quote = 0;
-        char *last_nonspace;
-
-        if (!v)
-                return -ENOMEM;
-        while (p < end && (*p == ' ' || *p == '\t'))
-                p++;
-        last_nonspace = o;
-        for (; p < end; p++) {
-                if (quote) {
-                        if (*p == quote)
-                                quote = 0;
-                        else if (quote == '"' && *p == '\\' && p + 1 < end) {
-                                p++;
-                                if (*p != '\n')
-                                        *o++ = *p;
-                        } else
-                                *o++ = *p;
-                        last_nonspace = o;
-                        continue;
-                }
-                if (*p == '\n')
-                        break;
-                if (*p == '"' || *p == '\'') {
-                        quote = *p;
-                        continue;
-                }
-                if (*p == '\\' && p + 1 < end) {
-                        p++;
-                        if (*p != '\n')
-                                *o++ = *p;
-                        last_nonspace = o;
-                        continue;
-                }
-                *o++ = *p;
-                if (*p != ' ' && *p != '\t')
-                        last_nonspace = o;
-        }
-        *last_nonspace = '\0';
-        *pp = p;
-        *ret = TAKE_PTR(v);
-        return 0;
-}
-
 int envfile_parse(const char *text, size_t size, struct envfile *ret) {
         struct envfile e = {};
-        const char *p = text, *end = text + size;
+        struct items it = {};
         int r;
 
-        while (p < end) {
-                const char *line_end = memchr(p, '\n', end - p) ?: end;
-                int k = line_key(p, line_end - p);
-                char *value;
-
-                if (k < 0) {
-                        p = line_end + (line_end < end);
+        r = parse_items(text, size, &it);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < it.n; i++) {
+                int k = it.v[i].kind == ITEM_ASSIGNMENT ? key_index(it.v[i].key) : -1;
+                if (k < 0)
                         continue;
-                }
-                p = memchr(p, '=', line_end - p) + 1;
-                r = parse_value(&p, end, &value);
-                if (r < 0) {
-                        envfile_done(&e);
-                        return r;
-                }
                 free(*field(&e, k));
-                *field(&e, k) = value;
-                p += p < end;
+                *field(&e, k) = TAKE_PTR(it.v[i].value);
         }
+        items_done(&it);
         *ret = e;
         return 0;
 }

@@ -8,13 +8,20 @@
  *     DIND_CACHE_NODE=node1
  *
  * Invariants:
+ * - The reader is systemd 252's EnvironmentFile= parser (src/basic/env-file.c): values
+ *   and comments may run across lines (a trailing backslash, quotes), CR ends a line,
+ *   a NUL ends the text, invalid UTF-8 in a key or value refuses the whole file
+ *   (-EBADMSG), as systemd then refuses to start the unit.
  * - Writing keeps what else the file holds (comments, thresholds such as
- *   DIND_CACHE_DISK_WARN that an administrator added): our keys are replaced in place
- *   (later duplicates dropped), missing ones appended. A key set to NULL is left as
- *   the file has it.
+ *   DIND_CACHE_DISK_WARN that an administrator added), but writes the whole file back
+ *   normalised: every assignment as one KEY=VALUE line that systemd reads back as the
+ *   same value, comments and ignored lines cut where systemd ends them, so no line
+ *   can swallow the next. Our keys are replaced in place (later duplicates dropped),
+ *   missing ones appended. A key set to NULL is left with the value it has.
  * - Values are written unquoted when they are made of safe characters only, else in
  *   double quotes with \ " $ ` escaped, so systemd reads back exactly the value.
- *   Values with control characters (a newline) are refused (-EINVAL).
+ *   Our values with control characters (a newline) or invalid UTF-8 are refused
+ *   (-EINVAL); a file holding a NUL or invalid UTF-8 is refused (-EBADMSG), untouched.
  * - The file holds no secret (an address, a path, a node name), so it is 0644: people
  *   and tools on the node may read where the cache is. Written atomically.
  * - Library code: never prints; negative errno. */

@@ -166,6 +166,17 @@ def test_units_are_clean_for_systemd_analyze(node):
     assert float(m.group(1)) <= 2.0, r.stdout
 
 
+
+def test_unscored_hardening_directives_are_in_force(node):
+    """The sandbox directives systemd-analyze security does not score (the others:
+    test_unit_hardening.py), each as the loaded unit has it."""
+    want = {"PrivateIPC": "yes", "AmbientCapabilities": "", "SystemCallErrorNumber": "1",
+            "ReadWritePaths": f"-{DATA_DIR}"}
+    out = node.run("systemctl", "show", SERVICE, *[f"--property={k}" for k in want], check=True).stdout
+    got = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    for key, value in want.items():
+        assert got.get(key) == value, f"{key}: {got.get(key)!r}, want {value!r}"
+
 def test_a_started_check_shows_its_summary_in_systemctl_status(node):
     r = node.run("systemctl", "start", SERVICE)
     assert r.returncode == 0, r.stderr

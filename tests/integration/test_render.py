@@ -233,3 +233,61 @@ def test_write_error_on_stdout_fails(tmp_path):
                              stdout=full, stderr=subprocess.PIPE, text=True)
     assert res.returncode == 1
     assert "standard output" in res.stderr
+
+
+def bytes_of(quantity):
+    """A whole-byte quantity as render writes it: digits and an optional binary suffix."""
+    s = str(quantity)
+    for i, suffix in enumerate(["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"], 1):
+        if s.endswith(suffix):
+            return int(s[:-2]) << (10 * i)
+    return int(s)
+
+
+def test_render_capacity_fractions_are_exact(dind_cache):
+    """`--capacity 0.13M` wrote storage "129999" (floating point, truncated)."""
+    for given, want in [("0.13M", 130000), (".001M", 1000), ("8.26P", 8260000000000000),
+                        ("0.1Ki", 103), ("1.1Gi", 1181116007)]:
+        docs, _ = render(dind_cache, "--node", "node1", "--capacity", given)
+        pv = by_kind(docs, "PersistentVolume")
+        assert bytes_of(pv["spec"]["capacity"]["storage"]) == want, given
+        pvc = by_kind(docs, "PersistentVolumeClaim")
+        assert bytes_of(pvc["spec"]["resources"]["requests"]["storage"]) == want, given
+
+
+def test_render_prune_after_is_kept_exactly_not_rounded(dind_cache):
+    """`--prune-after 1500ms` became 1s."""
+    docs, _ = render(dind_cache, "--node", "node1", "--prune-after", "1500ms")
+    assert env(prune_container(docs), "PRUNE_AFTER") == "1s500ms"
+    docs, _ = render(dind_cache, "--node", "node1", "--prune-after", "1.5h")
+    assert env(prune_container(docs), "PRUNE_AFTER") == "1h30m"
+
+
+def test_render_data_dir_is_normalised(dind_cache):
+    docs, _ = render(dind_cache, "--node", "node1", "--capacity", "5Gi", "--data-dir", "//mnt/./k8s//docker/")
+    assert by_kind(docs, "PersistentVolume")["spec"]["local"]["path"] == "/mnt/k8s/docker"
+
+
+@pytest.mark.parametrize("args, reason", [
+    (["--node", "a..b"], "a dot-separated part is empty"),
+    (["--node", "n" * 64], "kubernetes.io/hostname"),
+    (["--prune-schedule", "- - - - -"], "minute field: failed to parse int from ''"),
+    (["--prune-schedule", "*/0 * * * *"], "step of range should be a positive number"),
+    (["--prune-schedule", "0 0 * * 7"], "day of week field: end of range (7) above maximum (6)"),
+    (["--prune-schedule", "TZ=UTC 0 3 * * *"], "timeZone"),
+    (["--image", "docker:dind\x1b[2J"], "control"),
+    (["--image", "Docker:dind"], "repository name must be lowercase"),
+    (["--image", "docker@sha256:00"], "invalid checksum digest length"),
+    (["--prune-after", "1ns"], "not a whole number of microseconds"),
+    (["--prune-after", "1500us"], "at least 1s"),
+    (["--data-dir", "/dd/.."], "must not contain '..'"),
+    (["--data-dir", "/"], "the root directory"),
+    (["--capacity", "0"], "more than zero"),
+    (["--capacity", "20E"], "64 bits"),
+    (["--namespace", "a.b"], "RFC 1123 label"),
+])
+def test_render_refuses_what_the_api_server_would_with_its_reason(dind_cache, args, reason):
+    res = dind_cache("render", "--node", "node1", *args)
+    assert res.returncode == 2, res.stdout
+    assert res.stdout == ""
+    assert reason in res.stderr

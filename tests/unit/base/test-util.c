@@ -58,7 +58,8 @@ static void quantities_malformed_are_einval(void **state) {
 static void quantities_too_large_are_erange(void **state) {
         quantity_bad("16Ei", -ERANGE);
         quantity_bad("18446744073709551616", -ERANGE);
-        quantity_bad("1e19", -ERANGE);
+        quantity_bad("1e20", -ERANGE);
+        quantity_bad("18446744073709551615.1", -ERANGE);    /* rounds up past the top */
         quantity_bad("20E", -ERANGE);
         quantity_ok("18446744073709551615", UINT64_MAX);
 }
@@ -118,11 +119,60 @@ static void durations_go_style(void **state) {
 }
 
 static void durations_malformed_or_too_long(void **state) {
-        const char *bad[] = { "", "5x", "h", "1h30", "-5m", "5 m", "1.5h", "m5" };
+        const char *bad[] = { "", "5x", "h", "1h30", "-5m", "5 m", "m5", ".h", "+", "1.2.3s", "1hh" };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
                 duration_bad(bad[i], -EINVAL);
         duration_bad("99999999999999999999h", -ERANGE);
         duration_bad("9999999999999h", -ERANGE);
+}
+
+static void quantity_fractions_are_exact_decimals(void **state) {
+        /* Floating point gave 129999, 999 and one byte short of 8.26P. */
+        quantity_ok(".13M", 130000);
+        quantity_ok("0.13M", 130000);
+        quantity_ok(".001M", 1000);
+        quantity_ok("8.26P", 8260000000000000ULL);
+        quantity_ok("1.1Gi", 1181116007ULL);                    /* 1181116006.4, rounded up */
+        quantity_ok("0.1Ki", 103);                              /* 102.4 -> 103 */
+        quantity_ok("1m", 1);                                   /* Value() rounds up */
+        quantity_ok("1500m", 2);
+        quantity_ok("2000m", 2);
+        quantity_ok("1n", 1);
+        quantity_ok("123456789u", 124);
+        quantity_ok("1.5E3", 1500);
+        quantity_ok("1e-3", 1);
+        quantity_ok("1E+3", 1000);
+        quantity_ok("12.34e2", 1234);
+        quantity_ok("5.", 5);
+        quantity_ok("+5Ki", 5120);
+        quantity_ok("0.000Mi", 0);
+        quantity_ok("1.00000000000000000000000000000000000000001", 2);
+        quantity_ok("1e19", 10000000000000000000ULL);
+        quantity_ok("0.9999999999999999999999E19", 10000000000000000000ULL);   /* ...999.9999 rounds up */
+        quantity_ok("15.999999999999999999Ei", UINT64_MAX);     /* (16 - 1e-18) * 2^60 rounds up to 2^64 - 1 */
+        quantity_bad("15.9999999999999999999Ei", -ERANGE);
+        quantity_bad("1e", -EINVAL);
+        quantity_bad("1e1.5", -EINVAL);
+        quantity_bad("1Ki5", -EINVAL);
+        quantity_bad("1.5e3Ki", -EINVAL);
+        quantity_bad("1e21", -ERANGE);
+        quantity_ok("0e99999", 0);
+}
+
+static void durations_are_exact_or_refused(void **state) {
+        duration_ok("1.5h", 5400 * SEC);
+        duration_ok("1500ms", 1500000);
+        duration_ok("1.5s", 1500000);
+        duration_ok(".5s", 500000);
+        duration_ok("1h0.25m", 3615 * SEC);
+        duration_ok("1000ns", 1);
+        duration_ok("2\xc2\xb5s", 2);
+        duration_ok("+3m", 180 * SEC);
+        duration_ok("0.0000010s", 1);
+        duration_bad("1ns", -EDOM);
+        duration_bad("1.5us", -EDOM);
+        duration_bad("0.1ns", -EDOM);
+        duration_bad("0.00000000000000000000001h", -EDOM);
 }
 
 static void duration_formatting(void **state) {
@@ -131,6 +181,11 @@ static void duration_formatting(void **state) {
         assert_string_equal(format_duration(5400 * SEC, buf, sizeof(buf)), "1h30m");
         assert_string_equal(format_duration(168 * 3600 * SEC, buf, sizeof(buf)), "168h");
         assert_string_equal(format_duration(500000, buf, sizeof(buf)), "500ms");
+        /* Exact: 1500ms used to come out as 1s. */
+        assert_string_equal(format_duration(1500000, buf, sizeof(buf)), "1s500ms");
+        assert_string_equal(format_duration(3600 * SEC + 1, buf, sizeof(buf)), "1h1us");
+        assert_string_equal(format_duration(0, buf, sizeof(buf)), "0s");
+        assert_string_equal(format_duration(UINT64_MAX, buf, sizeof(buf)), "5124095576h1m49s551ms615us");
 }
 
 static void int_ranges(void **state) {
@@ -183,6 +238,8 @@ int main(void) {
                 cmocka_unit_test(bytes_formatting_is_short),
                 cmocka_unit_test(durations_go_style),
                 cmocka_unit_test(durations_malformed_or_too_long),
+                cmocka_unit_test(quantity_fractions_are_exact_decimals),
+                cmocka_unit_test(durations_are_exact_or_refused),
                 cmocka_unit_test(duration_formatting),
                 cmocka_unit_test(int_ranges),
                 cmocka_unit_test(fifo_and_directory_are_refused_without_blocking),

@@ -326,6 +326,55 @@ static void dump_round_trips_tricky_strings(void **state) {
         assert_round_trip(nul);
 }
 
+/* Every string some YAML 1.1 or 1.2 resolver (kubectl's go-yaml: Go's ParseInt with
+ * base 0 after dropping underscores) reads as a number, boolean, null or time is
+ * written double-quoted, as a value and as a key. */
+static void dump_quotes_what_any_resolver_reads_as_non_string(void **state) {
+        static const char *const strings[] = {
+                "0B10", "0b10", "0O17", "0o17", "0X1F", "0x1_0", "+0x_1", "-0b1_0", "1_000", "+1",
+                "-0", "0", "00", "08", "1.5", "-.5", "+.5e-3", "1E3", "1:20", "190:20:30.15",
+                ".inf", "-.Inf", "+.INF", ".NaN", ".nan", "TRUE", "tRuE", "Yes", "yES", "oN",
+                "OFF", "y", "N", "NULL", "nUlL", "~", "2001-12-14", "2001-12-14t21:59:43.10-05:00",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(strings); i++) {
+                _cleanup_json_ json_t *doc = json_pack("{s:s}", "v", strings[i]);
+                _cleanup_json_ json_t *key = json_pack("{s:i}", strings[i], 1);
+                _cleanup_free_ char *text = NULL, *ktext = NULL, *want = NULL, *kwant = NULL;
+
+                assert_int_equal(yaml_dump(doc, &text), 0);
+                want = strdup_printf("v: \"%s\"\n", strings[i]);
+                if (!streq(text, want))
+                        fail_msg("'%s' dumped as %s", strings[i], text);
+                assert_int_equal(yaml_dump(key, &ktext), 0);
+                kwant = strdup_printf("\"%s\": 1\n", strings[i]);
+                if (!streq(ktext, kwant))
+                        fail_msg("key '%s' dumped as %s", strings[i], ktext);
+        }
+}
+
+/* Tags on keys follow the rules for tags on values. */
+static void tags_on_keys_are_held_to_the_rules_of_values(void **state) {
+        static const char *const refused[] = {
+                "!foo a: 1\n", "!!binary aGVsbG8=: 1\n", "!!int abc: 1\n", "? !foo a\n: 1\n",
+                "!<tag:example.com,2000:x> a: 1\n", "!!bool maybe: 1\n",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+                json_t *docs = NULL;
+                _cleanup_free_ char *error = NULL;
+                if (yaml_load_all(refused[i], strlen(refused[i]), &docs, &error) != -EINVAL)
+                        fail_msg("'%s' accepted", refused[i]);
+                assert_non_null(error);
+        }
+        assert_json("!!str a: 1\n", "{\"a\": 1}");
+        assert_json("! a: 1\n", "{\"a\": 1}");
+        assert_json("!!int 1: x\n", "{\"1\": \"x\"}");
+        {
+                json_t *docs = NULL;
+                _cleanup_free_ char *error = NULL;
+                assert_int_equal(yaml_load_all("a: !foo x\n", 10, &docs, &error), -EINVAL);
+        }
+}
+
 static void dump_round_trips_every_type(void **state) {
         _cleanup_json_ json_t *doc = json_loads(
                 "{\"i\": 1, \"neg\": -9223372036854775808, \"r\": 1.0, \"r2\": 0.1, \"r3\": 1e300,"
@@ -398,6 +447,8 @@ int main(void) {
                 cmocka_unit_test(deep_nesting_is_refused),
                 cmocka_unit_test(huge_inputs_are_refused),
                 cmocka_unit_test(dump_round_trips_tricky_strings),
+                cmocka_unit_test(dump_quotes_what_any_resolver_reads_as_non_string),
+                cmocka_unit_test(tags_on_keys_are_held_to_the_rules_of_values),
                 cmocka_unit_test(dump_round_trips_every_type),
                 cmocka_unit_test(dump_is_block_style),
                 cmocka_unit_test(dump_refuses_runaway_depth),

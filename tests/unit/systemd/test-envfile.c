@@ -89,6 +89,97 @@ static void parsing_follows_systemd(void **state) {
         envfile_done(&e);
 }
 
+static char *parse_node(const char *text) {
+        struct envfile e = {};
+        char *v;
+        assert_int_equal(envfile_parse(text, strlen(text), &e), 0);
+        v = e.node;
+        e.node = NULL;
+        envfile_done(&e);
+        return v;
+}
+
+static void reader_follows_systemd_on_crlf_backslashes_and_mid_value_quotes(void **state) {
+        static const struct { const char *text, *node; } cases[] = {
+                { "DIND_CACHE_NODE=a\r\nX=1\r\n", "a" },                    /* CR ends the line */
+                { "DIND_CACHE_NODE=\"a\\b\\\\c\\$d\"", "a\\b\\c$d" },        /* \b kept, \\ and \$ not */
+                { "DIND_CACHE_NODE=\"a\\\nb\"", "ab" },                      /* escaped newline vanishes */
+                { "DIND_CACHE_NODE=a\"b\"c", "a\"b\"c" },                    /* a quote mid-value is literal */
+                { "DIND_CACHE_NODE=\"a\"  'b'c  ", "abc" },                  /* the value goes on after quotes */
+                { "DIND_CACHE_NODE='a\nb'", "a\nb" },                        /* quotes span lines */
+                { "DIND_CACHE_NODE=x\n# c\rDIND_CACHE_NODE=y", "y" },        /* CR ends a comment */
+                { "DIND_CACHE_NODE=x\n# c\\\nDIND_CACHE_NODE=y", "x" },      /* a comment goes on after \ */
+                { "DIND_CACHE_NODE=x\nY=z\\\nDIND_CACHE_NODE=y", "x" },      /* so does a value */
+                { "  DIND_CACHE_NODE \t= \t v w \t", "v w" },
+                { "DIND_CACHE_NODE=\"x\\", "x" },                            /* ends in an escape */
+                { "DIND_CACHE_NODE=a\0DIND_CACHE_NODE=b", "a" },             /* a NUL ends the text */
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *v = parse_node(cases[i].text);
+                if (!v || !streq(v, cases[i].node))
+                        fail_msg("case %zu: '%s' instead of '%s'", i, v ?: "(unset)", cases[i].node);
+        }
+}
+
+static void invalid_utf8_refuses_the_file_as_systemd_does(void **state) {
+        struct envfile e = {};
+        char *text = NULL;
+        assert_int_equal(envfile_parse("A=\xff\n", 5, &e), -EBADMSG);
+        assert_int_equal(envfile_update_text("X\xc3=1\n", &(struct envfile) { .node = (char *) "n" }, &text),
+                         -EBADMSG);
+        assert_null(text);
+        assert_int_equal(envfile_parse("# \xff in a comment is fine\n", 25, &e), 0);
+        envfile_done(&e);
+}
+
+/* The file install writes: whatever the old text held, systemd reads our values, and
+ * the kept keys keep the value systemd read before. */
+static void our_keys_survive_lines_that_swallow_the_next(void **state) {
+        static const char *const olds[] = {
+                "X=a\\\n",                                              /* ends in a backslash */
+                "X=a\\",
+                "X=\"open\n",                                           /* an open quote */
+                "X='open",
+                "X=\"multi\nDOCKER_HOST=tcp://evil:2375\n\"\n",         /* inside another value */
+                "# comment \\\nDOCKER_HOST=tcp://hidden:2375\n",        /* a continued comment */
+                "# comment \\",
+                "DOCKER_HOST=old\r\nX=1\r",
+                "garbage",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(olds); i++) {
+                for (int keep = 0; keep < 2; keep++) {
+                        _cleanup_free_ char *old = strdup_printf("DIND_CACHE_DATA_DIR=\"/kept dir\"\n%s", olds[i]);
+                        _cleanup_free_ char *t = update(old, "tcp://10.96.0.12:2375", keep ? NULL : "/d", "n");
+                        struct envfile e = {};
+                        parse(t, &e);
+                        if (!e.docker_host || !streq(e.docker_host, "tcp://10.96.0.12:2375") ||
+                            !e.node || !streq(e.node, "n") ||
+                            !e.data_dir || !streq(e.data_dir, keep ? "/kept dir" : "/d"))
+                                fail_msg("from %s wrote %s", olds[i], t);
+                        envfile_done(&e);
+                }
+        }
+}
+
+static void other_assignments_are_written_back_as_systemd_read_them(void **state) {
+        /* DIND_CACHE_DATA_DIR is kept (NULL): its value must not change by normalising. */
+        static const char *const values[] = {
+                "DIND_CACHE_DATA_DIR=\"a\nb\"", "DIND_CACHE_DATA_DIR='x\\y'", "DIND_CACHE_DATA_DIR=a\"b\" c  ",
+                "DIND_CACHE_DATA_DIR=\"q\\q\\\"\\$\"", "DIND_CACHE_DATA_DIR=  \\  x\\\ny",
+                "DIND_CACHE_DATA_DIR=\"\\`\"'#'", "DIND_CACHE_DATA_DIR=\"tab\there\r\"",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(values); i++) {
+                _cleanup_free_ char *t = update(values[i], "tcp://h:1", NULL, NULL);
+                struct envfile before = {}, after = {};
+                parse(values[i], &before);
+                parse(t, &after);
+                if (!streq(before.data_dir, after.data_dir))
+                        fail_msg("'%s' became '%s' through %s", before.data_dir, after.data_dir, t);
+                envfile_done(&before);
+                envfile_done(&after);
+        }
+}
+
 static void written_atomically_with_mode_0644(void **state) {
         char dir[] = "/tmp/test-envfile-XXXXXX";
         _cleanup_free_ char *path = NULL, *cmd = NULL;
@@ -120,6 +211,10 @@ int main(void) {
                 cmocka_unit_test(awkward_values_are_quoted_and_read_back),
                 cmocka_unit_test(control_characters_are_refused),
                 cmocka_unit_test(parsing_follows_systemd),
+                cmocka_unit_test(reader_follows_systemd_on_crlf_backslashes_and_mid_value_quotes),
+                cmocka_unit_test(invalid_utf8_refuses_the_file_as_systemd_does),
+                cmocka_unit_test(our_keys_survive_lines_that_swallow_the_next),
+                cmocka_unit_test(other_assignments_are_written_back_as_systemd_read_them),
                 cmocka_unit_test(written_atomically_with_mode_0644),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kube/validate.h"
+#include "base/util.h"
+
+#define LOWER_ALNUM "abcdefghijklmnopqrstuvwxyz0123456789"
+#define ALNUM LOWER_ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+static int reason(char **ret_reason, const char *fmt, ...) _printf_(2, 3);
+static int reason(char **ret_reason, const char *fmt, ...) {
+        va_list ap;
+        char *s;
+
+        va_start(ap, fmt);
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        if (!s)
+                return -ENOMEM;
+        *ret_reason = s;
+        return -EINVAL;
+}
+
+static bool in(char c, const char *set) {
+        return c && strchr(set, c);
+}
+
+/* N bytes at S: [a-z0-9]([-a-z0-9]*[a-z0-9])? */
+static bool label_ok(const char *s, size_t n) {
+        if (n == 0 || !in(s[0], LOWER_ALNUM) || !in(s[n - 1], LOWER_ALNUM))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!in(s[i], LOWER_ALNUM "-"))
+                        return false;
+        return true;
+}
+
+#define LABEL_RULE "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', " \
+                   "and must start and end with an alphanumeric character (e.g. 'my-name', or '123-abc')"
+#define SUBDOMAIN_RULE "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, " \
+                       "'-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com')"
+
+int validate_dns_label(const char *s, char **ret_reason) {
+        size_t n = strlen(s);
+
+        if (n > 63)
+                return reason(ret_reason, "must be no more than 63 characters");
+        if (!label_ok(s, n))
+                return reason(ret_reason, LABEL_RULE);
+        return 0;
+}
+
+int validate_dns_subdomain(const char *s, char **ret_reason) {
+        size_t n = strlen(s);
+
+        if (n > 253)
+                return reason(ret_reason, "must be no more than 253 characters");
+        if (n == 0)
+                return reason(ret_reason, SUBDOMAIN_RULE);
+        for (const char *p = s;;) {
+                size_t part = strcspn(p, ".");
+                if (part == 0)
+                        return reason(ret_reason, "%s; here a dot-separated part is empty",
+                                      SUBDOMAIN_RULE);
+                if (!label_ok(p, part))
+                        return reason(ret_reason, "%s; here the part '%.*s' is not", SUBDOMAIN_RULE,
+                                      (int) part, p);
+                if (!p[part])
+                        break;
+                p += part + 1;
+                if (!*p)
+                        return reason(ret_reason, "%s; here it ends in a dot", SUBDOMAIN_RULE);
+        }
+        return 0;
+}
+
+int validate_label_value(const char *s, char **ret_reason) {
+        size_t n = strlen(s);
+
+        if (n > 63)
+                return reason(ret_reason, "must be no more than 63 characters");
+        if (n > 0 && (!in(s[0], ALNUM) || !in(s[n - 1], ALNUM) || strspn(s, ALNUM "-_.") != n))
+                return reason(ret_reason, "a valid label must be an empty string or consist of alphanumeric "
+                              "characters, '-', '_' or '.', and must start and end with an alphanumeric character");
+        return 0;
+}
+
+int validate_node_name(const char *s, char **ret_reason) {
+        int r = validate_dns_subdomain(s, ret_reason);
+
+        if (r < 0)
+                return r;
+        if (strlen(s) > 63)
+                return reason(ret_reason, "must be no more than 63 characters: the PersistentVolume's node "
+                              "affinity matches it against the node's kubernetes.io/hostname label");
+        return 0;
+}
+
+/* robfig/cron v3's standard parser, as the CronJob controller runs it. */
+struct cron_field {
+        const char *name;
+        int min, max;
+        const char *const *names;       /* names[i] stands for min + i */
+};
+
+static const char *const month_names[] = { "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug",
+                                           "sep", "oct", "nov", "dec", NULL };
+static const char *const dow_names[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL };
+
+static const struct cron_field cron_fields[] = {
+        { "minute", 0, 59, NULL },
+        { "hour", 0, 23, NULL },
+        { "day of month", 1, 31, NULL },
+        { "month", 1, 12, month_names },
+        { "day of week", 0, 6, dow_names },
+};
+
+/* strconv.Atoi: an optional sign and decimal digits, within int. */
+static int cron_int(const char *s, size_t n, long *ret) {
+        size_t i = 0;
+        long v = 0;
+        bool neg = false;
+
+        if (n > 0 && (s[0] == '+' || s[0] == '-'))
+                neg = s[i++] == '-';
+        if (i == n)
+                return -EINVAL;
+        for (; i < n; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return -EINVAL;
+                if (v > 100000000)
+                        return -ERANGE;
+                v = v * 10 + (s[i] - '0');
+        }
+        *ret = neg ? -v : v;
+        return 0;
+}
+
+static int cron_value(const struct cron_field *f, const char *s, size_t n, long *ret, char **ret_reason) {
+        int r;
+
+        for (size_t i = 0; f->names && f->names[i]; i++)
+                if (n == strlen(f->names[i]) && strncasecmp(s, f->names[i], n) == 0) {
+                        *ret = f->min + (long) i;
+                        return 0;
+                }
+        r = cron_int(s, n, ret);
+        if (r < 0)
+                return reason(ret_reason, "%s field: failed to parse int from '%.*s'", f->name, (int) n, s);
+        if (*ret < 0)
+                return reason(ret_reason, "%s field: negative number (%ld) not allowed", f->name, *ret);
+        return 0;
+}
+
+static int cron_expression(const struct cron_field *f, const char *s, size_t n, char **ret_reason) {
+        const char *slash = memchr(s, '/', n), *dash;
+        size_t range_n = slash ? (size_t) (slash - s) : n;
+        long start, end, step = 1;
+        int r;
+
+        if (slash && memchr(slash + 1, '/', n - range_n - 1))
+                return reason(ret_reason, "%s field: too many slashes in '%.*s'", f->name, (int) n, s);
+        dash = memchr(s, '-', range_n);
+        if ((range_n == 1 && (s[0] == '*' || s[0] == '?'))) {
+                start = f->min;
+                end = f->max;
+        } else {
+                size_t low_n = dash ? (size_t) (dash - s) : range_n;
+                if (dash && memchr(dash + 1, '-', range_n - low_n - 1))
+                        return reason(ret_reason, "%s field: too many hyphens in '%.*s'", f->name, (int) n, s);
+                if ((r = cron_value(f, s, low_n, &start, ret_reason)) < 0)
+                        return r;
+                end = start;
+                if (dash && (r = cron_value(f, dash + 1, range_n - low_n - 1, &end, ret_reason)) < 0)
+                        return r;
+        }
+        if (slash) {
+                if ((r = cron_int(slash + 1, n - range_n - 1, &step)) < 0)
+                        return reason(ret_reason, "%s field: failed to parse int from '%.*s'", f->name,
+                                      (int) (n - range_n - 1), slash + 1);
+                if (step < 0)
+                        return reason(ret_reason, "%s field: negative number (%ld) not allowed", f->name, step);
+                if (!dash)
+                        end = f->max;           /* N/STEP: from N to the top */
+        }
+        if (start < f->min)
+                return reason(ret_reason, "%s field: beginning of range (%ld) below minimum (%d)", f->name, start, f->min);
+        if (end > f->max)
+                return reason(ret_reason, "%s field: end of range (%ld) above maximum (%d)", f->name, end, f->max);
+        if (start > end)
+                return reason(ret_reason, "%s field: beginning of range (%ld) beyond end of range (%ld)", f->name, start, end);
+        if (step == 0)
+                return reason(ret_reason, "%s field: step of range should be a positive number", f->name);
+        return 0;
+}
+
+int validate_cron_schedule(const char *s, char **ret_reason) {
+        static const char *const macros[] = { "@yearly", "@annually", "@monthly", "@weekly",
+                                              "@daily", "@midnight", "@hourly" };
+        const char *p = s;
+        size_t fields = 0;
+        int r;
+
+        if (!*p)
+                return reason(ret_reason, "empty spec string");
+        /* The API server refuses any "TZ" in a schedule (validateScheduleFormat). */
+        if (strstr(p, "TZ"))
+                return reason(ret_reason, "cannot use TZ or CRON_TZ in schedule, use the CronJob's timeZone field instead");
+        if (*p == '@') {
+                for (size_t i = 0; i < ELEMENTSOF(macros); i++)
+                        if (streq(p, macros[i]))
+                                return 0;
+                if (strncmp(p, "@every ", 7) == 0) {
+                        uint64_t usec;
+                        const char *d = p + 7;
+                        r = parse_duration(d, &usec);
+                        /* Go's durations need a unit, but for 0; finer than a microsecond is fine. */
+                        if ((r >= 0 || r == -EDOM) && (strspn(d, "0123456789") != strlen(d) || streq(d, "0")))
+                                return 0;
+                        return reason(ret_reason, "failed to parse duration %s", p);
+                }
+                return reason(ret_reason, "unrecognized descriptor: %s", p);
+        }
+        /* Five fields split on blanks (counted first, as robfig/cron does), each a
+         * comma list of expressions. */
+        for (const char *q = p;;) {
+                q += strspn(q, " \t\n\r\v\f");
+                if (!*q)
+                        break;
+                q += strcspn(q, " \t\n\r\v\f");
+                fields++;
+        }
+        if (fields != ELEMENTSOF(cron_fields))
+                return reason(ret_reason, "expected exactly 5 fields, found %zu: [%s]", fields, s);
+        for (size_t f = 0; f < ELEMENTSOF(cron_fields); f++) {
+                size_t n;
+                p += strspn(p, " \t\n\r\v\f");
+                n = strcspn(p, " \t\n\r\v\f");
+                for (const char *e = p; e < p + n;) {
+                        size_t en = strcspn(e, ",");
+                        if (en > (size_t) (p + n - e))
+                                en = (size_t) (p + n - e);
+                        r = cron_expression(&cron_fields[f], e, en, ret_reason);
+                        if (r < 0)
+                                return r;
+                        e += en + 1;
+                        if (e == p + n)                 /* a trailing comma: an empty expression */
+                                return reason(ret_reason, "%s field: failed to parse int from ''",
+                                              cron_fields[f].name);
+                }
+                p += n;
+        }
+        return 0;
+}
+
+/* Docker reference grammar (github.com/distribution/reference), as the kubelet's
+ * container runtime reads an image with ParseNormalizedNamed. */
+static bool domain_ok(const char *s, size_t n) {
+        size_t host_n = n;
+        const char *colon;
+
+        if (n > 0 && s[0] == '[') {                    /* [IPv6] */
+                const char *close = memchr(s, ']', n);
+                if (!close || close == s + 1)
+                        return false;
+                for (const char *q = s + 1; q < close; q++)
+                        if (!in(*q, "0123456789abcdefABCDEF:."))
+                                return false;
+                host_n = (size_t) (close - s + 1);
+                if (host_n < n && s[host_n] != ':')
+                        return false;
+        } else {
+                colon = memchr(s, ':', n);
+                if (colon)
+                        host_n = (size_t) (colon - s);
+                for (const char *q = s; q < s + host_n;) {  /* components joined by '.' */
+                        size_t c = strcspn(q, ".");
+                        if (c > (size_t) (s + host_n - q))
+                                c = (size_t) (s + host_n - q);
+                        if (c == 0 || !in(q[0], ALNUM) || !in(q[c - 1], ALNUM))
+                                return false;
+                        for (size_t i = 0; i < c; i++)
+                                if (!in(q[i], ALNUM "-"))
+                                        return false;
+                        q += c;
+                        if (q < s + host_n && ++q == s + host_n)
+                                return false;   /* a trailing dot */
+                }
+                if (host_n == 0)
+                        return false;
+        }
+        if (host_n < n) {                              /* :PORT */
+                size_t port_n = n - host_n - 1;
+                if (port_n == 0 || strspn(s + host_n + 1, "0123456789") < port_n)
+                        return false;
+        }
+        return true;
+}
+
+/* path-component ['/' path-component]*, path-component: [a-z0-9]+ (separator [a-z0-9]+)*,
+ * separator: '.', '_', '__' or one or more '-'. */
+static bool path_ok(const char *s, size_t n) {
+        for (const char *q = s, *end = s + n; q <= end;) {
+                size_t c = strcspn(q, "/");
+                if (c > (size_t) (end - q))
+                        c = (size_t) (end - q);
+                if (c == 0 || !in(q[0], LOWER_ALNUM) || !in(q[c - 1], LOWER_ALNUM))
+                        return false;
+                for (size_t i = 0; i < c;) {
+                        size_t a = strspn(q + i, LOWER_ALNUM), sep;
+                        if (a == 0)
+                                return false;
+                        i += a;
+                        if (i >= c)
+                                break;
+                        sep = strspn(q + i, "-");
+                        if (sep == 0)
+                                sep = q[i] == '_' && q[i + 1] == '_' ? 2 : (q[i] == '.' || q[i] == '_') ? 1 : 0;
+                        if (sep == 0)
+                                return false;
+                        i += sep;
+                }
+                q += c + 1;
+        }
+        return true;
+}
+
+int validate_image_reference(const char *s, char **ret_reason) {
+        const char *at, *name_end, *slash, *colon, *first_end;
+        size_t name_n;
+
+        if (isempty(s))
+                return reason(ret_reason, "an image reference is needed");
+        for (const char *q = s; *q; q++)
+                if ((unsigned char) *q <= ' ' || (unsigned char) *q >= 0x7f)
+                        return reason(ret_reason, "an image reference has no blanks, control or non-ASCII characters");
+
+        at = strchr(s, '@');
+        if (at) {
+                /* digest: ALGORITHM:HEX, as digest.Parse takes it. */
+                const char *d = at + 1, *c = strchr(d, ':');
+                size_t hex;
+                if (!c || c == d)
+                        return reason(ret_reason, "invalid reference format: the digest after '@' must be ALGORITHM:HEX");
+                hex = strlen(c + 1);
+                if (!(c - d == 6 && (strncmp(d, "sha256", 6) == 0 || strncmp(d, "sha384", 6) == 0 ||
+                                     strncmp(d, "sha512", 6) == 0)))
+                        return reason(ret_reason, "unsupported digest algorithm '%.*s' (sha256, sha384 or sha512)",
+                                      (int) (c - d), d);
+                if (strspn(c + 1, "0123456789abcdefABCDEF") != hex)
+                        return reason(ret_reason, "invalid reference format: the digest is hexadecimal digits");
+                if (hex != (size_t) (strncmp(d, "sha256", 6) == 0 ? 64 : strncmp(d, "sha384", 6) == 0 ? 96 : 128))
+                        return reason(ret_reason, "invalid checksum digest length");
+                if (strspn(c + 1, "0123456789abcdef") != hex)
+                        return reason(ret_reason, "invalid checksum digest format: the hexadecimal digits must be lower case");
+        }
+        name_end = at ?: s + strlen(s);
+
+        /* A tag: after the last ':' that follows the last '/'. */
+        slash = memrchr(s, '/', (size_t) (name_end - s));
+        colon = memrchr(slash ?: s, ':', (size_t) (name_end - (slash ?: s)));
+        if (colon) {
+                size_t t = (size_t) (name_end - colon - 1);
+                if (t == 0 || t > 128 || !in(colon[1], ALNUM "_"))
+                        return reason(ret_reason, "invalid reference format: a tag is 1 to 128 of [A-Za-z0-9_.-], "
+                                      "not starting with '.' or '-'");
+                for (const char *q = colon + 1; q < name_end; q++)
+                        if (!in(*q, ALNUM "_.-"))
+                                return reason(ret_reason, "invalid reference format: a tag is 1 to 128 of "
+                                              "[A-Za-z0-9_.-], not starting with '.' or '-'");
+                name_end = colon;
+        }
+        name_n = (size_t) (name_end - s);
+        if (name_n == 0)
+                return reason(ret_reason, "invalid reference format: the repository name is empty");
+        if (name_n > 255)
+                return reason(ret_reason, "repository name must not be more than 255 characters");
+
+        /* The first component is a registry when it looks like one (ParseNormalizedNamed). */
+        first_end = memchr(s, '/', name_n);
+        if (first_end) {
+                size_t f = (size_t) (first_end - s);
+                bool upper = false;
+                for (size_t i = 0; i < f; i++)
+                        upper = upper || (s[i] >= 'A' && s[i] <= 'Z');
+                if (memchr(s, '.', f) || memchr(s, ':', f) || (f == 9 && strncmp(s, "localhost", 9) == 0) || upper) {
+                        if (!domain_ok(s, f))
+                                return reason(ret_reason, "invalid reference format: bad registry '%.*s'", (int) f, s);
+                        s = first_end + 1;
+                        name_n -= f + 1;
+                }
+        }
+        for (size_t i = 0; i < name_n; i++)
+                if (s[i] >= 'A' && s[i] <= 'Z')
+                        return reason(ret_reason, "invalid reference format: repository name must be lowercase");
+        if (!first_end && name_n == 64 && strspn(s, "0123456789abcdef") == 64)
+                return reason(ret_reason, "invalid repository name (64-byte hexadecimal), cannot specify "
+                              "64-byte hexadecimal strings");
+        if (!path_ok(s, name_n))
+                return reason(ret_reason, "invalid reference format: a repository path is lower-case letters "
+                              "and digits in parts joined by '/', with '.', '_', '__' or '-' between them");
+        return 0;
+}
+
+int validate_local_path(const char *s, char **ret_path, char **ret_reason) {
+        _cleanup_free_ char *out = NULL;
+        size_t n = 0;
+
+        if (s[0] != '/')
+                return reason(ret_reason, "an absolute path is needed");
+        out = malloc(strlen(s) + 2);
+        if (!out)
+                return -ENOMEM;
+        for (const char *p = s; *p;) {
+                size_t c;
+                p += strspn(p, "/");
+                c = strcspn(p, "/");
+                if (c == 0)
+                        break;
+                if (c == 1 && p[0] == '.') {
+                        p += c;
+                        continue;
+                }
+                if (c == 2 && p[0] == '.' && p[1] == '.')
+                        return reason(ret_reason, "must not contain '..': a local volume's path has no "
+                                      "backsteps, so that it means the same on every node");
+                out[n++] = '/';
+                memcpy(out + n, p, c);
+                n += c;
+                p += c;
+        }
+        if (n == 0)
+                return reason(ret_reason, "the root directory cannot hold the cache: name a directory below it");
+        out[n] = '\0';
+        *ret_path = TAKE_PTR(out);
+        return 0;
+}
