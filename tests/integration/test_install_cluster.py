@@ -23,8 +23,10 @@ OBJECTS = [  # resource, name, namespace: what install applies, in order
     ("persistentvolumes", "docker-pv", None),
     ("persistentvolumeclaims", "docker-dind-data", "kube-ops"),
     ("networkpolicies", "docker-dind", "kube-ops"),
-    ("deployments", "docker-dind", "kube-ops"),
     ("services", "docker-dind", "kube-ops"),
+    ("secrets", "docker-dind-server", "kube-ops"),
+    ("secrets", "docker-dind-client", "kube-ops"),
+    ("deployments", "docker-dind", "kube-ops"),
     ("cronjobs", "docker-dind-clear-cache", "kube-ops"),
 ]
 
@@ -114,11 +116,13 @@ def test_clean_install_applies_every_object_and_writes_the_env_file(api, node):
         "matchExpressions"][0]["values"] == [NODE]
     svc = api.object("services", "docker-dind", "kube-ops")
     env = node.env()
-    assert env["DOCKER_HOST"] == f"tcp://{svc['spec']['clusterIP']}:2375"
+    assert env["DOCKER_HOST"] == f"tcp://{svc['spec']['clusterIP']}:2376"
+    assert env["DOCKER_TLS_VERIFY"] == "1"
+    assert env["DOCKER_CERT_PATH"] == "/etc/dind-cache/pki/checker"
     assert env["DIND_CACHE_DATA_DIR"] == str(node.data_dir)
     assert env["DIND_CACHE_NODE"] == NODE
     assert node.env_file.stat().st_mode & 0o777 == 0o644
-    assert "DOCKER_HOST: tcp://docker-dind.kube-ops.svc:2375" in p.stdout
+    assert "DOCKER_HOST: tcp://docker-dind.kube-ops.svc:2376" in p.stdout
     # every apply carried our field manager, none forced
     for r in patches(api):
         assert r["query"]["fieldManager"] == ["dind-cache"]
