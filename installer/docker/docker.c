@@ -166,6 +166,9 @@ const char *docker_tls_failure_reason(const char *text) {
                 { "alert certificate expired", "client certificate refused" },
                 { "alert certificate unknown", "client certificate refused" },
                 { "alert handshake failure", "client certificate refused" },
+                /* TLS 1.3: the server judges our certificate after the client's side of
+                 * the handshake is done, and closes the connection at once. */
+                { "getpeername() failed", "client certificate refused" },
                 { "could not load PEM client certificate", "client certificate unreadable" },
                 { "unable to set private key file", "client certificate unreadable" },
                 { "error setting certificate file", "CA file unreadable" },
