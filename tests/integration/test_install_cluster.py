@@ -51,13 +51,14 @@ class Node:
         return dict(line.split("=", 1) for line in text.splitlines()
                     if line and not line.startswith("#"))
 
-    def install(self, api, *extra, kubeconfig=None, timeout="30s", node=NODE):
+    def install(self, api, *extra, kubeconfig=None, timeout="30s", node=NODE, faketime=None):
         if kubeconfig is None:
             kubeconfig = api.kubeconfig(self.tmp / "kubeconfig")
         script = ('mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1,workdir=$2" /etc '
                   '&& shift 2 && exec "$@"')
         args = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
-                self.etc_upper, self.etc_work, BINARY, "install", "--kubeconfig", kubeconfig,
+                self.etc_upper, self.etc_work, *(["faketime", "-f", faketime] if faketime else []),
+                BINARY, "install", "--kubeconfig", kubeconfig,
                 "--node", node, "--data-dir", self.data_dir, "--skip-timer",
                 "--timeout", timeout, *extra]
         return subprocess.run([str(a) for a in args], text=True, capture_output=True, timeout=180)
