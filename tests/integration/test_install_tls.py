@@ -215,3 +215,31 @@ def test_plaintext_then_tls_says_what_jobs_must_change(api, node):
     assert "switched the daemon from plaintext port 2375 to mutual TLS on 2376" in p.stdout
     assert node.env()["DOCKER_HOST"].endswith(":2376")
     assert api.object("secrets", "docker-dind-server", NS) is not None
+
+
+def tool(node, *args):
+    """dind-cache ARGS with the node's private /etc (as Node.install runs install)."""
+    script = 'mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1,workdir=$2" /etc && shift 2 && exec "$@"'
+    return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+                           str(node.etc_upper), str(node.etc_work), str(BINARY), *[str(a) for a in args]],
+                          text=True, capture_output=True, timeout=180)
+
+
+def test_uninstall_deletes_the_secrets_everywhere_and_the_pki_only_with_the_data(api, node, tmp_path):
+    api.put_object({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gitlab-runner"}})
+    assert node.install(api, "--allow-namespace", "gitlab-runner").returncode == 0
+    kubeconfig = api.kubeconfig(tmp_path / "kubeconfig")
+    dry = tool(node, "uninstall", "--delete-cluster-objects", "--kubeconfig", kubeconfig, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "Would delete Secret gitlab-runner/docker-dind-client" in dry.stdout
+    assert api.object("secrets", "docker-dind-client", "gitlab-runner") is not None
+
+    gone = tool(node, "uninstall", "--delete-cluster-objects", "--kubeconfig", kubeconfig)
+    assert gone.returncode == 0, gone.stderr
+    for name, ns in (("docker-dind-server", NS), ("docker-dind-client", NS), ("docker-dind-client", "gitlab-runner")):
+        assert api.object("secrets", name, ns) is None, (name, ns)
+    assert (node.etc_upper / PKI_REL / "ca" / "key.pem").exists()     # the CA stays for a re-install
+
+    wiped = tool(node, "uninstall", "--wipe-data", "--data-dir", node.data_dir)
+    assert wiped.returncode == 0, wiped.stderr
+    assert not (node.etc_upper / PKI_REL).exists()
