@@ -336,6 +336,9 @@ static int wipe_data(struct ctx *c) {
                 c->removed++;
         } else {
                 r = pki_store_remove(PKI_DEFAULT_DIR);
+                if (r == -ENOTEMPTY)
+                        return log_error_errno(r, "cannot remove '%s': it holds files install did not write; "
+                                               "look at them, remove them, and run uninstall again", PKI_DEFAULT_DIR);
                 if (r < 0)
                         return log_error_errno(r, "cannot remove '%s': %m", PKI_DEFAULT_DIR);
                 log_info("Removed %s: the CA key and certificates", PKI_DEFAULT_DIR);

@@ -209,6 +209,8 @@ def make_pki(base, server_names=("localhost", "127.0.0.1"), cn="test CA", days=8
         shutil.copy(base / "ca/cert.pem", d / "ca.pem")
         (d / "csr.pem").unlink()
         ext.unlink()
+    for f in base.glob("ca/*.srl"):
+        f.unlink()
     return base
 
 
@@ -247,6 +249,7 @@ class Dockerd:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.socket = self.run_dir / "docker.sock"
+        self.ip = ip
         self.host = f"tcp://{ip}:{self.port}"
         self.unix_host = f"unix://{self.socket}"
         self.storage_driver = storage_driver
@@ -284,7 +287,7 @@ class Dockerd:
         if self.tls_dir:
             return unix_ping(self.socket)
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_ping", timeout=1) as r:
+            with urllib.request.urlopen(f"http://{self.ip}:{self.port}/_ping", timeout=1) as r:
                 return r.read() == b"OK"
         except OSError:
             return False
@@ -292,7 +295,7 @@ class Dockerd:
     def info(self):
         if self.tls_dir:
             return json.loads(self.docker("info", "--format", "{{json .}}").stdout)
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/info", timeout=5) as r:
+        with urllib.request.urlopen(f"http://{self.ip}:{self.port}/info", timeout=5) as r:
             return json.load(r)
 
     def docker(self, *args, check=True, **kw):

@@ -62,7 +62,10 @@ def xfs_cache(loops):
 def daemon(xfs_cache, dockerd_factory, tmp_path):
     """A real dockerd on overlay2 whose data root is the xfs mount point itself, serving
     mutual TLS (the default install) with certificates of a CA made for the test."""
-    d = dockerd_factory(xfs_cache, tls_dir=make_pki(tmp_path / "pki"))
+    # Its own loopback address: 127.0.0.1:2375 may be another test's plaintext daemon,
+    # which the checker would rightly report as the plaintext port left open.
+    ip = "127.0.0.45"
+    d = dockerd_factory(xfs_cache, tls_dir=make_pki(tmp_path / "pki", server_names=("localhost", ip)), ip=ip)
     TLS_ENV[d.host] = d.client_env
     return d
 

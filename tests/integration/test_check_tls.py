@@ -32,14 +32,18 @@ def cache(loops):
     return mnt
 
 
+# Its own loopback address: 127.0.0.1:2375 may be another test's plaintext daemon.
+IP = "127.0.0.46"
+
+
 @pytest.fixture
 def pki(tmp_path):
-    return make_pki(tmp_path / "pki")
+    return make_pki(tmp_path / "pki", server_names=("localhost", IP))
 
 
 @pytest.fixture
 def daemon(cache, pki, dockerd_factory):
-    return dockerd_factory(cache, tls_dir=pki)
+    return dockerd_factory(cache, tls_dir=pki, ip=IP)
 
 
 def test_a_daemon_with_a_certificate_of_another_ca_is_critical_unknown_ca(cache, tmp_path, dockerd_factory, pki):
