@@ -243,3 +243,27 @@ def test_uninstall_deletes_the_secrets_everywhere_and_the_pki_only_with_the_data
     wiped = tool(node, "uninstall", "--wipe-data", "--data-dir", node.data_dir)
     assert wiped.returncode == 0, wiped.stderr
     assert not (node.etc_upper / PKI_REL).exists()
+
+
+def test_rotate_ca_trusts_old_and_new_until_the_next_run(api, node):
+    assert node.install(api).returncode == 0
+    old_ca = (node.etc_upper / PKI_REL / "ca" / "cert.pem").read_text()
+    pods = pod_names(api)
+
+    def bundle():
+        data = api.object("secrets", "docker-dind-client", NS)["data"]["ca.pem"]
+        return base64.b64decode(data).decode()
+
+    rotated = node.install(api, "--rotate-ca")
+    assert rotated.returncode == 0, rotated.stdout + rotated.stderr
+    assert "CA       renewed: --rotate-ca" in rotated.stdout
+    both = bundle()
+    assert both.count("BEGIN CERTIFICATE") == 2 and old_ca in both
+    assert not set(pod_names(api)) & set(pods)     # the daemon restarted with the bundle
+
+    settled = node.install(api)
+    assert settled.returncode == 0, settled.stderr
+    assert "the previous CA left the trust bundle" in settled.stdout
+    assert bundle().count("BEGIN CERTIFICATE") == 1 and old_ca not in bundle()
+    quiet = node.install(api)
+    assert quiet.returncode == 0 and set(applied_lines(quiet.stdout).values()) == {"unchanged"}, quiet.stdout
