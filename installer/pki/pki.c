@@ -179,7 +179,8 @@ static char *bio_text(BIO *b) {
 }
 
 static int to_pem(X509 *x, EVP_PKEY *key, struct pki_pair *ret) {
-        _cleanup_(BIO_freep) BIO *cb = BIO_new(BIO_s_mem()), *kb = BIO_new(BIO_s_mem());
+        /* The key's PEM goes through a secure-memory BIO, cleared when freed. */
+        _cleanup_(BIO_freep) BIO *cb = BIO_new(BIO_s_mem()), *kb = BIO_new(BIO_s_secmem());
         struct pki_pair p = {};
 
         if (!cb || !kb)
@@ -188,8 +189,7 @@ static int to_pem(X509 *x, EVP_PKEY *key, struct pki_pair *ret) {
                 return -ENOMEM;
         p.cert_pem = bio_text(cb);
         p.key_pem = bio_text(kb);
-        /* The memory BIO's copy of the key is cleared when it is freed (BIO_s_mem
-         * frees its buffer; we clear ours in pki_pair_done()). */
+        /* Our copy is cleared in pki_pair_done(). */
         if (!p.cert_pem || !p.key_pem) {
                 pki_pair_done(&p);
                 return -ENOMEM;
