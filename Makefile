@@ -7,7 +7,7 @@ PKG_CONFIG ?= pkg-config
 PYTHON ?= /usr/bin/python3
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
 
-LIBS := libsystemd libcurl jansson blkid yaml-0.1
+LIBS := libsystemd libcurl jansson blkid yaml-0.1 libcrypto
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS))
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS))
 

@@ -10,6 +10,8 @@
 #include "systemd/message-ids.h"
 
 #define REMEDY_DAEMON "look at the docker-dind pod (kubectl -n kube-ops get pods; kubectl -n kube-ops logs deploy/docker-dind)"
+#define REMEDY_TLS "run dind-cache install again: it re-issues certificates that do not verify or no longer name the Service, and updates the Secrets (--renew-certs forces it)"
+#define REMEDY_PLAINTEXT "run dind-cache install again without --plaintext: mutual TLS on 2376"
 #define REMEDY_DRIVER "start the daemon with --storage-driver=overlay2 on the cache disk (DOCKER_DRIVER=overlay2), then restart the pod"
 
 /* Docker's name of a filesystem type (graphdriver's FsNames) for a mountinfo type. */
@@ -84,7 +86,7 @@ int health_check_daemon(const struct health_settings *s, const char *data_dir_fs
 
         if (!s->docker_host)
                 return health_add(l, "daemon", CHECK_WARN, MID_DAEMON_NOT_CONFIGURED,
-                                  "run dind-cache install, or set DOCKER_HOST=tcp://HOST:2375",
+                                  "run dind-cache install, or set DOCKER_HOST=tcp://HOST:2376 with DOCKER_TLS_VERIFY=1",
                                   "daemon not checked: DOCKER_HOST is not set (install writes it to "
                                   "/etc/dind-cache/dind-cache.env)") ? 0 : -ENOMEM;
 
@@ -94,6 +96,16 @@ int health_check_daemon(const struct health_settings *s, const char *data_dir_fs
         if (r < 0)
                 return health_add(l, "daemon", CHECK_UNKNOWN, MID_CHECK_ERROR, NULL,
                                   "cannot talk to DOCKER_HOST='%s': %s", s->docker_host, strerror(-r)) ? 0 : -ENOMEM;
+        if (s->tls_verify) {
+                r = docker_client_set_tls(c, s->cert_path);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return health_add(l, "tls", CHECK_UNKNOWN, MID_SETTINGS_INVALID,
+                                          "DOCKER_TLS_VERIFY needs a tcp:// DOCKER_HOST",
+                                          "cannot use TLS with DOCKER_HOST='%s': %s", s->docker_host,
+                                          strerror(-r)) ? 0 : -ENOMEM;
+        }
 
         /* /_ping */
         r = next_call(c, s, deadline, "daemon", l, &timeout);
@@ -103,9 +115,28 @@ int health_check_daemon(const struct health_settings *s, const char *data_dir_fs
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
+                const char *reason = s->tls_verify ? docker_tls_failure_reason(docker_client_last_error(c)) : NULL;
+
                 error_text(r, c, timeout, why, sizeof(why));
+                if (reason) {
+                        res = health_add(l, "tls", CHECK_FAIL, MID_TLS_FAILED, REMEDY_TLS,
+                                         "TLS handshake with the daemon at %s failed: %s (%s)", s->docker_host,
+                                         reason, why);
+                        return res && check_result_set_value(res, "%s", reason) >= 0 ? 0 : -ENOMEM;
+                }
                 return health_add(l, "daemon", CHECK_FAIL, MID_DAEMON_UNREACHABLE, REMEDY_DAEMON,
                                   "daemon at %s does not answer: %s", s->docker_host, why) ? 0 : -ENOMEM;
+        }
+        /* A unix socket has no network and needs no TLS. */
+        if (s->tls_verify) {
+                if (!health_add(l, "tls", CHECK_OK, MID_TLS_OK, NULL, "mutual TLS with the daemon at %s: its "
+                                "certificate verified (CA and name), ours accepted", s->docker_host))
+                        return -ENOMEM;
+        } else if (strncmp(s->docker_host, "tcp://", 6) == 0) {
+                if (!health_add(l, "tls", CHECK_WARN, MID_TLS_PLAINTEXT, REMEDY_PLAINTEXT,
+                                "the daemon at %s is reached WITHOUT TLS: whoever reaches it is root on the node",
+                                s->docker_host))
+                        return -ENOMEM;
         }
         health_format_latency(rtt, lat, sizeof(lat));
         res = health_add(l, "daemon", CHECK_OK, MID_DAEMON_OK, NULL, "daemon at %s answered /_ping in %s",

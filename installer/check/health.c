@@ -128,7 +128,8 @@ static int check_setting_text(struct check_list *problems) {
         static const char *const names[] = {
                 "DOCKER_HOST", "DIND_CACHE_DATA_DIR", "DIND_CACHE_DISK_WARN", "DIND_CACHE_DISK_CRIT",
                 "DIND_CACHE_INODE_WARN", "DIND_CACHE_INODE_CRIT", "DIND_CACHE_WRITE_WARN_MS",
-                "DIND_CACHE_TIMEOUT", "DIND_CACHE_DEADLINE",
+                "DIND_CACHE_TIMEOUT", "DIND_CACHE_DEADLINE", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH",
+                "DIND_CACHE_CERT_WARN_DAYS", "DIND_CACHE_CERT_CRIT_DAYS",
         };
         int r = 0;
 
@@ -146,10 +147,23 @@ static int check_setting_text(struct check_list *problems) {
         return r;
 }
 
+static int parse_days(const char *name, int def, int *ret, struct check_list *problems) {
+        const char *value = env(name);
+        long v;
+
+        *ret = def;
+        if (!value)
+                return 0;
+        if (parse_int_range(value, 1, 3650, &v) < 0)
+                return add_problem(problems, "%s='%.64s' is not a number of days from 1 to 3650", name, value);
+        *ret = (int) v;
+        return 0;
+}
+
 int health_settings_from_env(struct health_settings *ret, struct check_list *problems) {
         struct health_settings s = {};
         size_t n_before = problems->n;
-        const char *host = env("DOCKER_HOST"), *dir = env("DIND_CACHE_DATA_DIR"), *ms;
+        const char *host = env("DOCKER_HOST"), *dir = env("DIND_CACHE_DATA_DIR"), *ms, *cert_path;
         long write_ms = 1000;
         int r;
 
@@ -197,12 +211,27 @@ int health_settings_from_env(struct health_settings *ret, struct check_list *pro
                         return -ENOMEM;
         }
 
+        s.tls_verify = env("DOCKER_TLS_VERIFY") != NULL;
+        cert_path = env("DOCKER_CERT_PATH");
+        if (s.tls_verify && (!cert_path || cert_path[0] != '/') &&
+            add_problem(problems, "DOCKER_TLS_VERIFY is set but DOCKER_CERT_PATH='%.256s' is not an absolute "
+                        "path to a folder of ca.pem, cert.pem and key.pem", cert_path ?: "") == -ENOMEM)
+                return -ENOMEM;
+        if (parse_days("DIND_CACHE_CERT_WARN_DAYS", 30, &s.cert_warn_days, problems) == -ENOMEM ||
+            parse_days("DIND_CACHE_CERT_CRIT_DAYS", 7, &s.cert_crit_days, problems) == -ENOMEM)
+                return -ENOMEM;
+        if (s.cert_crit_days >= s.cert_warn_days &&
+            add_problem(problems, "DIND_CACHE_CERT_CRIT_DAYS=%d must be below DIND_CACHE_CERT_WARN_DAYS=%d",
+                        s.cert_crit_days, s.cert_warn_days) == -ENOMEM)
+                return -ENOMEM;
+
         if (problems->n > n_before)
                 return -EINVAL;
 
         s.data_dir = strdup(dir ? dir : HEALTH_DEFAULT_DATA_DIR);
         s.docker_host = host ? strdup(host) : NULL;
-        if (!s.data_dir || (host && !s.docker_host)) {
+        s.cert_path = s.tls_verify ? strdup(cert_path) : NULL;
+        if (!s.data_dir || (host && !s.docker_host) || (s.tls_verify && !s.cert_path)) {
                 health_settings_done(&s);
                 return -ENOMEM;
         }
@@ -213,6 +242,7 @@ int health_settings_from_env(struct health_settings *ret, struct check_list *pro
 void health_settings_done(struct health_settings *s) {
         free(s->docker_host);
         free(s->data_dir);
+        free(s->cert_path);
         *s = (struct health_settings) {};
 }
 
@@ -245,7 +275,13 @@ int health_run(const struct health_settings *s, struct check_list *l) {
         r = health_check_disk(s, deadline, l, &fs_type);
         if (r < 0)
                 return r;
-        return health_check_daemon(s, fs_type, deadline, l);
+        r = health_check_daemon(s, fs_type, deadline, l);
+        if (r < 0)
+                return r;
+        r = health_check_plaintext_port(s, deadline, l);
+        if (r < 0)
+                return r;
+        return health_check_certs(s, l);
 }
 
 /* Appends "; " and S to *BUF (a growing string). */

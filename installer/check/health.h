@@ -27,6 +27,10 @@ struct health_settings {
         uint64_t write_warn_usec; /* DIND_CACHE_WRITE_WARN_MS, default 1000 ms */
         uint64_t timeout_usec;    /* DIND_CACHE_TIMEOUT, each daemon call and the disk probes: 5 s */
         uint64_t deadline_usec;   /* DIND_CACHE_DEADLINE, the whole run: 30 s */
+        bool tls_verify;          /* DOCKER_TLS_VERIFY set (non-empty), as the Docker CLI reads it */
+        char *cert_path;          /* DOCKER_CERT_PATH (absolute; needed with tls_verify), or NULL */
+        int cert_warn_days;       /* DIND_CACHE_CERT_WARN_DAYS: 30 */
+        int cert_crit_days;       /* DIND_CACHE_CERT_CRIT_DAYS: 7, below warn */
 };
 
 #define HEALTH_DEFAULT_DATA_DIR "/mnt/k8s/docker"
@@ -62,6 +66,15 @@ int health_check_disk(const struct health_settings *s, uint64_t deadline, struct
                       char **ret_fs_type);
 int health_check_daemon(const struct health_settings *s, const char *data_dir_fs_type,
                         uint64_t deadline, struct check_list *l);
+
+/* The certificates of the node's PKI (the folder above s->cert_path: ca/, server/,
+ * client/, and s->cert_path itself), each against the day thresholds. Nothing without
+ * tls_verify. */
+int health_check_certs(const struct health_settings *s, struct check_list *l);
+
+/* With tls_verify and a tcp:// host: that nothing answers the Docker API without TLS
+ * on port 2375 of the same host. */
+int health_check_plaintext_port(const struct health_settings *s, uint64_t deadline, struct check_list *l);
 
 /* One line for people and the journal: "dind-cache check CRITICAL: disk /mnt/k8s/docker
  * 93% used (crit 90%); 8 OK". NULL on -ENOMEM. */

@@ -60,6 +60,11 @@ int cmd_render(int argc, char **argv) {
         r = install_render_manifests(&p, &objects);
         if (r < 0)
                 return 1;
+        if (o.plaintext)
+                fprintf(stderr, "# --plaintext: port 2375 WITHOUT TLS; whoever reaches it is root on the node\n");
+        else
+                fprintf(stderr, "# mutual TLS on 2376: the Secrets " MANIFEST_SERVER_SECRET " and " MANIFEST_CLIENT_SECRET
+                        " are not printed; install makes them on the node (its CA key never leaves it)\n");
 
         json_array_foreach(objects, i, obj) {
                 _cleanup_free_ char *text = NULL;

@@ -60,6 +60,53 @@ static int wait_pods_gone(struct kube_client *c, const char *namespace_, uint64_
         }
 }
 
+/* The certificates' Secrets: the server's in the daemon's namespace and the clients'
+ * in every namespace install put them (found by our label, cluster-wide). Returns the
+ * number deleted (or that would be). */
+static int delete_secrets(struct kube_client *c, const struct uninstall_cluster_args *a) {
+        _cleanup_json_ json_t *items = NULL;
+        size_t i;
+        json_t *item;
+        int r, deleted = 0;
+
+        r = kube_list(c, "/api/v1/secrets", "app=" MANIFEST_APP_LABEL, NULL, &items);
+        if (r == -EPERM || r == -EACCES) {
+                struct manifest_params p = { .namespace_ = a->namespace_ };
+                log_warning("cannot list Secrets in every namespace (%s): deleting those in '%s' only; find the "
+                            "others with: kubectl get secrets -A -l app=" MANIFEST_APP_LABEL, kube_why(c),
+                            a->namespace_);
+                r = manifest_tls_secret_refs(&p, &items);
+        }
+        if (r < 0)
+                return log_error_errno(r, "cannot list the certificates' Secrets: %s", kube_why(c));
+        json_array_foreach(items, i, item) {
+                const char *name = json_string_value(json_get_path(item, "metadata", "name", NULL));
+                const char *ns = json_string_value(json_get_path(item, "metadata", "namespace", NULL));
+                _cleanup_json_ json_t *ref = NULL;
+                _cleanup_free_ char *rest = NULL, *what = NULL;
+
+                if (!streq(name, MANIFEST_SERVER_SECRET) && !streq(name, MANIFEST_CLIENT_SECRET))
+                        continue;
+                ref = json_pack("{s:s, s:s, s:{s:s, s:s?}}", "apiVersion", "v1", "kind", "Secret", "metadata",
+                                "name", name, "namespace", ns);
+                if (!ref)
+                        return log_error_errno(-ENOMEM, "cannot delete the Secrets: %m");
+                if (manifest_rest_path(ref, &rest) < 0 || !(what = manifest_describe(ref)))
+                        continue;   /* not a name we could have made */
+                r = kube_delete(c, rest, a->dry_run);
+                if (r == -ENOENT)
+                        r = 0;
+                if (r < 0)
+                        return log_error_errno(r, "cannot delete %s: %s", what, kube_why(c));
+                deleted += r > 0;
+                if (a->dry_run)
+                        printf("%s %s\n", r > 0 ? "Would delete" : "Already gone:", what);
+                else
+                        log_info("Cluster: %s %s", what, r > 0 ? "deleted" : "already gone");
+        }
+        return deleted;
+}
+
 int uninstall_cluster_objects(const struct uninstall_cluster_args *a) {
         _cleanup_(kubeconfig_freep) struct kubeconfig *cfg = NULL;
         _cleanup_(kube_client_freep) struct kube_client *c = NULL;
@@ -117,6 +164,10 @@ int uninstall_cluster_objects(const struct uninstall_cluster_args *a) {
                 else
                         log_info("Cluster: %s %s", what, r > 0 ? "deleted" : "already gone");
         }
+        r = delete_secrets(c, a);
+        if (r < 0)
+                return r;
+        deleted += r;
         if (!a->dry_run && a->wait_pods_gone) {
                 r = wait_pods_gone(c, a->namespace_, a->timeout_usec);
                 if (r < 0)

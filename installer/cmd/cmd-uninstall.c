@@ -19,6 +19,7 @@
 #include "cmd/uninstall.h"
 #include "systemd/units.h"
 #include "disk/wipe.h"
+#include "pki/pki-store.h"
 
 #define STOP_TIMEOUT_USEC (90ULL * 1000000)
 #define CATALOG_UPDATE_TIMEOUT_USEC (30ULL * 1000000)
@@ -51,7 +52,8 @@ static void help(void) {
                "  --wipe-data                also remove everything inside the data directory\n"
                "                             (never the directory, never across a mount or a\n"
                "                             symlink, never the device's filesystem), then stop\n"
-               "                             and remove its mount unit. Asks nothing.\n"
+               "                             and remove its mount unit; and the node's certificates\n"
+               "                             and CA key (" PKI_DEFAULT_DIR "). Asks nothing.\n"
                "  --dry-run                  say what would be removed; change nothing\n"
                "  -h, --help                 show this help\n"
                "\n"
@@ -324,6 +326,23 @@ static int wipe_data(struct ctx *c) {
                          st.skipped ? ", some on another filesystem left alone" : "");
                 if (st.removed)
                         c->removed++;
+        }
+
+        /* The node's PKI goes with the data, not before: a re-install keeps its CA. */
+        if (access(PKI_DEFAULT_DIR, F_OK) < 0)
+                ;
+        else if (c->args->dry_run) {
+                printf("Would remove the certificates and the CA key in %s\n", PKI_DEFAULT_DIR);
+                c->removed++;
+        } else {
+                r = pki_store_remove(PKI_DEFAULT_DIR);
+                if (r == -ENOTEMPTY)
+                        return log_error_errno(r, "cannot remove '%s': it holds files install did not write; "
+                                               "look at them, remove them, and run uninstall again", PKI_DEFAULT_DIR);
+                if (r < 0)
+                        return log_error_errno(r, "cannot remove '%s': %m", PKI_DEFAULT_DIR);
+                log_info("Removed %s: the CA key and certificates", PKI_DEFAULT_DIR);
+                c->removed++;
         }
 
         /* Only a mount unit install wrote is ours to stop: a mount from /etc/fstab or

@@ -23,3 +23,13 @@ int install_log_kube_error(struct kube_client *c, const struct kubeconfig *cfg, 
  * its last events. *ret_cluster_ip: the Service's ClusterIP. */
 int install_cluster_wait(const struct install_options *o, struct kube_client *c,
                          const struct kubeconfig *cfg, const json_t *objects, char **ret_cluster_ip);
+
+/* The certificates (install-tls.c), called by the apply loop when it reaches the
+ * Deployment, with the Service's CLUSTER_IP (NULL: not known, dry run): makes or keeps
+ * the node's PKI, prints what it did, adds the Secrets before the Deployment in
+ * OBJECTS and the certificate's hash to its pod template. 1 when the Secrets were
+ * added, 0 when not (dry run without a ClusterIP), negative errno after logging. */
+int install_tls_prepare(const struct install_options *o, json_t *objects, const char *cluster_ip);
+
+/* "tcp://IP:2376" ("tcp://[IP]:PORT" for IPv6), port 2375 when PLAINTEXT. */
+char *install_docker_host(const char *ip, bool plaintext);

@@ -12,9 +12,11 @@
 #include "cmd/install.h"
 #include "base/json-util.h"
 #include "kube/kube.h"
+#include "kube/kube-wait.h"
 #include "kube/kubeconfig.h"
 #include "base/log.h"
 #include "kube/manifest.h"
+#include "pki/pki-store.h"
 
 #define HOSTNAME_LABEL "kubernetes.io/hostname"
 
@@ -165,6 +167,8 @@ static char *render_command(const struct install_options *o, uint64_t capacity) 
                 r = add_flag(&cmd, "--allow-namespace", *ns);
         if (r >= 0 && !streq(o->prune_schedule, DEFAULT_PRUNE_SCHEDULE))
                 r = add_flag(&cmd, "--prune-schedule", o->prune_schedule);
+        if (r >= 0 && o->plaintext)
+                r = add_flag(&cmd, "--plaintext", NULL);
         if (r >= 0 && o->prune_after_usec != DEFAULT_PRUNE_AFTER_USEC)
                 r = add_flag(&cmd, "--prune-after", format_duration(o->prune_after_usec, buf, sizeof(buf)));
         return r < 0 ? NULL : TAKE_PTR(cmd);
@@ -190,9 +194,14 @@ static int skip_apply(const struct install_options *o, uint64_t capacity) {
         }
         printf("Skipping the cluster (--skip-apply). Apply the manifests from a machine with cluster access:\n\n"
                "  %s \\\n    | kubectl apply --server-side --field-manager=" KUBE_FIELD_MANAGER " -f -\n\n"
-               "then set DOCKER_HOST=tcp://CLUSTER_IP:2375 in %s (CLUSTER_IP: kubectl -n %s get service "
+               "then set DOCKER_HOST=tcp://CLUSTER_IP:%d in %s (CLUSTER_IP: kubectl -n %s get service "
                MANIFEST_SERVICE " -o jsonpath='{.spec.clusterIP}').\n",
-               cmd, ENV_FILE, o->namespace_);
+               cmd, o->plaintext ? MANIFEST_PLAINTEXT_PORT : MANIFEST_TLS_PORT, ENV_FILE, o->namespace_);
+        if (!o->plaintext)
+                printf("The daemon's certificates name the Service's ClusterIP and are made on this node: run "
+                       "install without --skip-apply once the cluster is reachable, so that it makes them and "
+                       "applies the Secrets " MANIFEST_SERVER_SECRET " and " MANIFEST_CLIENT_SECRET
+                       " (until then the daemon's pod waits for its Secret).\n");
         fflush(stdout);
         return 0;
 }
@@ -351,21 +360,37 @@ static int preflight(const struct install_options *o, struct kube_client *c, con
 /* ---- apply */
 
 static int apply_all(const struct install_options *o, struct kube_client *c, const struct kubeconfig *cfg,
-                     const json_t *objects) {
+                     json_t *objects) {
         unsigned flags = (o->force_conflicts ? KUBE_APPLY_FORCE : 0) | (o->dry_run ? KUBE_APPLY_DRY_RUN : 0);
-        bool namespace_missing = false;
-        json_t *obj;
-        size_t i;
+        _cleanup_free_ char *cluster_ip = NULL;
+        bool namespace_missing = false, tls_done = o->plaintext;
         int r;
 
-        json_array_foreach(objects, i, obj) {
-                _cleanup_free_ char *path = NULL, *desc = manifest_describe(obj), *what = NULL;
+        for (size_t i = 0; i < json_array_size(objects); i++) {
+                json_t *obj = json_array_get(objects, i);
+                _cleanup_free_ char *path = NULL, *desc = NULL, *what = NULL;
+                _cleanup_json_ json_t *live = NULL;
                 struct manifest_ref ref;
                 enum kube_apply_outcome outcome;
 
                 r = manifest_ref(obj, &ref);
-                if (r < 0 || !desc || manifest_rest_path(obj, &path) < 0)
-                        return log_error_errno(r < 0 ? r : -ENOMEM, "cannot name object %zu of the manifests: %m", i);
+                if (r < 0)
+                        return log_error_errno(r, "cannot name object %zu of the manifests: %m", i);
+                if (!tls_done && streq(ref.type->kind, "Deployment")) {
+                        /* The certificates name the Service's ClusterIP, and the
+                         * Deployment mounts their Secret: they come in between. */
+                        tls_done = true;
+                        r = install_tls_prepare(o, objects, cluster_ip);
+                        if (r < 0)
+                                return r;
+                        obj = json_array_get(objects, i);
+                        r = manifest_ref(obj, &ref);
+                        if (r < 0)
+                                return log_error_errno(r, "cannot name object %zu of the manifests: %m", i);
+                }
+                desc = manifest_describe(obj);
+                if (!desc || manifest_rest_path(obj, &path) < 0)
+                        return log_oom();
                 if (o->dry_run && namespace_missing && ref.type->namespaced) {
                         /* The server cannot dry-run an object in a namespace that a
                          * dry run did not create. */
@@ -375,11 +400,18 @@ static int apply_all(const struct install_options *o, struct kube_client *c, con
                 what = strdup_printf("apply %s", desc);
                 if (!what)
                         return log_oom();
-                r = kube_apply(c, path, obj, flags, &outcome, NULL);
+                r = kube_apply(c, path, obj, flags, &outcome, &live);
                 if (r < 0)
                         return install_log_kube_error(c, cfg, r, what);
                 if (o->dry_run && streq(ref.type->kind, "Namespace") && outcome == KUBE_APPLY_CREATED)
                         namespace_missing = true;
+                if (streq(ref.type->kind, "Service") && streq(ref.name, MANIFEST_SERVICE) &&
+                    kube_service_cluster_ip(live)) {
+                        free(cluster_ip);
+                        cluster_ip = strdup(kube_service_cluster_ip(live));
+                        if (!cluster_ip)
+                                return log_oom();
+                }
                 printf("  %s %s%s\n", desc, kube_apply_outcome_to_string(outcome), o->dry_run ? " (dry run)" : "");
                 fflush(stdout);
         }
@@ -465,11 +497,22 @@ int install_cluster(const struct install_options *o, const struct install_disk_r
         if (r < 0)
                 return r;
 
-        docker_host = strchr(cluster_ip, ':') ? strdup_printf("tcp://[%s]:%d", cluster_ip, MANIFEST_SERVICE_PORT)
-                                              : strdup_printf("tcp://%s:%d", cluster_ip, MANIFEST_SERVICE_PORT);
+        docker_host = install_docker_host(cluster_ip, o->plaintext);
         if (!docker_host)
                 return log_oom();
-        struct envfile env = { .docker_host = docker_host, .data_dir = o->data_dir, .node = o->node };
+        {
+                _cleanup_(envfile_done) struct envfile before = {};
+                /* A plaintext install before this one: the jobs must change (cmd-install.c). */
+                if (envfile_read(ENV_FILE, &before) >= 0 && before.docker_host && !o->plaintext &&
+                    strlen(before.docker_host) > 5 &&
+                    streq(before.docker_host + strlen(before.docker_host) - 5, ":2375"))
+                        ret->was_plaintext = true;
+        }
+        struct envfile env = {
+                .docker_host = docker_host, .data_dir = o->data_dir, .node = o->node,
+                .tls_verify = o->plaintext ? "" : "1",
+                .cert_path = o->plaintext ? "" : PKI_DEFAULT_DIR "/checker",
+        };
         r = envfile_write(ENV_FILE, &env);
         if (r == -EBADMSG)
                 return log_error_errno(r, "cannot update '%s': it holds a NUL byte or invalid UTF-8, "

@@ -32,6 +32,10 @@ enum {
         ARG_FORCE_CONFLICTS,
         ARG_CHECK_INTERVAL,
         ARG_SKIP_TIMER,
+        ARG_PLAINTEXT,
+        ARG_CLUSTER_DOMAIN,
+        ARG_RENEW_CERTS,
+        ARG_ROTATE_CA,
 };
 
 static const struct option_doc {
@@ -59,7 +63,11 @@ static const struct option_doc {
         { { "mtu", required_argument, NULL, ARG_MTU }, OPTS_CLUSTER, "N",
           "the daemon's network MTU (match the pod network's)" },
         { { "allow-namespace", required_argument, NULL, ARG_ALLOW_NAMESPACE }, OPTS_CLUSTER, "NS",
-          "a namespace whose pods may reach port 2375 (repeatable)" },
+          "a namespace whose pods may reach the daemon, and that gets its client certificate (repeatable)" },
+        { { "plaintext", no_argument, NULL, ARG_PLAINTEXT }, OPTS_CLUSTER, NULL,
+          "INSECURE: serve port 2375 without TLS (whoever reaches it is root on the node)" },
+        { { "cluster-domain", required_argument, NULL, ARG_CLUSTER_DOMAIN }, OPTS_CLUSTER, "DOMAIN",
+          "the cluster's DNS domain, named in the server certificate (default " DEFAULT_CLUSTER_DOMAIN ")" },
         { { "prune-schedule", required_argument, NULL, ARG_PRUNE_SCHEDULE }, OPTS_CLUSTER, "CRON",
           "when the prune job runs (default \"" DEFAULT_PRUNE_SCHEDULE "\")" },
         { { "prune-after", required_argument, NULL, ARG_PRUNE_AFTER }, OPTS_CLUSTER, "DURATION",
@@ -76,6 +84,10 @@ static const struct option_doc {
           "do the node-side steps only; apply the manifests from elsewhere (see render)" },
         { { "force-conflicts", no_argument, NULL, ARG_FORCE_CONFLICTS }, OPTS_APPLY, NULL,
           "take over fields another field manager owns" },
+        { { "renew-certs", no_argument, NULL, ARG_RENEW_CERTS }, OPTS_APPLY, NULL,
+          "re-issue the server and client certificates now" },
+        { { "rotate-ca", no_argument, NULL, ARG_ROTATE_CA }, OPTS_APPLY, NULL,
+          "make a new CA and re-issue every certificate; the old CA stays trusted until the next run" },
         { { "check-interval", required_argument, NULL, ARG_CHECK_INTERVAL }, OPTS_TIMER, "DURATION",
           "how often the checker runs (default 5m)" },
         { { "skip-timer", no_argument, NULL, ARG_SKIP_TIMER }, OPTS_TIMER, NULL,
@@ -146,8 +158,9 @@ static int set_defaults(struct install_options *o) {
         o->data_dir = strdup(DEFAULT_DATA_DIR);
         o->namespace_ = strdup(DEFAULT_NAMESPACE);
         o->prune_schedule = strdup(DEFAULT_PRUNE_SCHEDULE);
+        o->cluster_domain = strdup(DEFAULT_CLUSTER_DOMAIN);
         o->node = strdup(host);
-        if (!o->data_dir || !o->namespace_ || !o->prune_schedule || !o->node)
+        if (!o->data_dir || !o->namespace_ || !o->prune_schedule || !o->node || !o->cluster_domain)
                 return -ENOMEM;
         return 0;
 }
@@ -300,6 +313,22 @@ int install_options_parse(const char *name, unsigned accept, int argc, char **ar
                 case ARG_SKIP_TIMER:
                         o.skip_timer = true;
                         break;
+                case ARG_PLAINTEXT:
+                        o.plaintext = true;
+                        break;
+                case ARG_CLUSTER_DOMAIN:
+                        why = NULL;
+                        r = validate_dns_subdomain(optarg, &why);
+                        r = flag_invalid(name, "--cluster-domain", optarg, r, why);
+                        if (r >= 0)
+                                r = set_string(&o.cluster_domain, optarg);
+                        break;
+                case ARG_RENEW_CERTS:
+                        o.renew_certs = true;
+                        break;
+                case ARG_ROTATE_CA:
+                        o.rotate_ca = true;
+                        break;
                 case ':':
                         r = usage_error(name, "option '%s' needs a value", argv[optind - 1]);
                         break;
@@ -316,6 +345,10 @@ int install_options_parse(const char *name, unsigned accept, int argc, char **ar
         }
         if (o.format && !o.device) {
                 r = usage_error(name, "--format needs --device");
+                goto fail;
+        }
+        if (o.plaintext && (o.renew_certs || o.rotate_ca)) {
+                r = usage_error(name, "%s makes no sense with --plaintext", o.rotate_ca ? "--rotate-ca" : "--renew-certs");
                 goto fail;
         }
         *ret = o;
@@ -335,6 +368,7 @@ void install_options_done(struct install_options *o) {
         free(o->registry_mirror);
         strv_free(o->allow_namespaces);
         free(o->prune_schedule);
+        free(o->cluster_domain);
         free(o->kubeconfig);
         free(o->context);
         *o = (struct install_options) {};
@@ -364,6 +398,7 @@ void install_manifest_params(const struct install_options *o, uint64_t capacity,
                 .allow_namespaces = o->allow_namespaces,
                 .prune_schedule = o->prune_schedule,
                 .prune_after_usec = o->prune_after_usec,
+                .plaintext = o->plaintext,
         };
 }
 

@@ -20,6 +20,7 @@
 #define DEFAULT_DATA_DIR "/mnt/k8s/docker"
 #define DEFAULT_NAMESPACE "kube-ops"
 #define DEFAULT_PRUNE_SCHEDULE "0 3 * * 0"
+#define DEFAULT_CLUSTER_DOMAIN "cluster.local"
 #define DEFAULT_PRUNE_AFTER_USEC (168ULL * 3600 * 1000000)
 #define DEFAULT_TIMEOUT_USEC (5ULL * 60 * 1000000)
 #define DEFAULT_CHECK_INTERVAL_USEC (5ULL * 60 * 1000000)
@@ -53,6 +54,8 @@ struct install_options {
         char **allow_namespaces;   /* besides the namespace itself */
         char *prune_schedule;
         uint64_t prune_after_usec;
+        bool plaintext;            /* --plaintext: 2375 without TLS (loudly) */
+        char *cluster_domain;      /* the server certificate's longest name */
 
         /* talking to the cluster */
         char *kubeconfig;          /* or NULL: $KUBECONFIG, ~/.kube/config, admin.conf */
@@ -61,6 +64,8 @@ struct install_options {
         bool dry_run;
         bool skip_apply;
         bool force_conflicts;
+        bool renew_certs;          /* re-issue every leaf certificate */
+        bool rotate_ca;            /* a new CA, the old one trusted beside it for a run */
 
         /* the checker */
         uint64_t check_interval_usec;
@@ -91,6 +96,7 @@ int install_disk(const struct install_options *o, struct install_disk_result *re
 struct install_cluster_result {
         char *cluster_ip;        /* the Service's ClusterIP, or NULL (dry run, skip) */
         char *service_dns;       /* "docker-dind.kube-ops.svc" */
+        bool was_plaintext;      /* the env file pointed at port 2375 before this run */
 };
 void install_cluster_result_done(struct install_cluster_result *r);
 

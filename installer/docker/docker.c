@@ -159,6 +159,66 @@ int docker_client_new(const char *docker_host, struct docker_client **ret) {
         return 0;
 }
 
+int docker_client_set_tls(struct docker_client *c, const char *cert_path) {
+        _cleanup_free_ char *ca = NULL, *cert = NULL, *key = NULL, *url = NULL;
+        int r;
+
+        if (c->socket_path || isempty(cert_path) || strncmp(c->base_url, "http://", 7) != 0)
+                return -EINVAL;
+        ca = strdup_printf("%s/ca.pem", cert_path);
+        cert = strdup_printf("%s/cert.pem", cert_path);
+        key = strdup_printf("%s/key.pem", cert_path);
+        url = strdup_printf("https://%s", c->base_url + 7);
+        if (!ca || !cert || !key || !url)
+                return -ENOMEM;
+        r = http_client_set_tls(c->http, &(struct http_tls) { .ca_file = ca, .cert_file = cert, .key_file = key });
+        if (r < 0)
+                return r;
+        free(c->base_url);
+        c->base_url = TAKE_PTR(url);
+        return 0;
+}
+
+const char *docker_tls_failure_reason(const char *text) {
+        static const struct {
+                const char *needle, *reason;
+        } table[] = {
+                /* The server's certificate, as the client (OpenSSL via curl) judged it. */
+                { "certificate has expired", "expired" },
+                { "certificate is not yet valid", "not yet valid" },
+                { "no alternative certificate subject name matches", "name mismatch" },
+                { "does not match target host name", "name mismatch" },
+                { "unable to get local issuer certificate", "unknown CA" },
+                { "self-signed certificate in certificate chain", "unknown CA" },
+                { "self signed certificate in certificate chain", "unknown CA" },
+                { "unable to get issuer certificate", "unknown CA" },
+                { "certificate signature failure", "unknown CA" },
+                /* Our certificate, as the server judged it (its TLS alert). */
+                { "alert certificate required", "client certificate refused" },
+                { "alert bad certificate", "client certificate refused" },
+                { "alert unknown ca", "client certificate refused" },
+                { "alert certificate expired", "client certificate refused" },
+                { "alert certificate unknown", "client certificate refused" },
+                { "alert handshake failure", "client certificate refused" },
+                /* TLS 1.3: the server judges our certificate after the client's side of
+                 * the handshake is done, and closes the connection at once. */
+                { "getpeername() failed", "client certificate refused" },
+                { "could not load PEM client certificate", "client certificate unreadable" },
+                { "unable to set private key file", "client certificate unreadable" },
+                { "error setting certificate file", "CA file unreadable" },
+                { "error reading ca cert file", "CA file unreadable" },
+        };
+
+        if (isempty(text))
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(table); i++)
+                if (strcasestr(text, table[i].needle))
+                        return table[i].reason;
+        if (strcasestr(text, "SSL") || strcasestr(text, "TLS"))
+                return "TLS handshake failed";
+        return NULL;
+}
+
 struct docker_client *docker_client_free(struct docker_client *c) {
         if (!c)
                 return NULL;

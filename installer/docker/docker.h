@@ -36,6 +36,17 @@ static inline void docker_client_freep(struct docker_client **c) {
         docker_client_free(*c);
 }
 
+/* Mutual TLS as the Docker CLI does it with DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH:
+ * https to a tcp:// host, the server verified against CERT_PATH/ca.pem (CA and name:
+ * the host of DOCKER_HOST must be among its SANs), CERT_PATH/cert.pem and key.pem
+ * presented. Never insecure. -EINVAL for a unix:// client. */
+int docker_client_set_tls(struct docker_client *c, const char *cert_path);
+
+/* Why a TLS handshake failed, in a few words, from what curl said about it:
+ * "unknown CA", "name mismatch", "expired", "client certificate refused", or NULL when
+ * TEXT does not describe a TLS failure. */
+const char *docker_tls_failure_reason(const char *text);
+
 /* The connect and total timeout of each following call. Default 5 s. */
 void docker_client_set_timeout(struct docker_client *c, uint64_t usec);
 

@@ -26,6 +26,7 @@ static const struct manifest_kind kinds[] = {
         { "apps/v1", "Deployment", "deployments", true },
         { "v1", "Service", "services", true },
         { "batch/v1", "CronJob", "cronjobs", true },
+        { "v1", "Secret", "secrets", true },
         /* What install reads while it waits. */
         { "v1", "Node", "nodes", false },
         { "v1", "Pod", "pods", true },
@@ -502,7 +503,8 @@ int manifest_apply_params(json_t *objects, const struct manifest_params *p, char
 
         if (!json_is_array(objects) || !p)
                 return -EINVAL;
-        if ((r = apply_namespace(objects, p, ret_error)) < 0 ||
+        if ((r = manifest_apply_transport(objects, p, ret_error)) < 0 ||
+            (r = apply_namespace(objects, p, ret_error)) < 0 ||
             (r = apply_volume(objects, p, ret_error)) < 0 ||
             (r = apply_daemon(objects, p, ret_error)) < 0 ||
             (r = apply_prune(objects, p, ret_error)) < 0)

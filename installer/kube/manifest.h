@@ -28,7 +28,13 @@
 #define MANIFEST_DEPLOYMENT "docker-dind"
 #define MANIFEST_CONTAINER "dind"                 /* the daemon's container */
 #define MANIFEST_SERVICE "docker-dind"
-#define MANIFEST_SERVICE_PORT 2375
+#define MANIFEST_TLS_PORT 2376                    /* mutual TLS, the default */
+#define MANIFEST_PLAINTEXT_PORT 2375              /* --plaintext */
+#define MANIFEST_SERVER_SECRET "docker-dind-server"
+#define MANIFEST_CLIENT_SECRET "docker-dind-client"
+/* The Deployment's pod-template annotation: the server certificate's SHA-256, so a
+ * new certificate rolls the pod and an unchanged one never does. */
+#define MANIFEST_CERT_ANNOTATION "dind-cache.io/server-cert-sha256"
 #define MANIFEST_PV "docker-pv"
 #define MANIFEST_PVC "docker-dind-data"
 #define MANIFEST_STORAGECLASS "local-volume"
@@ -49,6 +55,9 @@ struct manifest_params {
                                           * namespace_ whose pods may reach port 2375 */
         const char *prune_schedule;      /* NULL: the manifest's. The CronJob schedule */
         uint64_t prune_after_usec;       /* 0: 168h. The prune filters' until=DURATION */
+        bool plaintext;                  /* false: mutual TLS on 2376 (the manifests');
+                                          * true: plain TCP on 2375, --tls=false, no
+                                          * certificate volumes */
 };
 
 /* The embedded manifests, parsed, in apply order, without overrides. */
@@ -62,6 +71,29 @@ int manifest_apply_params(json_t *objects, const struct manifest_params *p, char
 
 /* manifest_load() then manifest_apply_params(): the objects to apply. */
 int manifest_render(const struct manifest_params *p, json_t **ret_objects, char **ret_error);
+
+/* The PEM files of one side of mutual TLS: what a Secret holds. */
+struct manifest_tls_files {
+        const char *ca;                  /* the trust bundle */
+        const char *cert;
+        const char *key;
+};
+
+/* Adds the Secrets of mutual TLS to OBJECTS (rendered with P, not plaintext): the
+ * server's in P's namespace, the client's in it and in each allowed namespace, type
+ * Opaque, keys ca.pem cert.pem key.pem, base64 data; inserted before the Deployment
+ * (apply order). Sets the Deployment's MANIFEST_CERT_ANNOTATION to SERVER_SHA256.
+ * -EINVAL (with ret_error) when the objects are not shaped as rendered. */
+int manifest_add_tls(json_t *objects, const struct manifest_params *p, const struct manifest_tls_files *server,
+                     const struct manifest_tls_files *client, const char *server_sha256, char **ret_error);
+
+/* The Secrets manifest_add_tls() makes for P (kind, name, namespace only): what
+ * uninstall deletes. A JSON array. */
+int manifest_tls_secret_refs(const struct manifest_params *p, json_t **ret_objects);
+
+/* Internal to manifest.c: switches the rendered objects to plain TCP when
+ * P->plaintext (ports, args, environment, certificate volumes). */
+int manifest_apply_transport(json_t *objects, const struct manifest_params *p, char **ret_error);
 
 /* The first object of KIND (and NAME, when not NULL) in OBJECTS, borrowed; or NULL. */
 json_t *manifest_find(const json_t *objects, const char *kind, const char *name);

@@ -6,6 +6,8 @@
  *     DOCKER_HOST=tcp://10.96.0.12:2375
  *     DIND_CACHE_DATA_DIR=/mnt/k8s/docker
  *     DIND_CACHE_NODE=node1
+ *     DOCKER_TLS_VERIFY=1
+ *     DOCKER_CERT_PATH=/etc/dind-cache/pki/checker
  *
  * Invariants:
  * - The reader is systemd 252's EnvironmentFile= parser (src/basic/env-file.c): values
@@ -22,7 +24,7 @@
  *   double quotes with \ " $ ` escaped, so systemd reads back exactly the value.
  *   Our values with control characters (a newline) or invalid UTF-8 are refused
  *   (-EINVAL); a file holding a NUL or invalid UTF-8 is refused (-EBADMSG), untouched.
- * - The file holds no secret (an address, a path, a node name), so it is 0644: people
+ * - The file holds no secret (an address, paths, a node name), so it is 0644: people
  *   and tools on the node may read where the cache is. Written atomically.
  * - Library code: never prints; negative errno. */
 
@@ -34,6 +36,9 @@ struct envfile {
         char *docker_host;       /* DOCKER_HOST, or NULL */
         char *data_dir;          /* DIND_CACHE_DATA_DIR, or NULL */
         char *node;              /* DIND_CACHE_NODE, or NULL */
+        char *tls_verify;        /* DOCKER_TLS_VERIFY: "1", "" (plaintext), or NULL */
+        char *cert_path;         /* DOCKER_CERT_PATH: the checker's ca/cert/key.pem folder
+                                  * (paths only: the key stays in its 0600 file) */
 };
 
 void envfile_done(struct envfile *e);

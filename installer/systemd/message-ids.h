@@ -44,7 +44,16 @@
         X(INFO_FAILED,           "d727dcce5c6a4a0792632ebd92408e38") \
         X(VERSION_OK,            "200b52baadb244f5a10c3d5700e615b8") \
         X(VERSION_FAILED,        "04b8b8b4bc09495d9468485dfe921b2d") \
-        X(SUMMARY,               "5f8612eff0624cd68ce0bd393268e37f")
+        X(SUMMARY,               "5f8612eff0624cd68ce0bd393268e37f") \
+        X(TLS_OK,                "889d813b7f8f43ecb7ef2ba22604c1b3") \
+        X(TLS_FAILED,            "df6010b01c864300807fb6a896fabc16") \
+        X(TLS_PLAINTEXT,         "ea48071d0a544aeaa8c5f7b4b8387208") \
+        X(CERT_OK,               "398566070a25431fbafad5d5b0012b42") \
+        X(CERT_EXPIRING,         "13320702b8284f29aa60461c8290f416") \
+        X(CERT_EXPIRED,          "a8ac268e4d804d679add092ee8984708") \
+        X(CERT_UNREADABLE,       "8e2e2735dd194663b6266dc418aba4ab") \
+        X(PLAINTEXT_PORT_CLOSED, "2dcc295f9c3d469b980ab036408c32d1") \
+        X(PLAINTEXT_PORT_OPEN,   "7317512d726f4422893e745b6d3368df")
 
 #define _DIND_MID_DEFINE(name, id) static const char MID_##name[] _unused_ = id;
 DIND_MESSAGE_IDS(_DIND_MID_DEFINE)

@@ -177,6 +177,58 @@ def pinned_dockerd():
     return dockerd
 
 
+def make_pki(base, server_names=("localhost", "127.0.0.1"), cn="test CA", days=825):
+    """A PKI made with the openssl CLI, in the layout install writes to
+    /etc/dind-cache/pki: ca/{cert,key}.pem and server/, client/, checker/ each with
+    ca.pem cert.pem key.pem. SERVER_NAMES are DNS names or IP addresses."""
+    base = Path(base)
+    for d in ("ca", "server", "client", "checker"):
+        (base / d).mkdir(parents=True, exist_ok=True)
+
+    def key(path):
+        sh("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", path)
+        os.chmod(path, 0o600)
+
+    key(base / "ca/key.pem")
+    sh("openssl", "req", "-x509", "-new", "-key", base / "ca/key.pem", "-subj", f"/CN={cn}", "-days", "3650",
+       "-sha256", "-addext", "basicConstraints=critical,CA:TRUE",
+       "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", base / "ca/cert.pem")
+    for leaf, usage in (("server", "serverAuth"), ("client", "clientAuth"), ("checker", "clientAuth")):
+        d = base / leaf
+        key(d / "key.pem")
+        ext = d / "ext.cnf"
+        lines = [f"extendedKeyUsage={usage}", "basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature"]
+        if leaf == "server":
+            sans = [("IP:" if all(c in "0123456789.:" for c in n) else "DNS:") + n for n in server_names]
+            lines.append("subjectAltName=" + ",".join(sans))
+        ext.write_text("\n".join(lines) + "\n")
+        sh("openssl", "req", "-new", "-key", d / "key.pem", "-subj", f"/CN={leaf}", "-out", d / "csr.pem")
+        sh("openssl", "x509", "-req", "-in", d / "csr.pem", "-CA", base / "ca/cert.pem", "-CAkey",
+           base / "ca/key.pem", "-CAcreateserial", "-days", str(days), "-sha256", "-extfile", ext,
+           "-out", d / "cert.pem")
+        shutil.copy(base / "ca/cert.pem", d / "ca.pem")
+        (d / "csr.pem").unlink()
+        ext.unlink()
+    for f in base.glob("ca/*.srl"):
+        f.unlink()
+    return base
+
+
+def unix_ping(path, timeout=1):
+    """GET /_ping on a unix socket: True when the daemon answered OK."""
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(timeout)
+            s.connect(str(path))
+            s.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            data = b""
+            while chunk := s.recv(4096):
+                data += chunk
+        return data.startswith(b"HTTP/1.") and b" 200 " in data.split(b"\r\n", 1)[0] and data.endswith(b"OK")
+    except OSError:
+        return False
+
+
 def dockerd_version(path):
     out = sh(path or "dockerd", "--version").stdout.strip()
     return out
@@ -191,22 +243,33 @@ class Dockerd:
     """A real dockerd on DATA_ROOT, listening on a loopback port and a unix socket:
     the pinned 28.5.2 where ../shared/debs has it, else the system's."""
 
-    def __init__(self, data_root, run_dir, storage_driver="overlay2"):
+    def __init__(self, data_root, run_dir, storage_driver="overlay2", tls_dir=None, ip="127.0.0.1", port=None):
         self.data_root = Path(data_root)
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = port or free_port()
         self.socket = self.run_dir / "docker.sock"
-        self.host = f"tcp://127.0.0.1:{self.port}"
+        self.ip = ip
+        self.host = f"tcp://{ip}:{self.port}"
         self.unix_host = f"unix://{self.socket}"
         self.storage_driver = storage_driver
+        # With TLS_DIR (make_pki's layout): mutual TLS as the image's entrypoint runs
+        # it, from TLS_DIR/server; the checker's files are TLS_DIR/checker.
+        self.tls_dir = Path(tls_dir) if tls_dir else None
+        self.client_env = ({"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(self.tls_dir / "checker")}
+                           if self.tls_dir else {})
         self.proc = None
 
     def start(self):
         log = open(self.run_dir / "dockerd.log", "w")
         pinned = pinned_dockerd()
-        # 28.x stalls 15 s on a plain TCP listener unless told --tls=false.
-        extra = ["--tls=false"] if pinned else []
+        if self.tls_dir:
+            srv = self.tls_dir / "server"
+            extra = ["--tlsverify", "--tlscacert", str(srv / "ca.pem"), "--tlscert", str(srv / "cert.pem"),
+                     "--tlskey", str(srv / "key.pem")]
+        else:
+            # 28.x stalls 15 s on a plain TCP listener unless told --tls=false.
+            extra = ["--tls=false"] if pinned else []
         self.proc = subprocess.Popen(
             [str(pinned or "dockerd"), *extra, "--data-root", str(self.data_root),
              "-H", self.host, "-H", self.unix_host,
@@ -221,18 +284,22 @@ class Dockerd:
     def ping(self):
         if self.proc.poll() is not None:
             raise RuntimeError("dockerd exited: " + (self.run_dir / "dockerd.log").read_text()[-2000:])
+        if self.tls_dir:
+            return unix_ping(self.socket)
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_ping", timeout=1) as r:
+            with urllib.request.urlopen(f"http://{self.ip}:{self.port}/_ping", timeout=1) as r:
                 return r.read() == b"OK"
         except OSError:
             return False
 
     def info(self):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/info", timeout=5) as r:
+        if self.tls_dir:
+            return json.loads(self.docker("info", "--format", "{{json .}}").stdout)
+        with urllib.request.urlopen(f"http://{self.ip}:{self.port}/info", timeout=5) as r:
             return json.load(r)
 
     def docker(self, *args, check=True, **kw):
-        env = dict(os.environ, DOCKER_HOST=self.host, DOCKER_BUILDKIT="0")
+        env = dict(os.environ, DOCKER_HOST=self.host, DOCKER_BUILDKIT="0", **self.client_env)
         return subprocess.run(["docker", *args], check=check, text=True,
                                capture_output=True, env=env, **kw)
 
@@ -258,8 +325,8 @@ def dockerd_factory():
     started = []
     base = Path(tempfile.mkdtemp(prefix="dc-", dir="/tmp"))
 
-    def start(data_root, storage_driver="overlay2"):
-        d = Dockerd(data_root, base / str(len(started)), storage_driver)
+    def start(data_root, storage_driver="overlay2", tls_dir=None, ip="127.0.0.1", port=None):
+        d = Dockerd(data_root, base / str(len(started)), storage_driver, tls_dir=tls_dir, ip=ip, port=port)
         started.append(d)
         return d.start()
 

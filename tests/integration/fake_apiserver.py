@@ -91,7 +91,7 @@ def _openssl(*args, cwd):
 def _make_ca(d, stem, cn):
     _openssl("req", "-x509", "-new", "-newkey", "ec", "-pkeyopt",
              "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", f"{stem}.key",
-             "-out", f"{stem}.crt", "-days", "3", "-subj", f"/CN={cn}",
+             "-out", f"{stem}.crt", "-days", "3650", "-subj", f"/CN={cn}",
              "-addext", "basicConstraints=critical,CA:TRUE",
              "-addext", "keyUsage=critical,keyCertSign,cRLSign",
              "-addext", "subjectKeyIdentifier=hash", cwd=d)
@@ -106,7 +106,7 @@ def _make_leaf(d, stem, ca, subj, ext):
     _openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
              "-nodes", "-keyout", f"{stem}.key", "-out", f"{stem}.csr", "-subj", subj, cwd=d)
     _openssl("x509", "-req", "-in", f"{stem}.csr", "-CA", f"{ca}.crt", "-CAkey", f"{ca}.key",
-             "-set_serial", str(int.from_bytes(os.urandom(8), "big")), "-days", "3",
+             "-set_serial", str(int.from_bytes(os.urandom(8), "big")), "-days", "3650",
              "-out", f"{stem}.crt", "-extfile", f"{stem}.ext", cwd=d)
     os.chmod(d / f"{stem}.key", 0o600)
 
@@ -1094,8 +1094,12 @@ class FakeAPIServer:
         owned_by_others = set().union(*sets) if sets else set()
         new = copy.deepcopy(live)
         new["metadata"].pop("managedFields", None)
-        for p in sorted(prev - applied, key=len, reverse=True):
-            if p in owned_by_others or any(q[:len(p)] == p for q in owned_by_others):
+        removable = {p for p in prev - applied
+                     if not (p in owned_by_others or any(q[:len(p)] == p for q in owned_by_others))}
+        for p in sorted(removable, key=len, reverse=True):
+            # A list item that goes takes its fields with it (its key fields too:
+            # removing those first would leave an item that cannot be found).
+            if any(len(q) < len(p) and p[:len(q)] == q for q in removable):
                 continue
             _remove_path(new, p)
         new = merge_applied(new, config)

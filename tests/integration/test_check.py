@@ -14,15 +14,19 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BINARY, ROOT, run_tool, sh
+from conftest import BINARY, ROOT, make_pki, run_tool, sh
 
 # Short per-call timeouts keep the failure cases fast; the deadline stays the default.
 FAST = {"DIND_CACHE_TIMEOUT": "2s"}
+# DOCKER_HOST -> the checker's TLS variables for the daemons that serve mutual TLS.
+TLS_ENV = {}
 
 
 def check(data_dir, docker_host=None, *args, env=None, timeout=60):
-    """Runs `dind-cache check --no-journal ARGS` with settings in the environment only."""
+    """Runs `dind-cache check --no-journal ARGS` with settings in the environment only
+    (with the TLS variables of a mutual-TLS daemon at DOCKER_HOST, as install writes them)."""
     full = dict(FAST, DIND_CACHE_DATA_DIR=str(data_dir), DOCKER_HOST=docker_host or "")
+    full.update(TLS_ENV.get(docker_host, {}))
     full.update(env or {})
     return run_tool("check", "--no-journal", *args, env=full, timeout=timeout)
 
@@ -55,9 +59,15 @@ def xfs_cache(loops):
 
 
 @pytest.fixture
-def daemon(xfs_cache, dockerd_factory):
-    """A real dockerd on overlay2 whose data root is the xfs mount point itself."""
-    return dockerd_factory(xfs_cache)
+def daemon(xfs_cache, dockerd_factory, tmp_path):
+    """A real dockerd on overlay2 whose data root is the xfs mount point itself, serving
+    mutual TLS (the default install) with certificates of a CA made for the test."""
+    # Its own loopback address: 127.0.0.1:2375 may be another test's plaintext daemon,
+    # which the checker would rightly report as the plaintext port left open.
+    ip = "127.0.0.45"
+    d = dockerd_factory(xfs_cache, tls_dir=make_pki(tmp_path / "pki", server_names=("localhost", ip)), ip=ip)
+    TLS_ENV[d.host] = d.client_env
+    return d
 
 
 def test_healthy_cache_and_daemon_is_ok_over_tcp(xfs_cache, daemon):
@@ -65,7 +75,8 @@ def test_healthy_cache_and_daemon_is_ok_over_tcp(xfs_cache, daemon):
     assert status == 0, doc["summary"]
     assert doc["status"] == "OK"
     for name in ("mount", "fs_type", "read_only", "d_type", "write_probe", "disk_usage",
-                 "inode_usage", "fs_errors", "daemon", "storage_driver", "daemon_version"):
+                 "inode_usage", "fs_errors", "daemon", "storage_driver", "daemon_version",
+                 "tls", "plaintext_port", "cert_ca", "cert_server", "cert_client", "cert_checker"):
         assert results[name]["state"] == "OK", results[name]
     assert results["storage_driver"]["value"] == "overlay2"
     assert "on xfs" in results["storage_driver"]["message"]

@@ -7,7 +7,8 @@ file order and each leaves the node as the next one expects. The data directory 
 real xfs on a loop device, mounted inside systemd's mount namespace at
 /mnt/k8s/docker (the overlay of / does not carry the host's mounts), and a real
 dockerd on the host keeps its data root on the same filesystem; systemd shares the
-host's network namespace, so the checker reaches that dockerd on 127.0.0.1."""
+host's network namespace, so the checker reaches that dockerd on a loopback address,
+over mutual TLS with certificates in install's layout under /etc/dind-cache/pki."""
 
 import contextlib
 import json
@@ -21,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import BINARY, Dockerd, Systemd, sh, wait_for
+from conftest import BINARY, Dockerd, Systemd, make_pki, sh, wait_for
 from kube_fixtures import kube_api  # noqa: F401 (a fixture)
 
 DATA_DIR = "/mnt/k8s/docker"
@@ -31,6 +32,8 @@ TIMER = "dind-cache-check.timer"
 UNIT_DIR = Path("/etc/systemd/system")
 ENV_FILE = "/etc/dind-cache/dind-cache.env"
 CATALOG = "/usr/local/lib/systemd/catalog/dind-cache.catalog"
+PKI = "/etc/dind-cache/pki"
+DAEMON_IP = "127.0.0.47"     # not 127.0.0.1, where another test may serve plaintext 2375
 
 
 class Node:
@@ -50,7 +53,8 @@ class Node:
         self.device = sh("losetup", "--find", "--show", img).stdout.strip()
         self.host_mount.mkdir()
         sh("mount", self.device, self.host_mount)
-        self.dockerd = Dockerd(self.host_mount, self.base / "dockerd").start()
+        self.pki = make_pki(self.base / "pki", server_names=("localhost", DAEMON_IP))
+        self.dockerd = Dockerd(self.host_mount, self.base / "dockerd", tls_dir=self.pki, ip=DAEMON_IP).start()
 
         self.systemd.boot()
         self.run("mkdir", "-p", DATA_DIR)
@@ -58,13 +62,15 @@ class Node:
         target = self.systemd.path(INSTALLED)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(BINARY, target)
+        shutil.copytree(self.pki, self.systemd.path(PKI))
         self.write_env(self.dockerd.host)
         return self
 
     def write_env(self, docker_host, extra=""):
         env = self.systemd.path(ENV_FILE)
         env.parent.mkdir(parents=True, exist_ok=True)
-        env.write_text(f"DOCKER_HOST={docker_host}\nDIND_CACHE_DATA_DIR={DATA_DIR}\n{extra}")
+        env.write_text(f"DOCKER_HOST={docker_host}\nDIND_CACHE_DATA_DIR={DATA_DIR}\n"
+                       f"DOCKER_TLS_VERIFY=1\nDOCKER_CERT_PATH={PKI}/checker\n{extra}")
 
     def run(self, *args, check=False, timeout=120):
         return self.systemd.run(*args, check=check, timeout=timeout)
@@ -195,7 +201,13 @@ def test_journal_holds_the_fields_and_the_catalog_explains_them(node):
         assert e["DIND_STATE"] in ("OK", "WARNING", "CRITICAL", "UNKNOWN")
         assert re.fullmatch(r"[0-9a-f]{32}", e["MESSAGE_ID"])
         assert e["DIND_DATA_DIR"] == DATA_DIR
-    assert len({e["MESSAGE_ID"] for e in run}) == len(run)  # one id per kind of finding
+    # One id per kind of finding; the four certificates share theirs (DIND_CHECK names which).
+    others = [e for e in run if not e["DIND_CHECK"].startswith("cert_")]
+    assert len({e["MESSAGE_ID"] for e in others}) == len(others)
+    certs = [e for e in run if e["DIND_CHECK"].startswith("cert_")]
+    assert {e["DIND_CHECK"] for e in certs} == {"cert_ca", "cert_server", "cert_client", "cert_checker"}
+    assert len({e["MESSAGE_ID"] for e in certs}) == 1 and not {e["MESSAGE_ID"] for e in certs} & \
+        {e["MESSAGE_ID"] for e in others}
     usage = next(e for e in run if e["DIND_CHECK"] == "disk_usage")
     assert "DIND_VALUE" in usage and "DIND_THRESHOLD" in usage
 

@@ -23,8 +23,10 @@ OBJECTS = [  # resource, name, namespace: what install applies, in order
     ("persistentvolumes", "docker-pv", None),
     ("persistentvolumeclaims", "docker-dind-data", "kube-ops"),
     ("networkpolicies", "docker-dind", "kube-ops"),
-    ("deployments", "docker-dind", "kube-ops"),
     ("services", "docker-dind", "kube-ops"),
+    ("secrets", "docker-dind-server", "kube-ops"),
+    ("secrets", "docker-dind-client", "kube-ops"),
+    ("deployments", "docker-dind", "kube-ops"),
     ("cronjobs", "docker-dind-clear-cache", "kube-ops"),
 ]
 
@@ -49,13 +51,14 @@ class Node:
         return dict(line.split("=", 1) for line in text.splitlines()
                     if line and not line.startswith("#"))
 
-    def install(self, api, *extra, kubeconfig=None, timeout="30s", node=NODE):
+    def install(self, api, *extra, kubeconfig=None, timeout="30s", node=NODE, faketime=None):
         if kubeconfig is None:
             kubeconfig = api.kubeconfig(self.tmp / "kubeconfig")
         script = ('mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1,workdir=$2" /etc '
                   '&& shift 2 && exec "$@"')
         args = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
-                self.etc_upper, self.etc_work, BINARY, "install", "--kubeconfig", kubeconfig,
+                self.etc_upper, self.etc_work, *(["faketime", "-f", faketime] if faketime else []),
+                BINARY, "install", "--kubeconfig", kubeconfig,
                 "--node", node, "--data-dir", self.data_dir, "--skip-timer",
                 "--timeout", timeout, *extra]
         return subprocess.run([str(a) for a in args], text=True, capture_output=True, timeout=180)
@@ -114,11 +117,13 @@ def test_clean_install_applies_every_object_and_writes_the_env_file(api, node):
         "matchExpressions"][0]["values"] == [NODE]
     svc = api.object("services", "docker-dind", "kube-ops")
     env = node.env()
-    assert env["DOCKER_HOST"] == f"tcp://{svc['spec']['clusterIP']}:2375"
+    assert env["DOCKER_HOST"] == f"tcp://{svc['spec']['clusterIP']}:2376"
+    assert env["DOCKER_TLS_VERIFY"] == "1"
+    assert env["DOCKER_CERT_PATH"] == "/etc/dind-cache/pki/checker"
     assert env["DIND_CACHE_DATA_DIR"] == str(node.data_dir)
     assert env["DIND_CACHE_NODE"] == NODE
     assert node.env_file.stat().st_mode & 0o777 == 0o644
-    assert "DOCKER_HOST: tcp://docker-dind.kube-ops.svc:2375" in p.stdout
+    assert "DOCKER_HOST: tcp://docker-dind.kube-ops.svc:2376" in p.stdout
     # every apply carried our field manager, none forced
     for r in patches(api):
         assert r["query"]["fieldManager"] == ["dind-cache"]

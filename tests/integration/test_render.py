@@ -13,7 +13,7 @@ from conftest import ROOT
 
 MANIFESTS = ROOT / "manifests"
 KINDS = ["Namespace", "StorageClass", "PersistentVolume", "PersistentVolumeClaim",
-         "NetworkPolicy", "Deployment", "Service", "CronJob"]
+         "NetworkPolicy", "Service", "Deployment", "CronJob"]
 GI = 1 << 30
 MI = 1 << 20
 
@@ -103,13 +103,13 @@ def test_render_applies_every_flag_to_its_field(dind_cache, tmp_path):
 
     values, ports = allowed_namespaces(docs)
     assert values == ["ci-cache", "gitlab-runner", "builds"]
-    assert ports == [{"protocol": "TCP", "port": 2375}]
+    assert ports == [{"protocol": "TCP", "port": 2376}]
 
     cron = by_kind(docs, "CronJob")
     assert cron["spec"]["schedule"] == "30 2 * * *"
     prune = prune_container(docs)
     assert env(prune, "PRUNE_AFTER") == "72h"
-    assert env(prune, "DOCKER_HOST") == "tcp://docker-dind.ci-cache.svc:2375"
+    assert env(prune, "DOCKER_HOST") == "tcp://docker-dind.ci-cache.svc:2376"
 
 
 def test_render_fixes_the_seeds_faults(dind_cache):
@@ -121,13 +121,22 @@ def test_render_fixes_the_seeds_faults(dind_cache):
     assert spec["terminationGracePeriodSeconds"] >= 60
 
     dind = dind_container(docs)
-    assert "--tls=false" in dind["args"]
+    # Mutual TLS by the image's own contract: the server Secret at /certs/server.
+    assert "--tls=false" not in dind["args"]
     assert "--storage-driver=overlay2" in dind["args"]
-    assert env(dind, "DOCKER_TLS_CERTDIR") == ""
+    assert env(dind, "DOCKER_TLS_CERTDIR") == "/certs"
     assert dind["securityContext"]["privileged"] is True
-    assert dind["volumeMounts"] == [{"name": "docker-data", "mountPath": "/var/lib/docker"}]
-    assert dind["startupProbe"]["httpGet"]["path"] == "/_ping"
-    assert dind["readinessProbe"]["httpGet"]["path"] == "/_ping"
+    assert dind["volumeMounts"] == [{"name": "docker-data", "mountPath": "/var/lib/docker"},
+                                    {"name": "server-certs", "mountPath": "/certs/server", "readOnly": True}]
+    secret_vol = next(v for v in spec["volumes"] if v["name"] == "server-certs")
+    assert secret_vol["secret"]["secretName"] == "docker-dind-server"
+    assert secret_vol["secret"]["defaultMode"] == 0o400
+    assert dind["ports"] == [{"name": "docker", "containerPort": 2376, "protocol": "TCP"}]
+    # The kubelet has no client certificate: the probes use the unix socket.
+    for probe in ("startupProbe", "readinessProbe"):
+        assert "httpGet" not in dind[probe]
+        assert dind[probe]["exec"]["command"] == ["docker", "--host=unix:///var/run/docker.sock", "version"]
+    assert by_kind(docs, "Service")["spec"]["ports"][0]["port"] == 2376
     assert "cpu" in dind["resources"]["requests"] and "memory" in dind["resources"]["requests"]
 
     # Pinned images, the CLI of the daemon's version, before 29 (containerd store).
@@ -139,7 +148,7 @@ def test_render_fixes_the_seeds_faults(dind_cache):
     assert int(version.split(".")[0]) < 29
     assert cli == f"docker:{version}-cli"
 
-    # Only the namespace itself reaches port 2375 by default.
+    # Only the namespace itself reaches the daemon by default.
     values, _ = allowed_namespaces(docs)
     assert values == ["kube-ops"]
     np = by_kind(docs, "NetworkPolicy")
@@ -158,7 +167,10 @@ def test_render_fixes_the_seeds_faults(dind_cache):
         assert f'{what} ' in script
     assert script.count('--filter "until=$PRUNE_AFTER"') == 3
     assert env(prune_container(docs), "PRUNE_AFTER") == "168h"
-    assert env(prune_container(docs), "DOCKER_HOST") == "tcp://docker-dind.kube-ops.svc:2375"
+    assert env(prune_container(docs), "DOCKER_HOST") == "tcp://docker-dind.kube-ops.svc:2376"
+    assert env(prune_container(docs), "DOCKER_TLS_VERIFY") == "1"
+    assert env(prune_container(docs), "DOCKER_CERT_PATH") == "/certs/client"
+    assert pod["volumes"] == [{"name": "client-certs", "secret": {"secretName": "docker-dind-client"}}]
 
     pv = by_kind(docs, "PersistentVolume")
     assert pv["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
@@ -193,7 +205,11 @@ def test_capacity_of_a_missing_data_dir_keeps_the_default_and_says_so(dind_cache
 
 def test_manifest_files_are_the_render_at_defaults(dind_cache):
     files = sorted(MANIFESTS.glob("*.yaml"))
-    assert [f.name[:3] for f in files] == [f"{i}0-" for i in range(8)]
+    # NN-kind.yaml, applied in name order (the Service, 45-, before the Deployment
+    # whose server certificate names its ClusterIP).
+    prefixes = [f.name[:3] for f in files]
+    assert all(p[:2].isdigit() and p[2] == "-" for p in prefixes), prefixes
+    assert len(files) == len(KINDS) and len(set(prefixes)) == len(prefixes)
     from_files = []
     for f in files:
         docs = [d for d in yaml.safe_load_all(f.read_text()) if d is not None]
@@ -291,3 +307,20 @@ def test_render_refuses_what_the_api_server_would_with_its_reason(dind_cache, ar
     assert res.returncode == 2, res.stdout
     assert res.stdout == ""
     assert reason in res.stderr
+
+
+def test_plaintext_renders_port_2375_without_tls_and_says_so(dind_cache):
+    docs, res = render(dind_cache, "--node", "node1", "--plaintext")
+    assert "WITHOUT TLS" in res.stderr
+    dind = dind_container(docs)
+    assert dind["args"][0] == "--tls=false"
+    assert env(dind, "DOCKER_TLS_CERTDIR") == ""
+    assert dind["ports"][0]["containerPort"] == 2375
+    assert [m["name"] for m in dind["volumeMounts"]] == ["docker-data"]
+    assert by_kind(docs, "Service")["spec"]["ports"][0]["port"] == 2375
+    _, ports = allowed_namespaces(docs)
+    assert ports == [{"protocol": "TCP", "port": 2375}]
+    prune = prune_container(docs)
+    assert env(prune, "DOCKER_HOST") == "tcp://docker-dind.kube-ops.svc:2375"
+    assert all(e["name"] not in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH") for e in prune["env"])
+    assert "Secret" not in [d["kind"] for d in docs]

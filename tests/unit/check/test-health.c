@@ -21,7 +21,8 @@
 static const char *const VARS[] = {
         "DOCKER_HOST", "DIND_CACHE_DATA_DIR", "DIND_CACHE_DISK_WARN", "DIND_CACHE_DISK_CRIT",
         "DIND_CACHE_INODE_WARN", "DIND_CACHE_INODE_CRIT", "DIND_CACHE_WRITE_WARN_MS",
-        "DIND_CACHE_TIMEOUT", "DIND_CACHE_DEADLINE",
+        "DIND_CACHE_TIMEOUT", "DIND_CACHE_DEADLINE", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH",
+        "DIND_CACHE_CERT_WARN_DAYS", "DIND_CACHE_CERT_CRIT_DAYS",
 };
 
 static int clear_env(void **state) {
@@ -325,10 +326,69 @@ static void test_storage_driver_verdicts(void **state) {
         }
 }
 
+static void test_tls_settings_follow_the_docker_cli(void **state) {
+        struct health_settings s = {};
+        struct check_list l = {};
+
+        assert_int_equal(health_settings_from_env(&s, &l), 0);
+        assert_false(s.tls_verify);
+        assert_null(s.cert_path);
+        assert_int_equal(s.cert_warn_days, 30);
+        assert_int_equal(s.cert_crit_days, 7);
+        health_settings_done(&s);
+
+        setenv("DOCKER_TLS_VERIFY", "1", 1);
+        setenv("DOCKER_CERT_PATH", "/etc/dind-cache/pki/checker", 1);
+        setenv("DIND_CACHE_CERT_WARN_DAYS", "60", 1);
+        setenv("DIND_CACHE_CERT_CRIT_DAYS", "14", 1);
+        assert_int_equal(health_settings_from_env(&s, &l), 0);
+        assert_true(s.tls_verify);
+        assert_string_equal(s.cert_path, "/etc/dind-cache/pki/checker");
+        assert_int_equal(s.cert_warn_days, 60);
+        assert_int_equal(s.cert_crit_days, 14);
+        health_settings_done(&s);
+
+        /* As the Docker CLI reads it: empty is unset. */
+        setenv("DOCKER_TLS_VERIFY", "", 1);
+        assert_int_equal(health_settings_from_env(&s, &l), 0);
+        assert_false(s.tls_verify);
+        health_settings_done(&s);
+        assert_int_equal(l.n, 0);
+}
+
+static void test_bad_tls_settings_name_the_variable(void **state) {
+        static const char *const cases[][3] = {
+                { "DOCKER_TLS_VERIFY", "1", "DOCKER_CERT_PATH" },          /* no cert path */
+                { "DOCKER_CERT_PATH", "relative/dir", "DOCKER_CERT_PATH" },
+                { "DIND_CACHE_CERT_WARN_DAYS", "soon", "DIND_CACHE_CERT_WARN_DAYS" },
+                { "DIND_CACHE_CERT_CRIT_DAYS", "40", "DIND_CACHE_CERT_CRIT_DAYS" }, /* not below warn */
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct health_settings s = {};
+                struct check_list l = {};
+
+                clear_env(NULL);
+                setenv("DOCKER_TLS_VERIFY", "1", 1);
+                if (strcmp(cases[i][0], "DOCKER_TLS_VERIFY") != 0)
+                        setenv("DOCKER_CERT_PATH", "/etc/dind-cache/pki/checker", 1);
+                setenv(cases[i][0], cases[i][1], 1);
+                assert_int_equal(health_settings_from_env(&s, &l), -EINVAL);
+                assert_int_equal(l.n, 1);
+                assert_int_equal(l.items[0].state, CHECK_UNKNOWN);
+                if (!strstr(l.items[0].message, cases[i][2]))
+                        fail_msg("case %zu: '%s' does not name %s", i, l.items[0].message, cases[i][2]);
+                check_list_done(&l);
+        }
+        clear_env(NULL);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup(test_defaults, clear_env),
                 cmocka_unit_test_setup(test_values_from_the_environment, clear_env),
+                cmocka_unit_test_setup(test_tls_settings_follow_the_docker_cli, clear_env),
+                cmocka_unit_test_setup(test_bad_tls_settings_name_the_variable, clear_env),
                 cmocka_unit_test_setup(test_bad_values_are_unknown_naming_the_variable, clear_env),
                 cmocka_unit_test_setup(test_every_bad_value_is_reported, clear_env),
                 cmocka_unit_test(test_thresholds),

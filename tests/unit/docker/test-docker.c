@@ -235,9 +235,41 @@ static void test_unreachable_daemon_fails_fast(void **state) {
         docker_client_free(c);
 }
 
+static void test_tls_failures_are_named(void **state) {
+        assert_string_equal(docker_tls_failure_reason("SSL certificate problem: unable to get local issuer certificate"),
+                            "unknown CA");
+        assert_string_equal(docker_tls_failure_reason("SSL: no alternative certificate subject name matches target "
+                                                      "host name '10.96.0.12'"), "name mismatch");
+        assert_string_equal(docker_tls_failure_reason("SSL certificate problem: certificate has expired"), "expired");
+        assert_string_equal(docker_tls_failure_reason("OpenSSL SSL_read: OpenSSL/3.0.22: error:0A000412:SSL "
+                                                      "routines::sslv3 alert bad certificate, errno 0"),
+                            "client certificate refused");
+        assert_string_equal(docker_tls_failure_reason("getpeername() failed with errno 107: Transport endpoint "
+                                                      "is not connected"), "client certificate refused");
+        assert_string_equal(docker_tls_failure_reason("OpenSSL/3.0.22: error:0A00010B:SSL routines::wrong version "
+                                                      "number"), "TLS handshake failed");
+        assert_null(docker_tls_failure_reason("Failed to connect to 10.0.0.1 port 2376: Connection refused"));
+        assert_null(docker_tls_failure_reason(""));
+        assert_null(docker_tls_failure_reason(NULL));
+}
+
+static void test_tls_needs_a_tcp_host(void **state) {
+        struct docker_client *c = NULL;
+
+        assert_int_equal(docker_client_new("unix:///run/docker.sock", &c), 0);
+        assert_int_equal(docker_client_set_tls(c, "/etc/dind-cache/pki/checker"), -EINVAL);
+        docker_client_free(c);
+        assert_int_equal(docker_client_new("tcp://10.0.0.1:2376", &c), 0);
+        assert_int_equal(docker_client_set_tls(c, ""), -EINVAL);
+        assert_int_equal(docker_client_set_tls(c, "/etc/dind-cache/pki/checker"), 0);
+        docker_client_free(c);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_tcp_host_becomes_an_http_url),
+                cmocka_unit_test(test_tls_failures_are_named),
+                cmocka_unit_test(test_tls_needs_a_tcp_host),
                 cmocka_unit_test(test_unix_host_uses_the_socket),
                 cmocka_unit_test(test_other_hosts_are_refused),
                 cmocka_unit_test(test_info_overlay2_on_xfs_with_d_type),

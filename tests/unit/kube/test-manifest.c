@@ -75,7 +75,7 @@ static void manifests_load_in_apply_order(void **state) {
         _cleanup_json_ json_t *objects = load_defaults();
         static const char *const kinds[] = {
                 "Namespace", "StorageClass", "PersistentVolume", "PersistentVolumeClaim",
-                "NetworkPolicy", "Deployment", "Service", "CronJob",
+                "NetworkPolicy", "Service", "Deployment", "CronJob",
         };
         size_t i;
         json_t *o;
@@ -115,12 +115,23 @@ static void defaults_are_the_seed_names_with_the_fixes(void **state) {
         image = at_string(dep, DIND ".image");
         assert_true(strncmp(image, "docker:", 7) == 0 && strstr(image, "-dind") && !strstr(image, "latest"));
         assert_true(json_is_true(at(dep, DIND ".securityContext.privileged")));
-        assert_string_equal(at_string(dep, DIND ".env.name=DOCKER_TLS_CERTDIR.value"), "");
+        assert_string_equal(at_string(dep, DIND ".env.name=DOCKER_TLS_CERTDIR.value"), "/certs");
         assert_string_equal(at_string(dep, DIND ".volumeMounts.#0.mountPath"), "/var/lib/docker");
         assert_non_null(at(dep, DIND ".startupProbe"));
         assert_non_null(at(dep, DIND ".readinessProbe"));
         assert_true(json_integer_value(at(dep, "spec.template.spec.terminationGracePeriodSeconds")) >= 60);
-        assert_int_equal(json_integer_value(at(svc, "spec.ports.#0.port")), 2375);
+        assert_int_equal(json_integer_value(at(svc, "spec.ports.#0.port")), 2376);
+        assert_int_equal(json_integer_value(at(np, "spec.ingress.#0.ports.#0.port")), 2376);
+        assert_int_equal(json_integer_value(at(dep, DIND ".ports.name=docker.containerPort")), 2376);
+        /* The probes cannot present a client certificate: exec on the unix socket. */
+        assert_non_null(at(dep, DIND ".readinessProbe.exec.command"));
+        assert_null(json_get_path(at(dep, DIND ".readinessProbe"), "httpGet", NULL));
+        assert_string_equal(at_string(dep, DIND ".volumeMounts.name=server-certs.mountPath"), "/certs/server");
+        assert_true(json_is_true(at(dep, DIND ".volumeMounts.name=server-certs.readOnly")));
+        assert_string_equal(at_string(dep, "spec.template.spec.volumes.name=server-certs.secret.secretName"),
+                            "docker-dind-server");
+        assert_string_equal(at_string(cron, PRUNE ".env.name=DOCKER_TLS_VERIFY.value"), "1");
+        assert_string_equal(at_string(cron, PRUNE ".env.name=DOCKER_CERT_PATH.value"), "/certs/client");
         assert_int_equal(json_array_size(at(np, NS_VALUES)), 1);
         assert_string_equal(at_string(np, NS_VALUES ".#0"), "kube-ops");
         assert_string_equal(at_string(np, NS_EXPR ".key"), "kubernetes.io/metadata.name");
@@ -129,7 +140,7 @@ static void defaults_are_the_seed_names_with_the_fixes(void **state) {
         assert_string_equal(at_string(pv, NODE_EXPR ".operator"), "In");
         assert_string_equal(at_string(cron, "spec.concurrencyPolicy"), "Forbid");
         assert_string_equal(at_string(cron, PRUNE ".env.name=DOCKER_HOST.value"),
-                            "tcp://docker-dind.kube-ops.svc:2375");
+                            "tcp://docker-dind.kube-ops.svc:2376");
         assert_string_equal(at_string(cron, PRUNE ".env.name=PRUNE_AFTER.value"), "168h");
         /* The daemon's args and the CLI's version. */
         json_t *args = at(dep, DIND ".args");
@@ -140,7 +151,7 @@ static void defaults_are_the_seed_names_with_the_fixes(void **state) {
                 tls_false = tls_false || streq(json_string_value(v), "--tls=false");
                 overlay2 = overlay2 || streq(json_string_value(v), "--storage-driver=overlay2");
         }
-        assert_true(tls_false && overlay2);
+        assert_true(!tls_false && overlay2);
         const char *cli = at_string(cron, PRUNE ".image");
         assert_memory_equal(cli, image, strlen(image) - strlen("dind"));
 }
@@ -222,7 +233,7 @@ static void namespace_moves_every_namespaced_object_and_the_dns_name(void **stat
         _cleanup_json_ json_t *objects = assert_changes(&p, expected);
         json_t *cron = manifest_find(objects, "CronJob", NULL);
 
-        assert_string_equal(at_string(cron, PRUNE ".env.name=DOCKER_HOST.value"), "tcp://docker-dind.ci.svc:2375");
+        assert_string_equal(at_string(cron, PRUNE ".env.name=DOCKER_HOST.value"), "tcp://docker-dind.ci.svc:2376");
         assert_string_equal(at_string(manifest_find(objects, "NetworkPolicy", NULL), NS_VALUES ".#0"), "ci");
 }
 
@@ -344,8 +355,8 @@ static void rest_paths_follow_group_version_and_scope(void **state) {
                 "/api/v1/persistentvolumes/docker-pv",
                 "/api/v1/namespaces/kube-ops/persistentvolumeclaims/docker-dind-data",
                 "/apis/networking.k8s.io/v1/namespaces/kube-ops/networkpolicies/docker-dind",
-                "/apis/apps/v1/namespaces/kube-ops/deployments/docker-dind",
                 "/api/v1/namespaces/kube-ops/services/docker-dind",
+                "/apis/apps/v1/namespaces/kube-ops/deployments/docker-dind",
                 "/apis/batch/v1/namespaces/kube-ops/cronjobs/docker-dind-clear-cache",
         };
         size_t i;
@@ -375,7 +386,7 @@ static void rest_paths_follow_group_version_and_scope(void **state) {
 
 static void malformed_objects_have_no_path(void **state) {
         static const char *const bad[] = {
-                "{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": \"x\", \"namespace\": \"a\"}}",
+                "{\"apiVersion\": \"v1\", \"kind\": \"ServiceAccount\", \"metadata\": {\"name\": \"x\", \"namespace\": \"a\"}}",
                 "{\"apiVersion\": \"v2\", \"kind\": \"Service\", \"metadata\": {\"name\": \"x\", \"namespace\": \"a\"}}",
                 "{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {\"name\": \"x\"}}",
                 "{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {\"name\": \"../x\", \"namespace\": \"a\"}}",
@@ -391,6 +402,88 @@ static void malformed_objects_have_no_path(void **state) {
                 assert_int_equal(manifest_rest_path(o, &path), -EINVAL);
                 assert_ptr_equal(path, (char *) 0x1);
         }
+}
+
+static void plaintext_is_port_2375_without_tls_and_without_certificates(void **state) {
+        struct manifest_params p = { .plaintext = true };
+        _cleanup_json_ json_t *objects = render(&p);
+        json_t *dep = manifest_find(objects, "Deployment", NULL), *cron = manifest_find(objects, "CronJob", NULL);
+
+        assert_int_equal(json_integer_value(at(manifest_find(objects, "Service", NULL), "spec.ports.#0.port")), 2375);
+        assert_int_equal(json_integer_value(at(manifest_find(objects, "NetworkPolicy", NULL),
+                                               "spec.ingress.#0.ports.#0.port")), 2375);
+        assert_int_equal(json_integer_value(at(dep, DIND ".ports.name=docker.containerPort")), 2375);
+        assert_string_equal(at_string(dep, DIND ".args.#0"), "--tls=false");
+        assert_string_equal(at_string(dep, DIND ".env.name=DOCKER_TLS_CERTDIR.value"), "");
+        assert_int_equal(json_array_size(at(dep, DIND ".volumeMounts")), 1);
+        assert_int_equal(json_array_size(at(dep, "spec.template.spec.volumes")), 1);
+        assert_string_equal(at_string(cron, PRUNE ".env.name=DOCKER_HOST.value"), "tcp://docker-dind.kube-ops.svc:2375");
+        assert_int_equal(json_array_size(json_object_get(at(cron, PRUNE), "volumeMounts")), 0);
+        assert_int_equal(json_array_size(json_object_get(at(cron, "spec.jobTemplate.spec.template.spec"),
+                                                         "volumes")), 0);
+}
+
+static bool env_has(json_t *container, const char *name) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(json_object_get(container, "env"), i, e)
+                if (streq(json_string_value(json_object_get(e, "name")), name))
+                        return true;
+        return false;
+}
+
+static void plaintext_prune_job_sets_no_tls_variables(void **state) {
+        struct manifest_params p = { .plaintext = true };
+        _cleanup_json_ json_t *objects = render(&p);
+        json_t *c = at(manifest_find(objects, "CronJob", NULL), PRUNE);
+
+        assert_false(env_has(c, "DOCKER_TLS_VERIFY"));
+        assert_false(env_has(c, "DOCKER_CERT_PATH"));
+        assert_true(env_has(c, "DOCKER_HOST"));
+}
+
+static void tls_secrets_go_before_the_deployment_in_every_namespace(void **state) {
+        char *allow[] = { "gitlab-runner", "kube-ops", "builds", NULL };
+        struct manifest_params p = { .allow_namespaces = allow };
+        struct manifest_tls_files server = { "CA\n", "SERVER\n", "SKEY" }, client = { "CA\n", "C", "CK" };
+        _cleanup_json_ json_t *objects = render(&p);
+        _cleanup_json_ json_t *refs = NULL;
+        _cleanup_free_ char *error = NULL;
+        json_t *o, *srv;
+        size_t i, dep_at = 0;
+        const char *seen[8] = {};
+        size_t n = 0;
+
+        assert_int_equal(manifest_add_tls(objects, &p, &server, &client, "abc123", &error), 0);
+        json_array_foreach(objects, i, o) {
+                const char *kind = json_object_get_string(o, "kind");
+                struct manifest_ref ref;
+                assert_int_equal(manifest_ref(o, &ref), 0);
+                if (streq(kind, "Deployment"))
+                        dep_at = i;
+                if (streq(kind, "Secret")) {
+                        assert_int_equal(dep_at, 0);
+                        seen[n++] = ref.namespace_;
+                }
+        }
+        assert_int_equal(n, 4);   /* server + client in kube-ops, a client in each other */
+        assert_string_equal(seen[2], "gitlab-runner");
+        assert_string_equal(seen[3], "builds");
+        srv = manifest_find(objects, "Secret", "docker-dind-server");
+        assert_string_equal(json_string_value(json_object_get(json_object_get(srv, "data"), "ca.pem")), "Q0EK");
+        assert_string_equal(json_string_value(json_object_get(json_object_get(srv, "data"), "cert.pem")), "U0VSVkVSCg==");
+        assert_string_equal(json_string_value(json_object_get(json_object_get(srv, "data"), "key.pem")), "U0tFWQ==");
+        assert_string_equal(json_string_value(json_object_get(json_object_get(
+                manifest_find(objects, "Secret", "docker-dind-client"), "data"), "cert.pem")), "Qw==");
+        assert_string_equal(json_string_value(json_object_get(json_get_path(
+                manifest_find(objects, "Deployment", NULL), "spec", "template", "metadata", "annotations", NULL),
+                "dind-cache.io/server-cert-sha256")), "abc123");
+        /* Twice is refused rather than doubled. */
+        assert_int_equal(manifest_add_tls(objects, &p, &server, &client, "abc123", &error), -EINVAL);
+
+        assert_int_equal(manifest_tls_secret_refs(&p, &refs), 0);
+        assert_int_equal(json_array_size(refs), 4);
+        assert_null(json_object_get(json_array_get(refs, 0), "data"));
 }
 
 static void capacity_rounds_down(void **state) {
@@ -413,6 +506,9 @@ int main(void) {
                 cmocka_unit_test(invalid_params_are_refused),
                 cmocka_unit_test(rest_paths_follow_group_version_and_scope),
                 cmocka_unit_test(malformed_objects_have_no_path),
+                cmocka_unit_test(plaintext_is_port_2375_without_tls_and_without_certificates),
+                cmocka_unit_test(plaintext_prune_job_sets_no_tls_variables),
+                cmocka_unit_test(tls_secrets_go_before_the_deployment_in_every_namespace),
                 cmocka_unit_test(capacity_rounds_down),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

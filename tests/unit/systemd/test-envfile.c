@@ -203,8 +203,33 @@ static void written_atomically_with_mode_0644(void **state) {
         assert_int_equal(system(cmd), 0);
 }
 
+static void tls_keys_are_written_and_emptied_for_plaintext(void **state) {
+        struct envfile tls = { .docker_host = "tcp://10.96.0.12:2376", .tls_verify = "1",
+                               .cert_path = "/etc/dind-cache/pki/checker" };
+        struct envfile plain = { .docker_host = "tcp://10.96.0.12:2375", .tls_verify = "", .cert_path = "" };
+        _cleanup_free_ char *a = NULL, *b = NULL;
+        struct envfile e = {};
+
+        assert_int_equal(envfile_update_text("DIND_CACHE_NODE=n1\n", &tls, &a), 0);
+        assert_string_equal(a, "DIND_CACHE_NODE=n1\nDOCKER_HOST=tcp://10.96.0.12:2376\nDOCKER_TLS_VERIFY=1\n"
+                               "DOCKER_CERT_PATH=/etc/dind-cache/pki/checker\n");
+        parse(a, &e);
+        assert_string_equal(e.tls_verify, "1");
+        assert_string_equal(e.cert_path, "/etc/dind-cache/pki/checker");
+        envfile_done(&e);
+
+        /* --plaintext: empty values, which the Docker CLI and the checker read as unset. */
+        assert_int_equal(envfile_update_text(a, &plain, &b), 0);
+        parse(b, &e);
+        assert_string_equal(e.docker_host, "tcp://10.96.0.12:2375");
+        assert_string_equal(e.tls_verify, "");
+        assert_string_equal(e.cert_path, "");
+        envfile_done(&e);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(tls_keys_are_written_and_emptied_for_plaintext),
                 cmocka_unit_test(a_new_file_has_a_header_and_our_keys),
                 cmocka_unit_test(other_lines_are_kept_and_ours_replaced_in_place),
                 cmocka_unit_test(null_keys_are_left_as_they_are),

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/* The TLS checks of health.h: days left on each certificate of the node's PKI, and the
+ * old plaintext port closed. (The handshake itself is judged in health-daemon.c, on
+ * the daemon's own connection.) */
+#include <errno.h>
+#include <libgen.h>
+#include <string.h>
+#include <time.h>
+
+#include "check/health-private.h"
+#include "check/health.h"
+#include "docker/docker.h"
+#include "pki/pki.h"
+#include "systemd/message-ids.h"
+
+#define REMEDY_RENEW "run dind-cache install again: it re-issues leaf certificates with less than 30 days left"
+#define REMEDY_ROTATE "run dind-cache install --rotate-ca"
+#define PLAINTEXT_PROBE_USEC (2 * 1000000ULL)
+
+static int check_one(const struct health_settings *s, const char *name, const char *what, const char *path,
+                     bool is_ca, struct check_list *l) {
+        _cleanup_free_ char *pem = NULL;
+        struct pki_info info = {};
+        struct check_result *res;
+        size_t size;
+        long days;
+        int r;
+
+        r = read_file_full(path, PKI_MAX_PEM, &pem, &size);
+        if (r == -ENOMEM)
+                return r;
+        if (r >= 0)
+                r = pki_info_from_pem(pem, size, &info);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return health_add(l, name, CHECK_FAIL, MID_CERT_UNREADABLE, "run dind-cache install again",
+                                  "the %s certificate '%s' cannot be read: %s", what, path,
+                                  r == -EBADMSG ? "not a PEM certificate" : strerror(-r)) ? 0 : -ENOMEM;
+
+        days = pki_days_left(&info, time(NULL));
+        pki_info_done(&info);
+        if (days < 0)
+                res = health_add(l, name, CHECK_FAIL, MID_CERT_EXPIRED, is_ca ? REMEDY_ROTATE : REMEDY_RENEW,
+                                 "the %s certificate expired %ld days ago", what, -days);
+        else if (days < s->cert_crit_days)
+                res = health_add(l, name, CHECK_FAIL, MID_CERT_EXPIRED, is_ca ? REMEDY_ROTATE : REMEDY_RENEW,
+                                 "the %s certificate expires in %ld days (crit %d)", what, days, s->cert_crit_days);
+        else if (days < s->cert_warn_days)
+                res = health_add(l, name, CHECK_WARN, MID_CERT_EXPIRING, is_ca ? REMEDY_ROTATE : REMEDY_RENEW,
+                                 "the %s certificate expires in %ld days (warn %d)", what, days, s->cert_warn_days);
+        else
+                res = health_add(l, name, CHECK_OK, MID_CERT_OK, NULL, "the %s certificate has %ld days left",
+                                 what, days);
+        if (!res || check_result_set_value(res, "%ld", days) < 0 ||
+            check_result_set_threshold(res, "%d", res->state == CHECK_OK ? s->cert_warn_days :
+                                                  res->state == CHECK_WARN ? s->cert_warn_days : s->cert_crit_days) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+int health_check_certs(const struct health_settings *s, struct check_list *l) {
+        _cleanup_free_ char *copy = NULL, *ca = NULL, *server = NULL, *client = NULL, *checker = NULL;
+        const char *dir;
+        int r;
+
+        if (!s->tls_verify || !s->cert_path)
+                return 0;
+        copy = strdup(s->cert_path);
+        if (!copy)
+                return -ENOMEM;
+        dir = dirname(copy);
+        ca = strdup_printf("%s/ca/cert.pem", dir);
+        server = strdup_printf("%s/server/cert.pem", dir);
+        client = strdup_printf("%s/client/cert.pem", dir);
+        checker = strdup_printf("%s/cert.pem", s->cert_path);
+        if (!ca || !server || !client || !checker)
+                return -ENOMEM;
+        if ((r = check_one(s, "cert_ca", "CA", ca, true, l)) < 0 ||
+            (r = check_one(s, "cert_server", "daemon's server", server, false, l)) < 0 ||
+            (r = check_one(s, "cert_client", "CI jobs' client", client, false, l)) < 0 ||
+            (r = check_one(s, "cert_checker", "checker's client", checker, false, l)) < 0)
+                return r;
+        return 0;
+}
+
+/* "tcp://HOST:2375" for the tcp:// DOCKER_HOST of S (any port). */
+static char *plaintext_host(const char *docker_host) {
+        const char *h = docker_host + strlen("tcp://"), *end;
+
+        if (*h == '[') {
+                end = strchr(h, ']');
+                if (!end)
+                        return NULL;
+                end++;
+        } else
+                end = h + strcspn(h, ":/");
+        return strdup_printf("tcp://%.*s:2375", (int) (end - h), h);
+}
+
+int health_check_plaintext_port(const struct health_settings *s, uint64_t deadline, struct check_list *l) {
+        _cleanup_(docker_client_freep) struct docker_client *c = NULL;
+        _cleanup_free_ char *host = NULL;
+        uint64_t rtt, timeout;
+        int r;
+
+        if (!s->tls_verify || !s->docker_host || strncmp(s->docker_host, "tcp://", 6) != 0)
+                return 0;
+        if (health_time_left(deadline) == 0)
+                return health_add_deadline_passed(l, "plaintext_port", s->deadline_usec);
+        host = plaintext_host(s->docker_host);
+        if (!host)
+                return -ENOMEM;
+        r = docker_client_new(host, &c);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return health_add(l, "plaintext_port", CHECK_UNKNOWN, MID_CHECK_ERROR, NULL,
+                                  "cannot probe '%s': %s", host, strerror(-r)) ? 0 : -ENOMEM;
+        timeout = health_call_timeout(s->timeout_usec < PLAINTEXT_PROBE_USEC ? s->timeout_usec : PLAINTEXT_PROBE_USEC,
+                                      deadline);
+        docker_client_set_timeout(c, timeout);
+        r = docker_ping(c, &rtt);
+        if (r == -ENOMEM)
+                return r;
+        if (r == 0)
+                return health_add(l, "plaintext_port", CHECK_FAIL, MID_PLAINTEXT_PORT_OPEN,
+                                  "remove --tls=false and any tcp://...:2375 host from the daemon's arguments; "
+                                  "re-run dind-cache install without --plaintext",
+                                  "the Docker API answers without TLS at %s: anyone who reaches it is root "
+                                  "on the node", host) ? 0 : -ENOMEM;
+        return health_add(l, "plaintext_port", CHECK_OK, MID_PLAINTEXT_PORT_CLOSED, NULL,
+                          "no Docker API without TLS at %s", host) ? 0 : -ENOMEM;
+}

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/* install's certificates: once the Service has its ClusterIP, the node's PKI is made
+ * or kept (pki-store.h), the Secrets join the objects before the Deployment, and the
+ * Deployment's pod template carries the server certificate's hash. Command layer:
+ * prints what it did, never a key. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/log.h"
+#include "cmd/install-cluster-private.h"
+#include "kube/manifest.h"
+#include "pki/pki-store.h"
+
+static const char *action_word(enum pki_action a, bool dry_run) {
+        switch (a) {
+        case PKI_CREATED:
+                return dry_run ? "would be created" : "created";
+        case PKI_RENEWED:
+                return dry_run ? "would be renewed" : "renewed";
+        default:
+                return "kept";
+        }
+}
+
+static void print_state(const struct install_options *o, const struct pki_state *s) {
+        time_t now = time(NULL);
+
+        printf("  Certificates in %s (the CA's key stays there, in no Secret)%s:\n", PKI_DEFAULT_DIR,
+               o->dry_run ? " (dry run: nothing written)" : "");
+        for (int i = 0; i < _PKI_ITEM_MAX; i++) {
+                const struct pki_info *info = &s->info[i];
+                char until[32] = "?";
+                struct tm tm;
+
+                if (info->not_after && gmtime_r(&info->not_after, &tm))
+                        strftime(until, sizeof(until), "%Y-%m-%d", &tm);
+                printf("    %-8s %s%s%s; valid until %s (%ld days)\n", pki_item_to_string(i),
+                       action_word(s->action[i], o->dry_run), s->reason[i] ? ": " : "", s->reason[i] ?: "", until,
+                       pki_days_left(info, now));
+        }
+        if (s->previous_dropped)
+                printf("    the previous CA %s the trust bundle: every certificate is the new CA's\n",
+                       o->dry_run ? "would leave" : "left");
+        else if (s->bundle && pki_count_certs(s->bundle, strlen(s->bundle)) > 1)
+                printf("    the previous CA stays trusted beside the new one until the next install run\n");
+        fflush(stdout);
+}
+
+static int server_sans(const struct install_options *o, const char *cluster_ip, struct pki_sans *ret) {
+        _cleanup_free_ char *ns = strdup_printf(MANIFEST_SERVICE ".%s", o->namespace_);
+        _cleanup_free_ char *svc = strdup_printf(MANIFEST_SERVICE ".%s.svc", o->namespace_);
+        _cleanup_free_ char *fqdn = strdup_printf(MANIFEST_SERVICE ".%s.svc.%s", o->namespace_, o->cluster_domain);
+        const char *names[] = { MANIFEST_SERVICE, ns, svc, fqdn, cluster_ip, "localhost", "127.0.0.1" };
+        int r;
+
+        if (!ns || !svc || !fqdn)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                r = pki_sans_add(ret, names[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int install_tls_prepare(const struct install_options *o, json_t *objects, const char *cluster_ip) {
+        _cleanup_(pki_state_done) struct pki_state s = {};
+        _cleanup_(pki_sans_done) struct pki_sans sans = {};
+        _cleanup_free_ char *error = NULL;
+        struct manifest_params p;
+        struct pki_request req = {
+                .dir = PKI_DEFAULT_DIR,
+                .renew = o->renew_certs,
+                .rotate_ca = o->rotate_ca,
+                .dry_run = o->dry_run,
+        };
+        int r;
+
+        if (!cluster_ip) {
+                if (o->dry_run) {
+                        printf("  Certificates in %s would be made once the Service has its ClusterIP; then the "
+                               "Secrets " MANIFEST_SERVER_SECRET " and " MANIFEST_CLIENT_SECRET " (dry run)\n",
+                               PKI_DEFAULT_DIR);
+                        return 0;
+                }
+                return log_error_errno(-EADDRNOTAVAIL, "the Service '%s/" MANIFEST_SERVICE "' has no ClusterIP: the "
+                                       "server certificate must name it", o->namespace_);
+        }
+        r = server_sans(o, cluster_ip, &sans);
+        if (r < 0)
+                return log_error_errno(r, "cannot list the server certificate's names: %m");
+        req.server_sans = &sans;
+        r = pki_store_ensure(&req, &s);
+        if (r < 0) {
+                if (s.error)
+                        log_error("%s: %s", s.error, strerror(-r));
+                else
+                        log_error_errno(r, "cannot make the certificates in '%s': %m", PKI_DEFAULT_DIR);
+                free(s.error);
+                s.error = NULL;
+                return r;
+        }
+        print_state(o, &s);
+
+        install_manifest_params(o, 0, &p);
+        r = manifest_add_tls(objects, &p,
+                             &(struct manifest_tls_files) { s.bundle, s.leaf[PKI_ITEM_SERVER].cert_pem,
+                                                            s.leaf[PKI_ITEM_SERVER].key_pem },
+                             &(struct manifest_tls_files) { s.bundle, s.leaf[PKI_ITEM_CLIENT].cert_pem,
+                                                            s.leaf[PKI_ITEM_CLIENT].key_pem },
+                             s.info[PKI_ITEM_SERVER].sha256, &error);
+        if (r < 0)
+                return log_error_errno(r, "cannot add the certificates' Secrets: %s", error ?: strerror(-r));
+        return 1;
+}
+
+char *install_docker_host(const char *ip, bool plaintext) {
+        int port = plaintext ? MANIFEST_PLAINTEXT_PORT : MANIFEST_TLS_PORT;
+
+        return strchr(ip, ':') ? strdup_printf("tcp://[%s]:%d", ip, port) : strdup_printf("tcp://%s:%d", ip, port);
+}

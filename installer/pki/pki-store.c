@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "base/util.h"
+#include "pki/pki-store.h"
+
+static const char *const item_names[_PKI_ITEM_MAX] = { "CA", "server", "client", "checker" };
+static const char *const item_folders[_PKI_ITEM_MAX] = { "ca", "server", "client", "checker" };
+static const char *const leaf_files[] = { "ca.pem", "cert.pem", "key.pem" };
+
+const char *pki_item_to_string(enum pki_item i) {
+        return i < _PKI_ITEM_MAX ? item_names[i] : "?";
+}
+
+const char *pki_item_folder(enum pki_item i) {
+        return i < _PKI_ITEM_MAX ? item_folders[i] : "?";
+}
+
+void pki_state_done(struct pki_state *s) {
+        pki_pair_done(&s->ca);
+        free(s->bundle);
+        for (int i = 0; i < _PKI_ITEM_MAX; i++) {
+                pki_pair_done(&s->leaf[i]);
+                pki_info_done(&s->info[i]);
+                free(s->reason[i]);
+        }
+        free(s->error);
+        *s = (struct pki_state) {};
+}
+
+_printf_(3, 4) static int fail(struct pki_state *s, int r, const char *fmt, ...) {
+        va_list ap;
+        char *msg = NULL;
+
+        va_start(ap, fmt);
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        va_end(ap);
+        free(s->error);
+        s->error = msg;
+        return r;
+}
+
+/* DIR/FOLDER/FILE */
+static char *file_path(const char *dir, enum pki_item i, const char *file) {
+        return strdup_printf("%s/%s/%s", dir, item_folders[i], file);
+}
+
+/* A file's content, NULL when it does not exist. */
+static int read_optional(const char *path, char **ret) {
+        size_t size;
+        int r = read_file_full(path, PKI_MAX_PEM, ret, &size);
+
+        if (r == -ENOENT) {
+                *ret = NULL;
+                return 0;
+        }
+        return r;
+}
+
+static int make_dir(const char *path) {
+        if (mkdir(path, 0700) < 0) {
+                if (errno == ENOENT) {
+                        /* The parent (/etc/dind-cache), as write_file_atomic() makes it. */
+                        _cleanup_free_ char *parent = strdup(path);
+                        char *slash = parent ? strrchr(parent, '/') : NULL;
+                        if (!parent)
+                                return -ENOMEM;
+                        if (slash && slash != parent) {
+                                *slash = '\0';
+                                if (mkdir(parent, 0755) < 0 && errno != EEXIST)
+                                        return -errno;
+                        }
+                        if (mkdir(path, 0700) < 0 && errno != EEXIST)
+                                return -errno;
+                } else if (errno != EEXIST)
+                        return -errno;
+        }
+        /* Root-only, whatever it was made with. */
+        if (chmod(path, 0700) < 0)
+                return -errno;
+        return 0;
+}
+
+static int set_reason(struct pki_state *s, enum pki_item i, enum pki_action a, const char *why) {
+        char *copy = strdup(why);
+
+        if (!copy)
+                return -ENOMEM;
+        free(s->reason[i]);
+        s->reason[i] = copy;
+        s->action[i] = a;
+        s->changed = true;
+        return 0;
+}
+
+static char *ca_name(void) {
+        char stamp[32];
+        time_t now = time(NULL);
+        struct tm tm;
+
+        gmtime_r(&now, &tm);
+        strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+        return strdup_printf("dind-cache CA %s", stamp);
+}
+
+/* The CA: loaded, made, or rotated. */
+static int ensure_ca(const struct pki_request *req, const char *dir, struct pki_state *s, char **ret_previous) {
+        _cleanup_free_ char *cert_path = file_path(dir, PKI_ITEM_CA, "cert.pem");
+        _cleanup_free_ char *key_path = file_path(dir, PKI_ITEM_CA, "key.pem");
+        _cleanup_free_ char *prev_path = file_path(dir, PKI_ITEM_CA, "previous.pem");
+        _cleanup_free_ char *cert = NULL, *key = NULL, *prev = NULL, *name = NULL;
+        int r;
+
+        if (!cert_path || !key_path || !prev_path)
+                return -ENOMEM;
+        if ((r = read_optional(cert_path, &cert)) < 0)
+                return fail(s, r, "cannot read '%s'", cert_path);
+        if ((r = read_optional(key_path, &key)) < 0)
+                return fail(s, r, "cannot read '%s'", key_path);
+        if ((r = read_optional(prev_path, &prev)) < 0)
+                return fail(s, r, "cannot read '%s'", prev_path);
+
+        if (cert || key) {
+                if (!cert)
+                        return fail(s, -ENOENT, "the CA key exists but its certificate '%s' is missing: "
+                                    "restore it, or remove the whole directory to start a new CA", cert_path);
+                if (!key)
+                        return fail(s, -ENOENT, "the CA certificate exists but its key '%s' is missing: "
+                                    "restore it, or remove the whole directory to start a new CA", key_path);
+                r = pki_info_from_pem(cert, strlen(cert), &s->info[PKI_ITEM_CA]);
+                if (r < 0)
+                        return fail(s, r, "'%s' is not a PEM certificate", cert_path);
+                if (!s->info[PKI_ITEM_CA].is_ca)
+                        return fail(s, -EBADMSG, "'%s' is not a CA certificate", cert_path);
+                r = pki_key_matches(cert, key);
+                if (r < 0)
+                        return fail(s, r, "the CA key does not belong to the CA certificate '%s'", cert_path);
+                if (!req->rotate_ca) {
+                        s->ca.cert_pem = TAKE_PTR(cert);
+                        s->ca.key_pem = TAKE_PTR(key);
+                        /* A rotation is over once a run found everything issued by the
+                         * new CA: the previous one leaves the bundle (see the caller). */
+                        *ret_previous = TAKE_PTR(prev);
+                        return 0;
+                }
+                /* Rotation: the old CA stays trusted beside the new one. */
+                *ret_previous = TAKE_PTR(cert);
+                pki_info_done(&s->info[PKI_ITEM_CA]);
+                r = set_reason(s, PKI_ITEM_CA, PKI_RENEWED, "--rotate-ca");
+        } else
+                r = set_reason(s, PKI_ITEM_CA, PKI_CREATED, "there was none");
+        if (r < 0)
+                return r;
+        name = ca_name();
+        if (!name)
+                return -ENOMEM;
+        r = pki_make_ca(name, &s->ca);
+        if (r < 0)
+                return fail(s, r, "cannot make a CA for '%s'", dir);
+        r = pki_info_from_pem(s->ca.cert_pem, strlen(s->ca.cert_pem), &s->info[PKI_ITEM_CA]);
+        if (r < 0)
+                return r;
+        return 0;
+}
+
+/* Why leaf I must be (re-)issued, or NULL when it is good. *RET_ACTION says how. */
+static int judge_leaf(const struct pki_request *req, struct pki_state *s, enum pki_item i, const char *cert,
+                      const char *key, char **ret_why, enum pki_action *ret_action) {
+        struct pki_info *info = &s->info[i];
+        _cleanup_free_ char *reason = NULL;
+        long days;
+        int r;
+
+        *ret_action = PKI_RENEWED;
+        if (!cert || !key) {
+                *ret_action = PKI_CREATED;
+                *ret_why = strdup("there was none");
+                return *ret_why ? 0 : -ENOMEM;
+        }
+        r = pki_info_from_pem(cert, strlen(cert), info);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                *ret_why = strdup("its certificate does not parse");
+                return *ret_why ? 0 : -ENOMEM;
+        }
+        if (s->action[PKI_ITEM_CA] == PKI_RENEWED)
+                *ret_why = strdup("the CA was rotated");
+        else if (req->renew)
+                *ret_why = strdup("--renew-certs");
+        else if (pki_key_matches(cert, key) < 0)
+                *ret_why = strdup("its key does not match it");
+        else if (pki_verify(s->ca.cert_pem, cert, i == PKI_ITEM_SERVER ? PKI_USAGE_SERVER : PKI_USAGE_CLIENT,
+                            &reason) < 0)
+                *ret_why = strdup_printf("it does not verify against the CA: %s", reason ?: "?");
+        else if ((days = pki_days_left(info, time(NULL))) < PKI_RENEW_DAYS)
+                *ret_why = strdup_printf("%ld days left (renewed under %d)", days, PKI_RENEW_DAYS);
+        else if (i == PKI_ITEM_SERVER && req->server_sans && !pki_sans_equal(&info->sans, req->server_sans))
+                *ret_why = strdup("its names (SANs) differ from the Service's");
+        else
+                return 0;
+        return *ret_why ? 0 : -ENOMEM;
+}
+
+static const char *leaf_cn(enum pki_item i) {
+        return i == PKI_ITEM_SERVER ? PKI_CN_SERVER : i == PKI_ITEM_CLIENT ? PKI_CN_CLIENT : PKI_CN_CHECKER;
+}
+
+static int ensure_leaf(const struct pki_request *req, const char *dir, struct pki_state *s, enum pki_item i) {
+        _cleanup_free_ char *cert_path = file_path(dir, i, "cert.pem"), *key_path = file_path(dir, i, "key.pem");
+        _cleanup_free_ char *cert = NULL, *key = NULL, *why = NULL;
+        enum pki_action action;
+        int r;
+
+        if (!cert_path || !key_path)
+                return -ENOMEM;
+        if ((r = read_optional(cert_path, &cert)) < 0)
+                return fail(s, r, "cannot read '%s'", cert_path);
+        if ((r = read_optional(key_path, &key)) < 0)
+                return fail(s, r, "cannot read '%s'", key_path);
+        r = judge_leaf(req, s, i, cert, key, &why, &action);
+        if (r < 0)
+                return r;
+        if (!why) {
+                s->leaf[i].cert_pem = TAKE_PTR(cert);
+                s->leaf[i].key_pem = TAKE_PTR(key);
+                return 0;
+        }
+        if (key)
+                explicit_bzero(key, strlen(key));
+        r = set_reason(s, i, action, why);
+        if (r < 0)
+                return r;
+        r = pki_make_leaf(&s->ca, i == PKI_ITEM_SERVER ? PKI_USAGE_SERVER : PKI_USAGE_CLIENT, leaf_cn(i),
+                          i == PKI_ITEM_SERVER ? req->server_sans : NULL, &s->leaf[i]);
+        if (r < 0)
+                return fail(s, r, "cannot issue a certificate in '%s'", dir);
+        pki_info_done(&s->info[i]);
+        return pki_info_from_pem(s->leaf[i].cert_pem, strlen(s->leaf[i].cert_pem), &s->info[i]);
+}
+
+/* Writes DIR/FOLDER/FILE; notes whether anything changed. */
+static int write_one(struct pki_state *s, const char *dir, enum pki_item i, const char *file, const char *data,
+                     mode_t mode) {
+        _cleanup_free_ char *path = file_path(dir, i, file);
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        r = write_file_atomic(path, data, strlen(data), mode);
+        if (r < 0)
+                return fail(s, r, "cannot write '%s'", path);
+        return 0;
+}
+
+static int write_all(struct pki_state *s, const char *dir, const char *previous) {
+        _cleanup_free_ char *prev_path = file_path(dir, PKI_ITEM_CA, "previous.pem");
+        int r;
+
+        if (!prev_path)
+                return -ENOMEM;
+        r = make_dir(dir);
+        if (r < 0)
+                return fail(s, r, "cannot make the directory '%s'", dir);
+        for (int i = 0; i < _PKI_ITEM_MAX; i++) {
+                _cleanup_free_ char *sub = strdup_printf("%s/%s", dir, item_folders[i]);
+                if (!sub)
+                        return -ENOMEM;
+                r = make_dir(sub);
+                if (r < 0)
+                        return fail(s, r, "cannot make the directory '%s'", sub);
+        }
+        /* The previous CA first, then the new key, then its certificate: an
+         * interrupted rotation leaves the old CA known. */
+        if (previous)
+                r = write_one(s, dir, PKI_ITEM_CA, "previous.pem", previous, 0644);
+        else if (unlink(prev_path) < 0 && errno != ENOENT)
+                r = fail(s, -errno, "cannot remove '%s'", prev_path);
+        if (r < 0)
+                return r;
+        if ((r = write_one(s, dir, PKI_ITEM_CA, "key.pem", s->ca.key_pem, 0600)) < 0 ||
+            (r = write_one(s, dir, PKI_ITEM_CA, "cert.pem", s->ca.cert_pem, 0644)) < 0)
+                return r;
+        for (int i = PKI_ITEM_SERVER; i < _PKI_ITEM_MAX; i++)
+                if ((r = write_one(s, dir, i, "key.pem", s->leaf[i].key_pem, 0600)) < 0 ||
+                    (r = write_one(s, dir, i, "cert.pem", s->leaf[i].cert_pem, 0644)) < 0 ||
+                    (r = write_one(s, dir, i, "ca.pem", s->bundle, 0644)) < 0)
+                        return r;
+        return 0;
+}
+
+int pki_store_ensure(const struct pki_request *req, struct pki_state *ret) {
+        const char *dir = req->dir ?: PKI_DEFAULT_DIR;
+        _cleanup_free_ char *previous = NULL;
+        struct pki_state s = {};
+        bool all_new;
+        int r;
+
+        r = ensure_ca(req, dir, &s, &previous);
+        if (r < 0)
+                goto fail;
+        for (int i = PKI_ITEM_SERVER; i < _PKI_ITEM_MAX; i++) {
+                r = ensure_leaf(req, dir, &s, i);
+                if (r < 0)
+                        goto fail;
+        }
+
+        /* The previous CA stays in the bundle for the run that rotated (whose leaves
+         * are all new) and leaves it on the next run, when every leaf on the node was
+         * issued by the new CA. */
+        all_new = true;
+        for (int i = PKI_ITEM_SERVER; i < _PKI_ITEM_MAX; i++)
+                all_new = all_new && pki_verify(s.ca.cert_pem, s.leaf[i].cert_pem,
+                                                i == PKI_ITEM_SERVER ? PKI_USAGE_SERVER : PKI_USAGE_CLIENT, NULL) == 0;
+        if (previous && !req->rotate_ca && all_new) {
+                free(previous);
+                previous = NULL;
+                s.previous_dropped = true;
+                s.changed = true;
+        }
+        s.bundle = strdup_printf("%s%s", s.ca.cert_pem, previous ?: "");
+        if (!s.bundle) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        if (!req->dry_run) {
+                r = write_all(&s, dir, previous);
+                if (r < 0)
+                        goto fail;
+        }
+        *ret = s;
+        return 0;
+fail:
+        free(ret->error);
+        ret->error = TAKE_PTR(s.error);
+        pki_state_done(&s);
+        return r;
+}
+
+int pki_store_remove(const char *dir) {
+        int r = 0;
+
+        for (int i = 0; i < _PKI_ITEM_MAX; i++) {
+                _cleanup_free_ char *sub = strdup_printf("%s/%s", dir, item_folders[i]);
+                if (!sub)
+                        return -ENOMEM;
+                for (size_t f = 0; f < ELEMENTSOF(leaf_files) + 1; f++) {
+                        const char *name = f < ELEMENTSOF(leaf_files) ? leaf_files[f] : "previous.pem";
+                        _cleanup_free_ char *path = strdup_printf("%s/%s", sub, name);
+                        if (!path)
+                                return -ENOMEM;
+                        if (unlink(path) < 0 && errno != ENOENT && r == 0)
+                                r = -errno;
+                }
+                if (rmdir(sub) < 0 && errno != ENOENT && r == 0)
+                        r = -errno;
+        }
+        if (rmdir(dir) < 0 && errno != ENOENT && r == 0)
+                r = -errno;
+        return r;
+}

@@ -1,0 +1,269 @@
+"""Mutual TLS end to end: install makes the node's PKI and the Secrets (against the fake
+API server), a real dockerd runs from the server Secret's files exactly as the image's
+entrypoint starts it, and the real docker CLI with the client Secret's files gets in by
+the Service's name and by its ClusterIP, while everything else is refused. A re-run
+changes no byte and no pod; a re-run with the clock past the renewal point re-issues
+and rolls the pod."""
+
+import base64
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import BINARY, make_pki, sh
+from test_install_cluster import NODE, Node, applied_lines
+
+CLUSTER_IP = "127.0.0.41"        # a loopback address stands in for kube-proxy's ClusterIP
+NS = "kube-ops"
+PKI_REL = "dind-cache/pki"
+
+
+@pytest.fixture
+def api(kube_api):
+    kube_api.ready_delay = 0.2
+    kube_api.cluster_ip = CLUSTER_IP
+    kube_api.add_node(NODE)
+    return kube_api
+
+
+@pytest.fixture
+def node(tmp_path, loops):
+    return Node(tmp_path, loops)
+
+
+def secret_files(api, name, namespace, dest):
+    """The Secret's data, decoded into DEST/{ca,cert,key}.pem as a volume mount shows it."""
+    secret = api.object("secrets", name, namespace)
+    assert secret is not None, (name, namespace)
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for key, value in secret["data"].items():
+        (dest / key).write_bytes(base64.b64decode(value))
+        os.chmod(dest / key, 0o600)
+    assert sorted(p.name for p in dest.iterdir()) == ["ca.pem", "cert.pem", "key.pem"]
+    return dest
+
+
+def pki_bytes(node):
+    root = node.etc_upper / PKI_REL
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.pem"))}
+
+
+def pod_names(api):
+    return sorted(p["metadata"]["name"] for p in api.objects("pods", NS))
+
+
+def docker(cert_dir, host, *args, hosts=None):
+    """The real docker CLI with DOCKER_TLS_VERIFY=1 and CERT_DIR, its /etc/hosts
+    replaced by HOSTS (a file) in a private mount namespace when given."""
+    env = dict(os.environ, DOCKER_HOST=host, DOCKER_TLS_VERIFY="1", DOCKER_CERT_PATH=str(cert_dir))
+    cmd = ["docker", *args]
+    if hosts:
+        cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+               'mount --bind "$0" /etc/hosts && exec "$@"', str(hosts), *cmd]
+    return subprocess.run(cmd, text=True, capture_output=True, env=env, timeout=60)
+
+
+def openssl_verify(ca, cert, *args):
+    return subprocess.run(["openssl", "verify", "-CAfile", str(ca), *args, str(cert)], text=True,
+                          capture_output=True)
+
+
+def test_install_makes_the_pki_and_the_jobs_get_in_only_with_its_client_certificate(
+        api, node, tmp_path, dockerd_factory):
+    p = node.install(api, "--allow-namespace", "gitlab-runner")
+    # The runner's namespace must exist for its Secret: make it as an operator would.
+    assert p.returncode != 0 and "gitlab-runner" in p.stderr, p.stderr
+    api.put_object({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gitlab-runner"}})
+    p = node.install(api, "--allow-namespace", "gitlab-runner")
+    assert p.returncode == 0, p.stdout + p.stderr
+    lines = applied_lines(p.stdout)
+    assert lines["Secret kube-ops/docker-dind-server"] == "unchanged"   # made by the first run
+    assert lines["Secret gitlab-runner/docker-dind-client"] == "created"
+
+    # The CA key is on the node only: 0700 directory, 0600 keys, in no Secret.
+    pki = node.etc_upper / PKI_REL
+    assert pki.stat().st_mode & 0o777 == 0o700
+    for key in pki.rglob("key.pem"):
+        assert key.stat().st_mode & 0o777 == 0o600, key
+    ca_key = (pki / "ca" / "key.pem").read_bytes()
+    for s in api.objects("secrets", NS) + api.objects("secrets", "gitlab-runner"):
+        for value in s.get("data", {}).values():
+            assert base64.b64decode(value) != ca_key
+    env_text = node.env_file.read_text()
+    assert "PRIVATE KEY" not in env_text and "PRIVATE KEY" not in p.stdout + p.stderr
+    env = node.env()
+    assert env["DOCKER_HOST"] == f"tcp://{CLUSTER_IP}:2376"
+    assert env["DOCKER_TLS_VERIFY"] == "1"
+    assert "[[runners.kubernetes.volumes.secret]]" in p.stdout and 'name = "docker-dind-client"' in p.stdout
+    assert "DOCKER_TLS_VERIFY: \"1\"" in p.stdout and "DOCKER_CERT_PATH: /certs/client" in p.stdout
+
+    # The pod template carries the server certificate's hash.
+    server = secret_files(api, "docker-dind-server", NS, tmp_path / "certs" / "server")
+    dep = api.object("deployments", "docker-dind", NS)
+    fingerprint = sh("openssl", "x509", "-in", server / "cert.pem", "-noout", "-fingerprint",
+                     "-sha256").stdout.split("=", 1)[1].strip().replace(":", "").lower()
+    assert dep["spec"]["template"]["metadata"]["annotations"]["dind-cache.io/server-cert-sha256"] == fingerprint
+
+    # openssl agrees: a server for each of the Service's names and its IP, clients for clientAuth.
+    for name in ("docker-dind", "docker-dind.kube-ops", "docker-dind.kube-ops.svc",
+                 "docker-dind.kube-ops.svc.cluster.local", "localhost"):
+        r = openssl_verify(server / "ca.pem", server / "cert.pem", "-purpose", "sslserver", "-verify_hostname", name)
+        assert r.returncode == 0, (name, r.stdout + r.stderr)
+    for ip in (CLUSTER_IP, "127.0.0.1"):
+        r = openssl_verify(server / "ca.pem", server / "cert.pem", "-purpose", "sslserver", "-verify_ip", ip)
+        assert r.returncode == 0, (ip, r.stdout + r.stderr)
+    r = openssl_verify(server / "ca.pem", server / "cert.pem", "-purpose", "sslserver", "-verify_hostname",
+                       "evil.example.com")
+    assert r.returncode != 0
+    client = secret_files(api, "docker-dind-client", "gitlab-runner", tmp_path / "certs" / "client")
+    for cert in (client / "cert.pem", pki / "checker" / "cert.pem"):
+        assert openssl_verify(client / "ca.pem", cert, "-purpose", "sslclient").returncode == 0
+        assert openssl_verify(client / "ca.pem", cert, "-purpose", "sslserver").returncode != 0
+
+    # The daemon, exactly as dockerd-entrypoint.sh starts it from /certs/server.
+    d = dockerd_factory(tmp_path / "data-root", tls_dir=tmp_path / "certs", ip=CLUSTER_IP, port=2376)
+    hosts = tmp_path / "hosts"
+    hosts.write_text(f"127.0.0.1 localhost\n{CLUSTER_IP} docker-dind.kube-ops.svc "
+                     f"docker-dind.kube-ops.svc.cluster.local not-the-daemon.example.com\n")
+
+    ok = docker(client, f"tcp://{CLUSTER_IP}:2376", "version", "--format", "{{.Server.Version}}")
+    assert ok.returncode == 0, ok.stderr
+    by_name = docker(client, "tcp://docker-dind.kube-ops.svc:2376", "info", "--format", "{{.Driver}}", hosts=hosts)
+    assert by_name.returncode == 0 and by_name.stdout.strip() == "overlay2", by_name.stderr
+
+    # Refused: a name the certificate does not carry, a client of another CA, no client certificate.
+    wrong_name = docker(client, "tcp://not-the-daemon.example.com:2376", "version", hosts=hosts)
+    assert wrong_name.returncode != 0 and "not-the-daemon.example.com" in wrong_name.stderr
+    other = make_pki(tmp_path / "other", cn="another CA")
+    stranger = tmp_path / "stranger"
+    stranger.mkdir()
+    (stranger / "ca.pem").write_bytes((client / "ca.pem").read_bytes())
+    (stranger / "cert.pem").write_bytes((other / "client" / "cert.pem").read_bytes())
+    (stranger / "key.pem").write_bytes((other / "client" / "key.pem").read_bytes())
+    refused = docker(stranger, f"tcp://{CLUSTER_IP}:2376", "version")
+    assert refused.returncode != 0
+    anonymous = subprocess.run(["curl", "-sS", "--max-time", "10", "--cacert", str(client / "ca.pem"),
+                                f"https://{CLUSTER_IP}:2376/_ping"], text=True, capture_output=True)
+    assert anonymous.returncode != 0 and anonymous.stdout != "OK", anonymous.stdout + anonymous.stderr
+    plain = subprocess.run(["curl", "-sS", "--max-time", "10", f"http://{CLUSTER_IP}:2375/_ping"],
+                           text=True, capture_output=True)
+    assert plain.returncode != 0
+
+    # The node's checker files work with the Docker CLI's own conventions.
+    checker = docker(pki / "checker", env["DOCKER_HOST"], "version", "--format", "{{.Server.APIVersion}}")
+    assert checker.returncode == 0, checker.stderr
+
+
+def test_rerun_keeps_every_byte_and_the_pod_and_a_later_clock_renews_and_rolls_it(api, node):
+    assert node.install(api).returncode == 0
+    before, pods = pki_bytes(node), pod_names(api)
+    secret = api.object("secrets", "docker-dind-server", NS)
+
+    again = node.install(api)
+    assert again.returncode == 0, again.stderr
+    assert set(applied_lines(again.stdout).values()) == {"unchanged"}, again.stdout
+    assert pki_bytes(node) == before
+    assert pod_names(api) == pods
+    assert api.object("secrets", "docker-dind-server", NS)["metadata"]["resourceVersion"] == \
+        secret["metadata"]["resourceVersion"]
+
+    # 800 days on, the 825-day leaves have 25 left: under 30, so they are re-issued; the CA stays.
+    later = node.install(api, faketime="+800d")
+    assert later.returncode == 0, later.stdout + later.stderr
+    lines = applied_lines(later.stdout)
+    assert lines["Secret kube-ops/docker-dind-server"] == "configured", later.stdout
+    assert lines["Deployment kube-ops/docker-dind"] == "configured"
+    assert "renewed: 25 days left" in later.stdout or "renewed: 24 days left" in later.stdout, later.stdout
+    after = pki_bytes(node)
+    assert after["ca/cert.pem"] == before["ca/cert.pem"] and after["ca/key.pem"] == before["ca/key.pem"]
+    for leaf in ("server", "client", "checker"):
+        assert after[f"{leaf}/cert.pem"] != before[f"{leaf}/cert.pem"], leaf
+    new_pods = pod_names(api)
+    assert new_pods and not set(new_pods) & set(pods)
+
+
+def test_a_new_cluster_ip_reissues_the_server_certificate(api, node):
+    assert node.install(api).returncode == 0
+    before = pki_bytes(node)
+    assert api.object("services", "docker-dind", NS)["spec"]["clusterIP"] == CLUSTER_IP
+    # The Service deleted and made again (kubectl delete service): a new ClusterIP.
+    api.cluster_ip = "127.0.0.42"
+    sh("curl", "-sSf", "-X", "DELETE", "--cacert", api.ca_file, "--cert", api.client_cert_file,
+       "--key", api.client_key_file, f"{api.url}/api/v1/namespaces/{NS}/services/docker-dind")
+    p = node.install(api)
+    assert p.returncode == 0, p.stderr
+    assert "server   renewed: its names (SANs) differ" in p.stdout, p.stdout
+    after = pki_bytes(node)
+    assert after["server/cert.pem"] != before["server/cert.pem"]
+    assert after["client/cert.pem"] == before["client/cert.pem"]
+    assert node.env()["DOCKER_HOST"] == "tcp://127.0.0.42:2376"
+
+
+def test_plaintext_then_tls_says_what_jobs_must_change(api, node):
+    p = node.install(api, "--plaintext")
+    assert p.returncode == 0, p.stderr
+    assert "WITHOUT TLS" in p.stderr
+    assert node.env()["DOCKER_HOST"].endswith(":2375")
+    assert api.object("secrets", "docker-dind-server", NS) is None
+    assert not (node.etc_upper / PKI_REL).exists()
+
+    p = node.install(api)
+    assert p.returncode == 0, p.stderr
+    assert "switched the daemon from plaintext port 2375 to mutual TLS on 2376" in p.stdout
+    assert node.env()["DOCKER_HOST"].endswith(":2376")
+    assert api.object("secrets", "docker-dind-server", NS) is not None
+
+
+def tool(node, *args):
+    """dind-cache ARGS with the node's private /etc (as Node.install runs install)."""
+    script = 'mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1,workdir=$2" /etc && shift 2 && exec "$@"'
+    return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+                           str(node.etc_upper), str(node.etc_work), str(BINARY), *[str(a) for a in args]],
+                          text=True, capture_output=True, timeout=180)
+
+
+def test_uninstall_deletes_the_secrets_everywhere_and_the_pki_only_with_the_data(api, node, tmp_path):
+    api.put_object({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gitlab-runner"}})
+    assert node.install(api, "--allow-namespace", "gitlab-runner").returncode == 0
+    kubeconfig = api.kubeconfig(tmp_path / "kubeconfig")
+    dry = tool(node, "uninstall", "--delete-cluster-objects", "--kubeconfig", kubeconfig, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "Would delete Secret gitlab-runner/docker-dind-client" in dry.stdout
+    assert api.object("secrets", "docker-dind-client", "gitlab-runner") is not None
+
+    gone = tool(node, "uninstall", "--delete-cluster-objects", "--kubeconfig", kubeconfig)
+    assert gone.returncode == 0, gone.stderr
+    for name, ns in (("docker-dind-server", NS), ("docker-dind-client", NS), ("docker-dind-client", "gitlab-runner")):
+        assert api.object("secrets", name, ns) is None, (name, ns)
+    assert (node.etc_upper / PKI_REL / "ca" / "key.pem").exists()     # the CA stays for a re-install
+
+    wiped = tool(node, "uninstall", "--wipe-data", "--data-dir", node.data_dir)
+    assert wiped.returncode == 0, wiped.stderr
+    assert not (node.etc_upper / PKI_REL).exists()
+
+
+def test_rotate_ca_trusts_old_and_new_until_the_next_run(api, node):
+    assert node.install(api).returncode == 0
+    old_ca = (node.etc_upper / PKI_REL / "ca" / "cert.pem").read_text()
+    pods = pod_names(api)
+
+    def bundle():
+        data = api.object("secrets", "docker-dind-client", NS)["data"]["ca.pem"]
+        return base64.b64decode(data).decode()
+
+    rotated = node.install(api, "--rotate-ca")
+    assert rotated.returncode == 0, rotated.stdout + rotated.stderr
+    assert "CA       renewed: --rotate-ca" in rotated.stdout
+    both = bundle()
+    assert both.count("BEGIN CERTIFICATE") == 2 and old_ca in both
+    assert not set(pod_names(api)) & set(pods)     # the daemon restarted with the bundle
+
+    settled = node.install(api)
+    assert settled.returncode == 0, settled.stderr
+    assert "the previous CA left the trust bundle" in settled.stdout
+    assert bundle().count("BEGIN CERTIFICATE") == 1 and old_ca not in bundle()
+    quiet = node.install(api)
+    assert quiet.returncode == 0 and set(applied_lines(quiet.stdout).values()) == {"unchanged"}, quiet.stdout

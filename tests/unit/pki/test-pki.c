@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: MIT */
+/* Certificates made, read back and verified; the node's PKI directory kept, renewed
+ * and rotated as install needs it. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+
+#include "base/util.h"
+#include "pki/pki-store.h"
+#include "pki/pki.h"
+
+static void sans_for(struct pki_sans *s, const char *ip) {
+        pki_sans_done(s);
+        assert_int_equal(pki_sans_add(s, "docker-dind"), 0);
+        assert_int_equal(pki_sans_add(s, "docker-dind.kube-ops.svc"), 0);
+        assert_int_equal(pki_sans_add(s, "localhost"), 0);
+        assert_int_equal(pki_sans_add(s, "127.0.0.1"), 0);
+        assert_int_equal(pki_sans_add(s, ip), 0);
+}
+
+static void a_ca_is_a_ten_year_ca(void **state) {
+        struct pki_pair ca = {};
+        struct pki_info info = {};
+        time_t now = time(NULL);
+
+        assert_int_equal(pki_make_ca("test CA", &ca), 0);
+        assert_non_null(strstr(ca.cert_pem, "BEGIN CERTIFICATE"));
+        assert_non_null(strstr(ca.key_pem, "PRIVATE KEY"));
+        assert_int_equal(pki_info_from_pem(ca.cert_pem, strlen(ca.cert_pem), &info), 0);
+        assert_true(info.is_ca);
+        assert_string_equal(info.subject_cn, "test CA");
+        assert_string_equal(info.issuer_cn, "test CA");
+        assert_in_range(pki_days_left(&info, now), PKI_CA_DAYS - 1, PKI_CA_DAYS);
+        assert_int_equal(strlen(info.sha256), 64);
+        /* Its own trust anchor, and its key is its own. */
+        assert_int_equal(pki_verify(ca.cert_pem, ca.cert_pem, PKI_USAGE_CA, NULL), 0);
+        assert_int_equal(pki_key_matches(ca.cert_pem, ca.key_pem), 0);
+        pki_info_done(&info);
+        pki_pair_done(&ca);
+}
+
+static void leaves_verify_for_their_purpose_only(void **state) {
+        struct pki_pair ca = {}, server = {}, client = {};
+        struct pki_sans sans = {};
+        struct pki_info info = {};
+        _cleanup_free_ char *why = NULL;
+
+        sans_for(&sans, "10.96.0.12");
+        assert_int_equal(pki_make_ca("test CA", &ca), 0);
+        assert_int_equal(pki_make_leaf(&ca, PKI_USAGE_SERVER, "docker-dind", &sans, &server), 0);
+        assert_int_equal(pki_make_leaf(&ca, PKI_USAGE_CLIENT, "ci", NULL, &client), 0);
+
+        assert_int_equal(pki_verify(ca.cert_pem, server.cert_pem, PKI_USAGE_SERVER, NULL), 0);
+        assert_int_equal(pki_verify(ca.cert_pem, client.cert_pem, PKI_USAGE_CLIENT, NULL), 0);
+        assert_int_equal(pki_verify(ca.cert_pem, server.cert_pem, PKI_USAGE_CLIENT, &why), -EKEYREJECTED);
+        assert_non_null(why);
+        assert_int_equal(pki_verify(ca.cert_pem, client.cert_pem, PKI_USAGE_SERVER, NULL), -EKEYREJECTED);
+
+        assert_int_equal(pki_info_from_pem(server.cert_pem, strlen(server.cert_pem), &info), 0);
+        assert_false(info.is_ca);
+        assert_true(pki_sans_equal(&info.sans, &sans));
+        assert_int_equal(info.sans.n_ip, 2);
+        assert_in_range(pki_days_left(&info, time(NULL)), PKI_LEAF_DAYS - 1, PKI_LEAF_DAYS);
+        assert_int_equal(pki_key_matches(server.cert_pem, server.key_pem), 0);
+        assert_int_equal(pki_key_matches(server.cert_pem, client.key_pem), -EKEYREJECTED);
+
+        pki_info_done(&info);
+        pki_sans_done(&sans);
+        pki_pair_done(&ca);
+        pki_pair_done(&server);
+        pki_pair_done(&client);
+}
+
+static void a_leaf_of_another_ca_does_not_verify(void **state) {
+        struct pki_pair ca = {}, other = {}, leaf = {};
+        _cleanup_free_ char *why = NULL;
+
+        assert_int_equal(pki_make_ca("ours", &ca), 0);
+        assert_int_equal(pki_make_ca("theirs", &other), 0);
+        assert_int_equal(pki_make_leaf(&other, PKI_USAGE_CLIENT, "x", NULL, &leaf), 0);
+        assert_int_equal(pki_verify(ca.cert_pem, leaf.cert_pem, PKI_USAGE_CLIENT, &why), -EKEYREJECTED);
+        assert_non_null(strstr(why, "issuer"));
+        pki_pair_done(&ca);
+        pki_pair_done(&other);
+        pki_pair_done(&leaf);
+}
+
+static void sans_compare_as_sets_and_canonical_addresses(void **state) {
+        struct pki_sans a = {}, b = {};
+
+        assert_int_equal(pki_sans_add(&a, "x"), 0);
+        assert_int_equal(pki_sans_add(&a, "fd00:0::1"), 0);
+        assert_int_equal(pki_sans_add(&a, "x"), 0);
+        assert_int_equal(pki_sans_add(&b, "fd00::1"), 0);
+        assert_int_equal(pki_sans_add(&b, "x"), 0);
+        assert_int_equal(a.n_dns, 1);
+        assert_true(pki_sans_equal(&a, &b));
+        assert_int_equal(pki_sans_add(&b, "10.0.0.1"), 0);
+        assert_false(pki_sans_equal(&a, &b));
+        assert_int_equal(pki_sans_add(&b, ""), -EINVAL);
+        pki_sans_done(&a);
+        pki_sans_done(&b);
+}
+
+static void garbage_is_not_a_certificate(void **state) {
+        struct pki_info info = {};
+        const char *junk = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+
+        assert_int_equal(pki_info_from_pem(junk, strlen(junk), &info), -EBADMSG);
+        assert_int_equal(pki_info_from_pem("", 0, &info), -EBADMSG);
+        assert_int_equal(pki_count_certs(junk, strlen(junk)), 0);
+}
+
+/* ---- the store */
+
+static char *tmp_dir(void) {
+        char t[] = "/tmp/pki-test-XXXXXX";
+        assert_non_null(mkdtemp(t));
+        return strdup_printf("%s/pki", t);
+}
+
+static char *slurp(const char *dir, const char *file) {
+        _cleanup_free_ char *p = strdup_printf("%s/%s", dir, file);
+        char *data = NULL;
+        size_t size;
+        assert_int_equal(read_file_full(p, 1 << 20, &data, &size), 0);
+        return data;
+}
+
+static mode_t mode_of(const char *dir, const char *file) {
+        _cleanup_free_ char *p = strdup_printf("%s/%s", dir, file);
+        struct stat st;
+        assert_int_equal(stat(p, &st), 0);
+        return st.st_mode & 07777;
+}
+
+static void ensure(const char *dir, const struct pki_sans *sans, bool renew, bool rotate, struct pki_state *s) {
+        struct pki_request req = { .dir = dir, .server_sans = sans, .renew = renew, .rotate_ca = rotate };
+        *s = (struct pki_state) {};
+        if (pki_store_ensure(&req, s) < 0)
+                fail_msg("pki_store_ensure: %s", s->error ?: "?");
+}
+
+static void cleanup_dir(char *dir) {
+        char *parent = strdup(dir);
+        assert_int_equal(pki_store_remove(dir), 0);
+        *strrchr(parent, '/') = '\0';
+        rmdir(parent);
+        free(parent);
+        free(dir);
+}
+
+static void the_store_makes_everything_once_then_keeps_it(void **state) {
+        char *dir = tmp_dir();
+        struct pki_sans sans = {};
+        struct pki_state s = {};
+        _cleanup_free_ char *ca1 = NULL, *ca2 = NULL, *srv1 = NULL, *srv2 = NULL, *cli1 = NULL, *cli2 = NULL;
+        struct stat st;
+
+        sans_for(&sans, "10.96.0.12");
+        ensure(dir, &sans, false, false, &s);
+        assert_true(s.changed);
+        for (int i = 0; i < _PKI_ITEM_MAX; i++)
+                assert_int_equal(s.action[i], PKI_CREATED);
+        pki_state_done(&s);
+
+        assert_int_equal(stat(dir, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0700);
+        assert_int_equal(mode_of(dir, "ca/key.pem"), 0600);
+        assert_int_equal(mode_of(dir, "server/key.pem"), 0600);
+        assert_int_equal(mode_of(dir, "checker/key.pem"), 0600);
+        assert_int_equal(mode_of(dir, "client/cert.pem"), 0644);
+        assert_int_equal(mode_of(dir, "server"), 0700);
+        ca1 = slurp(dir, "ca/cert.pem");
+        srv1 = slurp(dir, "server/cert.pem");
+        cli1 = slurp(dir, "client/cert.pem");
+
+        ensure(dir, &sans, false, false, &s);
+        assert_false(s.changed);
+        for (int i = 0; i < _PKI_ITEM_MAX; i++)
+                assert_int_equal(s.action[i], PKI_KEPT);
+        assert_string_equal(s.leaf[PKI_ITEM_SERVER].cert_pem, srv1);
+        pki_state_done(&s);
+        ca2 = slurp(dir, "ca/cert.pem");
+        srv2 = slurp(dir, "server/cert.pem");
+        cli2 = slurp(dir, "client/cert.pem");
+        assert_string_equal(ca1, ca2);
+        assert_string_equal(srv1, srv2);
+        assert_string_equal(cli1, cli2);
+
+        pki_sans_done(&sans);
+        cleanup_dir(dir);
+}
+
+static void a_new_cluster_ip_reissues_the_server_certificate_only(void **state) {
+        char *dir = tmp_dir();
+        struct pki_sans sans = {};
+        struct pki_state s = {};
+
+        sans_for(&sans, "10.96.0.12");
+        ensure(dir, &sans, false, false, &s);
+        pki_state_done(&s);
+        sans_for(&sans, "10.96.0.99");
+        ensure(dir, &sans, false, false, &s);
+        assert_int_equal(s.action[PKI_ITEM_CA], PKI_KEPT);
+        assert_int_equal(s.action[PKI_ITEM_SERVER], PKI_RENEWED);
+        assert_non_null(strstr(s.reason[PKI_ITEM_SERVER], "SANs"));
+        assert_int_equal(s.action[PKI_ITEM_CLIENT], PKI_KEPT);
+        assert_int_equal(s.action[PKI_ITEM_CHECKER], PKI_KEPT);
+        assert_true(pki_sans_equal(&s.info[PKI_ITEM_SERVER].sans, &sans));
+        pki_state_done(&s);
+        pki_sans_done(&sans);
+        cleanup_dir(dir);
+}
+
+static void renew_reissues_every_leaf_but_keeps_the_ca(void **state) {
+        char *dir = tmp_dir();
+        struct pki_sans sans = {};
+        struct pki_state s = {};
+        _cleanup_free_ char *ca1 = NULL, *ca2 = NULL, *cli1 = NULL, *cli2 = NULL;
+
+        sans_for(&sans, "10.96.0.12");
+        ensure(dir, &sans, false, false, &s);
+        pki_state_done(&s);
+        ca1 = slurp(dir, "ca/cert.pem");
+        cli1 = slurp(dir, "client/cert.pem");
+        ensure(dir, &sans, true, false, &s);
+        assert_int_equal(s.action[PKI_ITEM_CA], PKI_KEPT);
+        for (int i = PKI_ITEM_SERVER; i < _PKI_ITEM_MAX; i++)
+                assert_int_equal(s.action[i], PKI_RENEWED);
+        pki_state_done(&s);
+        ca2 = slurp(dir, "ca/cert.pem");
+        cli2 = slurp(dir, "client/cert.pem");
+        assert_string_equal(ca1, ca2);
+        assert_string_not_equal(cli1, cli2);
+        pki_sans_done(&sans);
+        cleanup_dir(dir);
+}
+
+static void rotating_the_ca_trusts_both_until_the_next_run(void **state) {
+        char *dir = tmp_dir();
+        struct pki_sans sans = {};
+        struct pki_state s = {};
+        _cleanup_free_ char *old_ca = NULL, *bundle = NULL, *bundle2 = NULL, *srv = NULL;
+
+        sans_for(&sans, "10.96.0.12");
+        ensure(dir, &sans, false, false, &s);
+        pki_state_done(&s);
+        old_ca = slurp(dir, "ca/cert.pem");
+
+        ensure(dir, &sans, false, true, &s);
+        assert_int_equal(s.action[PKI_ITEM_CA], PKI_RENEWED);
+        for (int i = PKI_ITEM_SERVER; i < _PKI_ITEM_MAX; i++)
+                assert_int_equal(s.action[i], PKI_RENEWED);
+        pki_state_done(&s);
+        bundle = slurp(dir, "client/ca.pem");
+        assert_int_equal(pki_count_certs(bundle, strlen(bundle)), 2);
+        assert_non_null(strstr(bundle, old_ca));
+        srv = slurp(dir, "server/cert.pem");
+        /* The new leaves verify against the bundle; the old CA alone does not. */
+        assert_int_equal(pki_verify(bundle, srv, PKI_USAGE_SERVER, NULL), 0);
+        assert_int_equal(pki_verify(old_ca, srv, PKI_USAGE_SERVER, NULL), -EKEYREJECTED);
+
+        ensure(dir, &sans, false, false, &s);
+        assert_true(s.previous_dropped);
+        for (int i = 0; i < _PKI_ITEM_MAX; i++)
+                assert_int_equal(s.action[i], PKI_KEPT);
+        pki_state_done(&s);
+        bundle2 = slurp(dir, "server/ca.pem");
+        assert_int_equal(pki_count_certs(bundle2, strlen(bundle2)), 1);
+        assert_null(strstr(bundle2, old_ca));
+        pki_sans_done(&sans);
+        cleanup_dir(dir);
+}
+
+static void a_damaged_ca_is_reported_never_replaced(void **state) {
+        char *dir = tmp_dir();
+        struct pki_sans sans = {};
+        struct pki_state s = {};
+        struct pki_pair other = {};
+        struct pki_request req = { .dir = dir };
+        _cleanup_free_ char *key_path = strdup_printf("%s/ca/key.pem", dir);
+        _cleanup_free_ char *before = NULL, *after = NULL;
+
+        sans_for(&sans, "10.96.0.12");
+        req.server_sans = &sans;
+        ensure(dir, &sans, false, false, &s);
+        pki_state_done(&s);
+        assert_int_equal(pki_make_ca("intruder", &other), 0);
+        assert_int_equal(write_file_atomic(key_path, other.key_pem, strlen(other.key_pem), 0600), 1);
+        before = slurp(dir, "ca/cert.pem");
+        assert_int_equal(pki_store_ensure(&req, &s), -EKEYREJECTED);
+        assert_non_null(s.error);
+        assert_non_null(strstr(s.error, "ca/cert.pem"));
+        free(s.error);
+        after = slurp(dir, "ca/cert.pem");
+        assert_string_equal(before, after);
+        pki_pair_done(&other);
+        pki_sans_done(&sans);
+        cleanup_dir(dir);
+}
+
+static void dry_run_writes_nothing(void **state) {
+        char *dir = tmp_dir();
+        struct pki_sans sans = {};
+        struct pki_state s = {};
+        struct pki_request req = { .dir = dir, .dry_run = true };
+        struct stat st;
+
+        sans_for(&sans, "10.96.0.12");
+        req.server_sans = &sans;
+        assert_int_equal(pki_store_ensure(&req, &s), 0);
+        assert_true(s.changed);
+        assert_non_null(s.leaf[PKI_ITEM_SERVER].cert_pem);
+        pki_state_done(&s);
+        assert_int_equal(stat(dir, &st), -1);
+        pki_sans_done(&sans);
+        cleanup_dir(dir);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(a_ca_is_a_ten_year_ca),
+                cmocka_unit_test(leaves_verify_for_their_purpose_only),
+                cmocka_unit_test(a_leaf_of_another_ca_does_not_verify),
+                cmocka_unit_test(sans_compare_as_sets_and_canonical_addresses),
+                cmocka_unit_test(garbage_is_not_a_certificate),
+                cmocka_unit_test(the_store_makes_everything_once_then_keeps_it),
+                cmocka_unit_test(a_new_cluster_ip_reissues_the_server_certificate_only),
+                cmocka_unit_test(renew_reissues_every_leaf_but_keeps_the_ca),
+                cmocka_unit_test(rotating_the_ca_trusts_both_until_the_next_run),
+                cmocka_unit_test(a_damaged_ca_is_reported_never_replaced),
+                cmocka_unit_test(dry_run_writes_nothing),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
