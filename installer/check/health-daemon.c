@@ -74,6 +74,11 @@ static int next_call(struct docker_client *c, const struct health_settings *s, u
 
 int health_check_daemon(const struct health_settings *s, const char *data_dir_fs_type,
                         uint64_t deadline, struct check_list *l) {
+        return health_check_daemon_figures(s, data_dir_fs_type, deadline, l, NULL);
+}
+
+int health_check_daemon_figures(const struct health_settings *s, const char *data_dir_fs_type,
+                                uint64_t deadline, struct check_list *l, struct health_figures *fig) {
         _cleanup_(docker_client_freep) struct docker_client *c = NULL;
         struct docker_info info = { .supports_d_type = -1 };
         struct docker_version version = {};
@@ -102,11 +107,15 @@ int health_check_daemon(const struct health_settings *s, const char *data_dir_fs
         r = docker_ping(c, &rtt);
         if (r == -ENOMEM)
                 return r;
+        if (fig)
+                fig->daemon_up = r >= 0;
         if (r < 0) {
                 error_text(r, c, timeout, why, sizeof(why));
                 return health_add(l, "daemon", CHECK_FAIL, MID_DAEMON_UNREACHABLE, REMEDY_DAEMON,
                                   "daemon at %s does not answer: %s", s->docker_host, why) ? 0 : -ENOMEM;
         }
+        if (fig)
+                fig->round_trip_usec = rtt;
         health_format_latency(rtt, lat, sizeof(lat));
         res = health_add(l, "daemon", CHECK_OK, MID_DAEMON_OK, NULL, "daemon at %s answered /_ping in %s",
                          s->docker_host, lat);
