@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "cmd/uninstall.h"
 #include "systemd/units.h"
+#include "systemd/vendor-units.h"
 #include "disk/wipe.h"
 
 #define STOP_TIMEOUT_USEC (90ULL * 1000000)
@@ -268,9 +269,19 @@ static int uninstall_checker(struct ctx *c) {
                         return r;
         }
         for (const char *const *u = units; *u; u++) {
+                _cleanup_free_ char *dropins = unit_dropin_dir(UNIT_DIR, *u);
+
                 r = remove_file(c, UNIT_DIR, *u, true);
                 if (r < 0)
                         return r;
+                /* With the package's units, install wrote only this node's drop-in. */
+                if (!dropins)
+                        return log_error_errno(-ENOMEM, "cannot remove '%s': %m", *u);
+                r = remove_file(c, dropins, UNIT_DROPIN_NAME, true);
+                if (r < 0)
+                        return r;
+                if (!c->args->dry_run)
+                        (void) rmdir(dropins); /* only when empty */
         }
         r = reload_and_forget(c, units);
         if (r < 0)

@@ -7,10 +7,11 @@
 
 #define HEADER "# Written by dind-cache install; read by dind-cache-check.service.\n"
 
-static const char *const keys[] = { "DOCKER_HOST", "DIND_CACHE_DATA_DIR", "DIND_CACHE_NODE" };
+static const char *const keys[] = { "DOCKER_HOST", "DIND_CACHE_DATA_DIR", "DIND_CACHE_NODE",
+                                     "DIND_CACHE_TEXTFILE_DIR" };
 
 static char **field(struct envfile *e, size_t i) {
-        char **f[] = { &e->docker_host, &e->data_dir, &e->node };
+        char **f[] = { &e->docker_host, &e->data_dir, &e->node, &e->textfile_dir };
         return f[i];
 }
 

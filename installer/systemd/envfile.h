@@ -27,6 +27,8 @@ struct envfile {
         char *docker_host;       /* DOCKER_HOST, or NULL */
         char *data_dir;          /* DIND_CACHE_DATA_DIR, or NULL */
         char *node;              /* DIND_CACHE_NODE, or NULL */
+        char *textfile_dir;      /* DIND_CACHE_TEXTFILE_DIR (the metrics directory), or NULL;
+                                  * an administrator's setting, which install only reads */
 };
 
 void envfile_done(struct envfile *e);
