@@ -44,8 +44,10 @@ static void usage(void) {
                "  DIND_CACHE_INODE_WARN/CRIT percent of inodes used (default 80/90)\n"
                "  DIND_CACHE_WRITE_WARN_MS  write probe latency warning (default 1000)\n"
                "  DIND_CACHE_TIMEOUT        each daemon call and the disk probes (default 5s)\n"
-               "  DIND_CACHE_DEADLINE       the whole run (default 30s)\n",
-               HEALTH_DEFAULT_DATA_DIR);
+               "  DIND_CACHE_DEADLINE       the whole run (default 30s)\n"
+               "  DIND_CACHE_TEXTFILE_DIR   where to write dind_cache.prom for node_exporter\n"
+               "                            (default %s if it exists; empty: none)\n",
+               HEALTH_DEFAULT_DATA_DIR, METRICS_DEFAULT_DIR);
 }
 
 /* <0 error, 0 done (--help), >0 go on. */
