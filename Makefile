@@ -127,8 +127,10 @@ install-units:
 deb:
 	dpkg-buildpackage -us -uc -b
 	@mkdir -p $(B)
-	mv ../dind-cache_$(VERSION)_*.deb ../dind-cache_$(VERSION)_*.buildinfo \
-		../dind-cache_$(VERSION)_*.changes $(B)/
+	for f in ../dind-cache_$(VERSION)_*.deb ../dind-cache-dbgsym_$(VERSION)_*.deb \
+		 ../dind-cache_$(VERSION)_*.buildinfo ../dind-cache_$(VERSION)_*.changes; do \
+		if [ -e "$$f" ]; then mv "$$f" $(B)/ || exit 1; fi; \
+	done
 
 clean:
 	rm -rf $(B)
