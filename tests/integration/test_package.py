@@ -150,6 +150,22 @@ def test_install_again_changes_nothing(node):
     assert dropin.stat().st_mtime_ns == before
 
 
+def test_uninstall_removes_the_dropins_and_disables_the_packaged_timer(node):
+    r = node.run(PACKAGED, "uninstall", timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not node.systemd.path(ETC / f"{TIMER}.d").exists()
+    assert not node.systemd.path(ENV_FILE).exists()
+    assert node.run("systemctl", "is-enabled", TIMER).stdout.strip() == "disabled"
+    assert node.run("systemctl", "is-active", TIMER).stdout.strip() == "inactive"
+    assert node.systemd.path(VENDOR / TIMER).exists()  # the package's own file stays
+
+    # Back to installed, for the removal below.
+    node.write_env(node.dockerd.host)
+    r = node.run(PACKAGED, "install", "--skip-apply", "--data-dir", DATA_DIR, "--check-interval", "2m",
+                 timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 def test_apt_remove_says_so_and_leaves_configuration_and_data(node):
     node.run("sh", "-c", f"echo layer > {DATA_DIR}/kept", check=True)
     p = node.systemd.run("apt-get", "remove", "-y", "-q", "dind-cache", check=False, timeout=600,
