@@ -131,7 +131,9 @@ static void write_metrics(const struct check_list *l, const struct health_settin
 
         r = metrics_textfile_dir(env, METRICS_DEFAULT_DIR, &dir);
         if (r < 0) {
-                log_warning_errno(r, "no metrics written: %s='%s': %m", METRICS_DIR_ENV, env);
+                char shown[METRICS_LABEL_MAX * 2 + 8]; /* capped, no control characters */
+                log_warning_errno(r, "no metrics written: %s='%s': %m", METRICS_DIR_ENV,
+                                  metrics_label_escape(env, shown, sizeof(shown)));
                 return;
         }
         if (r == 0)

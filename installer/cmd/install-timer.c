@@ -56,11 +56,13 @@ static int textfile_dir(char **ret) {
         if (r >= 0 && env.textfile_dir) {
                 if (isempty(env.textfile_dir))
                         return 0;
-                if (!unit_path_is_plain(env.textfile_dir) || checker_path_hidden(env.textfile_dir))
+                if (!unit_path_is_plain(env.textfile_dir) || checker_path_hidden(env.textfile_dir)) {
+                        char shown[METRICS_LABEL_MAX * 2 + 8]; /* capped, no control characters */
                         return log_error_errno(-EINVAL, "the checker's sandbox cannot write the metrics directory "
                                                "%s='%s' set in '%s' (not absolute, under /home, /root, /tmp, "
-                                               "/var/tmp, or with unusual characters)",
-                                               METRICS_DIR_ENV, env.textfile_dir, ENV_FILE);
+                                               "/var/tmp, or with unusual characters)", METRICS_DIR_ENV,
+                                               metrics_label_escape(env.textfile_dir, shown, sizeof(shown)), ENV_FILE);
+                }
                 *ret = TAKE_PTR(env.textfile_dir);
                 return 0;
         }

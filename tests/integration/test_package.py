@@ -150,10 +150,30 @@ def test_install_again_changes_nothing(node):
     assert dropin.stat().st_mtime_ns == before
 
 
+def test_another_metrics_directory_is_the_only_one_the_sandbox_opens(node):
+    node.run("mkdir", "-p", "/srv/metrics", "/srv/other", check=True)
+    node.write_env(node.dockerd.host, "DIND_CACHE_TEXTFILE_DIR=/srv/metrics\n")
+    r = node.run(PACKAGED, "install", "--skip-apply", "--data-dir", DATA_DIR, "--check-interval", "2m",
+                 timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    dropin = node.systemd.path(ETC / f"{SERVICE}.d" / "dind-cache.conf").read_text()
+    assert "\nReadWritePaths=\nReadWritePaths=-/mnt/k8s/docker -/srv/metrics\n" in dropin
+    assert "dind_cache_state 0" in node.systemd.path("/srv/metrics/dind_cache.prom").read_text()
+
+    # Pointed elsewhere without install: the sandbox refuses, the check still passes.
+    node.write_env(node.dockerd.host, "DIND_CACHE_TEXTFILE_DIR=/srv/other\n")
+    r = node.run("systemctl", "start", SERVICE)
+    assert r.returncode == 0, r.stderr
+    assert not node.systemd.path("/srv/other/dind_cache.prom").exists()
+    log = node.run("journalctl", "--no-pager", "-u", SERVICE, "-n", "30").stdout
+    assert "cannot write the metrics file '/srv/other/dind_cache.prom': Read-only file system" in log
+
+
 def test_uninstall_removes_the_dropins_and_disables_the_packaged_timer(node):
     r = node.run(PACKAGED, "uninstall", timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert not node.systemd.path(ETC / f"{TIMER}.d").exists()
+    assert not node.systemd.path(ETC / f"{SERVICE}.d").exists()
     assert not node.systemd.path(ENV_FILE).exists()
     assert node.run("systemctl", "is-enabled", TIMER).stdout.strip() == "disabled"
     assert node.run("systemctl", "is-active", TIMER).stdout.strip() == "inactive"
