@@ -38,7 +38,8 @@ struct uninstall_args {
 static void help(void) {
         printf("Usage: dind-cache uninstall [OPTIONS]\n"
                "\n"
-               "Stops and removes the checker: dind-cache-check.timer and .service, the env\n"
+               "Stops and removes the checker: dind-cache-check.timer and .service (with the\n"
+               "Debian package: disables its units and removes install's drop-ins), the env\n"
                "file " ENV_FILE " and the journal catalog. The data directory's mount\n"
                "unit and the data stay, unless --wipe-data. Running it again is harmless.\n"
                "\n"

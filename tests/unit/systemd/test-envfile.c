@@ -89,6 +89,21 @@ static void parsing_follows_systemd(void **state) {
         envfile_done(&e);
 }
 
+static void the_administrators_metrics_directory_is_read_and_kept(void **state) {
+        const char *old = "DOCKER_HOST=tcp://h:2375\nDIND_CACHE_TEXTFILE_DIR=\"/srv/metrics\"\n";
+        _cleanup_free_ char *t = update(old, "tcp://new:2375", "/d", "n");
+        struct envfile e = {};
+
+        /* install never writes it: the line stays as the administrator wrote it. */
+        assert_non_null(strstr(t, "\nDIND_CACHE_TEXTFILE_DIR=\"/srv/metrics\"\n"));
+        parse(t, &e);
+        assert_string_equal(e.textfile_dir, "/srv/metrics");
+        envfile_done(&e);
+        parse("DIND_CACHE_TEXTFILE_DIR=\n", &e);
+        assert_string_equal(e.textfile_dir, "");
+        envfile_done(&e);
+}
+
 static void written_atomically_with_mode_0644(void **state) {
         char dir[] = "/tmp/test-envfile-XXXXXX";
         _cleanup_free_ char *path = NULL, *cmd = NULL;
@@ -120,6 +135,7 @@ int main(void) {
                 cmocka_unit_test(awkward_values_are_quoted_and_read_back),
                 cmocka_unit_test(control_characters_are_refused),
                 cmocka_unit_test(parsing_follows_systemd),
+                cmocka_unit_test(the_administrators_metrics_directory_is_read_and_kept),
                 cmocka_unit_test(written_atomically_with_mode_0644),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
