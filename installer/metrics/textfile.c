@@ -199,18 +199,24 @@ int metrics_textfile_dir(const char *env_value, const char *default_dir, char **
 }
 
 int metrics_write(const char *dir, const char *text) {
+        return metrics_write_named(dir, METRICS_FILE_NAME, text);
+}
+
+int metrics_write_named(const char *dir, const char *name, const char *text) {
         _cleanup_free_ char *path = NULL;
+        size_t n = name ? strlen(name) : 0;
         struct stat st;
         int r;
 
-        if (isempty(dir) || dir[0] != '/' || !text)
+        if (isempty(dir) || dir[0] != '/' || !text || n <= strlen(".prom") || strchr(name, '/') ||
+            strncmp(name, "dind_cache", strlen("dind_cache")) != 0 || !streq(name + n - strlen(".prom"), ".prom"))
                 return -EINVAL;
         /* Never create the directory: its existence is what turns metrics on. */
         if (stat(dir, &st) < 0)
                 return -errno;
         if (!S_ISDIR(st.st_mode))
                 return -ENOTDIR;
-        path = strdup_printf("%s/%s", dir, METRICS_FILE_NAME);
+        path = strdup_printf("%s/%s", dir, name);
         if (!path)
                 return -ENOMEM;
         r = write_file_atomic(path, text, strlen(text), 0644);

@@ -53,3 +53,8 @@ int metrics_textfile_dir(const char *env_value, const char *default_dir, char **
 
 /* Writes TEXT to DIR/dind_cache.prom as the invariants say. 0 or negative errno. */
 int metrics_write(const char *dir, const char *text);
+
+/* The same for another file of the family, for another command's figures (pruning:
+ * "dind_cache_prune.prom"), so that runs of different commands never overwrite each
+ * other: NAME must start with "dind_cache", end in ".prom" and hold no '/' (-EINVAL). */
+int metrics_write_named(const char *dir, const char *name, const char *text);

@@ -143,6 +143,14 @@ static void test_write_replaces_the_file_0644_and_never_makes_the_dir(void **sta
         fclose(f);
         assert_string_equal(buf, "dind_cache_state 2\n");
 
+        /* Other files of the family; never a name node_exporter would not read as ours. */
+        assert_int_equal(metrics_write_named(tmpl, "dind_cache_prune.prom", "x 1\n"), 0);
+        snprintf(missing, sizeof(missing), "%s/dind_cache_prune.prom", tmpl);
+        assert_int_equal(unlink(missing), 0);
+        assert_int_equal(metrics_write_named(tmpl, "other.prom", "x 1\n"), -EINVAL);
+        assert_int_equal(metrics_write_named(tmpl, "dind_cache.txt", "x 1\n"), -EINVAL);
+        assert_int_equal(metrics_write_named(tmpl, "dind_cache/../x.prom", "x 1\n"), -EINVAL);
+
         snprintf(missing, sizeof(missing), "%s/gone", tmpl);
         assert_int_equal(metrics_write(missing, "x 1\n"), -ENOENT);
         assert_int_not_equal(access(missing, F_OK), 0);
