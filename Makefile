@@ -1,7 +1,15 @@
 # dind-cache: one binary, build/dind-cache, with the manifests, units and journal
-# catalog embedded. User CFLAGS/LDFLAGS pass through; pkg-config finds the libraries.
+# catalog embedded, and its man page build/dind-cache.8. User CPPFLAGS/CFLAGS/LDFLAGS
+# pass through; pkg-config finds the libraries.
 
 PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+# The vendor directories of a packaged install (debian/rules sets /usr/lib/...). The
+# binary knows them: install then writes only drop-ins over the packaged units.
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+CATALOGDIR ?= $(PREFIX)/lib/systemd/catalog
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 PYTHON ?= /usr/bin/python3
@@ -14,7 +22,8 @@ PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS))
 CFLAGS ?= -O2 -g
 WARNINGS := -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter -Wmissing-prototypes
 ALL_CFLAGS := -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -DDIND_CACHE_VERSION='"$(VERSION)"' \
-	-Iinstaller $(PKG_CFLAGS) $(CFLAGS)
+	-DDIND_CACHE_UNITDIR='"$(UNITDIR)"' -DDIND_CACHE_CATALOGDIR='"$(CATALOGDIR)"' \
+	-Iinstaller $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 
 # installer/ has one folder per layer (README, "Layout"). Commands (installer/cmd/) may
 # print; every other folder is the library, which the unit tests link against.
@@ -26,7 +35,7 @@ HEADERS := $(wildcard installer/*/*.h)
 # Everything under manifests/ and units/ is embedded, named by its path in the tree.
 ASSETS := $(sort $(wildcard manifests/*.yaml) $(wildcard units/*))
 
-B := build
+B ?= build
 LIB_OBJS := $(LIB_SRCS:installer/%.c=$(B)/obj/%.o) $(B)/obj/assets-data.o
 CMD_OBJS := $(filter-out $(LIB_SRCS),$(ALL_SRCS))
 CMD_OBJS := $(CMD_OBJS:installer/%.c=$(B)/obj/%.o)
@@ -36,7 +45,7 @@ TEST_CFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -O1 -g
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka)
 
-all: $(B)/dind-cache
+all: $(B)/dind-cache $(B)/dind-cache.8
 
 $(B)/dind-cache: $(CMD_OBJS) $(LIB_OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
@@ -44,6 +53,11 @@ $(B)/dind-cache: $(CMD_OBJS) $(LIB_OBJS)
 $(B)/obj/%.o: installer/%.c $(HEADERS) Makefile
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The man page, from scdoc (Debian package scdoc).
+$(B)/dind-cache.8: docs/dind-cache.8.scd
+	@mkdir -p $(@D)
+	scdoc < $< > $@.tmp && mv $@.tmp $@
 
 # The assets are assembled with .incbin from a list written at build time.
 $(B)/assets-data.S: $(ASSETS) Makefile installer/base/assets.h
@@ -54,7 +68,7 @@ $(B)/assets-data.S: $(ASSETS) Makefile installer/base/assets.h
 
 $(B)/obj/assets-data.o: $(B)/assets-data.S installer/base/assets-begin.S installer/base/assets-end.S $(ASSETS)
 	@mkdir -p $(@D)
-	$(CC) -c -Iinstaller -I. -o $@ $<
+	$(CC) $(CPPFLAGS) -c -Iinstaller -I. -o $@ $<
 
 # Unit tests: one cmocka program per tests/unit/LAYER/test-*.c, linked with the library
 # objects built again under ASan and UBSan.
@@ -91,16 +105,44 @@ check-unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
 # Integration tests need root: loop devices, mounts, dockerd, systemd in namespaces.
-check-integration: $(B)/dind-cache $(HELPERS)
+check-integration: $(B)/dind-cache $(B)/dind-cache.8 $(HELPERS)
 	$(PYTHON) -m pytest -ra tests/integration $(PYTEST_ARGS)
 
-install: $(B)/dind-cache
-	install -D -m 0755 $(B)/dind-cache $(DESTDIR)$(PREFIX)/sbin/dind-cache
+# make install: the binary, its man page and bash completion. `dind-cache install`
+# then writes complete units to /etc/systemd/system on the node.
+install: $(B)/dind-cache $(B)/dind-cache.8
+	install -D -m 0755 $(B)/dind-cache $(DESTDIR)$(SBINDIR)/dind-cache
+	install -D -m 0644 $(B)/dind-cache.8 $(DESTDIR)$(MANDIR)/man8/dind-cache.8
+	install -D -m 0644 completion/dind-cache.bash $(DESTDIR)$(BASHCOMPDIR)/dind-cache
+
+# make install-units: every unit under units/ in the vendor directory, naming the
+# installed binary, and the journal catalog (what the Debian package ships). Nothing
+# is enabled: `dind-cache install` does that on the node.
+UNIT_FILES := $(wildcard units/*.service units/*.timer)
+install-units:
+	install -d -m 0755 $(DESTDIR)$(UNITDIR)
+	for u in $(UNIT_FILES); do \
+		sed 's|^ExecStart=/usr/local/sbin/dind-cache|ExecStart=$(SBINDIR)/dind-cache|' $$u \
+			> $(DESTDIR)$(UNITDIR)/$${u##*/}.tmp && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/}.tmp && \
+		mv $(DESTDIR)$(UNITDIR)/$${u##*/}.tmp $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; \
+	done
+	install -D -m 0644 units/dind-cache.catalog $(DESTDIR)$(CATALOGDIR)/dind-cache.catalog
+
+# make deb: the Debian package (debian/), built with dpkg-buildpackage in its own
+# build directory; the .deb, .buildinfo and .changes end up in build/.
+deb:
+	dpkg-buildpackage -us -uc -b
+	@mkdir -p $(B)
+	for f in ../dind-cache_$(VERSION)_*.deb ../dind-cache-dbgsym_$(VERSION)_*.deb \
+		 ../dind-cache_$(VERSION)_*.buildinfo ../dind-cache_$(VERSION)_*.changes; do \
+		if [ -e "$$f" ]; then mv "$$f" $(B)/ || exit 1; fi; \
+	done
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all check check-layers check-unit check-integration install clean
+.PHONY: all check check-layers check-unit check-integration install install-units deb clean
 .DELETE_ON_ERROR:
 # The ASan objects are made only on the way to the unit tests: keep them anyway.
 .SECONDARY: $(ASAN_LIB_OBJS)

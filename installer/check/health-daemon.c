@@ -76,6 +76,11 @@ static int next_call(struct docker_client *c, const struct health_settings *s, u
 
 int health_check_daemon(const struct health_settings *s, const char *data_dir_fs_type,
                         uint64_t deadline, struct check_list *l) {
+        return health_check_daemon_figures(s, data_dir_fs_type, deadline, l, NULL);
+}
+
+int health_check_daemon_figures(const struct health_settings *s, const char *data_dir_fs_type,
+                                uint64_t deadline, struct check_list *l, struct health_figures *fig) {
         _cleanup_(docker_client_freep) struct docker_client *c = NULL;
         struct docker_info info = { .supports_d_type = -1 };
         struct docker_version version = {};
@@ -114,6 +119,8 @@ int health_check_daemon(const struct health_settings *s, const char *data_dir_fs
         r = docker_ping(c, &rtt);
         if (r == -ENOMEM)
                 return r;
+        if (fig)
+                fig->daemon_up = r >= 0;
         if (r < 0) {
                 const char *reason = s->tls_verify ? docker_tls_failure_reason(docker_client_last_error(c)) : NULL;
 
@@ -127,6 +134,8 @@ int health_check_daemon(const struct health_settings *s, const char *data_dir_fs
                 return health_add(l, "daemon", CHECK_FAIL, MID_DAEMON_UNREACHABLE, REMEDY_DAEMON,
                                   "daemon at %s does not answer: %s", s->docker_host, why) ? 0 : -ENOMEM;
         }
+        if (fig)
+                fig->round_trip_usec = rtt;
         /* A unix socket has no network and needs no TLS. */
         if (s->tls_verify) {
                 if (!health_add(l, "tls", CHECK_OK, MID_TLS_OK, NULL, "mutual TLS with the daemon at %s: its "

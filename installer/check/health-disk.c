@@ -263,6 +263,11 @@ static int check_errors(const struct disk_facts *f, struct check_list *l) {
 
 int health_check_disk(const struct health_settings *s, uint64_t deadline, struct check_list *l,
                       char **ret_fs_type) {
+        return health_check_disk_figures(s, deadline, l, ret_fs_type, NULL);
+}
+
+int health_check_disk_figures(const struct health_settings *s, uint64_t deadline, struct check_list *l,
+                              char **ret_fs_type, struct health_figures *fig) {
         _cleanup_(disk_facts_done) struct disk_facts f = {};
         const char *dir = s->data_dir;
         struct probes p = {};
@@ -281,6 +286,14 @@ int health_check_disk(const struct health_settings *s, uint64_t deadline, struct
         if (r < 0)
                 return health_add(l, "data_dir", CHECK_UNKNOWN, MID_CHECK_ERROR, NULL,
                                   "cannot read the facts of '%s': %s", dir, strerror(-r)) ? 0 : -ENOMEM;
+        if (fig) {
+                fig->disk_known = true;
+                fig->disk_size = f.size;
+                fig->disk_used = f.size >= f.free ? f.size - f.free : 0;
+                fig->disk_available = f.avail;
+                fig->inodes = f.inodes;
+                fig->inodes_free = f.inodes_free;
+        }
 
         if ((r = check_mount(dir, &f, l)) < 0 || (r = check_fs_type(&f, l)) < 0 ||
             (r = check_read_only(dir, &f, l)) < 0)

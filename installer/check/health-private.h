@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "check/check.h"
+#include "check/health.h"
 
 /* check_list_add() that also sets the MESSAGE_ID. NULL on -ENOMEM. */
 struct check_result *health_add(struct check_list *l, const char *name, enum check_state state,
@@ -24,3 +25,9 @@ int health_add_deadline_passed(struct check_list *l, const char *name, uint64_t 
 
 /* Short text for a duration measured: "3ms", "1.2s". BUF holds at least 16 bytes. */
 char *health_format_latency(uint64_t usec, char *buf, size_t size);
+
+/* health_check_disk() and health_check_daemon() that also fill FIG (may be NULL). */
+int health_check_disk_figures(const struct health_settings *s, uint64_t deadline, struct check_list *l,
+                              char **ret_fs_type, struct health_figures *fig);
+int health_check_daemon_figures(const struct health_settings *s, const char *data_dir_fs_type,
+                                uint64_t deadline, struct check_list *l, struct health_figures *fig);

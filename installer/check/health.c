@@ -268,14 +268,22 @@ enum check_state health_threshold_state(int percent, int warn, int crit) {
 }
 
 int health_run(const struct health_settings *s, struct check_list *l) {
+        struct health_figures fig;
+
+        return health_run_figures(s, l, &fig);
+}
+
+int health_run_figures(const struct health_settings *s, struct check_list *l,
+                       struct health_figures *ret) {
         _cleanup_free_ char *fs_type = NULL;
         uint64_t deadline = now_usec() + s->deadline_usec;
         int r;
 
-        r = health_check_disk(s, deadline, l, &fs_type);
+        *ret = (struct health_figures) { .daemon_up = -1 };
+        r = health_check_disk_figures(s, deadline, l, &fs_type, ret);
         if (r < 0)
                 return r;
-        r = health_check_daemon(s, fs_type, deadline, l);
+        r = health_check_daemon_figures(s, fs_type, deadline, l, ret);
         if (r < 0)
                 return r;
         r = health_check_plaintext_port(s, deadline, l);

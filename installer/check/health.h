@@ -15,6 +15,7 @@
  *   deadline. Checks that could not start in time are UNKNOWN "deadline passed".
  * - Library: never prints; results carry the messages. */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "check/check.h"
@@ -58,6 +59,23 @@ enum check_state health_threshold_state(int percent, int warn, int crit);
 /* Runs every check into L (appending). Returns 0, or -ENOMEM (L then holds what was
  * done). Problems found are results, not errors. */
 int health_run(const struct health_settings *s, struct check_list *l);
+
+/* The figures measured on the way, for the metrics file (metrics/textfile.h): only
+ * what the checks read anyway, never an extra call. */
+struct health_figures {
+        bool disk_known;          /* the data directory's filesystem was read */
+        uint64_t disk_size;       /* bytes */
+        uint64_t disk_used;       /* bytes: size - free, as the disk_usage check counts */
+        uint64_t disk_available;  /* bytes available to unprivileged users */
+        uint64_t inodes;          /* 0: no inode limit (btrfs) */
+        uint64_t inodes_free;
+        int daemon_up;            /* 1 answered /_ping, 0 did not, -1 not checked */
+        uint64_t round_trip_usec; /* of /_ping, when daemon_up is 1 */
+};
+
+/* health_run() that also fills RET (always, also on -ENOMEM: what was measured). */
+int health_run_figures(const struct health_settings *s, struct check_list *l,
+                       struct health_figures *ret);
 
 /* The disk checks alone, and the daemon checks alone (health_run() calls both).
  * DEADLINE is an absolute now_usec() time. DATA_DIR_FS_TYPE (the data directory's

@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
@@ -13,6 +15,7 @@
 #include "base/json-util.h"
 #include "base/log.h"
 #include "check/report.h"
+#include "metrics/textfile.h"
 
 /* The safety net's grace after the run's own deadline, for anything that did not
  * keep it (a filesystem call stuck in the kernel, a stuck journald). */
@@ -41,8 +44,10 @@ static void usage(void) {
                "  DIND_CACHE_INODE_WARN/CRIT percent of inodes used (default 80/90)\n"
                "  DIND_CACHE_WRITE_WARN_MS  write probe latency warning (default 1000)\n"
                "  DIND_CACHE_TIMEOUT        each daemon call and the disk probes (default 5s)\n"
-               "  DIND_CACHE_DEADLINE       the whole run (default 30s)\n",
-               HEALTH_DEFAULT_DATA_DIR);
+               "  DIND_CACHE_DEADLINE       the whole run (default 30s)\n"
+               "  DIND_CACHE_TEXTFILE_DIR   where to write dind_cache.prom for node_exporter\n"
+               "                            (default %s if it exists; empty: none)\n",
+               HEALTH_DEFAULT_DATA_DIR, METRICS_DEFAULT_DIR);
 }
 
 /* <0 error, 0 done (--help), >0 go on. */
@@ -115,10 +120,45 @@ static int print_json(const struct check_list *l, const char *summary, const cha
         return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -EIO;
 }
 
+/* The metrics file for node_exporter, when its directory is there. A failure costs
+ * the metrics, not the check: a warning, and the exit status stays the check's. */
+static void write_metrics(const struct check_list *l, const struct health_settings *s,
+                          const struct health_figures *fig) {
+        _cleanup_free_ char *dir = NULL, *text = NULL;
+        const char *env = getenv(METRICS_DIR_ENV);
+        struct timespec ts;
+        int r;
+
+        r = metrics_textfile_dir(env, METRICS_DEFAULT_DIR, &dir);
+        if (r < 0) {
+                char shown[METRICS_LABEL_MAX * 2 + 8]; /* capped, no control characters */
+                log_warning_errno(r, "no metrics written: %s='%s': %m", METRICS_DIR_ENV,
+                                  metrics_label_escape(env, shown, sizeof(shown)));
+                return;
+        }
+        if (r == 0)
+                return;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        r = metrics_text(&(struct metrics_input) {
+                                 .checks = l,
+                                 .figures = fig,
+                                 .data_dir = s->data_dir,
+                                 .disk_warn = s->disk_warn,
+                                 .disk_crit = s->disk_crit,
+                                 .timestamp_usec = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000,
+                         }, &text);
+        if (r >= 0)
+                r = metrics_write(dir, text);
+        if (r < 0)
+                log_warning_errno(r, "cannot write the metrics file '%s/%s': %m", dir, METRICS_FILE_NAME);
+}
+
 static int run(void) {
         _cleanup_(health_settings_done) struct health_settings s = {};
         _cleanup_(check_list_done) struct check_list l = {};
         _cleanup_free_ char *summary = NULL;
+        struct health_figures fig = { .daemon_up = -1 };
+        bool measured = false;
         char run_id[JOURNAL_RUN_ID_LEN + 1] = "";
         const char *data_dir;
         int r;
@@ -128,7 +168,8 @@ static int run(void) {
                 return log_error_errno(r, "cannot read the settings: %m");
         if (r >= 0) {
                 watchdog_arm(s.deadline_usec);
-                r = health_run(&s, &l);
+                r = health_run_figures(&s, &l, &fig);
+                measured = true;
                 if (r < 0)
                         return log_error_errno(r, "cannot run the checks: %m");
         }
@@ -153,6 +194,8 @@ static int run(void) {
                 if (r < 0)
                         log_warning_errno(r, "cannot send the results to the journal: %m");
         }
+
+        write_metrics(&l, &s, measured ? &fig : NULL);
 
         /* The summary line last, so that `systemctl status` shows it. */
         if (!arg_json) {

@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "cmd/uninstall.h"
 #include "systemd/units.h"
+#include "systemd/vendor-units.h"
 #include "disk/wipe.h"
 #include "pki/pki-store.h"
 
@@ -38,7 +39,8 @@ struct uninstall_args {
 static void help(void) {
         printf("Usage: dind-cache uninstall [OPTIONS]\n"
                "\n"
-               "Stops and removes the checker: dind-cache-check.timer and .service, the env\n"
+               "Stops and removes the checker: dind-cache-check.timer and .service (with the\n"
+               "Debian package: disables its units and removes install's drop-ins), the env\n"
                "file " ENV_FILE " and the journal catalog. The data directory's mount\n"
                "unit and the data stay, unless --wipe-data. Running it again is harmless.\n"
                "\n"
@@ -270,9 +272,19 @@ static int uninstall_checker(struct ctx *c) {
                         return r;
         }
         for (const char *const *u = units; *u; u++) {
+                _cleanup_free_ char *dropins = unit_dropin_dir(UNIT_DIR, *u);
+
                 r = remove_file(c, UNIT_DIR, *u, true);
                 if (r < 0)
                         return r;
+                /* With the package's units, install wrote only this node's drop-in. */
+                if (!dropins)
+                        return log_error_errno(-ENOMEM, "cannot remove '%s': %m", *u);
+                r = remove_file(c, dropins, UNIT_DROPIN_NAME, true);
+                if (r < 0)
+                        return r;
+                if (!c->args->dry_run)
+                        (void) rmdir(dropins); /* only when empty */
         }
         r = reload_and_forget(c, units);
         if (r < 0)

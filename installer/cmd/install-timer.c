@@ -17,6 +17,9 @@
 #include "base/log.h"
 #include "check/report.h"
 #include "systemd/units.h"
+#include "systemd/envfile.h"
+#include "systemd/vendor-units.h"
+#include "metrics/textfile.h"
 
 /* The oneshot's own TimeoutStartSec= is 60 s; wait a little longer than that. */
 #define CHECK_RUN_TIMEOUT_USEC (90ULL * 1000000)
@@ -25,20 +28,52 @@
 
 struct timer_files {
         char *binary;
+        char *textfile_dir;              /* the metrics directory in the sandbox, or NULL */
         char *service;
         char *timer;
-        const char *catalog;
+        struct unit_place places[2];     /* the service, the timer */
+        const char *catalog;             /* NULL: the package ships it */
 };
 
 static void timer_files_done(struct timer_files *f) {
         free(f->binary);
+        free(f->textfile_dir);
         free(f->service);
         free(f->timer);
+        for (size_t i = 0; i < ELEMENTSOF(f->places); i++)
+                unit_place_done(&f->places[i]);
+}
+
+/* The metrics directory the checker's sandbox must let it write: the env file's
+ * DIND_CACHE_TEXTFILE_DIR when an administrator set one there (empty: none), else
+ * node_exporter's default (listed with '-', so it may be absent). */
+static int textfile_dir(char **ret) {
+        _cleanup_(envfile_done) struct envfile env = {};
+        int r = envfile_read(ENV_FILE, &env);
+
+        if (r < 0 && r != -ENOENT)
+                return log_error_errno(r, "cannot read '%s': %m", ENV_FILE);
+        if (r >= 0 && env.textfile_dir) {
+                if (isempty(env.textfile_dir))
+                        return 0;
+                if (!unit_path_is_plain(env.textfile_dir) || checker_path_hidden(env.textfile_dir)) {
+                        char shown[METRICS_LABEL_MAX * 2 + 8]; /* capped, no control characters */
+                        return log_error_errno(-EINVAL, "the checker's sandbox cannot write the metrics directory "
+                                               "%s='%s' set in '%s' (not absolute, under /home, /root, /tmp, "
+                                               "/var/tmp, or with unusual characters)", METRICS_DIR_ENV,
+                                               metrics_label_escape(env.textfile_dir, shown, sizeof(shown)), ENV_FILE);
+                }
+                *ret = TAKE_PTR(env.textfile_dir);
+                return 0;
+        }
+        *ret = strdup(METRICS_DEFAULT_DIR);
+        return *ret ? 0 : log_error_errno(-ENOMEM, "cannot plan the checker's units: %m");
 }
 
 static int render_files(const struct install_options *o, struct timer_files *f) {
         const struct asset *catalog;
         struct checker_unit_params p;
+        _cleanup_free_ char *packaged_catalog = NULL;
         int r;
 
         f->binary = realpath("/proc/self/exe", NULL);
@@ -52,15 +87,32 @@ static int render_files(const struct install_options *o, struct timer_files *f) 
                 return log_error_errno(-EINVAL, "the checker's sandbox cannot reach the data directory '%s' "
                                        "(under /home, /root, /tmp, /var/tmp, or with unusual characters)",
                                        o->data_dir);
+        r = textfile_dir(&f->textfile_dir);
+        if (r < 0)
+                return r;
 
         p = (struct checker_unit_params) { .binary = f->binary, .data_dir = o->data_dir,
-                                           .interval_usec = o->check_interval_usec };
+                                           .interval_usec = o->check_interval_usec,
+                                           .textfile_dir = f->textfile_dir };
         r = checker_service_text(&p, &f->service);
         if (r < 0)
                 return log_error_errno(r, "cannot render '%s': %m", CHECKER_SERVICE);
         r = checker_timer_text(&p, &f->timer);
         if (r < 0)
                 return log_error_errno(r, "cannot render '%s': %m", CHECKER_TIMER);
+
+        /* A package ships the units in its vendor directory: then only a drop-in. */
+        r = unit_place_plan(DIND_CACHE_UNITDIR, UNIT_DIR, CHECKER_SERVICE, f->service, &f->places[0]);
+        if (r >= 0)
+                r = unit_place_plan(DIND_CACHE_UNITDIR, UNIT_DIR, CHECKER_TIMER, f->timer, &f->places[1]);
+        if (r < 0)
+                return log_error_errno(r, "cannot plan the checker's units: %m");
+
+        packaged_catalog = strdup_printf("%s/%s", DIND_CACHE_CATALOGDIR, CATALOG_NAME);
+        if (!packaged_catalog)
+                return log_error_errno(-ENOMEM, "cannot plan the journal catalog: %m");
+        if (!streq(DIND_CACHE_CATALOGDIR, CATALOG_DIR) && access(packaged_catalog, F_OK) == 0)
+                return 0;
         catalog = asset_find(CATALOG_ASSET);
         if (!catalog)
                 return log_error_errno(-ENOENT, "the journal catalog '%s' is not built into this binary", CATALOG_ASSET);
@@ -69,21 +121,27 @@ static int render_files(const struct install_options *o, struct timer_files *f) 
 }
 
 static void say_dry_run(const struct install_options *o, const struct timer_files *f) {
-        const struct {
-                const char *dir, *name, *text;
-        } files[] = {
-                { UNIT_DIR, CHECKER_SERVICE, f->service },
-                { UNIT_DIR, CHECKER_TIMER, f->timer },
-                { CATALOG_DIR, CATALOG_NAME, f->catalog },
-        };
         char span[32];
 
-        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-                _cleanup_free_ char *path = strdup_printf("%s/%s", files[i].dir, files[i].name);
-                bool same = unit_file_same(files[i].dir, files[i].name, files[i].text) > 0;
-                printf("Would %s %s\n", same ? "leave unchanged" : "write", path ? path : files[i].name);
+        for (size_t i = 0; i < ELEMENTSOF(f->places); i++) {
+                const struct unit_place *u = &f->places[i];
+                bool same = unit_place_same(u) > 0;
+
+                if (u->stale)
+                        printf("Would remove %s (the package's unit replaces it)\n", u->stale);
+                if (u->text)
+                        printf("Would %s %s\n", same ? "leave unchanged" : "write", u->path);
+                else if (!same)
+                        printf("Would remove %s\n", u->path);
+                else
+                        printf("Would leave %s/%s as packaged\n", DIND_CACHE_UNITDIR, u->name);
         }
-        printf("  ExecStart=%s check, ReadWritePaths=-%s, OnUnitActiveSec=%s\n", f->binary, o->data_dir,
+        if (f->catalog) {
+                bool same = unit_file_same(CATALOG_DIR, CATALOG_NAME, f->catalog) > 0;
+                printf("Would %s %s/%s\n", same ? "leave unchanged" : "write", CATALOG_DIR, CATALOG_NAME);
+        }
+        printf("  ExecStart=%s check, ReadWritePaths=-%s%s%s, OnUnitActiveSec=%s\n", f->binary, o->data_dir,
+               f->textfile_dir ? " -" : "", f->textfile_dir ? f->textfile_dir : "",
                format_timespan_unit(o->check_interval_usec, span, sizeof(span)));
         if (access(ENV_FILE, F_OK) < 0)
                 printf("  (the checker reads %s, which the cluster step writes)\n", ENV_FILE);
@@ -195,22 +253,26 @@ int install_timer(const struct install_options *o) {
                 return log_error_errno(-errno, "cannot read '%s': %m (the checker's unit reads DOCKER_HOST and "
                                        "DIND_CACHE_DATA_DIR from it; the cluster step writes it)", ENV_FILE);
 
-        r = unit_file_write(UNIT_DIR, CHECKER_SERVICE, f.service);
-        if (r < 0)
-                return log_error_errno(r, "cannot write '%s/%s': %m", UNIT_DIR, CHECKER_SERVICE);
-        changed += r;
-        r = unit_file_write(UNIT_DIR, CHECKER_TIMER, f.timer);
-        if (r < 0)
-                return log_error_errno(r, "cannot write '%s/%s': %m", UNIT_DIR, CHECKER_TIMER);
-        changed += r;
-        log_info("Checker: %s/%s and %s %s", UNIT_DIR, CHECKER_SERVICE, CHECKER_TIMER,
-                 changed ? "written" : "unchanged");
+        for (size_t i = 0; i < ELEMENTSOF(f.places); i++) {
+                r = unit_place_apply(&f.places[i]);
+                if (r < 0)
+                        return log_error_errno(r, "cannot write '%s': %m", f.places[i].path);
+                changed += r;
+        }
+        if (f.places[0].vendor)
+                log_info("Checker: the packaged %s and %s in %s, this node's settings %s",
+                         CHECKER_SERVICE, CHECKER_TIMER, DIND_CACHE_UNITDIR, changed ? "written" : "unchanged");
+        else
+                log_info("Checker: %s/%s and %s %s", UNIT_DIR, CHECKER_SERVICE, CHECKER_TIMER,
+                         changed ? "written" : "unchanged");
 
-        r = catalog_file_write(CATALOG_DIR, CATALOG_NAME, f.catalog);
-        if (r < 0)
-                return log_error_errno(r, "cannot write '%s/%s': %m", CATALOG_DIR, CATALOG_NAME);
-        if (r > 0 && install_update_catalog() >= 0)
-                log_info("Checker: journal catalog %s/%s installed", CATALOG_DIR, CATALOG_NAME);
+        if (f.catalog) {
+                r = catalog_file_write(CATALOG_DIR, CATALOG_NAME, f.catalog);
+                if (r < 0)
+                        return log_error_errno(r, "cannot write '%s/%s': %m", CATALOG_DIR, CATALOG_NAME);
+                if (r > 0 && install_update_catalog() >= 0)
+                        log_info("Checker: journal catalog %s/%s installed", CATALOG_DIR, CATALOG_NAME);
+        }
 
         r = systemd_connect(&bus);
         if (r < 0)

@@ -111,11 +111,14 @@ int checker_service_text(const struct checker_unit_params *p, char **ret) {
         if (!unit_path_is_plain(p->binary) || !unit_path_is_plain(p->data_dir) ||
             checker_path_hidden(p->binary) || checker_path_hidden(p->data_dir))
                 return -EINVAL;
+        if (p->textfile_dir && (!unit_path_is_plain(p->textfile_dir) || checker_path_hidden(p->textfile_dir)))
+                return -EINVAL;
         r = template_text(CHECKER_SERVICE_ASSET, &tmpl);
         if (r < 0)
                 return r;
         exec = strdup_printf("%s check", p->binary);
-        rw = strdup_printf("-%s", p->data_dir);
+        rw = p->textfile_dir ? strdup_printf("-%s -%s", p->data_dir, p->textfile_dir)
+                             : strdup_printf("-%s", p->data_dir);
         if (!exec || !rw)
                 return -ENOMEM;
         r = unit_text_set_value(tmpl, "Service", "ExecStart", exec, &step);

@@ -27,10 +27,11 @@ struct checker_unit_params {
         const char *binary;       /* absolute path of the installed dind-cache */
         const char *data_dir;     /* absolute path the checker probes */
         uint64_t interval_usec;   /* between runs; at least one second */
+        const char *textfile_dir; /* the metrics directory the checker writes, or NULL */
 };
 
 /* The service: the template with "ExecStart=BINARY check" and
- * "ReadWritePaths=-DATA_DIR". -EINVAL when a path cannot be written into a unit
+ * "ReadWritePaths=-DATA_DIR" (and " -TEXTFILE_DIR" when set). -EINVAL when a path cannot be written into a unit
  * file verbatim (see unit_path_is_plain) or is hidden by the service's sandbox
  * (see checker_path_hidden); -ENOENT when the template lacks a key. */
 int checker_service_text(const struct checker_unit_params *p, char **ret);

@@ -39,6 +39,8 @@ struct envfile {
         char *tls_verify;        /* DOCKER_TLS_VERIFY: "1", "" (plaintext), or NULL */
         char *cert_path;         /* DOCKER_CERT_PATH: the checker's ca/cert/key.pem folder
                                   * (paths only: the key stays in its 0600 file) */
+        char *textfile_dir;      /* DIND_CACHE_TEXTFILE_DIR (the metrics directory), or NULL;
+                                  * an administrator's setting, which install only reads */
 };
 
 void envfile_done(struct envfile *e);

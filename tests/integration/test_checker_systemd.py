@@ -132,7 +132,7 @@ def test_install_writes_and_starts_the_checker(node):
 
     service = node.systemd.path(UNIT_DIR / SERVICE).read_text()
     assert f"\nExecStart={INSTALLED} check\n" in service
-    assert f"\nReadWritePaths=-{DATA_DIR}\n" in service
+    assert f"\nReadWritePaths=-{DATA_DIR} -/var/lib/prometheus/node-exporter\n" in service
     assert "\nOnUnitActiveSec=2min\n" in node.systemd.path(UNIT_DIR / TIMER).read_text()
     assert node.systemd.path(CATALOG).exists()
 

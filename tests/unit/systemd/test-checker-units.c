@@ -33,7 +33,7 @@ static void set_value_refuses_missing_and_ambiguous_keys(void **state) {
 }
 
 static void service_points_at_binary_and_data_dir(void **state) {
-        struct checker_unit_params p = { "/usr/local/sbin/dind-cache", "/srv/cache", 300000000ULL };
+        struct checker_unit_params p = { "/usr/local/sbin/dind-cache", "/srv/cache", 300000000ULL, NULL };
         const struct asset *tmpl = asset_find(CHECKER_SERVICE_ASSET);
         _cleanup_free_ char *text = NULL, *again = NULL;
 
@@ -49,7 +49,7 @@ static void service_points_at_binary_and_data_dir(void **state) {
 }
 
 static void timer_interval(void **state) {
-        struct checker_unit_params p = { "/usr/local/sbin/dind-cache", "/mnt/k8s/docker", 90000000ULL };
+        struct checker_unit_params p = { "/usr/local/sbin/dind-cache", "/mnt/k8s/docker", 90000000ULL, NULL };
         _cleanup_free_ char *text = NULL;
 
         assert_int_equal(checker_timer_text(&p, &text), 0);
@@ -75,7 +75,7 @@ static void paths_a_unit_cannot_take(void **state) {
         _cleanup_free_ char *text = NULL;
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-                struct checker_unit_params p = { bad[i], "/mnt/k8s/docker", 300000000ULL };
+                struct checker_unit_params p = { bad[i], "/mnt/k8s/docker", 300000000ULL, NULL };
                 assert_false(unit_path_is_plain(bad[i]));
                 assert_int_equal(checker_service_text(&p, &text), -EINVAL);
         }
@@ -85,7 +85,7 @@ static void paths_a_unit_cannot_take(void **state) {
 
 static void paths_the_sandbox_hides(void **state) {
         _cleanup_free_ char *text = NULL;
-        struct checker_unit_params p = { "/root/dind-cache", "/mnt/k8s/docker", 300000000ULL };
+        struct checker_unit_params p = { "/root/dind-cache", "/mnt/k8s/docker", 300000000ULL, NULL };
 
         assert_true(checker_path_hidden("/home/ci/docker"));
         assert_true(checker_path_hidden("/tmp"));
@@ -94,7 +94,7 @@ static void paths_the_sandbox_hides(void **state) {
         assert_false(checker_path_hidden("/homework/x"));
         assert_false(checker_path_hidden("/mnt/k8s/docker"));
         assert_int_equal(checker_service_text(&p, &text), -EINVAL);
-        p = (struct checker_unit_params) { "/usr/local/sbin/dind-cache", "/home/docker", 300000000ULL };
+        p = (struct checker_unit_params) { "/usr/local/sbin/dind-cache", "/home/docker", 300000000ULL, NULL };
         assert_int_equal(checker_service_text(&p, &text), -EINVAL);
         assert_null(text);
 }

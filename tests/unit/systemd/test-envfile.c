@@ -180,6 +180,21 @@ static void other_assignments_are_written_back_as_systemd_read_them(void **state
         }
 }
 
+static void the_administrators_metrics_directory_is_read_and_kept(void **state) {
+        const char *old = "DOCKER_HOST=tcp://h:2375\nDIND_CACHE_TEXTFILE_DIR=\"/srv/metrics\"\n";
+        _cleanup_free_ char *t = update(old, "tcp://new:2375", "/d", "n");
+        struct envfile e = {};
+
+        /* install never sets it: the administrator's value stays (in the normal form). */
+        assert_non_null(strstr(t, "\nDIND_CACHE_TEXTFILE_DIR=/srv/metrics\n"));
+        parse(t, &e);
+        assert_string_equal(e.textfile_dir, "/srv/metrics");
+        envfile_done(&e);
+        parse("DIND_CACHE_TEXTFILE_DIR=\n", &e);
+        assert_string_equal(e.textfile_dir, "");
+        envfile_done(&e);
+}
+
 static void written_atomically_with_mode_0644(void **state) {
         char dir[] = "/tmp/test-envfile-XXXXXX";
         _cleanup_free_ char *path = NULL, *cmd = NULL;
@@ -240,6 +255,7 @@ int main(void) {
                 cmocka_unit_test(invalid_utf8_refuses_the_file_as_systemd_does),
                 cmocka_unit_test(our_keys_survive_lines_that_swallow_the_next),
                 cmocka_unit_test(other_assignments_are_written_back_as_systemd_read_them),
+                cmocka_unit_test(the_administrators_metrics_directory_is_read_and_kept),
                 cmocka_unit_test(written_atomically_with_mode_0644),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "metrics/textfile.h"
+#include "base/util.h"
+
+/* The length of the valid UTF-8 sequence at P (1..4), or 0 when P starts none. */
+static size_t utf8_sequence(const unsigned char *p) {
+        size_t n;
+
+        if (p[0] < 0x80)
+                return 1;
+        if (p[0] >= 0xc2 && p[0] <= 0xdf)
+                n = 2;
+        else if (p[0] >= 0xe0 && p[0] <= 0xef)
+                n = 3;
+        else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+                n = 4;
+        else
+                return 0;
+        for (size_t i = 1; i < n; i++)
+                if ((p[i] & 0xc0) != 0x80)
+                        return 0;
+        return n;
+}
+
+char *metrics_label_escape(const char *s, char *buf, size_t size) {
+        const unsigned char *p = (const unsigned char *) (s ? s : "");
+        size_t used = 0, o = 0;
+
+        if (size == 0)
+                return buf;
+        while (*p && used < METRICS_LABEL_MAX) {
+                size_t n = utf8_sequence(p);
+
+                if (n == 0) {
+                        /* Not UTF-8, which the format requires: one '?' for the byte. */
+                        if (o + 1 >= size)
+                                break;
+                        buf[o++] = '?';
+                        used++;
+                        p++;
+                        continue;
+                }
+                if (used + n > METRICS_LABEL_MAX)
+                        break;
+                if (n == 1 && (*p < 0x20 || *p == 0x7f)) {
+                        /* Control characters never reach the file. */
+                        used++;
+                        p++;
+                        continue;
+                }
+                if (n == 1 && (*p == '\\' || *p == '"')) {
+                        if (o + 2 >= size)
+                                break;
+                        buf[o++] = '\\';
+                } else if (o + n >= size)
+                        break;
+                memcpy(buf + o, p, n);
+                o += n;
+                used += n;
+                p += n;
+        }
+        buf[o] = '\0';
+        return buf;
+}
+
+/* The worst state of every result named NAME, as the monitoring-plugin status. */
+static int worst_of_name(const struct check_list *l, const char *name) {
+        enum check_state worst = CHECK_OK;
+
+        for (size_t i = 0; i < l->n; i++)
+                if (streq(l->items[i].name, name) && l->items[i].state > worst)
+                        worst = l->items[i].state;
+        return check_state_to_plugin_status(worst);
+}
+
+static bool seen_before(const struct check_list *l, size_t i) {
+        for (size_t j = 0; j < i; j++)
+                if (streq(l->items[j].name, l->items[i].name))
+                        return true;
+        return false;
+}
+
+static void header(FILE *f, const char *name, const char *help) {
+        fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+}
+
+static void gauge_u64(FILE *f, const char *name, const char *help, uint64_t v) {
+        header(f, name, help);
+        fprintf(f, "%s %" PRIu64 "\n", name, v);
+}
+
+static void gauge_double(FILE *f, const char *name, const char *help, double v) {
+        header(f, name, help);
+        fprintf(f, "%s %.6f\n", name, v);
+}
+
+int metrics_text(const struct metrics_input *in, char **ret) {
+        const struct health_figures *fig = in->figures;
+        const struct check_list *l = in->checks;
+        char label[METRICS_LABEL_MAX * 2 + 8];
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+
+        header(f, "dind_cache_check_state",
+               "State of each check of the last run: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.");
+        for (size_t i = 0; i < l->n; i++) {
+                if (seen_before(l, i))
+                        continue;
+                fprintf(f, "dind_cache_check_state{check=\"%s\"} %d\n",
+                        metrics_label_escape(l->items[i].name, label, sizeof(label)),
+                        worst_of_name(l, l->items[i].name));
+        }
+        header(f, "dind_cache_state",
+               "Worst state of the last run, its exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.");
+        fprintf(f, "dind_cache_state %d\n", check_state_to_plugin_status(check_list_worst(l)));
+
+        if (in->data_dir) {
+                header(f, "dind_cache_info", "The data directory the checker looks at (always 1).");
+                fprintf(f, "dind_cache_info{data_dir=\"%s\"} 1\n",
+                        metrics_label_escape(in->data_dir, label, sizeof(label)));
+        }
+
+        if (fig && fig->disk_known) {
+                gauge_u64(f, "dind_cache_disk_size_bytes", "Size of the data directory's filesystem.",
+                          fig->disk_size);
+                gauge_u64(f, "dind_cache_disk_used_bytes", "Bytes used on the data directory's filesystem.",
+                          fig->disk_used);
+                gauge_u64(f, "dind_cache_disk_available_bytes",
+                          "Bytes available to unprivileged users on the data directory's filesystem.",
+                          fig->disk_available);
+                if (fig->inodes > 0) {
+                        gauge_u64(f, "dind_cache_disk_inodes", "Inodes of the data directory's filesystem.",
+                                  fig->inodes);
+                        gauge_u64(f, "dind_cache_disk_inodes_free",
+                                  "Free inodes of the data directory's filesystem.", fig->inodes_free);
+                }
+        }
+        if (in->disk_warn > 0 && in->disk_crit > 0) {
+                gauge_double(f, "dind_cache_disk_usage_warning_ratio",
+                             "Share of the disk used from which the checker warns (DIND_CACHE_DISK_WARN).",
+                             in->disk_warn / 100.0);
+                gauge_double(f, "dind_cache_disk_usage_critical_ratio",
+                             "Share of the disk used from which the checker is CRITICAL (DIND_CACHE_DISK_CRIT).",
+                             in->disk_crit / 100.0);
+        }
+        if (fig && fig->daemon_up >= 0) {
+                gauge_u64(f, "dind_cache_daemon_up", "1 when the Docker daemon answered /_ping, else 0.",
+                          (uint64_t) fig->daemon_up);
+                if (fig->daemon_up > 0)
+                        gauge_double(f, "dind_cache_daemon_round_trip_seconds",
+                                     "Round trip of the daemon's /_ping.", (double) fig->round_trip_usec / 1e6);
+        }
+        gauge_double(f, "dind_cache_last_run_timestamp_seconds", "When the last check ran, in Unix time.",
+                     (double) in->timestamp_usec / 1e6);
+
+        if (fclose(f) != 0 || !buf) {
+                free(buf);
+                return -ENOMEM;
+        }
+        *ret = buf;
+        return 0;
+}
+
+int metrics_textfile_dir(const char *env_value, const char *default_dir, char **ret) {
+        const char *dir = env_value;
+        struct stat st;
+        char *copy;
+
+        if (env_value) {
+                if (env_value[0] == '\0')
+                        return 0;
+                if (env_value[0] != '/')
+                        return -EINVAL;
+                if (stat(env_value, &st) < 0)
+                        return -errno;
+                if (!S_ISDIR(st.st_mode))
+                        return -ENOTDIR;
+        } else {
+                if (!default_dir || stat(default_dir, &st) < 0 || !S_ISDIR(st.st_mode))
+                        return 0;
+                dir = default_dir;
+        }
+        copy = strdup(dir);
+        if (!copy)
+                return -ENOMEM;
+        *ret = copy;
+        return 1;
+}
+
+int metrics_write(const char *dir, const char *text) {
+        return metrics_write_named(dir, METRICS_FILE_NAME, text);
+}
+
+int metrics_write_named(const char *dir, const char *name, const char *text) {
+        _cleanup_free_ char *path = NULL;
+        size_t n = name ? strlen(name) : 0;
+        struct stat st;
+        int r;
+
+        if (isempty(dir) || dir[0] != '/' || !text || n <= strlen(".prom") || strchr(name, '/') ||
+            strncmp(name, "dind_cache", strlen("dind_cache")) != 0 || !streq(name + n - strlen(".prom"), ".prom"))
+                return -EINVAL;
+        /* Never create the directory: its existence is what turns metrics on. */
+        if (stat(dir, &st) < 0)
+                return -errno;
+        if (!S_ISDIR(st.st_mode))
+                return -ENOTDIR;
+        path = strdup_printf("%s/%s", dir, name);
+        if (!path)
+                return -ENOMEM;
+        r = write_file_atomic(path, text, strlen(text), 0644);
+        return r < 0 ? r : 0;
+}
