@@ -17,8 +17,11 @@
 #define REMEDY_ROTATE "run dind-cache install --rotate-ca"
 #define PLAINTEXT_PROBE_USEC (2 * 1000000ULL)
 
+const char *const health_cert_names[4] = { "ca", "server", "client", "checker" };
+
+/* Checks one certificate; *RET_NOT_AFTER gets its notAfter when it could be read. */
 static int check_one(const struct health_settings *s, const char *name, const char *what, const char *path,
-                     bool is_ca, struct check_list *l) {
+                     bool is_ca, struct check_list *l, int64_t *ret_not_after) {
         _cleanup_free_ char *pem = NULL;
         struct pki_info info = {};
         struct check_result *res;
@@ -39,6 +42,7 @@ static int check_one(const struct health_settings *s, const char *name, const ch
                                   r == -EBADMSG ? "not a PEM certificate" : strerror(-r)) ? 0 : -ENOMEM;
 
         days = pki_days_left(&info, time(NULL));
+        *ret_not_after = (int64_t) info.not_after;
         pki_info_done(&info);
         if (days < 0)
                 res = health_add(l, name, CHECK_FAIL, MID_CERT_EXPIRED, is_ca ? REMEDY_ROTATE : REMEDY_RENEW,
@@ -59,8 +63,9 @@ static int check_one(const struct health_settings *s, const char *name, const ch
         return 0;
 }
 
-int health_check_certs(const struct health_settings *s, struct check_list *l) {
+int health_check_certs(const struct health_settings *s, struct check_list *l, struct health_figures *fig) {
         _cleanup_free_ char *copy = NULL, *ca = NULL, *server = NULL, *client = NULL, *checker = NULL;
+        int64_t not_after[4] = {};
         const char *dir;
         int r;
 
@@ -76,12 +81,16 @@ int health_check_certs(const struct health_settings *s, struct check_list *l) {
         checker = strdup_printf("%s/cert.pem", s->cert_path);
         if (!ca || !server || !client || !checker)
                 return -ENOMEM;
-        if ((r = check_one(s, "cert_ca", "CA", ca, true, l)) < 0 ||
-            (r = check_one(s, "cert_server", "daemon's server", server, false, l)) < 0 ||
-            (r = check_one(s, "cert_client", "CI jobs' client", client, false, l)) < 0 ||
-            (r = check_one(s, "cert_checker", "checker's client", checker, false, l)) < 0)
-                return r;
-        return 0;
+        r = check_one(s, "cert_ca", "CA", ca, true, l, &not_after[0]);
+        if (r >= 0)
+                r = check_one(s, "cert_server", "daemon's server", server, false, l, &not_after[1]);
+        if (r >= 0)
+                r = check_one(s, "cert_client", "CI jobs' client", client, false, l, &not_after[2]);
+        if (r >= 0)
+                r = check_one(s, "cert_checker", "checker's client", checker, false, l, &not_after[3]);
+        if (fig)
+                memcpy(fig->cert_not_after, not_after, sizeof(not_after));
+        return r < 0 ? r : 0;
 }
 
 /* "tcp://HOST:2375" for the tcp:// DOCKER_HOST of S (any port). */

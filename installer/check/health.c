@@ -289,7 +289,7 @@ int health_run_figures(const struct health_settings *s, struct check_list *l,
         r = health_check_plaintext_port(s, deadline, l);
         if (r < 0)
                 return r;
-        return health_check_certs(s, l);
+        return health_check_certs(s, l, ret);
 }
 
 /* Appends "; " and S to *BUF (a growing string). */

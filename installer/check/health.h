@@ -71,7 +71,13 @@ struct health_figures {
         uint64_t inodes_free;
         int daemon_up;            /* 1 answered /_ping, 0 did not, -1 not checked */
         uint64_t round_trip_usec; /* of /_ping, when daemon_up is 1 */
+        /* notAfter (Unix time) of each certificate of the node's PKI, in the order of
+         * health_cert_names; 0: not checked or unreadable. */
+        int64_t cert_not_after[4];
 };
+
+/* The certificates the checker reads: "ca", "server", "client", "checker". */
+extern const char *const health_cert_names[4];
 
 /* health_run() that also fills RET (always, also on -ENOMEM: what was measured). */
 int health_run_figures(const struct health_settings *s, struct check_list *l,
@@ -87,8 +93,8 @@ int health_check_daemon(const struct health_settings *s, const char *data_dir_fs
 
 /* The certificates of the node's PKI (the folder above s->cert_path: ca/, server/,
  * client/, and s->cert_path itself), each against the day thresholds. Nothing without
- * tls_verify. */
-int health_check_certs(const struct health_settings *s, struct check_list *l);
+ * tls_verify. FIG (or NULL) gets each one's notAfter. */
+int health_check_certs(const struct health_settings *s, struct check_list *l, struct health_figures *fig);
 
 /* With tls_verify and a tcp:// host: that nothing answers the Docker API without TLS
  * on port 2375 of the same host. */

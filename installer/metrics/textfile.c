@@ -161,6 +161,20 @@ int metrics_text(const struct metrics_input *in, char **ret) {
                         gauge_double(f, "dind_cache_daemon_round_trip_seconds",
                                      "Round trip of the daemon's /_ping.", (double) fig->round_trip_usec / 1e6);
         }
+        if (fig) {
+                bool any = false;
+
+                for (size_t i = 0; i < ELEMENTSOF(fig->cert_not_after); i++) {
+                        if (fig->cert_not_after[i] <= 0)
+                                continue;
+                        if (!any)
+                                header(f, "dind_cache_certificate_expiry_timestamp_seconds",
+                                       "When each certificate of the node's PKI expires (notAfter), in Unix time.");
+                        any = true;
+                        fprintf(f, "dind_cache_certificate_expiry_timestamp_seconds{certificate=\"%s\"} %" PRId64 "\n",
+                                health_cert_names[i], fig->cert_not_after[i]);
+                }
+        }
         gauge_double(f, "dind_cache_last_run_timestamp_seconds", "When the last check ran, in Unix time.",
                      (double) in->timestamp_usec / 1e6);
 
