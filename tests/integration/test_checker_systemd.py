@@ -177,7 +177,7 @@ def test_unscored_hardening_directives_are_in_force(node):
     """The sandbox directives systemd-analyze security does not score (the others:
     test_unit_hardening.py), each as the loaded unit has it."""
     want = {"PrivateIPC": "yes", "AmbientCapabilities": "", "SystemCallErrorNumber": "1",
-            "ReadWritePaths": f"-{DATA_DIR}"}
+            "ReadWritePaths": f"-{DATA_DIR} -/var/lib/prometheus/node-exporter"}
     out = node.run("systemctl", "show", SERVICE, *[f"--property={k}" for k in want], check=True).stdout
     got = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
     for key, value in want.items():
