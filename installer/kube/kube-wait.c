@@ -9,10 +9,15 @@
 
 #define TEXT_MAX 512
 
-/* A sanitized, capped copy of string J ("" when not a string). */
+/* A sanitized, capped copy of string J ("" when not a string), on one line: these
+ * texts go into one-line messages, where a newline would forge a line. */
 static char *clean(const json_t *j) {
         const char *s = json_string_value(j);
-        return kube_sanitize(s ?: "", s ? json_string_length(j) : 0, TEXT_MAX);
+        char *c = kube_sanitize(s ?: "", s ? json_string_length(j) : 0, TEXT_MAX);
+
+        for (char *p = c; p && (p = strchr(p, '\n')); p++)
+                *p = ' ';
+        return c;
 }
 
 static bool why(char **ret_why, const char *fmt, ...) _printf_(2, 3);
