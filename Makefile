@@ -146,3 +146,54 @@ clean:
 .DELETE_ON_ERROR:
 # The ASan objects are made only on the way to the unit tests: keep them anyway.
 .SECONDARY: $(ASAN_LIB_OBJS)
+
+# Fuzzing: one libFuzzer harness per parser of outside input (tests/fuzz/fuzz-NAME.c, seeds
+# in tests/fuzz/corpus/NAME/), linked with the library objects built again with clang under
+# ASan and UBSan (build/fuzz/obj). `make fuzz FUZZ_SECONDS=N` runs each harness N seconds,
+# growing build/fuzz/corpus/NAME/ (the checked-in seeds are read only); `make fuzz-smoke`,
+# part of `make check`, runs each briefly. A crash lands in build/fuzz/artifacts/.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 3
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -DDIND_CACHE_VERSION='"$(VERSION)"' \
+	-Iinstaller $(PKG_CFLAGS) -O1 -g $(FUZZ_SAN)
+# What clang sees in the library that gcc (the build's compiler) does not: a va_list
+# format passed on (check.c), a variable kept only for its cleanup (journal-read.c).
+FUZZ_LIB_WARNINGS := -Wno-format-nonliteral -Wno-unused-variable
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_BINS := $(FUZZ_NAMES:%=$(B)/fuzz/fuzz-%)
+FUZZ_LIB_OBJS := $(LIB_SRCS:installer/%.c=$(B)/fuzz/obj/%.o) $(B)/obj/assets-data.o
+FUZZ_RUN = set -e; mkdir -p $(B)/fuzz/artifacts $(B)/fuzz/logs; for n in $(FUZZ_NAMES); do \
+	  mkdir -p $(B)/fuzz/corpus/$$n; log=$(B)/fuzz/logs/$$n.log; \
+	  if ! $(B)/fuzz/fuzz-$$n -max_total_time=$(1) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	    -artifact_prefix=$(B)/fuzz/artifacts/$$n- $(B)/fuzz/corpus/$$n tests/fuzz/corpus/$$n >$$log 2>&1; then \
+	    tail -n 40 $$log >&2; echo "fuzz-$$n failed: the input is in $(B)/fuzz/artifacts/, the log $$log" >&2; exit 1; fi; \
+	  echo "fuzz-$$n: $$(sed -n 's/^stat::number_of_executed_units: *//p' $$log) runs in $(1) s, nothing found"; \
+	done
+
+$(B)/fuzz/obj/%.o: installer/%.c $(HEADERS) Makefile
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_LIB_WARNINGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+# A harness that includes a library source itself (to reach its static functions) does
+# not link that source's object: FUZZ_INCLUDES_fuzz-NAME names it.
+FUZZ_INCLUDES_fuzz-docker := $(B)/fuzz/obj/check/health-daemon.o
+
+$(B)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(FUZZ_LIB_OBJS) $(HEADERS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+		$(filter-out $(FUZZ_INCLUDES_$(@F)),$(FUZZ_LIB_OBJS)) $(PKG_LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	@$(call FUZZ_RUN,$(FUZZ_SECONDS))
+
+fuzz-smoke: $(FUZZ_BINS)
+	@$(call FUZZ_RUN,$(FUZZ_SMOKE_SECONDS))
+
+check: fuzz-smoke
+
+.PHONY: fuzz fuzz-build fuzz-smoke
+.SECONDARY: $(FUZZ_LIB_OBJS)

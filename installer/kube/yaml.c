@@ -24,6 +24,36 @@ static void yaml_emitter_deletep(yaml_emitter_t *e) {
         yaml_emitter_delete(e);
 }
 
+/* Input quoted in a message: at most MESSAGE_QUOTE bytes of it, cut at a character
+ * boundary, "..." marking the cut. Used as "'%.*s%s'", QUOTED(s). */
+#define MESSAGE_QUOTE 64
+static int quote_len(const char *s) {
+        size_t n = strlen(s);
+
+        if (n <= MESSAGE_QUOTE)
+                return (int) n;
+        n = MESSAGE_QUOTE;
+        while (n > 0 && ((unsigned char) s[n] & 0xc0) == 0x80)
+                n--;
+        return (int) n;
+}
+#define QUOTED(s) quote_len(s), (s), strlen(s) > (size_t) quote_len(s) ? "..." : ""
+
+/* Control characters (C0, DEL, C1 as UTF-8) in S read as '?', in place: messages quote
+ * the input, and they reach a terminal. */
+static void clean_controls(char *s) {
+        char *o = s;
+
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+                        *o++ = '?';
+                        p++;
+                } else
+                        *o++ = *p < 0x20 || *p == 0x7f ? '?' : (char) *p;
+        }
+        *o = '\0';
+}
+
 _printf_(3, 4) static int fail(char **ret_error, const yaml_mark_t *mark, const char *fmt, ...) {
         _cleanup_free_ char *what = NULL;
         va_list ap;
@@ -36,6 +66,7 @@ _printf_(3, 4) static int fail(char **ret_error, const yaml_mark_t *mark, const 
         va_end(ap);
         if (!what)
                 return -EINVAL;         /* ret_error stays untouched */
+        clean_controls(what);
         *ret_error = mark ? strdup_printf("line %zu column %zu: %s", mark->line + 1,
                                           mark->column + 1, what)
                           : TAKE_PTR(what);
@@ -216,7 +247,7 @@ static int scalar_to_json(const yaml_event_t *ev, json_t **ret, char **ret_error
         if (tag && !streq((const char *) tag, "!") && !tag_is(tag, "str") &&
             !tag_is(tag, "null") && !tag_is(tag, "bool") && !tag_is(tag, "int") &&
             !tag_is(tag, "float"))
-                return fail(ret_error, &ev->start_mark, "unsupported tag '%s'", (const char *) tag);
+                return fail(ret_error, &ev->start_mark, "unsupported tag '%.*s%s'", QUOTED((const char *) tag));
 
         if (tag_is(tag, "str") || streq((const char *) tag, "!") ||
             (!tag && ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE))
@@ -227,8 +258,8 @@ static int scalar_to_json(const yaml_event_t *ev, json_t **ret, char **ret_error
                             (tag_is(tag, "bool") && k != K_BOOL) ||
                             (tag_is(tag, "int") && k != K_INT) ||
                             (tag_is(tag, "float") && k != K_FLOAT && k != K_INT)))
-                        return fail(ret_error, &ev->start_mark, "'%s' is not a valid %s",
-                                    v, (const char *) tag);
+                        return fail(ret_error, &ev->start_mark, "'%.*s%s' is not a valid %s",
+                                    QUOTED(v), (const char *) tag);
                 if (tag_is(tag, "float") && k == K_INT) {
                         k = K_FLOAT;
                         d = (double) i;
@@ -249,7 +280,7 @@ static int scalar_to_json(const yaml_event_t *ev, json_t **ret, char **ret_error
                 j = json_real(d);
                 break;
         case K_BAD_NUMBER:
-                return fail(ret_error, &ev->start_mark, "'%s' cannot be represented in JSON", v);
+                return fail(ret_error, &ev->start_mark, "'%.*s%s' cannot be represented in JSON", QUOTED(v));
         default:
                 j = json_stringn(v, len);
                 if (!j)
@@ -342,7 +373,7 @@ static int loader_key(struct loader *l, const yaml_event_t *ev) {
         if (!utf8_valid(v, len))
                 return fail(l->ret_error, &ev->start_mark, "key is not valid UTF-8");
         if (json_object_get(f->node, v))
-                return fail(l->ret_error, &ev->start_mark, "duplicate key '%s'", v);
+                return fail(l->ret_error, &ev->start_mark, "duplicate key '%.*s%s'", QUOTED(v));
         f->key = strdup(v);
         return f->key ? 0 : -ENOMEM;
 }
@@ -369,8 +400,8 @@ static int loader_open(struct loader *l, const yaml_event_t *ev, json_t *node,
         }
         if (tag && !streq((const char *) tag, "!") && !tag_is(tag, expect)) {
                 json_decref(node);
-                return fail(l->ret_error, &ev->start_mark, "unsupported tag '%s'",
-                            (const char *) tag);
+                return fail(l->ret_error, &ev->start_mark, "unsupported tag '%.*s%s'",
+                            QUOTED((const char *) tag));
         }
         if (l->depth >= YAML_MAX_DEPTH) {
                 json_decref(node);

@@ -172,6 +172,42 @@ static char *repeat(const char *unit, size_t n, const char *tail) {
         return s;
 }
 
+/* Found by tests/fuzz/fuzz-yaml: an error quoted the offending value whole, newlines
+ * and escape sequences included, so a kubeconfig could write anything to the terminal. */
+static void errors_quote_input_capped_and_clean(void **state) {
+        static const char *const inputs[] = {
+                "v: !!int \"42\\n\\e[31mred\\u0085\"\n",              /* not a valid int */
+                "\"k\\e]0;title\\a\": 1\n\"k\\e]0;title\\a\": 2\n",    /* duplicate key */
+                "v: !<!%1B[2J> x\n",                                        /* unsupported tag */
+        };
+        for (size_t i = 0; i < ELEMENTSOF(inputs); i++) {
+                _cleanup_free_ char *error = NULL;
+                json_t *doc = NULL;
+
+                assert_int_equal(yaml_load_one(inputs[i], strlen(inputs[i]), &doc, &error), -EINVAL);
+                assert_non_null(error);
+                for (const unsigned char *p = (const unsigned char *) error; *p; p++) {
+                        if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
+                                fail_msg("input %zu: control character in '%s'", i, error);
+                }
+        }
+
+        /* A long value is quoted in part, cut at a character boundary, and the message
+         * still says what is wrong. */
+        _cleanup_free_ char *text = malloc(4096), *error = NULL;
+        json_t *doc = NULL;
+        assert_non_null(text);
+        strcpy(text, "v: !!int \"");
+        for (int i = 0; i < 1000; i++)
+                strcat(text, "\xc3\xa9");                            /* é, two bytes */
+        strcat(text, "\"\n");
+        assert_int_equal(yaml_load_one(text, strlen(text), &doc, &error), -EINVAL);
+        assert_non_null(error);
+        assert_true(strlen(error) < 200);
+        assert_non_null(strstr(error, "...' is not a valid"));
+        assert_null(strstr(error, "\xc3'"));                            /* no half character */
+}
+
 static void hostile_inputs_fail_with_einval(void **state) {
         static const struct { const char *name; const char *text; size_t len; } cases[] = {
 #define C(n, t) { n, t, sizeof(t) - 1 }
@@ -444,6 +480,7 @@ int main(void) {
                 cmocka_unit_test(all_documents_are_read_and_empty_ones_skipped),
                 cmocka_unit_test(errors_name_line_and_column),
                 cmocka_unit_test(hostile_inputs_fail_with_einval),
+                cmocka_unit_test(errors_quote_input_capped_and_clean),
                 cmocka_unit_test(deep_nesting_is_refused),
                 cmocka_unit_test(huge_inputs_are_refused),
                 cmocka_unit_test(dump_round_trips_tricky_strings),
