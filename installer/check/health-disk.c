@@ -21,6 +21,9 @@
 #define REMEDY_SPACE "remove unused images and build cache (docker image prune, docker builder prune --keep-storage) or grow the disk"
 #define REMEDY_INODES "remove unused images and build cache (docker builder prune), or recreate the filesystem with more inodes"
 
+/* How long a probe child killed at its deadline is given to die. */
+#define REAP_WAIT_USEC (200ULL * 1000)
+
 /* What the probe child reports, one record per probe. */
 struct probe_msg {
         int which;           /* 0 d_type, 1 write */
@@ -45,6 +48,9 @@ __attribute__((noreturn)) static void probe_child(int fd, const char *dir) {
             dup2(null, STDERR_FILENO) < 0)
                 _exit(1);
 
+        /* What an earlier run's probe left when it was killed (a hung disk that came
+         * back): gone first. Here, in the child, where a hang costs nothing. */
+        (void) disk_probe_cleanup(dir, 0);
         m.result = disk_probe_dtype(dir);
         if (write(fd, &m, sizeof(m)) != sizeof(m))
                 _exit(1);
@@ -53,6 +59,20 @@ __attribute__((noreturn)) static void probe_child(int fd, const char *dir) {
         if (write(fd, &m, sizeof(m)) != sizeof(m))
                 _exit(1);
         _exit(0);
+}
+
+/* Waits up to REAP_WAIT_USEC for the killed child PID: true when it is gone. */
+static bool reap_briefly(pid_t pid) {
+        uint64_t end = now_usec() + REAP_WAIT_USEC;
+
+        for (;;) {
+                pid_t k = waitpid(pid, NULL, WNOHANG);
+                if (k == pid || (k < 0 && errno != EINTR))
+                        return k == pid;
+                if (now_usec() >= end)
+                        return false;
+                usleep(5 * 1000);
+        }
 }
 
 /* Runs the d_type and write probes in a child process, so that a hung disk (a frozen
@@ -110,7 +130,12 @@ static int run_probes(const char *dir, uint64_t timeout, struct probes *ret) {
                 (void) waitpid(pid, NULL, 0);
         else {
                 (void) kill(pid, SIGKILL);
-                (void) waitpid(pid, NULL, WNOHANG);
+                /* Killed between two steps, the child leaves its scratch directory:
+                 * remove it once the child is gone. A child that does not go at once
+                 * is stuck in the kernel on a hung disk; the next run removes what it
+                 * leaves (disk_probe_cleanup in probe_child). */
+                if (reap_briefly(pid))
+                        (void) disk_probe_cleanup(dir, pid);
         }
         *ret = p;
         return 0;

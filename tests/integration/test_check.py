@@ -271,3 +271,40 @@ def test_results_reach_the_journal_with_their_fields(systemd):
 
     explained = systemd.run("journalctl", "-x", "--no-pager", "DIND_CHECK=disk_usage").stdout
     assert "The dind-cache disk is filling up" in explained
+
+
+def probe_leftovers(data_dir):
+    return sorted(p.name for p in Path(data_dir).iterdir() if p.name.startswith(".dind-cache-probe-"))
+
+
+def test_probe_killed_at_its_deadline_leaves_nothing_in_the_data_dir(xfs_cache):
+    # strace stops the probe (SIGSTOP) right after the d_type probe made its scratch
+    # directory: it is still there when the deadline (1 s) kills the probe.
+    p = subprocess.run(
+        ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=mkdir",
+         "-e", "inject=mkdir:signal=SIGSTOP",
+         str(BINARY), "check", "--no-journal", "--json"],
+        env=dict(os.environ, DIND_CACHE_DATA_DIR=str(xfs_cache), DOCKER_HOST="", DIND_CACHE_TIMEOUT="1s"),
+        text=True, capture_output=True, timeout=60)
+    results = {c["name"]: c for c in json.loads(p.stdout)["checks"]}
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert "did not finish" in results["d_type"]["message"], results["d_type"]
+    assert probe_leftovers(xfs_cache) == []
+
+
+def test_probe_leftover_of_a_dead_process_is_removed_by_the_next_run(xfs_cache):
+    # What a probe stuck on a hung disk leaves when it finally dies: a scratch
+    # directory named for a process that is gone.
+    dead = subprocess.run(["true"])
+    child = subprocess.Popen(["true"])
+    child.wait()
+    stale = Path(xfs_cache) / f".dind-cache-probe-{child.pid}-AbC123"
+    (stale / "dir").mkdir(parents=True)
+    (stale / "file").write_text("x")
+    # A live process's scratch directory is its own: left alone.
+    live = Path(xfs_cache) / f".dind-cache-probe-{os.getpid()}-XyZ789"
+    live.mkdir()
+    assert dead.returncode == 0
+    status, results, _ = check_json(xfs_cache)
+    assert results["write_probe"]["state"] == "OK", results["write_probe"]
+    assert probe_leftovers(xfs_cache) == [live.name]
