@@ -11,11 +11,18 @@
 #include <sys/wait.h>
 
 #include "disk/disk.h"
+#include "disk/seal.h"
 #include "check/health-private.h"
 #include "check/health.h"
 #include "systemd/message-ids.h"
 
-#define REMEDY_MOUNT "mount the cache disk there (its mount unit or /etc/fstab line), then restart the docker-dind pod"
+/* Sealed (seal.h): nothing was written meanwhile, and the pod, failing to write,
+ * restarts until the disk is back. Not sealed: what the pod wrote is in the way. */
+#define REMEDY_MOUNT_SEALED "mount the cache disk there (systemctl start its mount unit, or mount it as /etc/fstab " \
+        "says): the directory is sealed, so nothing was written there and the docker-dind pod recovers by itself"
+#define REMEDY_MOUNT "stop the docker-dind pod, empty the directory, mount the cache disk there (systemctl start " \
+        "its mount unit, or mount it as /etc/fstab says), seal it (dind-cache install --seal-mount-point) and " \
+        "start the pod again"
 #define REMEDY_READ_ONLY "look for I/O errors (journalctl -k), repair the filesystem (xfs_repair or e2fsck) and mount it read-write again"
 #define REMEDY_HANG "look for a stalled device or I/O errors (journalctl -k), or a frozen filesystem (fsfreeze -u)"
 #define REMEDY_SPACE "remove unused images and build cache (docker image prune, docker builder prune --keep-storage) or grow the disk"
@@ -146,6 +153,10 @@ static int check_mount(const char *dir, const struct disk_facts *f, struct check
                 return health_add(l, "mount", CHECK_OK, MID_MOUNT_OK, NULL,
                                   "'%s' is mounted from %s (%s)", dir, f->source ? f->source : "?",
                                   f->fs_type ? f->fs_type : "?") ? 0 : -ENOMEM;
+        if (seal_state_here(dir) > 0)
+                return health_add(l, "mount", CHECK_FAIL, MID_NOT_MOUNTED, REMEDY_MOUNT_SEALED,
+                                  "'%s' is not mounted: the cache disk is missing (the directory is sealed: "
+                                  "pods cannot write there)", dir) ? 0 : -ENOMEM;
         if (f->on_root_fs)
                 return health_add(l, "mount", CHECK_FAIL, MID_NOT_MOUNTED, REMEDY_MOUNT,
                                   "'%s' is not mounted: pods would write the cache onto the root filesystem",

@@ -31,6 +31,7 @@ enum {
         ARG_FORCE_CONFLICTS,
         ARG_CHECK_INTERVAL,
         ARG_SKIP_TIMER,
+        ARG_SEAL_MOUNT_POINT,
 };
 
 static const struct option_doc {
@@ -45,6 +46,9 @@ static const struct option_doc {
           "a block device to hold the data directory (never formatted if it has any signature)" },
         { { "format", no_argument, NULL, ARG_FORMAT }, OPTS_DEVICE, NULL,
           "with --device: format a blank device with mkfs.xfs -n ftype=1" },
+        { { "seal-mount-point", no_argument, NULL, ARG_SEAL_MOUNT_POINT }, OPTS_SEAL, NULL,
+          "without --device: make the directory beneath the disk mounted at --data-dir refuse "
+          "writes while the disk is unmounted (chattr +i, without unmounting; --device does it always)" },
         { { "capacity", required_argument, NULL, ARG_CAPACITY }, OPTS_DISK, "SIZE",
           "the volume's capacity, a quantity like 50Gi (default: the filesystem's size)" },
         { { "node", required_argument, NULL, ARG_NODE }, OPTS_CLUSTER, "NAME",
@@ -332,6 +336,9 @@ int install_options_parse(const char *name, unsigned accept, int argc, char **ar
                         break;
                 case ARG_SKIP_TIMER:
                         o.skip_timer = true;
+                        break;
+                case ARG_SEAL_MOUNT_POINT:
+                        o.seal_mount_point = true;
                         break;
                 case ':':
                         r = usage_error(name, "option '%s' needs a value", argv[optind - 1]);
