@@ -220,15 +220,32 @@ def test_blank_device_is_formatted_and_mounted_by_a_unit_and_a_second_run_change
         assert systemd.run("systemctl", "is-active", unit, check=False).stdout.strip() == "active"
         assert sh("blkid", "-p", "-s", "UUID", "-o", "value", dev).stdout.strip() == uuid
 
-        # Unmounted (after a failure, by hand): the xfs on it is used as it is, even
-        # without --format, and mounted again.
+        assert f"Disk: sealed {data_dir}" in first.stderr, out
+
+        # Unmounted (after a failure, by hand): nothing can be written at the data
+        # directory; the xfs on the device is used as it is, even without --format,
+        # and mounted again.
         systemd.run("systemctl", "stop", unit)
+        bare = systemd.run("mkdir", f"{data_dir}/x", check=False)
+        assert bare.returncode != 0 and "Operation not permitted" in bare.stderr, bare.stderr
         third = systemd.run(*[a for a in args if a != "--format"], check=False, timeout=180)
         out3 = third.stdout + third.stderr
         assert f"already holds xfs with ftype=1 (UUID {uuid})" in out3, out3
         assert "Disk: formatting" not in out3
         assert systemd.run("systemctl", "is-active", unit, check=False).stdout.strip() == "active"
         assert sh("blkid", "-p", "-s", "UUID", "-o", "value", dev).stdout.strip() == uuid
+        systemd.run("mkdir", f"{data_dir}/x")
+
+        # uninstall --wipe-data: the mount unit goes, and the bare directory is an
+        # ordinary one again.
+        wipe = systemd.run("/usr/local/sbin/dind-cache", "uninstall", "--wipe-data", "--data-dir", data_dir,
+                           check=False, timeout=120)
+        assert wipe.returncode == 0, wipe.stdout + wipe.stderr
+        assert f"Unsealed {data_dir}" in wipe.stdout + wipe.stderr
+        assert not unit_file.exists()
+        assert systemd.run("mountpoint", "-q", data_dir, check=False).returncode != 0
+        systemd.run("mkdir", f"{data_dir}/x")
+        systemd.run("rm", "-r", data_dir)
     finally:
         systemd.run("systemctl", "stop", unit, check=False)
         if uuid:
