@@ -187,6 +187,20 @@ def test_unmounted_data_dir_is_critical(tmp_path):
     assert "pods would write the cache onto" in results["mount"]["message"]
 
 
+def test_plain_directory_on_another_filesystem_is_critical(loops):
+    # The disk is not mounted, and the data directory is an ordinary directory of
+    # some other filesystem (not the root one): the cache would land there.
+    _, other = loops.mounted("ext4", size="64M")
+    data_dir = other / "docker"
+    data_dir.mkdir()
+    status, results, doc = check_json(data_dir)
+    assert status == 2
+    assert results["mount"]["state"] == "FAIL", results["mount"]
+    assert (f"'{data_dir}' is not a mount point: pods would write the cache onto the filesystem mounted at "
+            f"'{other}'") in results["mount"]["message"]
+    assert "CRITICAL" in doc["summary"]
+
+
 def test_missing_data_dir_is_critical(tmp_path):
     status, results, _ = check_json(tmp_path / "absent")
     assert status == 2

@@ -73,6 +73,36 @@ def make_unknown_data(loops, tmp_path):
     return loops.attach(img), "not blank", ()
 
 
+def make_partition_without_table(loops, tmp_path):
+    # The kernel still has the partition (loopNp1), but the table's signatures are
+    # gone (the first 34 sectors and the backup GPT zeroed through the device, which
+    # does not make the kernel read the table again): nothing for libblkid to see.
+    img = loops.image("64M")
+    sh("sfdisk", "-q", img, input="label: gpt\n,32M\n")
+    dev = sh("losetup", "--find", "--show", "-P", img).stdout.strip()
+    loops.devices.append(dev)
+    # Where the kernel has no GPT parser, partx reads the table and adds the
+    # partition (BLKPG); where it has one, the partition is there already.
+    sh("partx", "-a", dev, check=False)
+    sectors = int(sh("blockdev", "--getsz", dev).stdout)
+    sh("dd", "if=/dev/zero", f"of={dev}", "bs=512", "count=34", "oflag=direct", "conv=notrunc,fsync")
+    sh("dd", "if=/dev/zero", f"of={dev}", "bs=512", "count=33", f"seek={sectors - 33}", "oflag=direct",
+       "conv=notrunc,fsync")
+    assert sh("blkid", "-p", dev, check=False).stdout == ""
+    part = os.path.basename(dev) + "p1"
+    assert os.path.exists(f"/sys/block/{os.path.basename(dev)}/{part}")
+    return dev, f"has 1 partition: {part}", ()
+
+
+def make_data_in_last_mib(loops, tmp_path):
+    # The first MiB all zeros, no signature anywhere; random data near the end.
+    img = loops.image("64M")
+    with open(img, "r+b") as f:
+        f.seek(64 * 1024 * 1024 - 512 * 1024)
+        f.write(os.urandom(4096))
+    return loops.attach(img), "not blank", ()
+
+
 def make_xfs_v4(loops, tmp_path):
     # Made fine by mkfs, refused by this kernel on mount: caught from the superblock.
     return (loops.device("xfs", size="512M", mkfs_args=("-m", "crc=0", "-n", "ftype=0")),
@@ -87,6 +117,8 @@ CASES = {
     "read-only": make_read_only,
     "smaller-than-capacity": make_small,
     "unknown-data": make_unknown_data,
+    "data-in-last-mib": make_data_in_last_mib,
+    "partition-without-table": make_partition_without_table,
     "xfs-v4-ftype0": make_xfs_v4,
 }
 
