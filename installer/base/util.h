@@ -67,6 +67,11 @@ char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
  * 0 if it already held exactly DATA with MODE (nothing touched), negative errno. */
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode);
 
+/* Removes the temporary files write_file_atomic(PATH) left when it was killed before
+ * its rename (PATH.tmp-XXXXXX); write_file_atomic does this first itself. Returns
+ * how many it removed, or <0. */
+int remove_stale_temps(const char *path);
+
 /* Reads a whole file of at most MAX bytes, NUL-terminated. -EFBIG if larger. */
 int read_file_full(const char *path, size_t max, char **ret_data, size_t *ret_size);
 

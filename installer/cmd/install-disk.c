@@ -328,7 +328,7 @@ static int mount_persistently(const struct install_options *o, const char *unit,
         r = systemd_connect(&bus);
         if (r < 0)
                 return log_error_errno(r, "cannot connect to systemd: %m (is systemd running on this host?)");
-        if (written) {
+        if (written || systemd_need_daemon_reload(bus, unit) > 0) {
                 r = systemd_daemon_reload(bus, &error);
                 if (r < 0)
                         return log_error_errno(r, "cannot reload systemd: %s", bus_error_text(&error, r));

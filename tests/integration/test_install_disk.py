@@ -287,71 +287,69 @@ def test_blank_device_is_formatted_and_mounted_by_a_unit_and_a_second_run_change
                 os.unlink(link)
 
 
-@pytest.fixture
-def sealed_dirs():
-    """Directories a test may seal: unsealed at teardown, so they can be removed."""
-    made = []
-    try:
-        yield made
-    finally:
-        for d in made:
-            subprocess.run(["chattr", "-i", str(d)], capture_output=True)
-
-
-def test_existing_mount_is_sealed_on_request_and_refuses_writes_while_unmounted(loops, tmp_path, dind_cache,
-                                                                                 sealed_dirs):
-    # A real ext4 stands for the node's root filesystem; the cache disk (xfs) was
-    # mounted on it by hand, before install ever ran.
-    _, rootfs = loops.mounted("ext4", size="64M")
-    data_dir = rootfs / "docker"
-    data_dir.mkdir()
-    sealed_dirs.append(data_dir)
+def test_existing_mount_is_sealed_on_request_and_refuses_writes_while_unmounted(loops, systemd):
+    # Inside the test's systemd (install writes /etc/dind-cache there, not on the
+    # host). A real ext4 stands for the node's root filesystem; the cache disk (xfs)
+    # was mounted on it by hand, before install ever ran.
+    rootfs_dev = loops.device("ext4", size="64M")
     cache_dev = loops.device("xfs", size="512M")
-    loops.mount(cache_dev, data_dir)
-    (data_dir / "layer").write_text("cached")
+    rootfs, data_dir = "/srv/rootfs", "/srv/rootfs/docker"
+    binary = systemd.path("/usr/local/sbin/dind-cache")
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(BINARY, binary)
+    run = lambda *a, **kw: systemd.run(*a, check=False, **kw)  # noqa: E731
+    tool = lambda *a, **kw: run("/usr/local/sbin/dind-cache", *a, **kw)  # noqa: E731
+    systemd.run("mkdir", "-p", rootfs)
+    systemd.run("mount", rootfs_dev, rootfs)
+    systemd.run("mkdir", data_dir)
+    systemd.run("mount", cache_dev, data_dir)
+    systemd.run("sh", "-c", f"echo cached > {data_dir}/layer")
 
-    p = dind_cache("preflight", "--data-dir", data_dir)
+    p = tool("preflight", "--data-dir", data_dir)
     assert f"[WARN]    sealed: the directory beneath the mount at {data_dir} is writable" in p.stdout, p.stdout
     assert "dind-cache install --seal-mount-point" in p.stdout
 
     # Without the flag, install leaves it as it is (and says so).
     args = ("install", "--data-dir", data_dir, "--skip-apply", "--skip-timer")
-    r = dind_cache(*args)
-    assert "sealed: the directory beneath the mount" in r.stdout and "[WARN]    sealed" in r.stdout, r.stdout
+    r = tool(*args)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "[WARN]    sealed: the directory beneath the mount" in r.stdout, r.stdout
 
-    r = dind_cache(*args, "--seal-mount-point")
+    r = tool(*args, "--seal-mount-point")
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"Disk: sealed {data_dir}" in r.stderr, r.stderr
     assert "[OK]      sealed:" in r.stdout, r.stdout
     # Nothing was unmounted, and the mounted filesystem is writable as before.
-    assert (data_dir / "layer").read_text() == "cached"
-    (data_dir / "new").mkdir()
+    assert run("cat", f"{data_dir}/layer").stdout == "cached\n"
+    systemd.run("mkdir", f"{data_dir}/new")
 
-    again = dind_cache(*args, "--seal-mount-point")
+    again = tool(*args, "--seal-mount-point")
     assert again.returncode == 0
     assert f"Disk: {data_dir} is sealed beneath the mount" in again.stderr, again.stderr
 
     # The disk goes away: nothing can be written where the cache was.
-    sh("umount", data_dir)
-    loops.mounts.remove(data_dir)
-    for attempt in (lambda: (data_dir / "x").mkdir(), lambda: (data_dir / "f").write_text("x")):
-        with pytest.raises(PermissionError):
-            attempt()
-    assert os.listdir(data_dir) == []
-    status = dind_cache("check", "--no-journal", "--json",
-                        env={"DIND_CACHE_DATA_DIR": str(data_dir), "DOCKER_HOST": "", "DIND_CACHE_TIMEOUT": "2s"})
-    assert status.returncode == 2
+    systemd.run("umount", data_dir)
+    for attempt in (("mkdir", f"{data_dir}/x"), ("sh", "-c", f"echo x > {data_dir}/f")):
+        w = run(*attempt)
+        assert w.returncode != 0 and "Operation not permitted" in w.stderr, w.stderr
+    assert run("ls", "-A", data_dir).stdout == ""
+    status = tool("check", "--no-journal", "--json",
+                  env={"DIND_CACHE_DATA_DIR": data_dir, "DOCKER_HOST": "", "DIND_CACHE_TIMEOUT": "2s"})
+    assert status.returncode == 2, status.stdout + status.stderr
     mount = [c for c in json.loads(status.stdout)["checks"] if c["name"] == "mount"][0]
     assert mount["state"] == "FAIL"
     assert "sealed" in mount["message"] and "recovers by itself" in mount["remedy"], mount
 
     # Mounted again: everything is back, with no other step.
-    loops.mount(cache_dev, data_dir)
-    assert (data_dir / "layer").read_text() == "cached"
-    (data_dir / "after").mkdir()
+    systemd.run("mount", cache_dev, data_dir)
+    assert run("cat", f"{data_dir}/layer").stdout == "cached\n"
+    systemd.run("mkdir", f"{data_dir}/after")
+    systemd.run("umount", data_dir)
+    systemd.run("umount", rootfs)
 
 
 def test_seal_mount_point_refuses_a_directory_that_is_not_a_mount_point(loops, dind_cache):
+    # Refused in the disk step, before anything is written (so it may run on the host).
     _, rootfs = loops.mounted("ext4", size="64M")
     data_dir = rootfs / "docker"
     data_dir.mkdir()
