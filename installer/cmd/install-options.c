@@ -47,8 +47,7 @@ static const struct option_doc {
         { { "format", no_argument, NULL, ARG_FORMAT }, OPTS_DEVICE, NULL,
           "with --device: format a blank device with mkfs.xfs -n ftype=1" },
         { { "seal-mount-point", no_argument, NULL, ARG_SEAL_MOUNT_POINT }, OPTS_SEAL, NULL,
-          "without --device: make the directory beneath the disk mounted at --data-dir refuse "
-          "writes while the disk is unmounted (chattr +i, without unmounting; --device does it always)" },
+          "without --device: seal the disk mounted by hand at --data-dir (chattr +i beneath it; see README)" },
         { { "capacity", required_argument, NULL, ARG_CAPACITY }, OPTS_DISK, "SIZE",
           "the volume's capacity, a quantity like 50Gi (default: the filesystem's size)" },
         { { "node", required_argument, NULL, ARG_NODE }, OPTS_CLUSTER, "NAME",
