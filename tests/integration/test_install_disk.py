@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -83,14 +84,21 @@ def make_partition_without_table(loops, tmp_path):
     loops.devices.append(dev)
     # Where the kernel has no GPT parser, partx reads the table and adds the
     # partition (BLKPG); where it has one, the partition is there already.
-    sh("partx", "-a", dev, check=False)
+    part = os.path.basename(dev) + "p1"
+    sysfs = f"/sys/block/{os.path.basename(dev)}/{part}"
+    tries = []
+    for _ in range(10):
+        if os.path.exists(sysfs):
+            break
+        tries.append(sh("partx", "-a", dev, check=False).stderr)
+        time.sleep(0.2)
+    assert os.path.exists(sysfs), tries
     sectors = int(sh("blockdev", "--getsz", dev).stdout)
     sh("dd", "if=/dev/zero", f"of={dev}", "bs=512", "count=34", "oflag=direct", "conv=notrunc,fsync")
     sh("dd", "if=/dev/zero", f"of={dev}", "bs=512", "count=33", f"seek={sectors - 33}", "oflag=direct",
        "conv=notrunc,fsync")
     assert sh("blkid", "-p", dev, check=False).stdout == ""
-    part = os.path.basename(dev) + "p1"
-    assert os.path.exists(f"/sys/block/{os.path.basename(dev)}/{part}")
+    assert os.path.exists(sysfs)
     return dev, f"has 1 partition: {part}", ()
 
 
