@@ -317,6 +317,21 @@ def test_install_killed_at_any_step_converges_when_run_again_and_uninstall_remov
             now = cluster_state(cluster)
             assert now == reference[1], step
         assert sh("blkid", "-p", "-s", "UUID", "-o", "value", dev).stdout.strip() == uuid
+
+        # Killed between writing changed units and reloading systemd: the files are
+        # new, systemd still runs the old ones. The next run finds the files as it
+        # would write them, and must reload all the same.
+        changed = tuple("3m" if a == "2m" else a for a in install)
+        out = spawn_in(systemd, "gdb", "-q", "-batch", "-nx", "-ex", "break systemd_daemon_reload",
+                       "-ex", "run", "-ex", "kill", "--args", *changed).communicate(timeout=240)[0]
+        assert "killed]" in out and "OnUnitActiveSec=3min" in systemd.path(
+            "/etc/systemd/system/dind-cache-check.timer").read_text(), out
+        timer = CHECKER_UNITS[1]
+        assert systemd.run("systemctl", "show", "-P", "NeedDaemonReload", timer).stdout.strip() == "yes"
+        again = systemd.run(*changed, check=False, timeout=240)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert systemd.run("systemctl", "show", "-P", "NeedDaemonReload", timer).stdout.strip() == "no"
+        assert "3min" in systemd.run("systemctl", "show", "-P", "TimersMonotonic", timer).stdout
     finally:
         if daemon:
             systemd.run("sh", "-c", "kill $(cat /run/dind-e2e/docker.pid)", check=False)
