@@ -139,6 +139,7 @@ def test_install_prepares_disk_cluster_and_checker_and_uninstall_takes_them_back
 # ---- interrupted runs: install killed (SIGKILL) at each step, then run again
 
 CHECKER_UNITS = ("dind-cache-check.service", "dind-cache-check.timer")
+CATALOG_ID = "0522cdb6e63240c9803c794bb18905ea"   # "not mounted", in units/dind-cache.catalog
 STATE_DIRS = ("/etc/systemd/system", "/etc/dind-cache", "/usr/local/lib/systemd/catalog")
 # The objects install applies (the Namespace stays on uninstall, by design).
 APPLIED = (("storageclasses", None), ("persistentvolumes", None),
@@ -231,15 +232,19 @@ def killed_while_requesting(systemd, cluster, cmd, method, path_re):
     return out
 
 
-def killed_while_writing(systemd, cmd, path):
-    """Runs CMD under gdb, which kills it (SIGKILL) when it is about to rename its
-    temporary file over PATH: the file written and synced, not yet in place."""
-    proc = spawn_in(systemd, "gdb", "-q", "-batch", "-nx",
-                    "-ex", f'break rename if $_streq((char *) $rsi, "{path}")',
+def killed_at(systemd, cmd, breakpoint):
+    """Runs CMD under gdb, which kills it (SIGKILL) at BREAKPOINT."""
+    proc = spawn_in(systemd, "gdb", "-q", "-batch", "-nx", "-ex", f"break {breakpoint}",
                     "-ex", "run", "-ex", "kill", "--args", *cmd)
     out = proc.communicate(timeout=240)[0]
     assert "killed]" in out, out
     return out
+
+
+def killed_while_writing(systemd, cmd, path):
+    """Kills CMD when it is about to rename its temporary file over PATH: the file
+    written and synced, not yet in place."""
+    return killed_at(systemd, cmd, f'rename if $_streq((char *) $rsi, "{path}")')
 
 
 def test_install_killed_at_any_step_converges_when_run_again_and_uninstall_removes_what_exists(
@@ -292,6 +297,7 @@ def test_install_killed_at_any_step_converges_when_run_again_and_uninstall_remov
                 systemd, cluster, install, "GET", r"/endpointslices$"),
             "while writing the units": lambda: killed_while_writing(
                 systemd, install, "/etc/systemd/system/dind-cache-check.timer"),
+            "before the catalog database": lambda: killed_at(systemd, install, "catalog_update_database"),
         }
         for step, kill in steps.items():
             gone = systemd.run(*uninstall, check=False, timeout=240)
@@ -316,6 +322,8 @@ def test_install_killed_at_any_step_converges_when_run_again_and_uninstall_remov
             assert node_state(systemd) == reference[0], step
             now = cluster_state(cluster)
             assert now == reference[1], step
+            # journalctl -x explains the findings: the catalog database has them.
+            assert CATALOG_ID in systemd.run("journalctl", "--list-catalog").stdout, step
         assert sh("blkid", "-p", "-s", "UUID", "-o", "value", dev).stdout.strip() == uuid
 
         # Killed between writing changed units and reloading systemd: the files are
