@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -87,11 +88,49 @@ static bool file_has_content(const char *path, const void *data, size_t size, mo
         return old_size == size && memcmp(old, data, size) == 0;
 }
 
+/* TEMP_PREFIX is "NAME.tmp-": true when ENTRY is that and six more characters of
+ * mkostemp's alphabet, the name write_file_atomic gives its temporary file. */
+static bool is_temp_of(const char *entry, const char *temp_prefix) {
+        size_t n = strlen(temp_prefix);
+
+        if (strncmp(entry, temp_prefix, n) != 0 || strlen(entry + n) != 6)
+                return false;
+        return strspn(entry + n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == 6;
+}
+
+int remove_stale_temps(const char *path) {
+        _cleanup_free_ char *dircopy = strdup(path), *basecopy = strdup(path), *prefix = NULL;
+        _cleanup_close_ int dfd = -1;
+        struct dirent *de;
+        DIR *d;
+        int removed = 0;
+
+        if (!dircopy || !basecopy)
+                return -ENOMEM;
+        prefix = strdup_printf("%s.tmp-", basename(basecopy));
+        if (!prefix)
+                return -ENOMEM;
+        dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        d = fdopendir(dfd);
+        if (!d)
+                return -errno;
+        dfd = -1; /* the DIR owns it */
+        while ((de = readdir(d)))
+                if (is_temp_of(de->d_name, prefix) && unlinkat(dirfd(d), de->d_name, 0) == 0)
+                        removed++;
+        closedir(d);
+        return removed;
+}
+
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode) {
         _cleanup_free_ char *tmp = NULL, *dircopy = NULL;
         _cleanup_close_ int fd = -1, dfd = -1;
         int r;
 
+        /* What a run killed between creating its temporary file and the rename left. */
+        (void) remove_stale_temps(path);
         if (file_has_content(path, data, size, mode))
                 return 0;
 

@@ -76,6 +76,11 @@ int open_regular(const char *path, int flags);
 /* strerror() that names open_regular()'s refusals: "not a regular file". */
 const char *file_error_to_string(int error);
 
+/* Removes the temporary files write_file_atomic(PATH) left when it was killed before
+ * its rename (PATH.tmp-XXXXXX); write_file_atomic does this first itself. Returns
+ * how many it removed, or <0. */
+int remove_stale_temps(const char *path);
+
 /* Reads a whole regular file (open_regular()) of at most MAX bytes, NUL-terminated.
  * -EFBIG if larger. */
 int read_file_full(const char *path, size_t max, char **ret_data, size_t *ret_size);

@@ -11,15 +11,25 @@
 #include <sys/wait.h>
 
 #include "disk/disk.h"
+#include "disk/seal.h"
 #include "check/health-private.h"
 #include "check/health.h"
 #include "systemd/message-ids.h"
 
-#define REMEDY_MOUNT "mount the cache disk there (its mount unit or /etc/fstab line), then restart the docker-dind pod"
+/* Sealed (seal.h): nothing was written meanwhile, and the pod, failing to write,
+ * restarts until the disk is back. Not sealed: what the pod wrote is in the way. */
+#define REMEDY_MOUNT_SEALED "mount the cache disk there (systemctl start its mount unit, or mount it as /etc/fstab " \
+        "says): the directory is sealed, so nothing was written there and the docker-dind pod recovers by itself"
+#define REMEDY_MOUNT "stop the docker-dind pod, empty the directory, mount the cache disk there (systemctl start " \
+        "its mount unit, or mount it as /etc/fstab says), seal it (dind-cache install --seal-mount-point) and " \
+        "start the pod again"
 #define REMEDY_READ_ONLY "look for I/O errors (journalctl -k), repair the filesystem (xfs_repair or e2fsck) and mount it read-write again"
 #define REMEDY_HANG "look for a stalled device or I/O errors (journalctl -k), or a frozen filesystem (fsfreeze -u)"
 #define REMEDY_SPACE "remove unused images and build cache (docker image prune, docker builder prune --keep-storage) or grow the disk"
 #define REMEDY_INODES "remove unused images and build cache (docker builder prune), or recreate the filesystem with more inodes"
+
+/* How long a probe child killed at its deadline is given to die. */
+#define REAP_WAIT_USEC (200ULL * 1000)
 
 /* What the probe child reports, one record per probe. */
 struct probe_msg {
@@ -45,6 +55,9 @@ __attribute__((noreturn)) static void probe_child(int fd, const char *dir) {
             dup2(null, STDERR_FILENO) < 0)
                 _exit(1);
 
+        /* What an earlier run's probe left when it was killed (a hung disk that came
+         * back): gone first. Here, in the child, where a hang costs nothing. */
+        (void) disk_probe_cleanup(dir, 0);
         m.result = disk_probe_dtype(dir);
         if (write(fd, &m, sizeof(m)) != sizeof(m))
                 _exit(1);
@@ -53,6 +66,20 @@ __attribute__((noreturn)) static void probe_child(int fd, const char *dir) {
         if (write(fd, &m, sizeof(m)) != sizeof(m))
                 _exit(1);
         _exit(0);
+}
+
+/* Waits up to REAP_WAIT_USEC for the killed child PID: true when it is gone. */
+static bool reap_briefly(pid_t pid) {
+        uint64_t end = now_usec() + REAP_WAIT_USEC;
+
+        for (;;) {
+                pid_t k = waitpid(pid, NULL, WNOHANG);
+                if (k == pid || (k < 0 && errno != EINTR))
+                        return k == pid;
+                if (now_usec() >= end)
+                        return false;
+                usleep(5 * 1000);
+        }
 }
 
 /* Runs the d_type and write probes in a child process, so that a hung disk (a frozen
@@ -110,7 +137,12 @@ static int run_probes(const char *dir, uint64_t timeout, struct probes *ret) {
                 (void) waitpid(pid, NULL, 0);
         else {
                 (void) kill(pid, SIGKILL);
-                (void) waitpid(pid, NULL, WNOHANG);
+                /* Killed between two steps, the child leaves its scratch directory:
+                 * remove it once the child is gone. A child that does not go at once
+                 * is stuck in the kernel on a hung disk; the next run removes what it
+                 * leaves (disk_probe_cleanup in probe_child). */
+                if (reap_briefly(pid))
+                        (void) disk_probe_cleanup(dir, pid);
         }
         *ret = p;
         return 0;
@@ -121,6 +153,10 @@ static int check_mount(const char *dir, const struct disk_facts *f, struct check
                 return health_add(l, "mount", CHECK_OK, MID_MOUNT_OK, NULL,
                                   "'%s' is mounted from %s (%s)", dir, f->source ? f->source : "?",
                                   f->fs_type ? f->fs_type : "?") ? 0 : -ENOMEM;
+        if (seal_state_here(dir) > 0)
+                return health_add(l, "mount", CHECK_FAIL, MID_NOT_MOUNTED, REMEDY_MOUNT_SEALED,
+                                  "'%s' is not mounted: the cache disk is missing (the directory is sealed: "
+                                  "pods cannot write there)", dir) ? 0 : -ENOMEM;
         if (f->on_root_fs)
                 return health_add(l, "mount", CHECK_FAIL, MID_NOT_MOUNTED, REMEDY_MOUNT,
                                   "'%s' is not mounted: pods would write the cache onto the root filesystem",

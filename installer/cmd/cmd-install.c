@@ -70,7 +70,7 @@ int cmd_install(int argc, char **argv) {
         _cleanup_(install_cluster_result_done) struct install_cluster_result cluster = {};
         int r;
 
-        r = install_options_parse("install", OPTS_DISK | OPTS_DEVICE | OPTS_CLUSTER | OPTS_APPLY | OPTS_TIMER,
+        r = install_options_parse("install", OPTS_DISK | OPTS_DEVICE | OPTS_SEAL | OPTS_CLUSTER | OPTS_APPLY | OPTS_TIMER,
                                   argc, argv, &o);
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : 0;

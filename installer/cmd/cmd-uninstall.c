@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "cmd/uninstall.h"
 #include "systemd/units.h"
+#include "disk/seal.h"
 #include "systemd/vendor-units.h"
 #include "disk/wipe.h"
 #include "pki/pki-store.h"
@@ -54,8 +55,9 @@ static void help(void) {
                "  --wipe-data                also remove everything inside the data directory\n"
                "                             (never the directory, never across a mount or a\n"
                "                             symlink, never the device's filesystem), then stop\n"
-               "                             and remove its mount unit; and the node's certificates\n"
-               "                             and CA key (" PKI_DEFAULT_DIR "). Asks nothing.\n"
+               "                             and remove its mount unit and clear the immutable\n"
+               "                             attribute install set beneath it; and the node's\n"
+               "                             certificates and CA key (" PKI_DEFAULT_DIR "). Asks nothing.\n"
                "  --dry-run                  say what would be removed; change nothing\n"
                "  -h, --help                 show this help\n"
                "\n"
@@ -304,6 +306,27 @@ static int uninstall_checker(struct ctx *c) {
         return 0;
 }
 
+/* Clears the immutable attribute install set on the directory beneath the mount. */
+static int unseal(struct ctx *c, const char *dir) {
+        int r = seal_state(dir);
+
+        if (r == -ENOENT || r == -EOPNOTSUPP || r == 0)
+                return 0;
+        if (r < 0)
+                return log_error_errno(r, "cannot look beneath the mount at '%s': %m", dir);
+        if (c->args->dry_run) {
+                printf("Would unseal %s (chattr -i on the directory beneath the mount)\n", dir);
+                c->removed++;
+                return 0;
+        }
+        r = seal_set(dir, false);
+        if (r < 0)
+                return log_error_errno(r, "cannot unseal '%s' (chattr -i on the directory beneath the mount): %m", dir);
+        log_info("Unsealed %s: an ordinary directory again", dir);
+        c->removed++;
+        return 0;
+}
+
 static int wipe_data(struct ctx *c) {
         const char *dir = c->args->data_dir;
         _cleanup_free_ char *mount_unit = NULL;
@@ -367,6 +390,12 @@ static int wipe_data(struct ctx *c) {
                 return 0;
         }
         r = stop_and_disable(c, mount_unit);
+        if (r < 0)
+                return r;
+        /* No cache and no mount unit any more: the bare directory becomes an ordinary
+         * one again, that rmdir can remove. Before the unit file goes, so that a run
+         * interrupted here does it again. */
+        r = unseal(c, dir);
         if (r < 0)
                 return r;
         r = remove_file(c, UNIT_DIR, mount_unit, true);

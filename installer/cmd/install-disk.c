@@ -17,6 +17,7 @@
 #include "cmd/install.h"
 #include "base/log.h"
 #include "disk/mountinfo.h"
+#include "disk/seal.h"
 #include "check/report.h"
 #include "systemd/units.h"
 
@@ -131,10 +132,60 @@ static int check_data_dir(const struct install_options *o, bool create, const ch
         return 0;
 }
 
+/* Seals the bare directory beneath the data directory's mount (seal.h): while the
+ * disk is not mounted, nothing can be written there. 1 when it changed something. */
+static int seal_bare_directory(const struct install_options *o) {
+        int r;
+
+        if (o->dry_run) {
+                r = seal_state(o->data_dir);
+                if (r <= 0)
+                        printf("Would seal %s: make the directory beneath the mount immutable (chattr +i), so that "
+                               "nothing is written there while the disk is not mounted\n", o->data_dir);
+                return 0;
+        }
+        r = seal_set(o->data_dir, true);
+        if (r == -EOPNOTSUPP)
+                return log_error_errno(r, "cannot seal '%s': the filesystem beneath it keeps no immutable attribute, "
+                                       "so pods could write there while the disk is not mounted", o->data_dir);
+        if (r < 0)
+                return log_error_errno(r, "cannot seal '%s' (chattr +i on the directory beneath the mount): %m",
+                                       o->data_dir);
+        if (r > 0)
+                log_info("Disk: sealed %s: the directory beneath the mount is immutable, so nothing can be written "
+                         "there while the disk is not mounted", o->data_dir);
+        else
+                log_info("Disk: %s is sealed beneath the mount", o->data_dir);
+        return r;
+}
+
+/* --seal-mount-point without --device: the disk someone else mounted there. */
+static int seal_existing_mount(const struct install_options *o) {
+        _cleanup_(disk_facts_done) struct disk_facts f = {};
+        int r;
+
+        r = disk_facts_get(o->data_dir, NULL, &f);
+        if (r == -ENOENT && o->dry_run)
+                return log_error_errno(r, "cannot seal '%s': it does not exist, so nothing is mounted there", o->data_dir);
+        if (r < 0)
+                return log_error_errno(r, "cannot examine '%s': %m", o->data_dir);
+        if (!f.is_mount_point)
+                return log_error_errno(-EINVAL, "cannot seal '%s': it is not a mount point, so it is the cache itself "
+                                       "(--seal-mount-point seals the directory beneath a disk mounted there)",
+                                       o->data_dir);
+        r = seal_bare_directory(o);
+        return r < 0 ? r : 0;
+}
+
 static int disk_without_device(const struct install_options *o, struct install_disk_result *ret) {
         int r;
 
         log_info("Disk: checking the data directory %s", o->data_dir);
+        if (o->seal_mount_point) {
+                r = seal_existing_mount(o);
+                if (r < 0)
+                        return r;
+        }
         r = check_data_dir(o, !o->dry_run, NULL);
         if (r < 0)
                 return r;
@@ -257,13 +308,17 @@ static int mount_persistently(const struct install_options *o, const char *unit,
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(unit_state_done) struct unit_state st = {};
         char *const names[] = { (char *) unit, NULL };
-        int r, written, enabled;
+        int r, written, enabled, sealed;
 
         r = make_data_dir(o->data_dir);
         if (r < 0)
                 return log_error_errno(r, "cannot create '%s': %m", o->data_dir);
         if (r > 0)
                 log_info("Disk: created %s (mode 0711)", o->data_dir);
+        /* Before the first mount (or beneath the mount of an earlier run). */
+        sealed = seal_bare_directory(o);
+        if (sealed < 0)
+                return sealed;
 
         written = unit_file_write(UNIT_DIR, unit, text);
         if (written < 0)
@@ -273,7 +328,7 @@ static int mount_persistently(const struct install_options *o, const char *unit,
         r = systemd_connect(&bus);
         if (r < 0)
                 return log_error_errno(r, "cannot connect to systemd: %m (is systemd running on this host?)");
-        if (written) {
+        if (written || systemd_need_daemon_reload(bus, unit) > 0) {
                 r = systemd_daemon_reload(bus, &error);
                 if (r < 0)
                         return log_error_errno(r, "cannot reload systemd: %s", bus_error_text(&error, r));
@@ -304,7 +359,7 @@ static int mount_persistently(const struct install_options *o, const char *unit,
                                                o->data_dir, unit, r == -ETIMEDOUT ? "timed out" : result ? result : "failed",
                                                unit);
         }
-        *ret_changed = written > 0 || enabled > 0 || !mounted;
+        *ret_changed = written > 0 || enabled > 0 || sealed > 0 || !mounted;
         return 0;
 }
 
@@ -383,6 +438,10 @@ static int disk_with_device(const struct install_options *o, struct install_disk
                 bool same = uuid && unit_file_same(UNIT_DIR, unit, text) > 0;
                 printf("Would %s %s (What=%s Where=%s Type=%s Options=%s)\n", same ? "leave unchanged" : "write",
                        unit_path, what, o->data_dir, fs_type, MOUNT_OPTIONS);
+                if (access(o->data_dir, F_OK) == 0)
+                        (void) seal_bare_directory(o);
+                else
+                        printf("Would create %s and seal it (immutable while the disk is not mounted)\n", o->data_dir);
                 if (!mounted)
                         printf("Would reload systemd, enable and start %s\n", unit);
                 r = check_data_dir(o, false, o->device);

@@ -36,6 +36,7 @@ enum {
         ARG_CLUSTER_DOMAIN,
         ARG_RENEW_CERTS,
         ARG_ROTATE_CA,
+        ARG_SEAL_MOUNT_POINT,
 };
 
 static const struct option_doc {
@@ -50,6 +51,8 @@ static const struct option_doc {
           "a block device to hold the data directory (never formatted if it has any signature)" },
         { { "format", no_argument, NULL, ARG_FORMAT }, OPTS_DEVICE, NULL,
           "with --device: format a blank device with mkfs.xfs -n ftype=1" },
+        { { "seal-mount-point", no_argument, NULL, ARG_SEAL_MOUNT_POINT }, OPTS_SEAL, NULL,
+          "without --device: seal the disk mounted by hand at --data-dir (chattr +i beneath it; see README)" },
         { { "capacity", required_argument, NULL, ARG_CAPACITY }, OPTS_DISK, "SIZE",
           "the volume's capacity, a quantity like 50Gi (default: the filesystem's size)" },
         { { "node", required_argument, NULL, ARG_NODE }, OPTS_CLUSTER, "NAME",
@@ -328,6 +331,9 @@ int install_options_parse(const char *name, unsigned accept, int argc, char **ar
                         break;
                 case ARG_ROTATE_CA:
                         o.rotate_ca = true;
+                        break;
+                case ARG_SEAL_MOUNT_POINT:
+                        o.seal_mount_point = true;
                         break;
                 case ':':
                         r = usage_error(name, "option '%s' needs a value", argv[optind - 1]);

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
 
@@ -25,6 +26,8 @@
 #define CHECK_RUN_TIMEOUT_USEC (90ULL * 1000000)
 #define JOURNAL_WAIT_USEC (3ULL * 1000000)
 #define CATALOG_UPDATE_TIMEOUT_USEC (30ULL * 1000000)
+/* What journalctl --update-catalog writes. */
+#define CATALOG_DATABASE "/var/lib/systemd/catalog/database"
 
 struct timer_files {
         char *binary;
@@ -219,6 +222,19 @@ int install_update_catalog(void) {
         return r;
 }
 
+/* True when journald's catalog database is older than the catalog file (or missing):
+ * a run killed between writing the file and rebuilding the database leaves that. */
+static bool catalog_database_older(const char *catalog) {
+        struct stat db, file;
+
+        if (stat(catalog, &file) < 0)
+                return false;
+        if (stat(CATALOG_DATABASE, &db) < 0)
+                return true;
+        return db.st_mtim.tv_sec < file.st_mtim.tv_sec ||
+               (db.st_mtim.tv_sec == file.st_mtim.tv_sec && db.st_mtim.tv_nsec < file.st_mtim.tv_nsec);
+}
+
 int install_timer(const struct install_options *o) {
         _cleanup_(timer_files_done) struct timer_files f = {};
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -270,14 +286,16 @@ int install_timer(const struct install_options *o) {
                 r = catalog_file_write(CATALOG_DIR, CATALOG_NAME, f.catalog);
                 if (r < 0)
                         return log_error_errno(r, "cannot write '%s/%s': %m", CATALOG_DIR, CATALOG_NAME);
-                if (r > 0 && install_update_catalog() >= 0)
+                if ((r > 0 || catalog_database_older(CATALOG_DIR "/" CATALOG_NAME)) && install_update_catalog() >= 0)
                         log_info("Checker: journal catalog %s/%s installed", CATALOG_DIR, CATALOG_NAME);
         }
 
         r = systemd_connect(&bus);
         if (r < 0)
                 return log_error_errno(r, "cannot connect to systemd: %m");
-        if (changed) {
+        /* Unchanged files that systemd has not read yet: a run killed before its reload. */
+        if (changed || systemd_need_daemon_reload(bus, CHECKER_SERVICE) > 0 ||
+            systemd_need_daemon_reload(bus, CHECKER_TIMER) > 0) {
                 r = systemd_daemon_reload(bus, &error);
                 if (r < 0)
                         return log_error_errno(r, "cannot reload systemd: %s", bus_error_text(&error, r));

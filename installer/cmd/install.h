@@ -35,6 +35,7 @@ enum {
         OPTS_APPLY = 1 << 3,   /* --kubeconfig --context --timeout --dry-run --skip-apply ... */
         OPTS_TIMER = 1 << 4,   /* --check-interval --skip-timer */
         OPTS_JSON = 1 << 5,    /* --json */
+        OPTS_SEAL = 1 << 6,    /* --seal-mount-point (install only) */
 };
 
 struct install_options {
@@ -42,6 +43,7 @@ struct install_options {
         char *data_dir;            /* absolute, no trailing slash */
         char *device;              /* or NULL */
         bool format;
+        bool seal_mount_point;     /* seal a mount point install did not make (seal.h) */
         uint64_t capacity;         /* bytes; 0 = the filesystem's size */
         bool json;
 

@@ -12,6 +12,7 @@
 
 #include "disk/datadir.h"
 #include "disk/disk.h"
+#include "disk/seal.h"
 #include "disk/superblock.h"
 
 #define LOW_PERCENT 10
@@ -419,6 +420,33 @@ static int check_dedicated(struct run *r) {
                    r->o->data_dir, r->f.mount_point);
 }
 
+/* The directory beneath the mount: sealed (seal.h), or where pods would write the
+ * cache while the disk is not mounted. */
+static int check_sealed(struct run *r) {
+        const char *dir = r->o->data_dir;
+        int k;
+
+        if (!r->exists || !r->f.is_mount_point)
+                return add(r, "sealed", CHECK_SKIP, NULL, "%s is not a mount point: nothing beneath it to seal", dir);
+        if (!r->root)
+                return add(r, "sealed", CHECK_SKIP, "run as root", "needs root to look beneath the mount at %s", dir);
+        k = seal_state(dir);
+        if (k > 0)
+                return add(r, "sealed", CHECK_OK, NULL, "the directory beneath the mount at %s is immutable: "
+                           "nothing can be written there while the disk is not mounted", dir);
+        if (k == 0)
+                return add(r, "sealed", CHECK_WARN,
+                           "dind-cache install --seal-mount-point (chattr +i on the directory beneath the mount, "
+                           "without unmounting; install --device does it by itself)",
+                           "the directory beneath the mount at %s is writable: while the disk is not mounted, "
+                           "pods would write the cache there, onto the filesystem beneath", dir);
+        if (k == -EOPNOTSUPP)
+                return add(r, "sealed", CHECK_WARN, "make the mount point a directory on ext4 or xfs",
+                           "the filesystem beneath %s keeps no immutable attribute: while the disk is not mounted, "
+                           "pods would write the cache there", dir);
+        return add(r, "sealed", CHECK_SKIP, NULL, "cannot look beneath the mount at %s: %s", dir, strerror(-k));
+}
+
 static int check_boot_mount(struct run *r) {
         _cleanup_free_ char *source = NULL;
         int k;
@@ -439,7 +467,7 @@ static int check_boot_mount(struct run *r) {
 
 static const char *const fs_checks[] = { "fs_type", "d_type", "overlay_mount", "fs_features",
                                          "read_only", "capacity", "free_space", "free_inodes",
-                                         "dedicated_fs", "boot_mount" };
+                                         "dedicated_fs", "sealed", "boot_mount" };
 
 static int check_filesystem(struct run *r) {
         int k;
@@ -461,7 +489,7 @@ static int check_filesystem(struct run *r) {
                            "free space: docker system prune, or a larger disk")) < 0 ||
             (k = check_low(r, "free_inodes", "inodes", r->f.inodes_free, r->f.inodes,
                            "free inodes: docker system prune, or reformat with more inodes")) < 0 ||
-            (k = check_dedicated(r)) < 0 || (k = check_boot_mount(r)) < 0)
+            (k = check_dedicated(r)) < 0 || (k = check_sealed(r)) < 0 || (k = check_boot_mount(r)) < 0)
                 return k;
         return 0;
 }

@@ -6,7 +6,8 @@
  *
  *   privileges, kernel_overlay, data_dir, fs_type, d_type, overlay_mount,
  *   fs_features (xfs ftype / ext4 filetype), read_only, capacity, free_space,
- *   free_inodes, dedicated_fs, boot_mount
+ *   free_inodes, dedicated_fs, sealed (the directory beneath the mount, seal.h),
+ *   boot_mount
  *
  * What needs root and is not run as root is SKIP, never OK. */
 

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* The probes of disk.h that write: d_type through getdents64, a real overlay mount,
- * a small synced write. Each works in a fresh scratch directory under the directory
- * it is given and removes it before returning. */
+ * a small synced write. The d_type and overlay probes work in a fresh scratch
+ * directory under the directory they are given, named for the process that made it
+ * (.dind-cache-probe-PID-XXXXXX), and remove it before returning; the write probe
+ * writes an unnamed O_TMPFILE, so that being killed mid-way leaves no name behind.
+ * What a killed process did leave is removed by disk_probe_cleanup(). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -17,10 +22,12 @@
 #include "base/util.h"
 
 #define SCRATCH_PREFIX ".dind-cache-probe-"
+/* Entries of the data directory looked at for leftovers (Docker makes a dozen). */
+#define SCRATCH_SCAN_MAX 4096
 
-/* Makes DIR/.dind-cache-probe-XXXXXX (0700); returns its path and an fd on it. */
+/* Makes DIR/.dind-cache-probe-PID-XXXXXX (0700); returns its path and an fd on it. */
 static int scratch_make(const char *dir, char **ret, int *ret_fd) {
-        char *path = strdup_printf("%s/" SCRATCH_PREFIX "XXXXXX", dir);
+        char *path = strdup_printf("%s/" SCRATCH_PREFIX "%ld-XXXXXX", dir, (long) getpid());
         int fd, r;
 
         if (!path)
@@ -172,22 +179,42 @@ int disk_probe_overlay(const char *dir) {
         return r < 0 ? r : 0;
 }
 
-int disk_probe_write(const char *dir, uint64_t *ret_latency_usec) {
-        _cleanup_scratch_ char *scratch = NULL;
-        _cleanup_close_ int dirfd = -1, fd = -1;
-        char block[4096];
-        uint64_t start;
-        int r;
+/* An unnamed file in DIR (O_TMPFILE): a process killed while it writes leaves no
+ * entry behind. Where the filesystem has no O_TMPFILE, a named file unlinked at
+ * once, before anything is written to it. */
+static int open_unnamed(const char *dir) {
+        _cleanup_free_ char *path = NULL;
+        int fd;
 
-        r = scratch_make(dir, &scratch, &dirfd);
-        if (r < 0)
-                return r;
-        memset(block, 'x', sizeof(block));
-
-        start = now_usec();
-        fd = openat(dirfd, "write", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+        if (fd >= 0)
+                return fd;
+        if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+                return -errno;
+        path = strdup_printf("%s/" SCRATCH_PREFIX "%ld-XXXXXX", dir, (long) getpid());
+        if (!path)
+                return -ENOMEM;
+        fd = mkostemp(path, O_CLOEXEC);
         if (fd < 0)
                 return -errno;
+        if (unlink(path) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+int disk_probe_write(const char *dir, uint64_t *ret_latency_usec) {
+        _cleanup_close_ int fd = -1;
+        char block[4096];
+        uint64_t start;
+
+        memset(block, 'x', sizeof(block));
+        start = now_usec();
+        fd = open_unnamed(dir);
+        if (fd < 0)
+                return fd;
         for (size_t done = 0; done < sizeof(block);) {
                 ssize_t n = write(fd, block + done, sizeof(block) - done);
                 if (n < 0) {
@@ -202,4 +229,53 @@ int disk_probe_write(const char *dir, uint64_t *ret_latency_usec) {
         if (ret_latency_usec)
                 *ret_latency_usec = now_usec() - start;
         return 0;
+}
+
+/* The PID in NAME, a scratch entry's name (.dind-cache-probe-PID-XXXXXX), or -1. */
+static long scratch_pid(const char *name) {
+        const char *p = name + strlen(SCRATCH_PREFIX);
+        char *end = NULL;
+        long pid;
+
+        if (strncmp(name, SCRATCH_PREFIX, strlen(SCRATCH_PREFIX)) != 0 || *p < '1' || *p > '9')
+                return -1;
+        errno = 0;
+        pid = strtol(p, &end, 10);
+        if (errno != 0 || !end || *end != '-' || pid <= 0)
+                return -1;
+        return pid;
+}
+
+int disk_probe_cleanup(const char *dir, pid_t pid) {
+        _cleanup_close_ int fd = -1;
+        DIR *d;
+        struct dirent *de;
+        unsigned seen = 0, removed = 0;
+
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d)
+                return -errno;
+        fd = -1; /* the DIR owns it now */
+        while ((de = readdir(d)) && seen++ < SCRATCH_SCAN_MAX) {
+                long owner = scratch_pid(de->d_name);
+                char *path;
+
+                if (owner <= 0 || (pid > 0 && owner != (long) pid))
+                        continue;
+                /* Every process's own: only when the process that made it is gone. */
+                if (pid == 0 && (kill((pid_t) owner, 0) == 0 || errno != ESRCH))
+                        continue;
+                path = strdup_printf("%s/%s", dir, de->d_name);
+                if (!path) {
+                        closedir(d);
+                        return -ENOMEM;
+                }
+                scratch_remove(path);
+                removed++;
+        }
+        closedir(d);
+        return (int) removed;
 }

@@ -6,7 +6,10 @@
  * Never prints; returns negative errno.
  *
  * Every probe that writes works in a fresh, randomly named subdirectory of the
- * directory given, and removes it before returning, success or failure. */
+ * directory given, named for the process (.dind-cache-probe-PID-XXXXXX), and removes
+ * it before returning, success or failure; the write probe uses an unnamed file
+ * (O_TMPFILE). A probe killed mid-way (a deadline) can leave its scratch directory:
+ * disk_probe_cleanup() removes it. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -57,7 +60,12 @@ int disk_probe_dtype(const char *dir);
  * from the lower layers is visible, unmounts. 0 works; <0 the mount's errno. */
 int disk_probe_overlay(const char *dir);
 
-/* Writes a small file under DIR, fsyncs it and removes it. Returns 0 and the time
+/* Removes the scratch directories probes left in DIR: those of process PID, or with
+ * PID 0 those of every process that no longer exists. Never crosses a mount. The
+ * number removed, or <0 when DIR cannot be read. */
+int disk_probe_cleanup(const char *dir, pid_t pid);
+
+/* Writes a small unnamed file (O_TMPFILE) in DIR and fsyncs it. Returns 0 and the time
  * it took; <0 the errno of the step that failed (-EROFS, -ENOSPC, -EIO, ...). */
 int disk_probe_write(const char *dir, uint64_t *ret_latency_usec);
 

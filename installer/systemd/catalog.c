@@ -23,8 +23,10 @@ int catalog_file_remove(const char *dir, const char *name) {
         _cleanup_free_ char *path = strdup_printf("%s/%s", dir, name);
         if (!path)
                 return -ENOMEM;
+        /* A write killed before its rename leaves a temporary file: it goes too. */
         if (unlink(path) < 0)
-                return errno == ENOENT ? 0 : -errno;
+                return errno == ENOENT ? (remove_stale_temps(path) > 0) : -errno;
+        (void) remove_stale_temps(path);
         return 1;
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* systemd_reset_failed() and systemd_timer_next_elapse() of units.h, kept apart
+/* systemd_reset_failed(), systemd_need_daemon_reload() and systemd_timer_next_elapse() of units.h, kept apart
  * from units.c (which another hand owns); same conventions: never prints, negative
  * errno, the D-Bus error returned. */
 #include <errno.h>
@@ -20,6 +20,20 @@ int systemd_reset_failed(sd_bus *bus, const char *name, sd_bus_error *ret_error)
                 r = -ENOENT;
         sd_bus_error_free(&local);
         return r < 0 ? r : 0;
+}
+
+int systemd_need_daemon_reload(sd_bus *bus, const char *name) {
+        _cleanup_free_ char *path = NULL;
+        int need = 0, r;
+
+        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", name, &path);
+        if (r < 0)
+                return r;
+        r = sd_bus_get_property_trivial(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
+                                        "NeedDaemonReload", NULL, 'b', &need);
+        if (r < 0)
+                return r;
+        return need ? 1 : 0;
 }
 
 static uint64_t clock_usec(clockid_t id) {

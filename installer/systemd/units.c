@@ -196,8 +196,10 @@ int unit_file_remove(const char *dir, const char *name) {
         path = strdup_printf("%s/%s", dir, name);
         if (!path)
                 return -ENOMEM;
+        /* A write killed before its rename leaves a temporary file: it goes too. */
         if (unlink(path) < 0)
-                return errno == ENOENT ? 0 : -errno;
+                return errno == ENOENT ? (remove_stale_temps(path) > 0) : -errno;
+        (void) remove_stale_temps(path);
         /* Make the removal durable, as write_file_atomic makes writes. */
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd >= 0)

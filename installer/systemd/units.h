@@ -61,6 +61,12 @@ void unit_state_done(struct unit_state *s);
  * unit loaded, which is fine for the caller). Implemented in units-extra.c. */
 int systemd_reset_failed(sd_bus *bus, const char *name, sd_bus_error *ret_error);
 
+/* 1 when systemd runs NAME from an older version of its unit file than the one on disk
+ * (NeedDaemonReload): a run killed between writing a unit file and reloading leaves
+ * that, and the next run, finding the file unchanged, must reload all the same.
+ * 0 when not, <0 error. Implemented in units-extra.c. */
+int systemd_need_daemon_reload(sd_bus *bus, const char *name);
+
 /* The timer NAME's next elapse in realtime usec: the earlier of its realtime and
  * its monotonic next elapse (the latter converted as systemctl list-timers does),
  * 0 when none. Implemented in units-extra.c. */

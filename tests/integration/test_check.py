@@ -198,6 +198,20 @@ def test_unmounted_data_dir_is_critical(tmp_path):
     assert "pods would write the cache onto" in results["mount"]["message"]
 
 
+def test_plain_directory_on_another_filesystem_is_critical(loops):
+    # The disk is not mounted, and the data directory is an ordinary directory of
+    # some other filesystem (not the root one): the cache would land there.
+    _, other = loops.mounted("ext4", size="64M")
+    data_dir = other / "docker"
+    data_dir.mkdir()
+    status, results, doc = check_json(data_dir)
+    assert status == 2
+    assert results["mount"]["state"] == "FAIL", results["mount"]
+    assert (f"'{data_dir}' is not a mount point: pods would write the cache onto the filesystem mounted at "
+            f"'{other}'") in results["mount"]["message"]
+    assert "CRITICAL" in doc["summary"]
+
+
 def test_missing_data_dir_is_critical(tmp_path):
     status, results, _ = check_json(tmp_path / "absent")
     assert status == 2
@@ -282,3 +296,38 @@ def test_results_reach_the_journal_with_their_fields(systemd):
 
     explained = systemd.run("journalctl", "-x", "--no-pager", "DIND_CHECK=disk_usage").stdout
     assert "The dind-cache disk is filling up" in explained
+
+
+def probe_leftovers(data_dir):
+    return sorted(p.name for p in Path(data_dir).iterdir() if p.name.startswith(".dind-cache-probe-"))
+
+
+def test_probe_killed_at_its_deadline_leaves_nothing_in_the_data_dir(xfs_cache):
+    # strace stops the probe (SIGSTOP) right after the d_type probe made its scratch
+    # directory: it is still there when the deadline (1 s) kills the probe.
+    p = subprocess.run(
+        ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=mkdir",
+         "-e", "inject=mkdir:signal=SIGSTOP",
+         str(BINARY), "check", "--no-journal", "--json"],
+        env=dict(os.environ, DIND_CACHE_DATA_DIR=str(xfs_cache), DOCKER_HOST="", DIND_CACHE_TIMEOUT="1s"),
+        text=True, capture_output=True, timeout=60)
+    results = {c["name"]: c for c in json.loads(p.stdout)["checks"]}
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert "did not finish" in results["d_type"]["message"], results["d_type"]
+    assert probe_leftovers(xfs_cache) == []
+
+
+def test_probe_leftover_of_a_dead_process_is_removed_by_the_next_run(xfs_cache):
+    # What a probe stuck on a hung disk leaves when it finally dies: a scratch
+    # directory named for a process that is gone.
+    child = subprocess.Popen(["true"])
+    child.wait()
+    stale = Path(xfs_cache) / f".dind-cache-probe-{child.pid}-AbC123"
+    (stale / "dir").mkdir(parents=True)
+    (stale / "file").write_text("x")
+    # A live process's scratch directory is its own: left alone.
+    live = Path(xfs_cache) / f".dind-cache-probe-{os.getpid()}-XyZ789"
+    live.mkdir()
+    status, results, _ = check_json(xfs_cache)
+    assert results["write_probe"]["state"] == "OK", results["write_probe"]
+    assert probe_leftovers(xfs_cache) == [live.name]

@@ -3,10 +3,12 @@ otherwise (its bytes are hashed before and after), and a blank one ends up as xf
 ftype=1, mounted at the data directory by an enabled systemd mount unit in a real
 systemd; running install again changes nothing."""
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -72,6 +74,48 @@ def make_unknown_data(loops, tmp_path):
     return loops.attach(img), "not blank", ()
 
 
+def make_partition_without_table(loops, tmp_path):
+    # The kernel still has the partition (loopNp1), but the table's signatures are
+    # gone: nothing for libblkid to see. They are zeroed in the image file, not
+    # through the device, whose close after a write would have udev (in any booted
+    # test systemd, on the shared /dev) ask the kernel to read the table again.
+    img = loops.image("64M")
+    sh("sfdisk", "-q", img, input="label: gpt\n,32M\n")
+    dev = sh("losetup", "--find", "--show", "-P", img).stdout.strip()
+    loops.devices.append(dev)
+    # Where the kernel has no GPT parser, partx reads the table and adds the
+    # partition (BLKPG); where it has one, the partition is there already.
+    part = os.path.basename(dev) + "p1"
+    sysfs = f"/sys/block/{os.path.basename(dev)}/{part}"
+    tries = []
+    for _ in range(10):
+        if os.path.exists(sysfs):
+            break
+        tries.append(sh("partx", "-a", dev, check=False).stderr)
+        time.sleep(0.2)
+    assert os.path.exists(sysfs), tries
+    size = os.path.getsize(img)
+    with open(img, "r+b") as f:
+        f.write(bytes(34 * 512))                 # protective MBR, GPT header and entries
+        f.seek(size - 33 * 512)
+        f.write(bytes(33 * 512))                 # the backup GPT
+        f.flush()
+        os.fsync(f.fileno())
+    sh("blockdev", "--flushbufs", dev)           # what the device cached of the table
+    assert sh("blkid", "-p", dev, check=False).stdout == ""
+    assert os.path.exists(sysfs)
+    return dev, f"has 1 partition: {part}", ()
+
+
+def make_data_in_last_mib(loops, tmp_path):
+    # The first MiB all zeros, no signature anywhere; random data near the end.
+    img = loops.image("64M")
+    with open(img, "r+b") as f:
+        f.seek(64 * 1024 * 1024 - 512 * 1024)
+        f.write(os.urandom(4096))
+    return loops.attach(img), "not blank", ()
+
+
 def make_xfs_v4(loops, tmp_path):
     # Made fine by mkfs, refused by this kernel on mount: caught from the superblock.
     return (loops.device("xfs", size="512M", mkfs_args=("-m", "crc=0", "-n", "ftype=0")),
@@ -86,6 +130,8 @@ CASES = {
     "read-only": make_read_only,
     "smaller-than-capacity": make_small,
     "unknown-data": make_unknown_data,
+    "data-in-last-mib": make_data_in_last_mib,
+    "partition-without-table": make_partition_without_table,
     "xfs-v4-ftype0": make_xfs_v4,
 }
 
@@ -219,15 +265,32 @@ def test_blank_device_is_formatted_and_mounted_by_a_unit_and_a_second_run_change
         assert systemd.run("systemctl", "is-active", unit, check=False).stdout.strip() == "active"
         assert sh("blkid", "-p", "-s", "UUID", "-o", "value", dev).stdout.strip() == uuid
 
-        # Unmounted (after a failure, by hand): the xfs on it is used as it is, even
-        # without --format, and mounted again.
+        assert f"Disk: sealed {data_dir}" in first.stderr, out
+
+        # Unmounted (after a failure, by hand): nothing can be written at the data
+        # directory; the xfs on the device is used as it is, even without --format,
+        # and mounted again.
         systemd.run("systemctl", "stop", unit)
+        bare = systemd.run("mkdir", f"{data_dir}/x", check=False)
+        assert bare.returncode != 0 and "Operation not permitted" in bare.stderr, bare.stderr
         third = systemd.run(*[a for a in args if a != "--format"], check=False, timeout=180)
         out3 = third.stdout + third.stderr
         assert f"already holds xfs with ftype=1 (UUID {uuid})" in out3, out3
         assert "Disk: formatting" not in out3
         assert systemd.run("systemctl", "is-active", unit, check=False).stdout.strip() == "active"
         assert sh("blkid", "-p", "-s", "UUID", "-o", "value", dev).stdout.strip() == uuid
+        systemd.run("mkdir", f"{data_dir}/x")
+
+        # uninstall --wipe-data: the mount unit goes, and the bare directory is an
+        # ordinary one again.
+        wipe = systemd.run("/usr/local/sbin/dind-cache", "uninstall", "--wipe-data", "--data-dir", data_dir,
+                           check=False, timeout=120)
+        assert wipe.returncode == 0, wipe.stdout + wipe.stderr
+        assert f"Unsealed {data_dir}" in wipe.stdout + wipe.stderr
+        assert not unit_file.exists()
+        assert systemd.run("mountpoint", "-q", data_dir, check=False).returncode != 0
+        systemd.run("mkdir", f"{data_dir}/x")
+        systemd.run("rm", "-r", data_dir)
     finally:
         systemd.run("systemctl", "stop", unit, check=False)
         if uuid:
@@ -235,3 +298,75 @@ def test_blank_device_is_formatted_and_mounted_by_a_unit_and_a_second_run_change
             link = f"/dev/disk/by-uuid/{uuid}"
             if os.path.islink(link):
                 os.unlink(link)
+
+
+def test_existing_mount_is_sealed_on_request_and_refuses_writes_while_unmounted(loops, systemd):
+    # Inside the test's systemd (install writes /etc/dind-cache there, not on the
+    # host). A real ext4 stands for the node's root filesystem; the cache disk (xfs)
+    # was mounted on it by hand, before install ever ran.
+    rootfs_dev = loops.device("ext4", size="64M")
+    cache_dev = loops.device("xfs", size="512M")
+    rootfs, data_dir = "/srv/rootfs", "/srv/rootfs/docker"
+    binary = systemd.path("/usr/local/sbin/dind-cache")
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(BINARY, binary)
+    run = lambda *a, **kw: systemd.run(*a, check=False, **kw)  # noqa: E731
+    tool = lambda *a, **kw: run("/usr/local/sbin/dind-cache", *a, **kw)  # noqa: E731
+    systemd.run("mkdir", "-p", rootfs)
+    systemd.run("mount", rootfs_dev, rootfs)
+    systemd.run("mkdir", data_dir)
+    systemd.run("mount", cache_dev, data_dir)
+    systemd.run("sh", "-c", f"echo cached > {data_dir}/layer")
+
+    p = tool("preflight", "--data-dir", data_dir)
+    assert f"[WARN]    sealed: the directory beneath the mount at {data_dir} is writable" in p.stdout, p.stdout
+    assert "dind-cache install --seal-mount-point" in p.stdout
+
+    # Without the flag, install leaves it as it is (and says so).
+    args = ("install", "--data-dir", data_dir, "--skip-apply", "--skip-timer")
+    r = tool(*args)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "[WARN]    sealed: the directory beneath the mount" in r.stdout, r.stdout
+
+    r = tool(*args, "--seal-mount-point")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"Disk: sealed {data_dir}" in r.stderr, r.stderr
+    assert "[OK]      sealed:" in r.stdout, r.stdout
+    # Nothing was unmounted, and the mounted filesystem is writable as before.
+    assert run("cat", f"{data_dir}/layer").stdout == "cached\n"
+    systemd.run("mkdir", f"{data_dir}/new")
+
+    again = tool(*args, "--seal-mount-point")
+    assert again.returncode == 0
+    assert f"Disk: {data_dir} is sealed beneath the mount" in again.stderr, again.stderr
+
+    # The disk goes away: nothing can be written where the cache was.
+    systemd.run("umount", data_dir)
+    for attempt in (("mkdir", f"{data_dir}/x"), ("sh", "-c", f"echo x > {data_dir}/f")):
+        w = run(*attempt)
+        assert w.returncode != 0 and "Operation not permitted" in w.stderr, w.stderr
+    assert run("ls", "-A", data_dir).stdout == ""
+    status = tool("check", "--no-journal", "--json",
+                  env={"DIND_CACHE_DATA_DIR": data_dir, "DOCKER_HOST": "", "DIND_CACHE_TIMEOUT": "2s"})
+    assert status.returncode == 2, status.stdout + status.stderr
+    mount = [c for c in json.loads(status.stdout)["checks"] if c["name"] == "mount"][0]
+    assert mount["state"] == "FAIL"
+    assert "sealed" in mount["message"] and "recovers by itself" in mount["remedy"], mount
+
+    # Mounted again: everything is back, with no other step.
+    systemd.run("mount", cache_dev, data_dir)
+    assert run("cat", f"{data_dir}/layer").stdout == "cached\n"
+    systemd.run("mkdir", f"{data_dir}/after")
+    systemd.run("umount", data_dir)
+    systemd.run("umount", rootfs)
+
+
+def test_seal_mount_point_refuses_a_directory_that_is_not_a_mount_point(loops, dind_cache):
+    # Refused in the disk step, before anything is written (so it may run on the host).
+    _, rootfs = loops.mounted("ext4", size="64M")
+    data_dir = rootfs / "docker"
+    data_dir.mkdir()
+    r = dind_cache("install", "--data-dir", data_dir, "--seal-mount-point", "--skip-apply", "--skip-timer")
+    assert r.returncode == 1
+    assert f"cannot seal '{data_dir}': it is not a mount point" in r.stderr, r.stderr
+    (data_dir / "still-writable").mkdir()

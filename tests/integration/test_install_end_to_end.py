@@ -13,7 +13,9 @@ mutual TLS from the server Secret install applied, as the pod does behind the Se
 import base64
 
 import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
 
@@ -146,4 +148,220 @@ def test_install_prepares_disk_cluster_and_checker_and_uninstall_takes_them_back
         systemd.run("systemctl", "stop", MOUNT_UNIT, check=False)
         if uuid and os.path.islink(f"/dev/disk/by-uuid/{uuid}"):
             # udev ran inside the test's systemd, on the host's /dev.
+            os.unlink(f"/dev/disk/by-uuid/{uuid}")
+
+
+# ---- interrupted runs: install killed (SIGKILL) at each step, then run again
+
+CHECKER_UNITS = ("dind-cache-check.service", "dind-cache-check.timer")
+CATALOG_ID = "0522cdb6e63240c9803c794bb18905ea"   # "not mounted", in units/dind-cache.catalog
+STATE_DIRS = ("/etc/systemd/system", "/etc/dind-cache", "/usr/local/lib/systemd/catalog")
+# The objects install applies (the Namespace stays on uninstall, by design).
+APPLIED = (("storageclasses", None), ("persistentvolumes", None),
+           ("persistentvolumeclaims", "kube-ops"), ("networkpolicies", "kube-ops"),
+           ("deployments", "kube-ops"), ("services", "kube-ops"), ("cronjobs", "kube-ops"))
+
+
+def node_state(systemd):
+    """What install leaves on the node: every file under the directories it writes
+    (names and contents: a leftover temporary file shows), and the units' states."""
+    files = {}
+    for top in STATE_DIRS:
+        root = systemd.path(top)
+        for dirpath, _, names in os.walk(root):
+            for name in names:
+                p = os.path.join(dirpath, name)
+                rel = os.path.relpath(p, systemd.root)
+                files[rel] = os.readlink(p) if os.path.islink(p) else open(p, "rb").read()
+    units = {}
+    for u in (MOUNT_UNIT, *CHECKER_UNITS):
+        props = systemd.run("systemctl", "show", "-P", "LoadState,UnitFileState,NeedDaemonReload", u,
+                            check=False).stdout.split()
+        units[u] = props
+    units["timer-active"] = systemd.run("systemctl", "is-active", CHECKER_UNITS[1], check=False).stdout.strip()
+    units["mount-active"] = systemd.run("systemctl", "is-active", MOUNT_UNIT, check=False).stdout.strip()
+    return {"files": files, "units": units}
+
+
+def cluster_state(cluster):
+    """The objects install applied, without what the server sets on each write."""
+    out = {}
+    for resource, ns in APPLIED:
+        for obj in cluster.objects(resource, ns):
+            meta = obj.get("metadata", {})
+            key = (resource, meta.get("namespace"), meta.get("name"))
+            out[key] = {k: v for k, v in obj.items() if k not in ("metadata", "status")}
+            # The binding names the claim of the day (uid, version): the controller's.
+            claim = out[key].get("spec", {}).get("claimRef")
+            if claim:
+                out[key]["spec"] = dict(out[key]["spec"], claimRef={
+                    k: v for k, v in claim.items() if k not in ("uid", "resourceVersion")})
+            out[key]["labels"] = meta.get("labels")
+            out[key]["annotations"] = meta.get("annotations")
+    return out
+
+
+def installed_nothing(systemd, cluster):
+    """After uninstall: none of the checker's files (nor their temporary files), the
+    checker's units unknown to systemd, no applied object left; the mount stays."""
+    state = node_state(systemd)
+    ours = [f for f in state["files"] if "dind-cache" in f]
+    assert ours == [], ours
+    for u in CHECKER_UNITS:
+        assert state["units"][u][0] == "not-found", state["units"]
+    assert cluster_state(cluster) == {}
+    assert state["units"]["mount-active"] == "active"
+
+
+def spawn_in(systemd, *args):
+    return subprocess.Popen(["nsenter", "-t", str(systemd.pid), "-m", "-p", "--", *[str(a) for a in args]],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+
+
+def kill_inside(proc):
+    """SIGKILL to the process nsenter started (its only child)."""
+    children = sh("pgrep", "-P", str(proc.pid), check=False).stdout.split()
+    assert len(children) == 1, children
+    os.kill(int(children[0]), signal.SIGKILL)
+    out = proc.communicate(timeout=60)[0]
+    return out
+
+
+def killed_while_requesting(systemd, cluster, cmd, method, path_re):
+    """Runs CMD; the fake API server holds the first METHOD request for PATH_RE, and
+    while it is held (the install waiting for the answer) the install is killed."""
+    cluster.clear_requests()
+    cluster.inject(method, path_re, delay=30)
+    proc = spawn_in(systemd, *cmd)
+    try:
+        wait_for(lambda: proc.poll() is not None or any(
+            r["method"] == method and re.search(path_re, r["path"]) for r in list(cluster.requests)),
+            timeout=120, what=f"{method} {path_re}")
+    finally:
+        if proc.poll() is not None:
+            raise AssertionError("install ended before the held request: " + proc.communicate()[0])
+    out = kill_inside(proc)
+    with cluster.lock:
+        cluster._faults.clear()
+    return out
+
+
+def killed_at(systemd, cmd, breakpoint):
+    """Runs CMD under gdb, which kills it (SIGKILL) at BREAKPOINT."""
+    proc = spawn_in(systemd, "gdb", "-q", "-batch", "-nx", "-ex", f"break {breakpoint}",
+                    "-ex", "run", "-ex", "kill", "--args", *cmd)
+    out = proc.communicate(timeout=240)[0]
+    assert "killed]" in out, out
+    return out
+
+
+def killed_while_writing(systemd, cmd, path):
+    """Kills CMD when it is about to rename its temporary file over PATH: the file
+    written and synced, not yet in place."""
+    return killed_at(systemd, cmd, f'rename if $_streq((char *) $rsi, "{path}")')
+
+
+def test_install_killed_at_any_step_converges_when_run_again_and_uninstall_removes_what_exists(
+        loops, systemd, cluster):
+    if not port_free(DAEMON_PORT):
+        pytest.skip(f"port {DAEMON_PORT} is taken on this machine")
+    if os.uname().machine != "x86_64" or not shutil.which("gdb"):
+        pytest.skip("the kill while writing needs gdb on x86_64 (the breakpoint reads rename's $rsi)")
+    dev = loops.device(size="1G")
+    binary = systemd.path(INSTALLED)
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(BINARY, binary)
+    cluster.kubeconfig(systemd.path("/etc/kubernetes/admin.conf"), auth="cert-data", ca="data")
+    systemd.run("udevadm", "trigger", "--action=add", "--subsystem-match=block")
+    systemd.run("udevadm", "settle", "--timeout=30")
+    install = (INSTALLED, "install", "--device", dev, "--format", "--node", NODE,
+               "--timeout", "60s", "--check-interval", "2m")
+    uninstall = (INSTALLED, "uninstall", "--delete-cluster-objects")
+    daemon = None
+    uuid = None
+    try:
+        # Killed after the mount unit: the disk is formatted and mounted, the
+        # cluster not yet asked anything but the Node.
+        killed_while_requesting(systemd, cluster, install, "GET", r"^/api/v1/nodes/node1$")
+        uuid = sh("blkid", "-p", "-s", "UUID", "-o", "value", dev).stdout.strip()
+        assert systemd.run("systemctl", "is-active", MOUNT_UNIT).stdout.strip() == "active"
+        assert cluster_state(cluster) == {}
+        gone = systemd.run(*uninstall, check=False, timeout=240)
+        assert gone.returncode == 0, gone.stdout + gone.stderr
+        installed_nothing(systemd, cluster)
+
+        daemon = subprocess.Popen(
+            ["nsenter", "-t", str(systemd.pid), "-m", "-p", "--", "dockerd",
+             "--data-root", DATA_DIR, "-H", f"tcp://127.0.0.1:{DAEMON_PORT}",
+             "--pidfile", "/run/dind-e2e/docker.pid", "--exec-root", "/run/dind-e2e/exec",
+             "--iptables=false", "--ip6tables=false", "--bridge=none", "--storage-driver=overlay2"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        wait_for(ping, timeout=60, what="dockerd on the cache disk")
+
+        # The reference: an install that ran through.
+        whole = systemd.run(*install, check=False, timeout=240)
+        assert whole.returncode == 0, whole.stdout + whole.stderr
+        reference = (node_state(systemd), cluster_state(cluster))
+        assert len(reference[1]) == len(APPLIED), reference[1].keys()
+
+        steps = {
+            "in the middle of applying": lambda: killed_while_requesting(
+                systemd, cluster, install, "PATCH", r"/deployments/docker-dind$"),
+            "before the env file": lambda: killed_while_requesting(
+                systemd, cluster, install, "GET", r"/endpointslices$"),
+            "while writing the units": lambda: killed_while_writing(
+                systemd, install, "/etc/systemd/system/dind-cache-check.timer"),
+            "before the catalog database": lambda: killed_at(systemd, install, "catalog_update_database"),
+        }
+        for step, kill in steps.items():
+            gone = systemd.run(*uninstall, check=False, timeout=240)
+            assert gone.returncode == 0, f"{step}: {gone.stdout + gone.stderr}"
+            installed_nothing(systemd, cluster)
+
+            # Killed, then uninstall: what the killed run made goes.
+            kill()
+            gone = systemd.run(*uninstall, check=False, timeout=240)
+            assert gone.returncode == 0, f"{step}: {gone.stdout + gone.stderr}"
+            installed_nothing(systemd, cluster)
+
+            # Killed, then install again: the same as the install that ran through.
+            out = kill()
+            if step == "while writing the units":
+                # What the kill left: the service in place, the timer's temporary file.
+                names = os.listdir(systemd.path("/etc/systemd/system"))
+                assert "dind-cache-check.service" in names and "dind-cache-check.timer" not in names, names
+                assert any(n.startswith("dind-cache-check.timer.tmp-") for n in names), (names, out)
+            again = systemd.run(*install, check=False, timeout=240)
+            assert again.returncode == 0, f"{step}: {again.stdout + again.stderr}"
+            assert node_state(systemd) == reference[0], step
+            now = cluster_state(cluster)
+            assert now == reference[1], step
+            # journalctl -x explains the findings: the catalog database has them.
+            assert CATALOG_ID in systemd.run("journalctl", "--list-catalog").stdout, step
+        assert sh("blkid", "-p", "-s", "UUID", "-o", "value", dev).stdout.strip() == uuid
+
+        # Killed between writing changed units and reloading systemd: the files are
+        # new, systemd still runs the old ones. The next run finds the files as it
+        # would write them, and must reload all the same.
+        changed = tuple("3m" if a == "2m" else a for a in install)
+        out = spawn_in(systemd, "gdb", "-q", "-batch", "-nx", "-ex", "break systemd_daemon_reload",
+                       "-ex", "run", "-ex", "kill", "--args", *changed).communicate(timeout=240)[0]
+        assert "killed]" in out and "OnUnitActiveSec=3min" in systemd.path(
+            "/etc/systemd/system/dind-cache-check.timer").read_text(), out
+        timer = CHECKER_UNITS[1]
+        assert systemd.run("systemctl", "show", "-P", "NeedDaemonReload", timer).stdout.strip() == "yes"
+        again = systemd.run(*changed, check=False, timeout=240)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert systemd.run("systemctl", "show", "-P", "NeedDaemonReload", timer).stdout.strip() == "no"
+        assert "3min" in systemd.run("systemctl", "show", "-P", "TimersMonotonic", timer).stdout
+    finally:
+        if daemon:
+            systemd.run("sh", "-c", "kill $(cat /run/dind-e2e/docker.pid)", check=False)
+            try:
+                daemon.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+        systemd.run("systemctl", "stop", MOUNT_UNIT, check=False)
+        if uuid and os.path.islink(f"/dev/disk/by-uuid/{uuid}"):
             os.unlink(f"/dev/disk/by-uuid/{uuid}")

@@ -151,6 +151,38 @@ static void refuses_when_the_directory_is_also_mounted_elsewhere(void **state) {
         assert_true(exists("data/engine-id"));
 }
 
+static void refuses_when_a_subdirectory_is_mounted_elsewhere(void **state) {
+        char mi[512], dir[512];
+        struct wipe_stats st;
+        FILE *f;
+
+        snprintf(dir, sizeof(dir), "%s/data", base);
+        snprintf(mi, sizeof(mi), "%s/mountinfo", base);
+        /* A pod's subPath: the kubelet binds a directory inside the volume. */
+        f = fopen(mi, "we");
+        assert_non_null(f);
+        fprintf(f, "1 0 8:1 / / rw - ext4 /dev/vda rw\n"
+                   "4 1 8:1 %s/data/overlay2/abc /var/lib/kubelet/pods/1/volume-subpaths/docker-pv/dind/0 rw "
+                   "- ext4 /dev/vda rw\n", base);
+        fclose(f);
+        assert_int_equal(wipe_directory_contents(dir, mi, &st), -EBUSY);
+        assert_int_equal(st.removed, 0);
+        assert_true(exists("data/engine-id"));
+        assert_true(exists("data/overlay2/abc/diff/file"));
+
+        /* The same subdirectory on the volume's own filesystem, mounted at the data
+         * directory (the disk mounted there, the bind taken from that mount). */
+        f = fopen(mi, "we");
+        assert_non_null(f);
+        fprintf(f, "1 0 8:1 / / rw - ext4 /dev/vda rw\n"
+                   "5 1 259:3 / %s rw - xfs /dev/vdb rw\n"
+                   "6 1 259:3 /overlay2 /var/lib/kubelet/pods/2/volume-subpaths/docker-pv/dind/0 rw "
+                   "- xfs /dev/vdb rw\n", dir);
+        fclose(f);
+        assert_int_equal(wipe_directory_contents(dir, mi, &st), -EBUSY);
+        assert_true(exists("data/engine-id"));
+}
+
 static void refuses_system_directories(void **state) {
         struct wipe_stats st;
 
@@ -168,6 +200,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(refuses_a_symlink_on_the_way, setup, teardown),
                 cmocka_unit_test_setup_teardown(refuses_when_something_is_mounted_beneath, setup, teardown),
                 cmocka_unit_test_setup_teardown(refuses_when_the_directory_is_also_mounted_elsewhere, setup, teardown),
+                cmocka_unit_test_setup_teardown(refuses_when_a_subdirectory_is_mounted_elsewhere, setup, teardown),
                 cmocka_unit_test(refuses_system_directories),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
