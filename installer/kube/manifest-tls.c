@@ -10,24 +10,10 @@
 #include "base/json-util.h"
 #include "base/util.h"
 #include "kube/manifest.h"
+#include "kube/manifest-private.h"
 
 #define TLS_VOLUME_SERVER "server-certs"
 #define TLS_VOLUME_CLIENT "client-certs"
-
-_printf_(2, 3) static int fail(char **ret_error, const char *fmt, ...) {
-        va_list ap;
-        char *s = NULL;
-
-        if (!ret_error)
-                return -EINVAL;
-        va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
-        va_end(ap);
-        if (s)
-                *ret_error = s;
-        return -EINVAL;
-}
 
 static json_t *named(const json_t *array, const char *name) {
         size_t i;
@@ -69,7 +55,7 @@ static int daemon_plaintext(json_t *dep, char **ret_error) {
         json_t *args, *env, *e;
 
         if (!c)
-                return fail(ret_error, "the Deployment has no container '%s'", MANIFEST_CONTAINER);
+                return manifest_fail(ret_error, "the Deployment has no container '%s'", MANIFEST_CONTAINER);
         args = json_object_get(c, "args");
         if (!json_is_array(args)) {
                 args = json_array();
@@ -81,11 +67,11 @@ static int daemon_plaintext(json_t *dep, char **ret_error) {
         env = json_object_get(c, "env");
         e = named(env, "DOCKER_TLS_CERTDIR");
         if (!e)
-                return fail(ret_error, "the Deployment's container sets no DOCKER_TLS_CERTDIR");
+                return manifest_fail(ret_error, "the Deployment's container sets no DOCKER_TLS_CERTDIR");
         if (json_object_set_new(e, "value", json_string("")) < 0)
                 return -ENOMEM;
         if (set_port(named(json_object_get(c, "ports"), "docker"), "containerPort", MANIFEST_PLAINTEXT_PORT) < 0)
-                return fail(ret_error, "the Deployment's container has no port named 'docker'");
+                return manifest_fail(ret_error, "the Deployment's container has no port named 'docker'");
         remove_named(json_object_get(c, "volumeMounts"), TLS_VOLUME_SERVER);
         remove_named(json_object_get(spec, "volumes"), TLS_VOLUME_SERVER);
         return 0;
@@ -96,7 +82,7 @@ static int prune_plaintext(json_t *cron, char **ret_error) {
         json_t *env;
 
         if (!c)
-                return fail(ret_error, "the CronJob has no container 'prune'");
+                return manifest_fail(ret_error, "the CronJob has no container 'prune'");
         env = json_object_get(c, "env");
         remove_named(env, "DOCKER_TLS_VERIFY");
         remove_named(env, "DOCKER_CERT_PATH");
@@ -117,12 +103,12 @@ int manifest_apply_transport(json_t *objects, const struct manifest_params *p, c
         dep = manifest_find(objects, "Deployment", MANIFEST_DEPLOYMENT);
         cron = manifest_find(objects, "CronJob", MANIFEST_CRONJOB);
         if (!svc || !np || !dep || !cron)
-                return fail(ret_error, "the manifests lack the Service, NetworkPolicy, Deployment or CronJob");
+                return manifest_fail(ret_error, "the manifests lack the Service, NetworkPolicy, Deployment or CronJob");
         if (set_port(json_array_get(json_get_path(svc, "spec", "ports", NULL), 0), "port", MANIFEST_PLAINTEXT_PORT) < 0)
-                return fail(ret_error, "the Service '%s' has no port", MANIFEST_SERVICE);
+                return manifest_fail(ret_error, "the Service '%s' has no port", MANIFEST_SERVICE);
         if (set_port(json_array_get(json_object_get(json_array_get(json_get_path(np, "spec", "ingress", NULL), 0),
                                                     "ports"), 0), "port", MANIFEST_PLAINTEXT_PORT) < 0)
-                return fail(ret_error, "the NetworkPolicy '%s' has no port", MANIFEST_NETWORKPOLICY);
+                return manifest_fail(ret_error, "the NetworkPolicy '%s' has no port", MANIFEST_NETWORKPOLICY);
         if ((r = daemon_plaintext(dep, ret_error)) < 0 || (r = prune_plaintext(cron, ret_error)) < 0)
                 return r;
         return 0;
@@ -208,7 +194,7 @@ int manifest_add_tls(json_t *objects, const struct manifest_params *p, const str
             !client->key || isempty(server_sha256))
                 return -EINVAL;
         if (p->plaintext)
-                return fail(ret_error, "no certificates for a plaintext daemon");
+                return manifest_fail(ret_error, "no certificates for a plaintext daemon");
         json_array_foreach(objects, i, o)
                 if (streq(json_object_get_string(o, "kind"), "Deployment")) {
                         at = i;
@@ -217,9 +203,9 @@ int manifest_add_tls(json_t *objects, const struct manifest_params *p, const str
         dep = at != SIZE_MAX ? json_array_get(objects, at) : NULL;
         meta = json_get_path(dep, "spec", "template", "metadata", NULL);
         if (!json_is_object(meta))
-                return fail(ret_error, "the manifests have no Deployment with a pod template");
+                return manifest_fail(ret_error, "the manifests have no Deployment with a pod template");
         if (manifest_find(objects, "Secret", MANIFEST_SERVER_SECRET))
-                return fail(ret_error, "the certificates' Secrets were added already");
+                return manifest_fail(ret_error, "the certificates' Secrets were added already");
 
         r = secrets(p, server, client, &add);
         if (r < 0)

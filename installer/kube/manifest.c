@@ -7,6 +7,7 @@
 #include "base/assets.h"
 #include "base/json-util.h"
 #include "kube/manifest.h"
+#include "kube/manifest-private.h"
 #include "kube/validate.h"
 #include "base/util.h"
 #include "kube/yaml.h"
@@ -36,7 +37,7 @@ static const struct manifest_kind kinds[] = {
         { "discovery.k8s.io/v1", "EndpointSlice", "endpointslices", true },
 };
 
-_printf_(2, 3) static int fail(char **ret_error, const char *fmt, ...) {
+int manifest_fail(char **ret_error, const char *fmt, ...) {
         va_list ap;
         char *s = NULL;
 
@@ -75,7 +76,7 @@ static int refuse(char **ret_error, const char *field, const char *value, int r,
         _cleanup_free_ char *reason = why;
         if (r == -ENOMEM || r >= 0)
                 return r;
-        return fail(ret_error, "invalid %s '%s': %s", field, value, reason ?: "refused");
+        return manifest_fail(ret_error, "invalid %s '%s': %s", field, value, reason ?: "refused");
 }
 
 int manifest_ref(const json_t *obj, struct manifest_ref *ret) {
@@ -182,11 +183,11 @@ int manifest_load(json_t **ret_objects, char **ret_error) {
                 if (strncmp(a->name, MANIFEST_PREFIX, strlen(MANIFEST_PREFIX)) != 0)
                         continue;
                 if (n >= ELEMENTSOF(files))
-                        return fail(ret_error, "more than %d embedded manifests", MANIFEST_MAX_FILES);
+                        return manifest_fail(ret_error, "more than %d embedded manifests", MANIFEST_MAX_FILES);
                 files[n++] = a;
         }
         if (n == 0)
-                return fail(ret_error, "no manifests are embedded in this binary");
+                return manifest_fail(ret_error, "no manifests are embedded in this binary");
         qsort(files, n, sizeof(files[0]), compare_assets);
 
         objects = json_array();
@@ -199,13 +200,13 @@ int manifest_load(json_t **ret_objects, char **ret_error) {
 
                 r = yaml_load_one((const char *) files[i]->data, files[i]->size, &obj, &error);
                 if (r == -EINVAL)
-                        return fail(ret_error, "'%s': %s", files[i]->name, error ?: "not one YAML document");
+                        return manifest_fail(ret_error, "'%s': %s", files[i]->name, error ?: "not one YAML document");
                 if (r < 0)
                         return r;
                 if (json_array_append_new(objects, obj) < 0)
                         return -ENOMEM;
                 if (manifest_ref(obj, &ref) < 0)
-                        return fail(ret_error, "'%s': not an object of a kind we ship, with a valid name "
+                        return manifest_fail(ret_error, "'%s': not an object of a kind we ship, with a valid name "
                                     "and namespace", files[i]->name);
         }
         *ret_objects = TAKE_PTR(objects);
@@ -260,7 +261,7 @@ static json_t *find_object(const json_t *objects, const char *kind, const char *
                            char **ret_error) {
         json_t *o = manifest_find(objects, kind, name);
         if (!o)
-                fail(ret_error, "the manifests have no %s '%s'", kind, name);
+                manifest_fail(ret_error, "the manifests have no %s '%s'", kind, name);
         return o;
 }
 
@@ -269,7 +270,7 @@ static json_t *find_container(const json_t *obj, const json_t *pod_spec, const c
         json_t *c = array_find(json_object_get(pod_spec, "containers"), "name", name);
         if (!c) {
                 _cleanup_free_ char *what = manifest_describe(obj);
-                fail(ret_error, "%s has no container '%s'", what ?: "an object", name);
+                manifest_fail(ret_error, "%s has no container '%s'", what ?: "an object", name);
         }
         return c;
 }
@@ -326,17 +327,17 @@ static int apply_namespace(json_t *objects, const struct manifest_params *p, cha
         int r;
 
         if (!valid_label(ns))
-                return fail(ret_error, "invalid namespace '%s'", ns);
+                return manifest_fail(ret_error, "invalid namespace '%s'", ns);
         for (char *const *s = p->allow_namespaces; s && *s; s++)
                 if (!valid_label(*s))
-                        return fail(ret_error, "invalid namespace '%s'", *s);
+                        return manifest_fail(ret_error, "invalid namespace '%s'", *s);
 
         json_array_foreach(objects, i, o) {
                 struct manifest_ref ref;
                 json_t *meta = json_object_get(o, "metadata");
 
                 if (manifest_ref(o, &ref) < 0)
-                        return fail(ret_error, "object %zu of the manifests is malformed", i);
+                        return manifest_fail(ret_error, "object %zu of the manifests is malformed", i);
                 if (streq(ref.type->kind, "Namespace"))
                         r = set_string(meta, "name", ns);
                 else if (ref.type->namespaced)
@@ -356,7 +357,7 @@ static int apply_namespace(json_t *objects, const struct manifest_params *p, cha
                         "namespaceSelector", "matchExpressions", NULL);
         c = match_expression(exprs, NAMESPACE_NAME_LABEL);
         if (!c)
-                return fail(ret_error, "NetworkPolicy '%s' selects no namespaces by name",
+                return manifest_fail(ret_error, "NetworkPolicy '%s' selects no namespaces by name",
                             MANIFEST_NETWORKPOLICY);
         values = string_array(ns, p->allow_namespaces);
         if (!values || json_object_set_new(c, "values", values) < 0)
@@ -407,16 +408,16 @@ static int apply_volume(json_t *objects, const struct manifest_params *p, char *
                         n++;
                 }
                 if (n == 0)
-                        return fail(ret_error, "PersistentVolume '%s' has no node affinity on %s",
+                        return manifest_fail(ret_error, "PersistentVolume '%s' has no node affinity on %s",
                                     MANIFEST_PV, HOSTNAME_LABEL);
         }
 
         if (p->data_dir) {
                 json_t *local = json_get_path(pv, "spec", "local", NULL);
                 if (p->data_dir[0] != '/')
-                        return fail(ret_error, "data directory '%s' is not an absolute path", p->data_dir);
+                        return manifest_fail(ret_error, "data directory '%s' is not an absolute path", p->data_dir);
                 if (!json_is_object(local))
-                        return fail(ret_error, "PersistentVolume '%s' is not a local volume", MANIFEST_PV);
+                        return manifest_fail(ret_error, "PersistentVolume '%s' is not a local volume", MANIFEST_PV);
                 if ((r = set_string(local, "path", p->data_dir)) < 0)
                         return r;
         }
@@ -427,7 +428,7 @@ static int apply_volume(json_t *objects, const struct manifest_params *p, char *
                 json_t *req = json_get_path(pvc, "spec", "resources", "requests", NULL);
 
                 if (!json_is_object(cap) || !json_is_object(req))
-                        return fail(ret_error, "the volume or claim has no storage size");
+                        return manifest_fail(ret_error, "the volume or claim has no storage size");
                 format_quantity(p->capacity, q, sizeof(q));
                 if ((r = set_string(cap, "storage", q)) < 0 || (r = set_string(req, "storage", q)) < 0)
                         return r;
@@ -459,7 +460,7 @@ static int apply_daemon(json_t *objects, const struct manifest_params *p, char *
         if (p->mtu != 0) {
                 char buf[32];
                 if (p->mtu < 68 || p->mtu > 65535)
-                        return fail(ret_error, "invalid MTU %ld", p->mtu);
+                        return manifest_fail(ret_error, "invalid MTU %ld", p->mtu);
                 snprintf(buf, sizeof(buf), "%ld", p->mtu);
                 if ((r = set_arg(c, "mtu", buf)) < 0)
                         return r;
@@ -487,7 +488,7 @@ static int apply_prune(json_t *objects, const struct manifest_params *p, char **
                 char buf[64];
 
                 if (p->prune_after_usec < 1000000)
-                        return fail(ret_error, "prune-after must be at least 1s");
+                        return manifest_fail(ret_error, "prune-after must be at least 1s");
                 c = find_container(cron, json_get_path(cron, "spec", "jobTemplate", "spec",
                                                        "template", "spec", NULL), "prune", ret_error);
                 if (!c)
