@@ -36,6 +36,7 @@ enum {
         ARG_CLUSTER_DOMAIN,
         ARG_RENEW_CERTS,
         ARG_ROTATE_CA,
+        ARG_INSTANCE,
 };
 
 static const struct option_doc {
@@ -52,6 +53,8 @@ static const struct option_doc {
           "with --device: format a blank device with mkfs.xfs -n ftype=1" },
         { { "capacity", required_argument, NULL, ARG_CAPACITY }, OPTS_DISK, "SIZE",
           "the volume's capacity, a quantity like 50Gi (default: the filesystem's size)" },
+        { { "instance", required_argument, NULL, ARG_INSTANCE }, OPTS_CLUSTER, "NAME",
+          "one of several caches, one per node: its objects are named from NAME (default: the unnamed one)" },
         { { "node", required_argument, NULL, ARG_NODE }, OPTS_CLUSTER, "NAME",
           "the node's kubernetes.io/hostname (default: this host's name)" },
         { { "namespace", required_argument, NULL, ARG_NAMESPACE }, OPTS_CLUSTER, "NS",
@@ -228,6 +231,13 @@ int install_options_parse(const char *name, unsigned accept, int argc, char **ar
                         if (r >= 0)
                                 r = set_string(&o.node, optarg);
                         break;
+                case ARG_INSTANCE:
+                        why = NULL;
+                        r = instance_validate(optarg, &why);
+                        r = flag_invalid(name, "--instance", optarg, r, why);
+                        if (r >= 0)
+                                r = set_string(&o.instance, optarg);
+                        break;
                 case ARG_NAMESPACE:
                 case ARG_ALLOW_NAMESPACE: {
                         const char *flag = c == ARG_NAMESPACE ? "--namespace" : "--allow-namespace";
@@ -351,6 +361,11 @@ int install_options_parse(const char *name, unsigned accept, int argc, char **ar
                 r = usage_error(name, "%s makes no sense with --plaintext", o.rotate_ca ? "--rotate-ca" : "--renew-certs");
                 goto fail;
         }
+        r = instance_names_init(o.instance, &o.names);
+        if (r < 0) {
+                r = usage_error(name, "invalid value for --instance: '%s'", o.instance);
+                goto fail;
+        }
         *ret = o;
         return 1;
 
@@ -362,6 +377,7 @@ fail:
 void install_options_done(struct install_options *o) {
         free(o->data_dir);
         free(o->device);
+        free(o->instance);
         free(o->node);
         free(o->namespace_);
         free(o->image);
@@ -389,6 +405,7 @@ void install_cluster_result_done(struct install_cluster_result *r) {
 void install_manifest_params(const struct install_options *o, uint64_t capacity, struct manifest_params *ret) {
         *ret = (struct manifest_params) {
                 .namespace_ = o->namespace_,
+                .instance = o->instance,
                 .node = o->node,
                 .data_dir = o->data_dir,
                 .capacity = capacity,

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "base/util.h"
+#include "kube/instance.h"
 
 #define DEFAULT_DATA_DIR "/mnt/k8s/docker"
 #define DEFAULT_NAMESPACE "kube-ops"
@@ -46,6 +47,8 @@ struct install_options {
         bool json;
 
         /* cluster objects */
+        char *instance;            /* --instance, or NULL: the unnamed instance */
+        struct instance_names names; /* its objects' names (kube/instance.h) */
         char *node;                /* default: this host's name */
         char *namespace_;
         char *image;               /* or NULL: the manifest's pinned image */
