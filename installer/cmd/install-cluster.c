@@ -484,6 +484,9 @@ int install_cluster(const struct install_options *o, const struct install_disk_r
         r = preflight(o, c, cfg, objects);
         if (r < 0)
                 return r;
+        r = install_members_preflight(o, c, cfg);
+        if (r < 0)
+                return r;
         printf("%s the manifests (server-side apply, field manager " KUBE_FIELD_MANAGER "):\n",
                o->dry_run ? "Dry run: applying" : "Applying");
         r = apply_all(o, c, cfg, objects);
@@ -493,6 +496,9 @@ int install_cluster(const struct install_options *o, const struct install_disk_r
         if (o->dry_run) {
                 printf("Would wait until the claim is Bound, the Deployment rolled out on '%s' and the Service has "
                        "a ready endpoint; then write %s\n", o->node, ENV_FILE);
+                r = install_members_register(o, c, cfg, &ret->members);
+                if (r < 0)
+                        return r;
                 ret->service_dns = TAKE_PTR(dns);
                 return 0;
         }
@@ -525,6 +531,11 @@ int install_cluster(const struct install_options *o, const struct install_disk_r
                 return log_error_errno(r, "cannot write '%s': %m", ENV_FILE);
         printf("%s %s (DOCKER_HOST=%s)\n", r > 0 ? "Wrote" : "Unchanged:", ENV_FILE, docker_host);
         fflush(stdout);
+
+        /* Last: a member is listed once its daemon is ready. */
+        r = install_members_register(o, c, cfg, &ret->members);
+        if (r < 0)
+                return r;
 
         ret->cluster_ip = TAKE_PTR(cluster_ip);
         ret->service_dns = TAKE_PTR(dns);

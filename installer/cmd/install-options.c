@@ -399,6 +399,7 @@ void install_disk_result_done(struct install_disk_result *r) {
 void install_cluster_result_done(struct install_cluster_result *r) {
         free(r->cluster_ip);
         free(r->service_dns);
+        members_done(&r->members);
         *r = (struct install_cluster_result) {};
 }
 

@@ -28,6 +28,7 @@ static const struct manifest_kind kinds[] = {
         { "v1", "Service", "services", true },
         { "batch/v1", "CronJob", "cronjobs", true },
         { "v1", "Secret", "secrets", true },
+        { "v1", "ConfigMap", "configmaps", true },
         /* What install reads while it waits. */
         { "v1", "Node", "nodes", false },
         { "v1", "Pod", "pods", true },
