@@ -79,6 +79,12 @@ int install_members_register(const struct install_options *o, struct kube_client
         if (!instance_field_manager(o->instance, manager, sizeof(manager)))
                 return log_error_errno(-EINVAL, "invalid instance '%s'", o->instance);
         r = kube_apply_as(c, path, config, manager, o->dry_run ? KUBE_APPLY_DRY_RUN : 0, &outcome, &live);
+        if (r == -ENOENT && o->dry_run) {
+                /* The server cannot dry-run into a namespace a dry run did not create. */
+                printf("  ConfigMap %s/" INSTANCE_MEMBERS_CONFIGMAP ": key '%s' = %s created (dry run; not sent: the "
+                       "namespace does not exist yet)\n", o->namespace_, instance_key(o->instance), address);
+                return 0;
+        }
         if (r < 0)
                 return install_log_kube_error(c, cfg, r, "register in ConfigMap " INSTANCE_MEMBERS_CONFIGMAP);
         printf("  ConfigMap %s/" INSTANCE_MEMBERS_CONFIGMAP ": key '%s' = %s %s (field manager %s)%s\n",
