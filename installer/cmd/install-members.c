@@ -78,7 +78,9 @@ int install_members_register(const struct install_options *o, struct kube_client
                 return log_oom();
         if (!instance_field_manager(o->instance, manager, sizeof(manager)))
                 return log_error_errno(-EINVAL, "invalid instance '%s'", o->instance);
-        r = kube_apply_as(c, path, config, manager, o->dry_run ? KUBE_APPLY_DRY_RUN : 0, &outcome, &live);
+        r = kube_apply_as(c, path, config, manager,
+                          (o->dry_run ? KUBE_APPLY_DRY_RUN : 0) | (o->force_conflicts ? KUBE_APPLY_FORCE : 0),
+                          &outcome, &live);
         if (r == -ENOENT && o->dry_run) {
                 /* The server cannot dry-run into a namespace a dry run did not create. */
                 printf("  ConfigMap %s/" INSTANCE_MEMBERS_CONFIGMAP ": key '%s' = %s created (dry run; not sent: the "
