@@ -6,13 +6,16 @@ systemd elsewhere). The members ConfigMap is written by server-side apply, one f
 manager per instance; the fake API server keeps managedFields as the real one does."""
 
 import json
+import os
+import socket
+import struct
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import BINARY
+from conftest import BINARY, make_pki
 
 NODES = {"a": "node1", "b": "node2", "c": "node3"}
 NS = "kube-ops"
@@ -305,3 +308,69 @@ def test_named_render_renames_only_the_instance_objects():
             doc["metadata"]["name"] = "docker-dind-b"
     assert [strip_instance(d, "b") for d in got] == expected
     assert "docker-dind-b-server and docker-dind-b-client are not printed" in p.stderr
+
+
+def journal_entries(sock):
+    """The entries received on SOCK, journald's native protocol: KEY=VALUE lines, or
+    KEY, a little-endian 64-bit length and the value for values with newlines."""
+    entries = []
+    sock.setblocking(False)
+    while True:
+        try:
+            data = sock.recv(1 << 20)
+        except BlockingIOError:
+            return entries
+        fields, i = {}, 0
+        while i < len(data):
+            nl = data.index(b"\n", i)
+            line = data[i:nl]
+            if b"=" in line:
+                k, v = line.split(b"=", 1)
+                i = nl + 1
+            else:
+                k, n = line, struct.unpack("<Q", data[nl + 1:nl + 9])[0]
+                v = data[nl + 9:nl + 9 + n]
+                i = nl + 9 + n + 1
+            fields[k.decode()] = v.decode()
+        entries.append(fields)
+
+
+def test_the_checker_on_each_node_carries_its_instance(loops, dockerd_factory, tmp_path):
+    # Each node's checker against its own daemon (a real dockerd on the node's own
+    # disk, on its own loopback address, with mutual TLS), its env file's
+    # DIND_CACHE_INSTANCE in every journal entry and in the metrics.
+    for n, inst in enumerate(("a", "b", "c")):
+        _, data_dir = loops.mounted("xfs")
+        ip = f"127.0.0.{61 + n}"
+        daemon = dockerd_factory(data_dir, tls_dir=make_pki(tmp_path / f"pki-{inst}", server_names=(
+            "localhost", ip)), ip=ip)
+        textfiles = tmp_path / f"node-exporter-{inst}"
+        journal = tmp_path / f"journal-{inst}"
+        textfiles.mkdir()
+        journal.mkdir()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(str(journal / "socket"))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+        env = dict(os.environ, DIND_CACHE_TIMEOUT="5s", DIND_CACHE_DATA_DIR=str(data_dir),
+                   DOCKER_HOST=daemon.host, DIND_CACHE_TEXTFILE_DIR=str(textfiles),
+                   DIND_CACHE_INSTANCE=inst, **daemon.client_env)
+        # journald's socket where sd_journal_send looks for it, in this process only
+        script = ('mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/journal && '
+                  'mount --bind "$1" /run/systemd/journal && shift && exec "$@"')
+        p = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+                            str(journal), str(BINARY), "check"], env=env, text=True, capture_output=True,
+                           timeout=120)
+        try:
+            entries = journal_entries(sock)
+        finally:
+            sock.close()
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert entries, "no journal entry received"
+        assert all(e.get("DIND_INSTANCE") == inst for e in entries), entries
+        assert any(e.get("DIND_CHECK") == "summary" for e in entries)
+
+        prom = (textfiles / "dind_cache.prom").read_text()
+        assert f'dind_cache_info{{data_dir="{data_dir}",dind_instance="{inst}"}} 1\n' in prom
+        lint = subprocess.run(["promtool", "check", "metrics"], input=prom, capture_output=True, text=True,
+                              timeout=60)
+        assert lint.returncode == 0 and not (lint.stdout + lint.stderr).strip(), lint.stdout + lint.stderr
