@@ -89,6 +89,9 @@ int status_members_gather(const char *kubeconfig, const char *context, const cha
         r = kubeconfig_load(path, context, &cfg, &message);
         if (r < 0)
                 return fail(ret, "cannot reach the cluster: ", message ?: "cannot read the kubeconfig");
+        if (cfg->insecure)
+                log_warning("kubeconfig '%s': insecure-skip-tls-verify is set: the API server's certificate is "
+                            "NOT verified", cfg->path);
         r = kube_client_new(cfg, &c, &message);
         if (r < 0)
                 return fail(ret, "cannot reach the cluster: ", message ?: "cannot set up the client");

@@ -201,6 +201,14 @@ static int skip_apply(const struct install_options *o, uint64_t capacity) {
                "%s -o jsonpath='{.spec.clusterIP}').\n",
                cmd, o->plaintext ? MANIFEST_PLAINTEXT_PORT : MANIFEST_TLS_PORT, ENV_FILE, o->namespace_,
                o->names.service);
+        if (o->instance)
+                printf("Once its daemon is ready, list it in ConfigMap %s/" INSTANCE_MEMBERS_CONFIGMAP " under its own field "
+               "manager (or run install without --skip-apply, which does):\n\n"
+               "  kubectl -n %s create configmap " INSTANCE_MEMBERS_CONFIGMAP " --from-literal=%s=%s.%s.svc:%d "
+               "--dry-run=client -o yaml \\\n"
+               "    | kubectl apply --server-side --field-manager=" INSTANCE_FIELD_MANAGER_PREFIX "%s -f -\n\n",
+               o->namespace_, o->namespace_, instance_key(o->instance), o->names.service, o->namespace_,
+               o->plaintext ? MANIFEST_PLAINTEXT_PORT : MANIFEST_TLS_PORT, instance_key(o->instance));
         if (!o->plaintext)
                 printf("The daemon's certificates name the Service's ClusterIP and are made on this node: run "
                        "install without --skip-apply once the cluster is reachable, so that it makes them and "

@@ -103,6 +103,12 @@ void install_members_print(const struct install_options *o, const struct members
 
         if (!hosts)
                 return;
+        if (m->n == 0) {
+                printf("\nThis instance is not in ConfigMap %s/" INSTANCE_MEMBERS_CONFIGMAP " yet (--skip-apply, or a "
+                       "dry run in a new namespace): the install that registers it prints DIND_CACHE_HOSTS and the "
+                       "runner's mounts for every member.\n", o->namespace_);
+                return;
+        }
         printf("\nRoute jobs across the %zu member%s of %s/" INSTANCE_MEMBERS_CONFIGMAP " (README, \"Routing jobs "
                "across several caches\"):\n\n"
                "1. Set the CI/CD variable (group or instance level; re-read it after adding or removing a node):\n\n"
