@@ -47,7 +47,9 @@ static void usage(void) {
                "  DIND_CACHE_TIMEOUT        each daemon call and the disk probes (default 5s)\n"
                "  DIND_CACHE_DEADLINE       the whole run (default 30s)\n"
                "  DIND_CACHE_TEXTFILE_DIR   where to write dind_cache.prom for node_exporter\n"
-               "                            (default %s if it exists; empty: none)\n",
+               "                            (default %s if it exists; empty: none)\n"
+               "  DIND_CACHE_INSTANCE       the cache instance's name, in every journal entry\n"
+               "                            (DIND_INSTANCE=) and the metrics (dind_instance)\n",
                HEALTH_DEFAULT_DATA_DIR, METRICS_DEFAULT_DIR);
 }
 
