@@ -477,6 +477,10 @@ int cmd_uninstall(int argc, char **argv) {
         r = node_holds_other_instance(&args);
         if (r < 0)
                 return 1;
+        if (r > 0 && args.wipe_data) {
+                log_error("not wiping '%s': this node's data is another instance's", args.data_dir);
+                return 1;
+        }
         if (r > 0 && !args.delete_cluster_objects)
                 return 1;
         if (args.delete_cluster_objects && delete_cluster_objects(&c) < 0)

@@ -210,6 +210,11 @@ def test_uninstall_of_one_instance_removes_only_its_objects_and_key(api, nodes):
     assert p.returncode == 1
     assert "this node holds instance 'a'" in p.stderr and "--instance a" in p.stderr
     assert nodes["a"].env_file.exists()
+    p = nodes["a"].run("uninstall", "--instance", "c", "--delete-cluster-objects", "--kubeconfig", kubeconfig,
+                       "--wipe-data", "--data-dir", nodes["a"].data_dir)
+    assert p.returncode == 1 and "not wiping" in p.stderr, p.stderr
+    assert members(api) == {"a": address("a"), "c": address("c")}
+    assert nodes["a"].env_file.exists()
 
     # a second uninstall is harmless
     p = nodes["b"].run("uninstall", "--instance", "b", "--delete-cluster-objects", "--kubeconfig", kubeconfig)
