@@ -82,7 +82,7 @@ _dind_cache()
             COMPREPLY=($(compgen -f -- "$cur"))
             return 0
             ;;
-        --capacity | --node | --namespace | --image | --registry-mirror | --mtu | \
+        --capacity | --node | --namespace | --instance | --image | --registry-mirror | --mtu | \
             --allow-namespace | --prune-schedule | --prune-after | --timeout | \
             --check-interval)
             # A value only the operator knows.

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "kube/instance.h"
 #include "check/health.h"
 #include "systemd/journal.h"
 #include "base/json-util.h"
@@ -46,7 +47,9 @@ static void usage(void) {
                "  DIND_CACHE_TIMEOUT        each daemon call and the disk probes (default 5s)\n"
                "  DIND_CACHE_DEADLINE       the whole run (default 30s)\n"
                "  DIND_CACHE_TEXTFILE_DIR   where to write dind_cache.prom for node_exporter\n"
-               "                            (default %s if it exists; empty: none)\n",
+               "                            (default %s if it exists; empty: none)\n"
+               "  DIND_CACHE_INSTANCE       the cache instance's name, in every journal entry\n"
+               "                            (DIND_INSTANCE=) and the metrics (dind_instance)\n",
                HEALTH_DEFAULT_DATA_DIR, METRICS_DEFAULT_DIR);
 }
 
@@ -123,7 +126,7 @@ static int print_json(const struct check_list *l, const char *summary, const cha
 /* The metrics file for node_exporter, when its directory is there. A failure costs
  * the metrics, not the check: a warning, and the exit status stays the check's. */
 static void write_metrics(const struct check_list *l, const struct health_settings *s,
-                          const struct health_figures *fig) {
+                          const struct health_figures *fig, const char *instance) {
         _cleanup_free_ char *dir = NULL, *text = NULL;
         const char *env = getenv(METRICS_DIR_ENV);
         struct timespec ts;
@@ -143,6 +146,7 @@ static void write_metrics(const struct check_list *l, const struct health_settin
                                  .checks = l,
                                  .figures = fig,
                                  .data_dir = s->data_dir,
+                                 .instance = instance,
                                  .disk_warn = s->disk_warn,
                                  .disk_crit = s->disk_crit,
                                  .timestamp_usec = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000,
@@ -153,6 +157,16 @@ static void write_metrics(const struct check_list *l, const struct health_settin
                 log_warning_errno(r, "cannot write the metrics file '%s/%s': %m", dir, METRICS_FILE_NAME);
 }
 
+/* DIND_CACHE_INSTANCE from the env file: the instance's name, or NULL for the
+ * unnamed one. A value install could not have written is left out, not passed on. */
+static const char *checker_instance(void) {
+        const char *v = getenv("DIND_CACHE_INSTANCE");
+
+        if (isempty(v) || instance_validate(v, NULL) < 0)
+                return NULL;
+        return v;
+}
+
 static int run(void) {
         _cleanup_(health_settings_done) struct health_settings s = {};
         _cleanup_(check_list_done) struct check_list l = {};
@@ -160,7 +174,7 @@ static int run(void) {
         struct health_figures fig = { .daemon_up = -1 };
         bool measured = false;
         char run_id[JOURNAL_RUN_ID_LEN + 1] = "";
-        const char *data_dir;
+        const char *data_dir, *instance;
         int r;
 
         r = health_settings_from_env(&s, &l);
@@ -174,6 +188,7 @@ static int run(void) {
                         return log_error_errno(r, "cannot run the checks: %m");
         }
         data_dir = s.data_dir ? s.data_dir : HEALTH_DEFAULT_DATA_DIR;
+        instance = checker_instance();
 
         summary = health_summary(&l);
         if (!summary)
@@ -190,12 +205,12 @@ static int run(void) {
                 return log_error_errno(r, "cannot write the report: %m");
 
         if (arg_journal && journal_available()) {
-                r = journal_send_checks(&l, summary, data_dir, run_id);
+                r = journal_send_checks_instance(&l, summary, data_dir, instance, run_id);
                 if (r < 0)
                         log_warning_errno(r, "cannot send the results to the journal: %m");
         }
 
-        write_metrics(&l, &s, measured ? &fig : NULL);
+        write_metrics(&l, &s, measured ? &fig : NULL, instance);
 
         /* The summary line last, so that `systemctl status` shows it. */
         if (!arg_json) {

@@ -85,6 +85,10 @@ int cmd_install(int argc, char **argv) {
         if (o.plaintext)
                 log_warning(PLAINTEXT_WARNING);
 
+        r = install_check_node_instance(&o);
+        if (r < 0)
+                return 1;
+
         r = install_disk(&o, &disk);
         if (r < 0)
                 return 1;
@@ -97,7 +101,10 @@ int cmd_install(int argc, char **argv) {
         if (r < 0)
                 return 1;
 
-        if (cluster.service_dns)
+        /* One unnamed cache alone: the single daemon's snippet, as before instances. */
+        if (o.instance || cluster.members.n > 1)
+                install_members_print(&o, &cluster.members);
+        else if (cluster.service_dns)
                 print_ci_snippet(&o, &cluster);
         if (o.plaintext)
                 log_warning(PLAINTEXT_WARNING);

@@ -19,19 +19,36 @@
 #include "base/log.h"
 #include "check/report.h"
 #include "systemd/units.h"
+#include "systemd/envfile.h"
+#include "cmd/status.h"
+#include "base/text.h"
+#include "kube/instance.h"
+#include "kube/validate.h"
 
 static bool arg_json = false;
 static char *arg_data_dir = NULL;
+static char *arg_kubeconfig = NULL;
+static char *arg_context = NULL;
+static char *arg_namespace = (char *) DEFAULT_NAMESPACE;
+static char *arg_instance = NULL;
 
 static void help(void) {
         printf("Usage: dind-cache status [OPTIONS]\n"
                "\n"
                "Shows the checker's timer and next run, the last check's results as logged to\n"
-               "the journal, and the data directory's disk use now.\n"
+               "the journal, and the data directory's disk use now; and every member of the\n"
+               "ConfigMap " INSTANCE_MEMBERS_CONFIGMAP " (name, node, address, ready), when the\n"
+               "cluster can be reached with a kubeconfig.\n"
                "\n"
                "Options:\n"
                "  --data-dir PATH   the data directory to look at (default: the one the last\n"
                "                    check reported, else " DEFAULT_DATA_DIR ")\n"
+               "  --kubeconfig FILE kubeconfig (default: $KUBECONFIG, ~/.kube/config,\n"
+               "                    /etc/kubernetes/admin.conf)\n"
+               "  --context NAME    kubeconfig context (default: current-context)\n"
+               "  --namespace NS    namespace of the caches (default " DEFAULT_NAMESPACE ")\n"
+               "  --instance NAME   this node's instance, marked in the list (default: the\n"
+               "                    env file's DIND_CACHE_INSTANCE)\n"
                "  --json            print a JSON document\n"
                "  -h, --help        show this help\n"
                "\n"
@@ -41,9 +58,13 @@ static void help(void) {
 }
 
 static int parse_argv(int argc, char **argv) {
-        enum { ARG_JSON = 0x100, ARG_DATA_DIR };
+        enum { ARG_JSON = 0x100, ARG_DATA_DIR, ARG_KUBECONFIG, ARG_CONTEXT, ARG_NAMESPACE, ARG_INSTANCE };
         static const struct option options[] = {
                 { "json", no_argument, NULL, ARG_JSON },
+                { "kubeconfig", required_argument, NULL, ARG_KUBECONFIG },
+                { "context", required_argument, NULL, ARG_CONTEXT },
+                { "namespace", required_argument, NULL, ARG_NAMESPACE },
+                { "instance", required_argument, NULL, ARG_INSTANCE },
                 { "data-dir", required_argument, NULL, ARG_DATA_DIR },
                 { "help", no_argument, NULL, 'h' },
                 {},
@@ -60,6 +81,29 @@ static int parse_argv(int argc, char **argv) {
                 case ARG_JSON:
                         arg_json = true;
                         break;
+                case ARG_KUBECONFIG:
+                        arg_kubeconfig = optarg;
+                        break;
+                case ARG_CONTEXT:
+                        arg_context = optarg;
+                        break;
+                case ARG_NAMESPACE:
+                case ARG_INSTANCE: {
+                        _cleanup_free_ char *why = NULL, *shown = NULL;
+                        int r = c == ARG_NAMESPACE ? validate_dns_label(optarg, &why) : instance_validate(optarg, &why);
+                        if (r < 0) {
+                                shown = text_escape(optarg, 128);
+                                fprintf(stderr, "dind-cache status: invalid value for %s: '%s': %s\n"
+                                        "Try 'dind-cache status --help'.\n", c == ARG_NAMESPACE ? "--namespace" :
+                                        "--instance", shown ?: "?", why ?: "refused");
+                                return -EINVAL;
+                        }
+                        if (c == ARG_NAMESPACE)
+                                arg_namespace = optarg;
+                        else
+                                arg_instance = optarg;
+                        break;
+                }
                 case ARG_DATA_DIR:
                         if (optarg[0] != '/') {
                                 fprintf(stderr, "dind-cache status: invalid value for --data-dir: '%s' (an absolute path is needed)\n"
@@ -94,12 +138,16 @@ struct status {
         struct disk_facts disk;
         const char *data_dir;
         enum check_state state;
+        struct status_members members;
+        char *instance;             /* this node's: --instance, else the env file's */
 };
 
 static void status_done(struct status *s) {
         unit_state_done(&s->timer);
         journal_run_done(&s->run);
         disk_facts_done(&s->disk);
+        status_members_done(&s->members);
+        free(s->instance);
 }
 
 static int percent(uint64_t used, uint64_t total) {
@@ -131,6 +179,17 @@ static void gather(struct status *s) {
                       DEFAULT_DATA_DIR;
         s->disk_r = disk_facts_get(s->data_dir, NULL, &s->disk);
 
+        if (arg_instance)
+                s->instance = strdup(arg_instance);
+        else {
+                _cleanup_(envfile_done) struct envfile env = {};
+                if (envfile_read(ENV_FILE, &env) >= 0 && !isempty(env.instance))
+                        s->instance = text_sanitize(env.instance, strlen(env.instance), 63);
+        }
+        r = status_members_gather(arg_kubeconfig, arg_context, arg_namespace, &s->members);
+        if (r == -ENOMEM)
+                log_warning("out of memory while asking the cluster for its members");
+
         s->state = s->run_found > 0 ? s->run.state : CHECK_UNKNOWN;
         if (s->run_found > 0 && !(s->have_timer && streq(s->timer.active_state, "active")) &&
             s->state < CHECK_WARN)
@@ -139,6 +198,49 @@ static void gather(struct status *s) {
 
 static bool timer_active(const struct status *s) {
         return s->have_timer && streq(s->timer.active_state, "active");
+}
+
+static bool is_this_node(const struct status *s, const char *key) {
+        return streq(key, s->instance ?: INSTANCE_DEFAULT_KEY);
+}
+
+static void print_members_text(const struct status *s) {
+        const struct status_members *m = &s->members;
+
+        if (m->error) {
+                printf("Members:  %s\n", m->error);
+                return;
+        }
+        printf("Members:  %zu in ConfigMap %s/" INSTANCE_MEMBERS_CONFIGMAP "%s\n", m->n, arg_namespace,
+               m->members.truncated ? " (more not shown)" : "");
+        for (size_t i = 0; i < m->n; i++) {
+                const struct member *e = &m->members.v[i];
+                const struct status_member *p = &m->v[i];
+                printf("  %-2s%-20s %-20s %-40s %s\n", is_this_node(s, e->key) ? "*" : "", e->key,
+                       p->node ?: "-", e->address, p->error ? "unknown (cannot list its pods)" :
+                       p->ready ? "ready" : p->pods ? "not ready" : "no pod");
+        }
+}
+
+static json_t *members_json(const struct status *s) {
+        const struct status_members *m = &s->members;
+        _cleanup_json_ json_t *a = NULL;
+
+        if (m->error)
+                return json_pack("{s:s}", "error", m->error);
+        a = json_array();
+        if (!a)
+                return NULL;
+        for (size_t i = 0; i < m->n; i++) {
+                const struct member *e = &m->members.v[i];
+                const struct status_member *p = &m->v[i];
+                json_t *o = json_pack("{s:s, s:s?, s:s, s:b, s:b, s:I, s:b}", "name", e->key, "node", p->node,
+                                      "address", e->address, "valid", e->valid, "ready", p->ready,
+                                      "pods", (json_int_t) p->pods, "this_node", is_this_node(s, e->key));
+                if (!o || json_array_append_new(a, o) < 0)
+                        return NULL;
+        }
+        return json_pack("{s:s, s:O}", "configmap", INSTANCE_MEMBERS_CONFIGMAP, "members", a);
 }
 
 static int print_text(const struct status *s) {
@@ -175,6 +277,7 @@ static int print_text(const struct status *s) {
                        percent(d->inodes - d->inodes_free, d->inodes), d->fs_type ? d->fs_type : "?",
                        d->source ? d->source : "?", d->on_root_fs ? " (the root filesystem: not mounted?)" : "");
         }
+        print_members_text(s);
         return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -EIO;
 }
 
@@ -230,7 +333,8 @@ static int print_json(const struct status *s) {
         if (json_set_new(doc, "result", json_string(check_state_to_plugin_string(s->state))) < 0 ||
             json_object_set(doc, "timer", timer ? timer : json_null()) < 0 ||
             json_object_set(doc, "last_run", run ? run : json_null()) < 0 ||
-            json_object_set(doc, "disk", disk) < 0)
+            json_object_set(doc, "disk", disk) < 0 ||
+            json_set_new(doc, "cluster", members_json(s)) < 0)
                 return -ENOMEM;
         if (json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0)
                 return -EIO;

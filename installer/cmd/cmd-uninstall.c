@@ -17,8 +17,11 @@
 #include "cmd/install.h"
 #include "base/log.h"
 #include "cmd/uninstall.h"
+#include "systemd/envfile.h"
 #include "systemd/units.h"
 #include "disk/seal.h"
+#include "base/text.h"
+#include "kube/instance.h"
 #include "systemd/vendor-units.h"
 #include "disk/wipe.h"
 #include "pki/pki-store.h"
@@ -33,6 +36,7 @@ struct uninstall_args {
         char *kubeconfig;
         char *context;
         char *namespace_;
+        char *instance;           /* --instance, or NULL: the unnamed one */
         bool wipe_data;
         bool dry_run;
 };
@@ -52,6 +56,10 @@ static void help(void) {
                "  --kubeconfig FILE          kubeconfig for --delete-cluster-objects\n"
                "  --context NAME             kubeconfig context\n"
                "  --namespace NS             namespace of the daemon (default " DEFAULT_NAMESPACE ")\n"
+               "  --instance NAME            the instance install made with --instance NAME: its\n"
+               "                             objects and its key in ConfigMap " INSTANCE_MEMBERS_CONFIGMAP "\n"
+               "                             only (default: the unnamed one). When this node holds\n"
+               "                             another instance, only the cluster objects go\n"
                "  --wipe-data                also remove everything inside the data directory\n"
                "                             (never the directory, never across a mount or a\n"
                "                             symlink, never the device's filesystem), then stop\n"
@@ -99,7 +107,7 @@ static int check_spelled_out(int argc, char **argv, const struct option *options
 static int parse_argv(int argc, char **argv, struct uninstall_args *a) {
         enum {
                 ARG_DATA_DIR = 0x100, ARG_DELETE_CLUSTER_OBJECTS, ARG_KUBECONFIG, ARG_CONTEXT,
-                ARG_NAMESPACE, ARG_WIPE_DATA, ARG_DRY_RUN,
+                ARG_NAMESPACE, ARG_WIPE_DATA, ARG_DRY_RUN, ARG_INSTANCE,
         };
         static const struct option options[] = {
                 { "data-dir", required_argument, NULL, ARG_DATA_DIR },
@@ -107,6 +115,7 @@ static int parse_argv(int argc, char **argv, struct uninstall_args *a) {
                 { "kubeconfig", required_argument, NULL, ARG_KUBECONFIG },
                 { "context", required_argument, NULL, ARG_CONTEXT },
                 { "namespace", required_argument, NULL, ARG_NAMESPACE },
+                { "instance", required_argument, NULL, ARG_INSTANCE },
                 { "wipe-data", no_argument, NULL, ARG_WIPE_DATA },
                 { "dry-run", no_argument, NULL, ARG_DRY_RUN },
                 { "help", no_argument, NULL, 'h' },
@@ -147,6 +156,19 @@ static int parse_argv(int argc, char **argv, struct uninstall_args *a) {
                 case ARG_NAMESPACE:
                         a->namespace_ = optarg;
                         break;
+                case ARG_INSTANCE: {
+                        _cleanup_free_ char *why = NULL;
+                        r = instance_validate(optarg, &why);
+                        if (r == -ENOMEM)
+                                return log_error_errno(r, "out of memory");
+                        if (r < 0) {
+                                _cleanup_free_ char *shown = text_escape(optarg, 128);
+                                return usage_error("invalid value for --instance: '%s': %s", shown ?: "?",
+                                                   why ?: "refused");
+                        }
+                        a->instance = optarg;
+                        break;
+                }
                 case ARG_WIPE_DATA:
                         a->wipe_data = true;
                         break;
@@ -410,6 +432,7 @@ static int delete_cluster_objects(struct ctx *c) {
                 .kubeconfig = a->kubeconfig,
                 .context = a->context,
                 .namespace_ = a->namespace_,
+                .instance = a->instance,
                 .data_dir = a->data_dir,
                 .dry_run = a->dry_run,
                 /* Before a wipe, the daemon must be gone: its mounts live in the pod's
@@ -422,6 +445,37 @@ static int delete_cluster_objects(struct ctx *c) {
                 return r;
         c->removed += (unsigned) r;
         return 0;
+}
+
+/* 1 (after saying so) when ENV_FILE names another instance than --instance: this
+ * node's checker, env file and data are that instance's, not ours to remove. */
+static int node_holds_other_instance(const struct uninstall_args *a) {
+        _cleanup_(envfile_done) struct envfile env = {};
+        _cleanup_free_ char *shown = NULL;
+        int r;
+
+        r = envfile_read(ENV_FILE, &env);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return log_error_errno(r, "cannot read '%s': %m", ENV_FILE);
+        if (isempty(env.instance) ? !a->instance : streq(env.instance, a->instance))
+                return 0;
+        if (!env.node && !env.docker_host && !env.instance)
+                return 0;
+        shown = isempty(env.instance) ? NULL : text_escape(env.instance, 64);
+        if (a->delete_cluster_objects)
+                log_info("This node holds %s%s%s, not %s%s%s: deleting that instance's cluster objects only; "
+                         "this node's checker, env file and data stay", shown ? "instance '" : "the unnamed cache",
+                         shown ?: "", shown ? "'" : "", a->instance ? "instance '" : "the unnamed cache",
+                         a->instance ?: "", a->instance ? "'" : "");
+        else
+                log_error("this node holds %s%s%s (%s), not %s%s%s: nothing removed. Pass --instance %s to "
+                          "remove it, or add --delete-cluster-objects to delete the other instance's cluster "
+                          "objects from here", shown ? "instance '" : "the unnamed cache", shown ?: "",
+                          shown ? "'" : "", ENV_FILE, a->instance ? "instance '" : "the unnamed cache",
+                          a->instance ?: "", a->instance ? "'" : "", shown ?: "(none: leave --instance out)");
+        return 1;
 }
 
 int cmd_uninstall(int argc, char **argv) {
@@ -449,8 +503,21 @@ int cmd_uninstall(int argc, char **argv) {
                 c.bus = bus;
         }
 
+        r = node_holds_other_instance(&args);
+        if (r < 0)
+                return 1;
+        if (r > 0 && args.wipe_data) {
+                log_error("not wiping '%s': this node's data is another instance's", args.data_dir);
+                return 1;
+        }
+        if (r > 0 && !args.delete_cluster_objects)
+                return 1;
         if (args.delete_cluster_objects && delete_cluster_objects(&c) < 0)
                 return 1;
+        if (r > 0) {
+                log_info("This node's checker belongs to another instance: it stays.");
+                return fflush(stdout) == 0 ? 0 : 1;
+        }
         if (uninstall_checker(&c) < 0)
                 return 1;
         if (args.wipe_data && wipe_data(&c) < 0)

@@ -8,6 +8,7 @@
 
 #include "cmd/install.h"
 #include "kube/kube.h"
+#include "kube/members.h"
 #include "base/log.h"
 
 #define log_oom() log_error_errno(-ENOMEM, "out of memory")
@@ -33,3 +34,11 @@ int install_tls_prepare(const struct install_options *o, json_t *objects, const 
 
 /* "tcp://IP:2376" ("tcp://[IP]:PORT" for IPv6), port 2375 when PLAINTEXT. */
 char *install_docker_host(const char *ip, bool plaintext);
+
+/* The members ConfigMap (install-members.c). Before anything is applied: refuses the
+ * unnamed instance beside named ones in one namespace (-EEXIST, logged). */
+int install_members_preflight(const struct install_options *o, struct kube_client *c, const struct kubeconfig *cfg);
+/* Applies this instance's key (field manager dind-cache/KEY; dryRun with --dry-run),
+ * prints the outcome, and reads every member back into *RET. */
+int install_members_register(const struct install_options *o, struct kube_client *c, const struct kubeconfig *cfg,
+                             struct members *ret);

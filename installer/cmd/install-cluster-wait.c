@@ -20,7 +20,7 @@
 #define EVENTS_SHOWN 5
 
 struct wait_paths {
-        char *pvc, *deployment, *service, *pods, *slices, *events;
+        char *pvc, *deployment, *service, *pods, *slices, *events, *slice_selector;
         const char *pvc_name;
 };
 
@@ -31,6 +31,7 @@ static void wait_paths_done(struct wait_paths *p) {
         free(p->pods);
         free(p->slices);
         free(p->events);
+        free(p->slice_selector);
 }
 
 /* What one look at the cluster found. */
@@ -92,7 +93,7 @@ static int look(struct kube_client *c, const struct kubeconfig *cfg, const struc
                 r = -ENOMEM;
                 goto fail;
         }
-        r = kube_list(c, p->slices, "kubernetes.io/service-name=" MANIFEST_SERVICE, NULL, &slices);
+        r = kube_list(c, p->slices, p->slice_selector, NULL, &slices);
         if (r < 0)
                 goto fail_request;
         if (!kube_endpointslices_ready(slices, &why) && (r = unmet(&s, why)) < 0)
@@ -138,10 +139,11 @@ static void explain(struct kube_client *c, const struct wait_paths *p, const str
                           text);
 }
 
-static int make_paths(const json_t *objects, const char *ns, struct wait_paths *p) {
-        const json_t *pvc = manifest_find(objects, "PersistentVolumeClaim", MANIFEST_PVC);
-        const json_t *dep = manifest_find(objects, "Deployment", MANIFEST_DEPLOYMENT);
-        const json_t *svc = manifest_find(objects, "Service", MANIFEST_SERVICE);
+static int make_paths(const json_t *objects, const char *ns, const struct instance_names *n,
+                      struct wait_paths *p) {
+        const json_t *pvc = manifest_find(objects, "PersistentVolumeClaim", n->pvc);
+        const json_t *dep = manifest_find(objects, "Deployment", n->deployment);
+        const json_t *svc = manifest_find(objects, "Service", n->service);
 
         if (!pvc || !dep || !svc)
                 return -EINVAL;
@@ -151,21 +153,22 @@ static int make_paths(const json_t *objects, const char *ns, struct wait_paths *
         p->pods = strdup_printf("/api/v1/namespaces/%s/pods", ns);
         p->slices = strdup_printf("/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices", ns);
         p->events = strdup_printf("/api/v1/namespaces/%s/events", ns);
-        p->pvc_name = MANIFEST_PVC;
-        return p->pods && p->slices && p->events ? 0 : -ENOMEM;
+        p->slice_selector = strdup_printf("kubernetes.io/service-name=%s", n->service);
+        p->pvc_name = n->pvc;
+        return p->pods && p->slices && p->events && p->slice_selector ? 0 : -ENOMEM;
 }
 
 int install_cluster_wait(const struct install_options *o, struct kube_client *c, const struct kubeconfig *cfg,
                          const json_t *objects, char **ret_cluster_ip) {
         _cleanup_(wait_paths_done) struct wait_paths p = {};
         _cleanup_free_ char *selector = NULL, *shown = NULL;
-        const json_t *dep = manifest_find(objects, "Deployment", MANIFEST_DEPLOYMENT);
+        const json_t *dep = manifest_find(objects, "Deployment", o->names.deployment);
         uint64_t start = now_usec(), deadline = start + o->timeout_usec, last_print = 0;
         bool tty = isatty(STDOUT_FILENO);
         char t[32];
         int r;
 
-        r = make_paths(objects, o->namespace_, &p);
+        r = make_paths(objects, o->namespace_, &o->names, &p);
         if (r < 0)
                 return log_error_errno(r, "the manifests lack the claim, the deployment or the service: %m");
         selector = kube_label_selector(json_get_path(dep, "spec", "selector", "matchLabels", NULL));

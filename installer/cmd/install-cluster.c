@@ -148,7 +148,10 @@ static char *render_command(const struct install_options *o, uint64_t capacity) 
 
         if (!cmd)
                 return NULL;
-        r = add_flag(&cmd, "--node", o->node);
+        if (o->instance)
+                r = add_flag(&cmd, "--instance", o->instance);
+        if (r >= 0)
+                r = add_flag(&cmd, "--node", o->node);
         if (r >= 0)
                 r = add_flag(&cmd, "--data-dir", o->data_dir);
         if (r >= 0 && capacity)
@@ -176,7 +179,7 @@ static char *render_command(const struct install_options *o, uint64_t capacity) 
 
 static int skip_apply(const struct install_options *o, uint64_t capacity) {
         _cleanup_free_ char *cmd = render_command(o, capacity);
-        struct envfile env = { .data_dir = o->data_dir, .node = o->node };
+        struct envfile env = { .data_dir = o->data_dir, .node = o->node, .instance = o->instance };
         int r;
 
         if (!cmd)
@@ -195,13 +198,22 @@ static int skip_apply(const struct install_options *o, uint64_t capacity) {
         printf("Skipping the cluster (--skip-apply). Apply the manifests from a machine with cluster access:\n\n"
                "  %s \\\n    | kubectl apply --server-side --field-manager=" KUBE_FIELD_MANAGER " -f -\n\n"
                "then set DOCKER_HOST=tcp://CLUSTER_IP:%d in %s (CLUSTER_IP: kubectl -n %s get service "
-               MANIFEST_SERVICE " -o jsonpath='{.spec.clusterIP}').\n",
-               cmd, o->plaintext ? MANIFEST_PLAINTEXT_PORT : MANIFEST_TLS_PORT, ENV_FILE, o->namespace_);
+               "%s -o jsonpath='{.spec.clusterIP}').\n",
+               cmd, o->plaintext ? MANIFEST_PLAINTEXT_PORT : MANIFEST_TLS_PORT, ENV_FILE, o->namespace_,
+               o->names.service);
+        if (o->instance)
+                printf("Once its daemon is ready, list it in ConfigMap %s/" INSTANCE_MEMBERS_CONFIGMAP " under its own field "
+               "manager (or run install without --skip-apply, which does):\n\n"
+               "  kubectl -n %s create configmap " INSTANCE_MEMBERS_CONFIGMAP " --from-literal=%s=%s.%s.svc:%d "
+               "--dry-run=client -o yaml \\\n"
+               "    | kubectl apply --server-side --field-manager=" INSTANCE_FIELD_MANAGER_PREFIX "%s -f -\n\n",
+               o->namespace_, o->namespace_, instance_key(o->instance), o->names.service, o->namespace_,
+               o->plaintext ? MANIFEST_PLAINTEXT_PORT : MANIFEST_TLS_PORT, instance_key(o->instance));
         if (!o->plaintext)
                 printf("The daemon's certificates name the Service's ClusterIP and are made on this node: run "
                        "install without --skip-apply once the cluster is reachable, so that it makes them and "
-                       "applies the Secrets " MANIFEST_SERVER_SECRET " and " MANIFEST_CLIENT_SECRET
-                       " (until then the daemon's pod waits for its Secret).\n");
+                       "applies the Secrets %s and %s (until then the daemon's pod waits for its Secret).\n",
+                       o->names.server_secret, o->names.client_secret);
         fflush(stdout);
         return 0;
 }
@@ -240,7 +252,7 @@ static int differ(char **list, const char *what, const char *live, const char *o
         return 0;
 }
 
-static int check_existing_pv(const json_t *live, const json_t *ours, const char *ns) {
+static int check_existing_pv(const json_t *live, const json_t *ours, const char *ns, const struct instance_names *n) {
         _cleanup_free_ char *d = NULL;
         const char *lp = json_string_value(json_get_path(live, "spec", "local", "path", NULL));
         const char *op = json_string_value(json_get_path(ours, "spec", "local", "path", NULL));
@@ -251,7 +263,7 @@ static int check_existing_pv(const json_t *live, const json_t *ours, const char 
         const char *cn = json_string_value(json_get_path(live, "spec", "claimRef", "name", NULL));
         const char *cns = json_string_value(json_get_path(live, "spec", "claimRef", "namespace", NULL));
         _cleanup_free_ char *claim = cn ? strdup_printf("%s/%s", cns ?: "", cn) : NULL;
-        _cleanup_free_ char *our_claim = strdup_printf("%s/" MANIFEST_PVC, ns);
+        _cleanup_free_ char *our_claim = strdup_printf("%s/%s", ns, n->pvc);
         int r = 0;
 
         if (!our_claim)
@@ -270,13 +282,13 @@ static int check_existing_pv(const json_t *live, const json_t *ours, const char 
                 return log_error_errno(r, "cannot compare the PersistentVolume: %m");
         if (!d)
                 return 0;
-        log_error("the PersistentVolume '" MANIFEST_PV "' exists and points elsewhere; it is not overwritten:%s", d);
-        log_error("check what uses it, then delete it (kubectl delete pv " MANIFEST_PV "; with reclaim policy "
-                  "Retain the data stays on the node) or run install with the values it has");
+        log_error("the PersistentVolume '%s' exists and points elsewhere; it is not overwritten:%s", n->pv, d);
+        log_error("check what uses it, then delete it (kubectl delete pv %s; with reclaim policy "
+                  "Retain the data stays on the node) or run install with the values it has", n->pv);
         return -EEXIST;
 }
 
-static int check_existing_pvc(const json_t *live, const json_t *ours, const char *ns) {
+static int check_existing_pvc(const json_t *live, const json_t *ours, const char *ns, const struct instance_names *n) {
         _cleanup_free_ char *d = NULL;
         const char *lv = json_string_value(json_get_path(live, "spec", "volumeName", NULL));
         const char *ls = json_string_value(json_get_path(live, "spec", "storageClassName", NULL));
@@ -285,7 +297,7 @@ static int check_existing_pvc(const json_t *live, const json_t *ours, const char
         const char *oc = json_string_value(json_get_path(ours, "spec", "resources", "requests", "storage", NULL));
         int r;
 
-        r = differ(&d, "volumeName", lv, MANIFEST_PV, !lv || streq(lv, MANIFEST_PV));
+        r = differ(&d, "volumeName", lv, n->pv, !lv || streq(lv, n->pv));
         if (r >= 0)
                 r = differ(&d, "storageClassName", ls, os, streq(ls, os));
         if (r >= 0)
@@ -294,10 +306,10 @@ static int check_existing_pvc(const json_t *live, const json_t *ours, const char
                 return log_error_errno(r, "cannot compare the PersistentVolumeClaim: %m");
         if (!d)
                 return 0;
-        log_error("the PersistentVolumeClaim '%s/" MANIFEST_PVC "' exists and points elsewhere; it is not "
-                  "overwritten:%s", ns, d);
-        log_error("check what uses it, then delete it (kubectl -n %s delete pvc " MANIFEST_PVC ") or run "
-                  "install with the values it has", ns);
+        log_error("the PersistentVolumeClaim '%s/%s' exists and points elsewhere; it is not "
+                  "overwritten:%s", ns, n->pvc, d);
+        log_error("check what uses it, then delete it (kubectl -n %s delete pvc %s) or run "
+                  "install with the values it has", ns, n->pvc);
         return -EEXIST;
 }
 
@@ -306,8 +318,8 @@ static int preflight(const struct install_options *o, struct kube_client *c, con
                      const json_t *objects) {
         _cleanup_json_ json_t *node = NULL, *pv = NULL, *pvc = NULL;
         _cleanup_free_ char *node_path = NULL, *what = NULL;
-        const json_t *our_pv = manifest_find(objects, "PersistentVolume", MANIFEST_PV);
-        const json_t *our_pvc = manifest_find(objects, "PersistentVolumeClaim", MANIFEST_PVC);
+        const json_t *our_pv = manifest_find(objects, "PersistentVolume", o->names.pv);
+        const json_t *our_pvc = manifest_find(objects, "PersistentVolumeClaim", o->names.pvc);
         _cleanup_free_ char *pv_path = NULL, *pvc_path = NULL;
         const char *label;
         int r;
@@ -340,17 +352,17 @@ static int preflight(const struct install_options *o, struct kube_client *c, con
                 return log_oom();
         r = kube_get(c, pv_path, &pv);
         if (r < 0 && r != -ENOENT)
-                return install_log_kube_error(c, cfg, r, "get the PersistentVolume '" MANIFEST_PV "'");
+                return install_log_kube_error(c, cfg, r, "get the PersistentVolume");
         if (pv) {
-                r = check_existing_pv(pv, our_pv, o->namespace_);
+                r = check_existing_pv(pv, our_pv, o->namespace_, &o->names);
                 if (r < 0)
                         return r;
         }
         r = kube_get(c, pvc_path, &pvc);
         if (r < 0 && r != -ENOENT)
-                return install_log_kube_error(c, cfg, r, "get the PersistentVolumeClaim '" MANIFEST_PVC "'");
+                return install_log_kube_error(c, cfg, r, "get the PersistentVolumeClaim");
         if (pvc) {
-                r = check_existing_pvc(pvc, our_pvc, o->namespace_);
+                r = check_existing_pvc(pvc, our_pvc, o->namespace_, &o->names);
                 if (r < 0)
                         return r;
         }
@@ -405,7 +417,7 @@ static int apply_all(const struct install_options *o, struct kube_client *c, con
                         return install_log_kube_error(c, cfg, r, what);
                 if (o->dry_run && streq(ref.type->kind, "Namespace") && outcome == KUBE_APPLY_CREATED)
                         namespace_missing = true;
-                if (streq(ref.type->kind, "Service") && streq(ref.name, MANIFEST_SERVICE) &&
+                if (streq(ref.type->kind, "Service") && streq(ref.name, o->names.service) &&
                     kube_service_cluster_ip(live)) {
                         free(cluster_ip);
                         cluster_ip = strdup(kube_service_cluster_ip(live));
@@ -462,7 +474,7 @@ int install_cluster(const struct install_options *o, const struct install_disk_r
         r = install_render_manifests(&p, &objects);
         if (r < 0)
                 return r;
-        dns = strdup_printf(MANIFEST_SERVICE ".%s.svc", o->namespace_);
+        dns = strdup_printf("%s.%s.svc", o->names.service, o->namespace_);
         if (!dns)
                 return log_oom();
 
@@ -480,6 +492,9 @@ int install_cluster(const struct install_options *o, const struct install_disk_r
         r = preflight(o, c, cfg, objects);
         if (r < 0)
                 return r;
+        r = install_members_preflight(o, c, cfg);
+        if (r < 0)
+                return r;
         printf("%s the manifests (server-side apply, field manager " KUBE_FIELD_MANAGER "):\n",
                o->dry_run ? "Dry run: applying" : "Applying");
         r = apply_all(o, c, cfg, objects);
@@ -489,6 +504,9 @@ int install_cluster(const struct install_options *o, const struct install_disk_r
         if (o->dry_run) {
                 printf("Would wait until the claim is Bound, the Deployment rolled out on '%s' and the Service has "
                        "a ready endpoint; then write %s\n", o->node, ENV_FILE);
+                r = install_members_register(o, c, cfg, &ret->members);
+                if (r < 0)
+                        return r;
                 ret->service_dns = TAKE_PTR(dns);
                 return 0;
         }
@@ -509,7 +527,7 @@ int install_cluster(const struct install_options *o, const struct install_disk_r
                         ret->was_plaintext = true;
         }
         struct envfile env = {
-                .docker_host = docker_host, .data_dir = o->data_dir, .node = o->node,
+                .docker_host = docker_host, .data_dir = o->data_dir, .node = o->node, .instance = o->instance,
                 .tls_verify = o->plaintext ? "" : "1",
                 .cert_path = o->plaintext ? "" : PKI_DEFAULT_DIR "/checker",
         };
@@ -521,6 +539,11 @@ int install_cluster(const struct install_options *o, const struct install_disk_r
                 return log_error_errno(r, "cannot write '%s': %m", ENV_FILE);
         printf("%s %s (DOCKER_HOST=%s)\n", r > 0 ? "Wrote" : "Unchanged:", ENV_FILE, docker_host);
         fflush(stdout);
+
+        /* Last: a member is listed once its daemon is ready. */
+        r = install_members_register(o, c, cfg, &ret->members);
+        if (r < 0)
+                return r;
 
         ret->cluster_ip = TAKE_PTR(cluster_ip);
         ret->service_dns = TAKE_PTR(dns);

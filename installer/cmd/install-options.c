@@ -37,6 +37,7 @@ enum {
         ARG_RENEW_CERTS,
         ARG_ROTATE_CA,
         ARG_SEAL_MOUNT_POINT,
+        ARG_INSTANCE,
 };
 
 static const struct option_doc {
@@ -55,6 +56,8 @@ static const struct option_doc {
           "without --device: seal the disk mounted by hand at --data-dir (chattr +i beneath it; see README)" },
         { { "capacity", required_argument, NULL, ARG_CAPACITY }, OPTS_DISK, "SIZE",
           "the volume's capacity, a quantity like 50Gi (default: the filesystem's size)" },
+        { { "instance", required_argument, NULL, ARG_INSTANCE }, OPTS_CLUSTER, "NAME",
+          "one of several caches, one per node: its objects are named from NAME (default: the unnamed one)" },
         { { "node", required_argument, NULL, ARG_NODE }, OPTS_CLUSTER, "NAME",
           "the node's kubernetes.io/hostname (default: this host's name)" },
         { { "namespace", required_argument, NULL, ARG_NAMESPACE }, OPTS_CLUSTER, "NS",
@@ -231,6 +234,13 @@ int install_options_parse(const char *name, unsigned accept, int argc, char **ar
                         if (r >= 0)
                                 r = set_string(&o.node, optarg);
                         break;
+                case ARG_INSTANCE:
+                        why = NULL;
+                        r = instance_validate(optarg, &why);
+                        r = flag_invalid(name, "--instance", optarg, r, why);
+                        if (r >= 0)
+                                r = set_string(&o.instance, optarg);
+                        break;
                 case ARG_NAMESPACE:
                 case ARG_ALLOW_NAMESPACE: {
                         const char *flag = c == ARG_NAMESPACE ? "--namespace" : "--allow-namespace";
@@ -357,6 +367,11 @@ int install_options_parse(const char *name, unsigned accept, int argc, char **ar
                 r = usage_error(name, "%s makes no sense with --plaintext", o.rotate_ca ? "--rotate-ca" : "--renew-certs");
                 goto fail;
         }
+        r = instance_names_init(o.instance, &o.names);
+        if (r < 0) {
+                r = usage_error(name, "invalid value for --instance: '%s'", o.instance);
+                goto fail;
+        }
         *ret = o;
         return 1;
 
@@ -368,6 +383,7 @@ fail:
 void install_options_done(struct install_options *o) {
         free(o->data_dir);
         free(o->device);
+        free(o->instance);
         free(o->node);
         free(o->namespace_);
         free(o->image);
@@ -389,12 +405,14 @@ void install_disk_result_done(struct install_disk_result *r) {
 void install_cluster_result_done(struct install_cluster_result *r) {
         free(r->cluster_ip);
         free(r->service_dns);
+        members_done(&r->members);
         *r = (struct install_cluster_result) {};
 }
 
 void install_manifest_params(const struct install_options *o, uint64_t capacity, struct manifest_params *ret) {
         *ret = (struct manifest_params) {
                 .namespace_ = o->namespace_,
+                .instance = o->instance,
                 .node = o->node,
                 .data_dir = o->data_dir,
                 .capacity = capacity,

@@ -49,10 +49,11 @@ static void print_state(const struct install_options *o, const struct pki_state 
 }
 
 static int server_sans(const struct install_options *o, const char *cluster_ip, struct pki_sans *ret) {
-        _cleanup_free_ char *ns = strdup_printf(MANIFEST_SERVICE ".%s", o->namespace_);
-        _cleanup_free_ char *svc = strdup_printf(MANIFEST_SERVICE ".%s.svc", o->namespace_);
-        _cleanup_free_ char *fqdn = strdup_printf(MANIFEST_SERVICE ".%s.svc.%s", o->namespace_, o->cluster_domain);
-        const char *names[] = { MANIFEST_SERVICE, ns, svc, fqdn, cluster_ip, "localhost", "127.0.0.1" };
+        const char *service = o->names.service;
+        _cleanup_free_ char *ns = strdup_printf("%s.%s", service, o->namespace_);
+        _cleanup_free_ char *svc = strdup_printf("%s.%s.svc", service, o->namespace_);
+        _cleanup_free_ char *fqdn = strdup_printf("%s.%s.svc.%s", service, o->namespace_, o->cluster_domain);
+        const char *names[] = { service, ns, svc, fqdn, cluster_ip, "localhost", "127.0.0.1" };
         int r;
 
         if (!ns || !svc || !fqdn)
@@ -81,12 +82,12 @@ int install_tls_prepare(const struct install_options *o, json_t *objects, const 
         if (!cluster_ip) {
                 if (o->dry_run) {
                         printf("  Certificates in %s would be made once the Service has its ClusterIP; then the "
-                               "Secrets " MANIFEST_SERVER_SECRET " and " MANIFEST_CLIENT_SECRET " (dry run)\n",
-                               PKI_DEFAULT_DIR);
+                               "Secrets %s and %s (dry run)\n", PKI_DEFAULT_DIR, o->names.server_secret,
+                               o->names.client_secret);
                         return 0;
                 }
-                return log_error_errno(-EADDRNOTAVAIL, "the Service '%s/" MANIFEST_SERVICE "' has no ClusterIP: the "
-                                       "server certificate must name it", o->namespace_);
+                return log_error_errno(-EADDRNOTAVAIL, "the Service '%s/%s' has no ClusterIP: the "
+                                       "server certificate must name it", o->namespace_, o->names.service);
         }
         r = server_sans(o, cluster_ip, &sans);
         if (r < 0)

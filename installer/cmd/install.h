@@ -16,6 +16,8 @@
 #include <jansson.h>
 
 #include "base/util.h"
+#include "kube/instance.h"
+#include "kube/members.h"
 
 #define DEFAULT_DATA_DIR "/mnt/k8s/docker"
 #define DEFAULT_NAMESPACE "kube-ops"
@@ -48,6 +50,8 @@ struct install_options {
         bool json;
 
         /* cluster objects */
+        char *instance;            /* --instance, or NULL: the unnamed instance */
+        struct instance_names names; /* its objects' names (kube/instance.h) */
         char *node;                /* default: this host's name */
         char *namespace_;
         char *image;               /* or NULL: the manifest's pinned image */
@@ -99,6 +103,7 @@ struct install_cluster_result {
         char *cluster_ip;        /* the Service's ClusterIP, or NULL (dry run, skip) */
         char *service_dns;       /* "docker-dind.kube-ops.svc" */
         bool was_plaintext;      /* the env file pointed at port 2375 before this run */
+        struct members members;  /* every member, read back after registering */
 };
 void install_cluster_result_done(struct install_cluster_result *r);
 
@@ -106,6 +111,14 @@ void install_cluster_result_done(struct install_cluster_result *r);
  * write ENV_FILE. With --skip-apply: say how to apply from elsewhere. */
 int install_cluster(const struct install_options *o, const struct install_disk_result *disk,
                     struct install_cluster_result *ret);
+
+/* DIND_CACHE_HOSTS, the runner's Secret mounts and the job's include, for the
+ * members M (install-members.c). */
+void install_members_print(const struct install_options *o, const struct members *m);
+
+/* One instance per node: refuses (logged, -EEXIST) when ENV_FILE says this node holds
+ * another instance than O's (or the unnamed one, or it holds one and O is unnamed). */
+int install_check_node_instance(const struct install_options *o);
 
 /* Write the checker's units and catalog, reload, enable and start the timer, run
  * one check and print it. Fails when that check is CRITICAL. With --skip-timer it

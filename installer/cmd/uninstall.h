@@ -12,6 +12,7 @@ struct uninstall_cluster_args {
         const char *kubeconfig;   /* or NULL: $KUBECONFIG, ~/.kube/config, admin.conf */
         const char *context;      /* or NULL: current-context */
         const char *namespace_;
+        const char *instance;     /* NULL: the unnamed one */
         const char *data_dir;
         bool dry_run;
         bool wait_pods_gone;      /* wait until the daemon's pods are gone (before a wipe) */

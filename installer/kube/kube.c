@@ -353,12 +353,42 @@ static bool same_content(const json_t *a, const json_t *b) {
 
 int kube_apply(struct kube_client *c, const char *path, const json_t *obj, unsigned flags,
                enum kube_apply_outcome *ret_outcome, json_t **ret_obj) {
+        return kube_apply_as(c, path, obj, KUBE_FIELD_MANAGER, flags, ret_outcome, ret_obj);
+}
+
+/* A field manager is at most 128 characters; ours are [a-z0-9./-], which a query
+ * string carries as they are but for '/', escaped. */
+static char *manager_query(const char *manager) {
+        size_t n = strlen(manager);
+        char *q, *o;
+
+        if (n == 0 || n > 128 || strspn(manager, "abcdefghijklmnopqrstuvwxyz0123456789.-/") != n)
+                return NULL;
+        q = o = malloc(n * 3 + 1);
+        if (!q)
+                return NULL;
+        for (const char *s = manager; *s; s++)
+                if (*s == '/') {
+                        memcpy(o, "%2F", 3);
+                        o += 3;
+                } else
+                        *o++ = *s;
+        *o = '\0';
+        return q;
+}
+
+int kube_apply_as(struct kube_client *c, const char *path, const json_t *obj, const char *manager, unsigned flags,
+                  enum kube_apply_outcome *ret_outcome, json_t **ret_obj) {
         _cleanup_json_ json_t *live = NULL, *result = NULL;
+        _cleanup_free_ char *mq = NULL;
         _cleanup_free_ char *body = NULL, *query = NULL;
         enum kube_apply_outcome outcome;
         long status;
         int r;
 
+        mq = manager ? manager_query(manager) : NULL;
+        if (!mq)
+                return -EINVAL;
         r = kube_get(c, path, &live);
         if (r < 0 && r != -ENOENT)
                 return r;
@@ -366,7 +396,7 @@ int kube_apply(struct kube_client *c, const char *path, const json_t *obj, unsig
         body = json_dumps(obj, JSON_COMPACT);
         if (!body)
                 return -ENOMEM;
-        query = strdup_printf("fieldManager=" KUBE_FIELD_MANAGER "%s%s",
+        query = strdup_printf("fieldManager=%s%s%s", mq,
                               flags & KUBE_APPLY_FORCE ? "&force=true" : "",
                               flags & KUBE_APPLY_DRY_RUN ? "&dryRun=All" : "");
         if (!query)

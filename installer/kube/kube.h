@@ -135,6 +135,12 @@ const char *kube_apply_outcome_to_string(enum kube_apply_outcome o); /* "created
 int kube_apply(struct kube_client *c, const char *path, const json_t *obj, unsigned flags,
                enum kube_apply_outcome *ret_outcome, json_t **ret_obj);
 
+/* kube_apply() with the field manager MANAGER (at most 128 characters of
+ * [a-z0-9./-]; -EINVAL otherwise), e.g. "dind-cache/a": that manager owns exactly the
+ * fields OBJ holds, and an apply without a field it owned alone removes it. */
+int kube_apply_as(struct kube_client *c, const char *path, const json_t *obj, const char *manager, unsigned flags,
+                  enum kube_apply_outcome *ret_outcome, json_t **ret_obj);
+
 /* DELETE PATH (propagationPolicy=Background; dryRun=All when DRY_RUN). Returns 1 when
  * deleted (or it would be), 0 when it was already gone. */
 int kube_delete(struct kube_client *c, const char *path, bool dry_run);

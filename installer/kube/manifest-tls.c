@@ -9,6 +9,7 @@
 
 #include "base/json-util.h"
 #include "base/util.h"
+#include "kube/instance.h"
 #include "kube/manifest.h"
 #include "kube/manifest-private.h"
 
@@ -136,13 +137,17 @@ static char *base64(const char *s) {
         return out;
 }
 
-static json_t *secret_object(const char *name, const char *ns, const struct manifest_tls_files *f) {
+static json_t *secret_object(const char *name, const char *ns, const char *instance,
+                             const struct manifest_tls_files *f) {
         _cleanup_json_ json_t *s = NULL;
         _cleanup_free_ char *ca = NULL, *cert = NULL, *key = NULL;
 
         s = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:s}", "apiVersion", "v1", "kind", "Secret", "metadata",
                       "name", name, "namespace", ns, "labels", "app", MANIFEST_APP_LABEL, "type", "Opaque");
         if (!s)
+                return NULL;
+        if (instance && json_object_set_new(json_get_path(s, "metadata", "labels", NULL), INSTANCE_LABEL,
+                                            json_string(instance)) < 0)
                 return NULL;
         if (!f)
                 return TAKE_PTR(s);
@@ -163,16 +168,19 @@ static int secrets(const struct manifest_params *p, const struct manifest_tls_fi
                    const struct manifest_tls_files *client, json_t **ret) {
         const char *ns = p->namespace_ ?: MANIFEST_DEFAULT_NAMESPACE;
         _cleanup_json_ json_t *a = json_array();
+        struct instance_names names;
 
         if (!a)
                 return -ENOMEM;
-        if (json_array_append_new(a, secret_object(MANIFEST_SERVER_SECRET, ns, server)) < 0 ||
-            json_array_append_new(a, secret_object(MANIFEST_CLIENT_SECRET, ns, client)) < 0)
+        if (instance_names_init(p->instance, &names) < 0)
+                return -EINVAL;
+        if (json_array_append_new(a, secret_object(names.server_secret, ns, p->instance, server)) < 0 ||
+            json_array_append_new(a, secret_object(names.client_secret, ns, p->instance, client)) < 0)
                 return -ENOMEM;
         for (char *const *s = p->allow_namespaces; s && *s; s++) {
                 if (streq(*s, ns))
                         continue;
-                if (json_array_append_new(a, secret_object(MANIFEST_CLIENT_SECRET, *s, client)) < 0)
+                if (json_array_append_new(a, secret_object(names.client_secret, *s, p->instance, client)) < 0)
                         return -ENOMEM;
         }
         *ret = TAKE_PTR(a);
@@ -204,7 +212,7 @@ int manifest_add_tls(json_t *objects, const struct manifest_params *p, const str
         meta = json_get_path(dep, "spec", "template", "metadata", NULL);
         if (!json_is_object(meta))
                 return manifest_fail(ret_error, "the manifests have no Deployment with a pod template");
-        if (manifest_find(objects, "Secret", MANIFEST_SERVER_SECRET))
+        if (manifest_find(objects, "Secret", NULL))
                 return manifest_fail(ret_error, "the certificates' Secrets were added already");
 
         r = secrets(p, server, client, &add);

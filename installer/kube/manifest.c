@@ -6,6 +6,7 @@
 
 #include "base/assets.h"
 #include "base/json-util.h"
+#include "kube/instance.h"
 #include "kube/manifest.h"
 #include "kube/manifest-private.h"
 #include "kube/validate.h"
@@ -28,6 +29,7 @@ static const struct manifest_kind kinds[] = {
         { "v1", "Service", "services", true },
         { "batch/v1", "CronJob", "cronjobs", true },
         { "v1", "Secret", "secrets", true },
+        { "v1", "ConfigMap", "configmaps", true },
         /* What install reads while it waits. */
         { "v1", "Node", "nodes", false },
         { "v1", "Pod", "pods", true },
@@ -372,7 +374,10 @@ static int apply_namespace(json_t *objects, const struct manifest_params *p, cha
                                                "spec", NULL), "prune", ret_error);
         if (!c)
                 return -EINVAL;
-        host = strdup_printf("tcp://%s.%s.svc:%" JSON_INTEGER_FORMAT, MANIFEST_SERVICE, ns,
+        char service[64];
+        if (!instance_object_name(MANIFEST_SERVICE, p->instance, service, sizeof(service)))
+                return manifest_fail(ret_error, "invalid instance '%s'", p->instance);
+        host = strdup_printf("tcp://%s.%s.svc:%" JSON_INTEGER_FORMAT, service, ns,
                              json_integer_value(json_object_get(json_array_get(
                                      json_get_path(svc, "spec", "ports", NULL), 0), "port")));
         if (!host)
@@ -504,11 +509,19 @@ int manifest_apply_params(json_t *objects, const struct manifest_params *p, char
 
         if (!json_is_array(objects) || !p)
                 return -EINVAL;
+        if (p->instance) {
+                char *why = NULL;
+                r = instance_validate(p->instance, &why);
+                r = refuse(ret_error, "instance", p->instance, r, why);
+                if (r < 0)
+                        return r;
+        }
         if ((r = manifest_apply_transport(objects, p, ret_error)) < 0 ||
             (r = apply_namespace(objects, p, ret_error)) < 0 ||
             (r = apply_volume(objects, p, ret_error)) < 0 ||
             (r = apply_daemon(objects, p, ret_error)) < 0 ||
-            (r = apply_prune(objects, p, ret_error)) < 0)
+            (r = apply_prune(objects, p, ret_error)) < 0 ||
+            (r = manifest_apply_instance(objects, p, ret_error)) < 0)
                 return r;
         return 0;
 }

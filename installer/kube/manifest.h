@@ -55,6 +55,9 @@ struct manifest_params {
                                           * namespace_ whose pods may reach port 2375 */
         const char *prune_schedule;      /* NULL: the manifest's. The CronJob schedule */
         uint64_t prune_after_usec;       /* 0: 168h. The prune filters' until=DURATION */
+        const char *instance;            /* NULL: the unnamed instance, the manifests'
+                                          * names. Else a name (kube/instance.h): the
+                                          * instance's objects renamed and labelled */
         bool plaintext;                  /* false: mutual TLS on 2376 (the manifests');
                                           * true: plain TCP on 2375, --tls=false, no
                                           * certificate volumes */
@@ -94,6 +97,10 @@ int manifest_tls_secret_refs(const struct manifest_params *p, json_t **ret_objec
 /* Internal to manifest.c: switches the rendered objects to plain TCP when
  * P->plaintext (ports, args, environment, certificate volumes). */
 int manifest_apply_transport(json_t *objects, const struct manifest_params *p, char **ret_error);
+
+/* Internal to manifest.c: renames and labels a named instance's objects (P->instance,
+ * already validated; kube/instance.h) and what refers to them. */
+int manifest_apply_instance(json_t *objects, const struct manifest_params *p, char **ret_error);
 
 /* The first object of KIND (and NAME, when not NULL) in OBJECTS, borrowed; or NULL. */
 json_t *manifest_find(const json_t *objects, const char *kind, const char *name);

@@ -21,7 +21,10 @@ static int reason(char **ret_reason, const char *fmt, ...) {
         va_end(ap);
         if (!s)
                 return -ENOMEM;
-        *ret_reason = s;
+        if (ret_reason)
+                *ret_reason = s;
+        else
+                free(s);
         return -EINVAL;
 }
 

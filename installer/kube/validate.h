@@ -16,7 +16,7 @@
  *   - local volume paths: absolute, no ".." component; "." components, repeated and
  *     trailing slashes are dropped.
  *
- * Each function returns 0 when S is valid; -EINVAL with *RET_REASON set to a
+ * Each function returns 0 when S is valid; -EINVAL with *RET_REASON (when not NULL) set to a
  * malloc()ed reason in lower case (the reason only: the caller names the flag and
  * the value), or -ENOMEM. Library code: never prints. */
 

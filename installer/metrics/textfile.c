@@ -127,8 +127,10 @@ int metrics_text(const struct metrics_input *in, char **ret) {
 
         if (in->data_dir) {
                 header(f, "dind_cache_info", "The data directory the checker looks at (always 1).");
-                fprintf(f, "dind_cache_info{data_dir=\"%s\"} 1\n",
-                        metrics_label_escape(in->data_dir, label, sizeof(label)));
+                fprintf(f, "dind_cache_info{data_dir=\"%s\"", metrics_label_escape(in->data_dir, label, sizeof(label)));
+                if (in->instance)
+                        fprintf(f, ",dind_instance=\"%s\"", metrics_label_escape(in->instance, label, sizeof(label)));
+                fputs("} 1\n", f);
         }
 
         if (fig && fig->disk_known) {

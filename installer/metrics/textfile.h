@@ -33,6 +33,9 @@ struct metrics_input {
         const struct check_list *checks;      /* the run's results */
         const struct health_figures *figures; /* or NULL: nothing was measured (bad settings) */
         const char *data_dir;                 /* for dind_cache_info; NULL: omitted */
+        const char *instance;                 /* its dind_instance label; NULL: none (the
+                                               * unnamed instance). Not "instance", which
+                                               * Prometheus gives every scraped series */
         int disk_warn, disk_crit;             /* percent; 0 when unknown (bad settings) */
         uint64_t timestamp_usec;              /* realtime of the run */
 };

@@ -8,10 +8,11 @@
 #define HEADER "# Written by dind-cache install; read by dind-cache-check.service.\n"
 
 static const char *const keys[] = { "DOCKER_HOST", "DIND_CACHE_DATA_DIR", "DIND_CACHE_NODE", "DOCKER_TLS_VERIFY",
-                                    "DOCKER_CERT_PATH", "DIND_CACHE_TEXTFILE_DIR" };
+                                    "DOCKER_CERT_PATH", "DIND_CACHE_TEXTFILE_DIR", "DIND_CACHE_INSTANCE" };
 
 static char **field(struct envfile *e, size_t i) {
-        char **f[] = { &e->docker_host, &e->data_dir, &e->node, &e->tls_verify, &e->cert_path, &e->textfile_dir };
+        char **f[] = { &e->docker_host, &e->data_dir, &e->node, &e->tls_verify, &e->cert_path, &e->textfile_dir,
+                       &e->instance };
         return f[i];
 }
 

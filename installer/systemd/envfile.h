@@ -6,6 +6,7 @@
  *     DOCKER_HOST=tcp://10.96.0.12:2375
  *     DIND_CACHE_DATA_DIR=/mnt/k8s/docker
  *     DIND_CACHE_NODE=node1
+ *     DIND_CACHE_INSTANCE=a                    (a named instance only)
  *     DOCKER_TLS_VERIFY=1
  *     DOCKER_CERT_PATH=/etc/dind-cache/pki/checker
  *
@@ -39,6 +40,8 @@ struct envfile {
         char *tls_verify;        /* DOCKER_TLS_VERIFY: "1", "" (plaintext), or NULL */
         char *cert_path;         /* DOCKER_CERT_PATH: the checker's ca/cert/key.pem folder
                                   * (paths only: the key stays in its 0600 file) */
+        char *instance;          /* DIND_CACHE_INSTANCE: the instance's name (kube/instance.h);
+                                  * absent for the unnamed one, whose install never writes it */
         char *textfile_dir;      /* DIND_CACHE_TEXTFILE_DIR (the metrics directory), or NULL;
                                   * an administrator's setting, which install only reads */
 };

@@ -56,7 +56,7 @@ static int entry_send(struct entry *e) {
 
 static void entry_common(struct entry *e, const char *message, enum check_state state,
                          const char *message_id, const char *check, const char *data_dir,
-                         const char *run_id) {
+                         const char *instance, const char *run_id) {
         char prio[4];
 
         snprintf(prio, sizeof(prio), "%d", check_state_to_priority(state));
@@ -68,17 +68,23 @@ static void entry_common(struct entry *e, const char *message, enum check_state 
         entry_add(e, "DIND_STATE", check_state_to_plugin_string(state));
         entry_add(e, "DIND_DATA_DIR", data_dir);
         entry_add(e, "DIND_RUN_ID", run_id);
+        entry_add(e, "DIND_INSTANCE", instance);
 }
 
 int journal_send_checks(const struct check_list *l, const char *summary, const char *data_dir,
                         const char *run_id) {
+        return journal_send_checks_instance(l, summary, data_dir, NULL, run_id);
+}
+
+int journal_send_checks_instance(const struct check_list *l, const char *summary, const char *data_dir,
+                                 const char *instance, const char *run_id) {
         int first = 0, r;
 
         for (size_t i = 0; i < l->n; i++) {
                 const struct check_result *c = &l->items[i];
                 struct entry e = {};
 
-                entry_common(&e, c->message, c->state, c->message_id, c->name, data_dir, run_id);
+                entry_common(&e, c->message, c->state, c->message_id, c->name, data_dir, instance, run_id);
                 entry_add(&e, "DIND_VALUE", c->value);
                 entry_add(&e, "DIND_THRESHOLD", c->threshold);
                 if (c->state != CHECK_OK)
@@ -89,7 +95,7 @@ int journal_send_checks(const struct check_list *l, const char *summary, const c
         }
 
         struct entry e = {};
-        entry_common(&e, summary, check_list_worst(l), MID_SUMMARY, "summary", data_dir, run_id);
+        entry_common(&e, summary, check_list_worst(l), MID_SUMMARY, "summary", data_dir, instance, run_id);
         r = entry_send(&e);
         if (r < 0 && first == 0)
                 first = r;

@@ -16,6 +16,7 @@
  *   DIND_REMEDY       when the result has one and is not OK
  *   DIND_DATA_DIR     the data directory checked
  *   DIND_RUN_ID       32 hex digits, the same in every entry of one run
+ *   DIND_INSTANCE     the cache instance (DIND_CACHE_INSTANCE), when it has a name
  * The summary's MESSAGE is health_summary(). */
 
 #include <stdbool.h>
@@ -35,3 +36,6 @@ int journal_new_run_id(char ret[JOURNAL_RUN_ID_LEN + 1]);
  * Every entry is attempted; returns 0 or the first error (negative errno). */
 int journal_send_checks(const struct check_list *l, const char *summary, const char *data_dir,
                         const char *run_id);
+/* The same, every entry with DIND_INSTANCE=INSTANCE (NULL: none, as above). */
+int journal_send_checks_instance(const struct check_list *l, const char *summary, const char *data_dir,
+                                 const char *instance, const char *run_id);

@@ -413,3 +413,34 @@ def test_kubeconfig_names_server_ca_and_credentials(kube_api, tmp_path):
     assert [c["name"] for c in conf["contexts"]] == ["test", "other"]
     exec_conf = yaml.safe_load(kube_api.kubeconfig(tmp_path / "e", auth="exec").read_text())
     assert "exec" in exec_conf["users"][0]["user"]
+
+
+def test_configmap_keys_are_owned_each_by_the_manager_that_applied_it(kube_api):
+    # Server-side apply of a map: each manager owns the keys it applied, so two
+    # managers each applying only their own key keep both; one that applies again
+    # without its key removes that key and no other; a value another owns conflicts.
+    namespace(kube_api)
+    path = f"/api/v1/namespaces/{NS}/configmaps/members"
+
+    def cm(data=None):
+        obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "members", "namespace": NS}}
+        if data is not None:
+            obj["data"] = data
+        return obj
+
+    def owners(body):
+        return {e["manager"]: sorted(k[2:] for k in e["fieldsV1"].get("f:data", {}) if k.startswith("f:"))
+                for e in body["metadata"].get("managedFields", []) if e["operation"] == "Apply"}
+
+    assert apply(kube_api, path, cm({"a": "1"}), manager="dind-cache%2Fa")[0] == 201
+    status, body, _ = apply(kube_api, path, cm({"b": "2"}), manager="dind-cache%2Fb")
+    assert status == 200 and body["data"] == {"a": "1", "b": "2"}
+    assert owners(body) == {"dind-cache/a": ["a"], "dind-cache/b": ["b"]}
+
+    status, body, _ = apply(kube_api, path, cm({"b": "3"}), manager="dind-cache%2Fa")
+    assert status == 409, body
+    assert body["details"]["causes"][0]["field"] == ".data.b"
+
+    status, body, _ = apply(kube_api, path, cm(), manager="dind-cache%2Fa")
+    assert status == 200 and body["data"] == {"b": "2"}
+    assert owners(body) == {"dind-cache/b": ["b"]}

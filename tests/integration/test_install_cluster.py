@@ -124,9 +124,11 @@ def test_clean_install_applies_every_object_and_writes_the_env_file(api, node):
     assert env["DIND_CACHE_NODE"] == NODE
     assert node.env_file.stat().st_mode & 0o777 == 0o644
     assert "DOCKER_HOST: tcp://docker-dind.kube-ops.svc:2376" in p.stdout
-    # every apply carried our field manager, none forced
+    # every apply carried our field manager, none forced; the members ConfigMap's key
+    # its own (test_instances.py)
     for r in patches(api):
-        assert r["query"]["fieldManager"] == ["dind-cache"]
+        member = "/configmaps/dind-cache-members" in r["path"]
+        assert r["query"]["fieldManager"] == ["dind-cache/default" if member else "dind-cache"]
         assert "force" not in r["query"] and "dryRun" not in r["query"]
         assert r["headers"]["Content-Type"] == "application/apply-patch+yaml"
 

@@ -46,6 +46,23 @@ static void test_ok_run_has_states_and_figures(void **state) {
         check_list_done(&l);
 }
 
+static void test_info_names_the_instance_only_when_it_has_one(void **state) {
+        struct check_list l = {};
+        char *text = NULL;
+
+        assert_non_null(check_list_add(&l, "mount", CHECK_OK, NULL, "mounted"));
+        assert_int_equal(metrics_text(&(struct metrics_input) { .checks = &l, .data_dir = "/mnt/k8s/docker",
+                                                                .instance = "b" }, &text), 0);
+        assert_non_null(strstr(text, "\ndind_cache_info{data_dir=\"/mnt/k8s/docker\",dind_instance=\"b\"} 1\n"));
+        free(text);
+        text = NULL;
+        assert_int_equal(metrics_text(&(struct metrics_input) { .checks = &l, .data_dir = "/mnt/k8s/docker" },
+                                      &text), 0);
+        assert_non_null(strstr(text, "\ndind_cache_info{data_dir=\"/mnt/k8s/docker\"} 1\n"));
+        free(text);
+        check_list_done(&l);
+}
+
 static void test_bad_settings_give_unknown_and_no_figures(void **state) {
         struct check_list l = {};
         char *text = NULL;
@@ -162,6 +179,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_ok_run_has_states_and_figures),
                 cmocka_unit_test(test_bad_settings_give_unknown_and_no_figures),
+                cmocka_unit_test(test_info_names_the_instance_only_when_it_has_one),
                 cmocka_unit_test(test_daemon_down_has_no_round_trip),
                 cmocka_unit_test(test_label_values_are_escaped_and_capped),
                 cmocka_unit_test(test_textfile_dir_choice),
