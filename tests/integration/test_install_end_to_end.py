@@ -50,6 +50,25 @@ def ping(systemd):
     return unix_ping(systemd.path(SOCKET))
 
 
+def start_tls_daemon(systemd, cluster):
+    """dockerd on the cache disk inside the node, started as the image's entrypoint
+    starts it from the server Secret install applied: mutual TLS on CLUSTER_IP:2376."""
+    certs = systemd.path(CERTS)
+    certs.mkdir(parents=True, exist_ok=True)
+    for key, value in cluster.object("secrets", "docker-dind-server", "kube-ops")["data"].items():
+        (certs / key).write_bytes(base64.b64decode(value))
+    daemon = subprocess.Popen(
+        ["nsenter", "-t", str(systemd.pid), "-m", "-p", "--", "dockerd",
+         "--data-root", DATA_DIR, "-H", f"tcp://{CLUSTER_IP}:{DAEMON_PORT}",
+         "-H", f"unix://{SOCKET}", "--tlsverify",
+         "--tlscacert", f"{CERTS}/ca.pem", "--tlscert", f"{CERTS}/cert.pem", "--tlskey", f"{CERTS}/key.pem",
+         "--pidfile", "/run/dind-e2e/docker.pid", "--exec-root", "/run/dind-e2e/exec",
+         "--iptables=false", "--ip6tables=false", "--bridge=none", "--storage-driver=overlay2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    wait_for(lambda: ping(systemd), timeout=60, what="dockerd on the cache disk")
+    return daemon
+
+
 @pytest.fixture
 def cluster(kube_api):
     kube_api.ready_delay = 0.2
@@ -82,19 +101,7 @@ def test_install_prepares_disk_cluster_and_checker_and_uninstall_takes_them_back
         # once install has made them and applied the server Secret.
         objects = systemd.run(*install, "--skip-timer", check=False, timeout=240)
         assert objects.returncode == 0, objects.stdout + objects.stderr
-        certs = systemd.path(CERTS)
-        certs.mkdir(parents=True)
-        for key, value in cluster.object("secrets", "docker-dind-server", "kube-ops")["data"].items():
-            (certs / key).write_bytes(base64.b64decode(value))
-        daemon = subprocess.Popen(
-            ["nsenter", "-t", str(systemd.pid), "-m", "-p", "--", "dockerd",
-             "--data-root", DATA_DIR, "-H", f"tcp://{CLUSTER_IP}:{DAEMON_PORT}",
-             "-H", f"unix://{SOCKET}", "--tlsverify",
-             "--tlscacert", f"{CERTS}/ca.pem", "--tlscert", f"{CERTS}/cert.pem", "--tlskey", f"{CERTS}/key.pem",
-             "--pidfile", "/run/dind-e2e/docker.pid", "--exec-root", "/run/dind-e2e/exec",
-             "--iptables=false", "--ip6tables=false", "--bridge=none", "--storage-driver=overlay2"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        wait_for(lambda: ping(systemd), timeout=60, what="dockerd on the cache disk")
+        daemon = start_tls_daemon(systemd, cluster)
 
         first = systemd.run(*install, check=False, timeout=240)
         out = first.stdout + first.stderr
@@ -159,7 +166,10 @@ STATE_DIRS = ("/etc/systemd/system", "/etc/dind-cache", "/usr/local/lib/systemd/
 # The objects install applies (the Namespace stays on uninstall, by design).
 APPLIED = (("storageclasses", None), ("persistentvolumes", None),
            ("persistentvolumeclaims", "kube-ops"), ("networkpolicies", "kube-ops"),
-           ("deployments", "kube-ops"), ("services", "kube-ops"), ("cronjobs", "kube-ops"))
+           ("deployments", "kube-ops"), ("services", "kube-ops"), ("cronjobs", "kube-ops"),
+           ("secrets", "kube-ops"))
+# Kept by uninstall on purpose: the node's PKI goes only with --wipe-data.
+PKI_DIR = "etc/dind-cache/pki/"
 
 
 def node_state(systemd):
@@ -205,7 +215,7 @@ def installed_nothing(systemd, cluster):
     """After uninstall: none of the checker's files (nor their temporary files), the
     checker's units unknown to systemd, no applied object left; the mount stays."""
     state = node_state(systemd)
-    ours = [f for f in state["files"] if "dind-cache" in f]
+    ours = [f for f in state["files"] if "dind-cache" in f and not f.startswith(PKI_DIR)]
     assert ours == [], ours
     for u in CHECKER_UNITS:
         assert state["units"][u][0] == "not-found", state["units"]
@@ -291,19 +301,21 @@ def test_install_killed_at_any_step_converges_when_run_again_and_uninstall_remov
         assert gone.returncode == 0, gone.stdout + gone.stderr
         installed_nothing(systemd, cluster)
 
-        daemon = subprocess.Popen(
-            ["nsenter", "-t", str(systemd.pid), "-m", "-p", "--", "dockerd",
-             "--data-root", DATA_DIR, "-H", f"tcp://127.0.0.1:{DAEMON_PORT}",
-             "--pidfile", "/run/dind-e2e/docker.pid", "--exec-root", "/run/dind-e2e/exec",
-             "--iptables=false", "--ip6tables=false", "--bridge=none", "--storage-driver=overlay2"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        wait_for(ping, timeout=60, what="dockerd on the cache disk")
+        # The daemon serves mutual TLS with the certificates install makes: apply once
+        # without the checker, start it from the server Secret as the image would,
+        # then take everything back but the node's PKI (kept until --wipe-data).
+        objects = systemd.run(*install, "--skip-timer", check=False, timeout=240)
+        assert objects.returncode == 0, objects.stdout + objects.stderr
+        daemon = start_tls_daemon(systemd, cluster)
+        gone = systemd.run(*uninstall, check=False, timeout=240)
+        assert gone.returncode == 0, gone.stdout + gone.stderr
+        installed_nothing(systemd, cluster)
 
         # The reference: an install that ran through.
         whole = systemd.run(*install, check=False, timeout=240)
         assert whole.returncode == 0, whole.stdout + whole.stderr
         reference = (node_state(systemd), cluster_state(cluster))
-        assert len(reference[1]) == len(APPLIED), reference[1].keys()
+        assert {key[0] for key in reference[1]} == {resource for resource, _ in APPLIED}, reference[1].keys()
 
         steps = {
             "in the middle of applying": lambda: killed_while_requesting(
