@@ -428,14 +428,18 @@ static int update_state(struct run *r, const struct docker_image_list *images, s
         } else if (q < 0)
                 return log_error_errno(q, "cannot read '%s': %m", r->s.state_path);
 
-        q = docker_get_events(r->c, state->last_run > 0 ? state->last_run : 1, r->now, &events);
+        /* The daemon leaves out events later than the whole second UNTIL names, and
+         * holds the stream open until then: the next second, to see every event so far. */
+        int64_t until = r->now + 1;
+        q = docker_get_events(r->c, state->last_run > 0 && state->last_run < until ? state->last_run : 1, until,
+                              &events);
         if (q < 0)
                 return daemon_failed(r, q, "cannot read the daemon's events");
         q = prune_state_apply_events(state, &events, images);
         if (q < 0)
                 return log_error_errno(q, "out of memory: %m");
         prune_state_forget_gone(state, images);
-        state->last_run = r->now;
+        state->last_run = until;
         if (arg_dry_run)
                 return 0;
         q = prune_state_save(r->s.state_path, state);

@@ -152,14 +152,16 @@ def wait_for(predicate, timeout=30, interval=0.1, what="condition"):
 
 
 REPO = Path(__file__).resolve().parents[2]
-PINNED_DEBS = REPO.parent / "shared" / "debs"
+# DIND_CACHE_TEST_DEBS names the folder elsewhere (a git worktree's ../shared differs).
+PINNED_DEBS = Path(os.environ.get("DIND_CACHE_TEST_DEBS") or REPO.parent / "shared" / "debs")
 
 
-def pinned_dockerd():
+def pinned_dockerd(which=None):
     """The dockerd the manifests pin (28.5.2, from ../shared/debs), unpacked once under
     build/; None where that folder is absent (the system's dockerd runs instead).
-    DIND_CACHE_TEST_DOCKERD=system forces the system's (older API) daemon."""
-    if os.environ.get("DIND_CACHE_TEST_DOCKERD") == "system":
+    DIND_CACHE_TEST_DOCKERD=system forces the system's (older API) daemon; WHICH
+    ("system" or "pinned") overrides that for one daemon."""
+    if which == "system" or (which is None and os.environ.get("DIND_CACHE_TEST_DOCKERD") == "system"):
         return None
     debs = sorted(PINNED_DEBS.glob("*.deb")) if PINNED_DEBS.is_dir() else []
     if not debs:
@@ -191,7 +193,8 @@ class Dockerd:
     """A real dockerd on DATA_ROOT, listening on a loopback port and a unix socket:
     the pinned 28.5.2 where ../shared/debs has it, else the system's."""
 
-    def __init__(self, data_root, run_dir, storage_driver="overlay2"):
+    def __init__(self, data_root, run_dir, storage_driver="overlay2", which=None):
+        self.which = which
         self.data_root = Path(data_root)
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -204,7 +207,9 @@ class Dockerd:
 
     def start(self):
         log = open(self.run_dir / "dockerd.log", "w")
-        pinned = pinned_dockerd()
+        pinned = pinned_dockerd(self.which)
+        if self.which == "pinned" and not pinned:
+            pytest.skip(f"the pinned dockerd is not in {PINNED_DEBS}")
         # 28.x stalls 15 s on a plain TCP listener unless told --tls=false.
         extra = ["--tls=false"] if pinned else []
         self.proc = subprocess.Popen(
@@ -258,8 +263,8 @@ def dockerd_factory():
     started = []
     base = Path(tempfile.mkdtemp(prefix="dc-", dir="/tmp"))
 
-    def start(data_root, storage_driver="overlay2"):
-        d = Dockerd(data_root, base / str(len(started)), storage_driver)
+    def start(data_root, storage_driver="overlay2", which=None):
+        d = Dockerd(data_root, base / str(len(started)), storage_driver, which)
         started.append(d)
         return d.start()
 
