@@ -512,7 +512,8 @@ static int run(struct run *r) {
 
         q = docker_client_new(r->s.docker_host, &r->c);
         if (q < 0) {
-                log_error_errno(q, "bad setting: DOCKER_HOST='%.64s': %m", r->s.docker_host);
+                _cleanup_free_ char *host = docker_clean_string(r->s.docker_host, 64);
+                log_error_errno(q, "bad setting: DOCKER_HOST='%s': %m", host ? host : "?");
                 return EXIT_PRUNE_SETTINGS;
         }
         docker_client_set_timeout(r->c, r->s.timeout_usec);

@@ -1,9 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "prune/prune-settings.h"
+#include "docker/docker-prune.h"
 #include "base/util.h"
+
+/* A message naming NAME and its VALUE (cleaned of control characters, capped). */
+static int problem_for(char **problem, const char *name, const char *value, const char *fmt, ...) _printf_(4, 5);
+static int problem_for(char **problem, const char *name, const char *value, const char *fmt, ...) {
+        _cleanup_free_ char *clean = docker_clean_string(value, 64), *rest = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&rest, fmt, ap) < 0)
+                rest = NULL;
+        va_end(ap);
+        if (!clean || !rest)
+                return -ENOMEM;
+        *problem = strdup_printf("%s='%s' %s", name, clean, rest);
+        return *problem ? -EINVAL : -ENOMEM;
+}
 
 static const char *env(const char *name) {
         const char *v = getenv(name);
@@ -18,10 +37,8 @@ static int percent(const char *name, int def, int min, int *ret, char **problem)
                 *ret = def;
                 return 0;
         }
-        if (parse_int_range(v, min, 100, &n) < 0) {
-                *problem = strdup_printf("%s='%.64s' is not a percentage from %d to 100", name, v, min);
-                return *problem ? -EINVAL : -ENOMEM;
-        }
+        if (parse_int_range(v, min, 100, &n) < 0)
+                return problem_for(problem, name, v, "is not a percentage from %d to 100", min);
         *ret = (int) n;
         return 0;
 }
@@ -35,12 +52,9 @@ static int duration(const char *name, uint64_t def, uint64_t min, uint64_t max, 
                 *ret = def;
                 return 0;
         }
-        if (parse_duration(v, &u) < 0 || u < min || u > max) {
-                *problem = strdup_printf("%s='%.64s' is not a duration from %s to %s (e.g. 30m, 1h)", name, v,
-                                         min ? format_duration(min, a, sizeof(a)) : "0s",
-                                         format_duration(max, b, sizeof(b)));
-                return *problem ? -EINVAL : -ENOMEM;
-        }
+        if (parse_duration(v, &u) < 0 || u < min || u > max)
+                return problem_for(problem, name, v, "is not a duration from %s to %s (e.g. 30m, 1h)",
+                                   min ? format_duration(min, a, sizeof(a)) : "0s", format_duration(max, b, sizeof(b)));
         *ret = u;
         return 0;
 }
@@ -56,10 +70,8 @@ int prune_settings_from_env(struct prune_settings *ret, char **ret_problem) {
                 *ret_problem = strdup("DOCKER_HOST is not set (tcp://HOST:PORT or unix:///PATH)");
                 return *ret_problem ? -EINVAL : -ENOMEM;
         }
-        if (strncmp(v, "tcp://", 6) != 0 && strncmp(v, "unix://", 7) != 0) {
-                *ret_problem = strdup_printf("DOCKER_HOST='%.64s' is neither tcp://HOST:PORT nor unix:///PATH", v);
-                return *ret_problem ? -EINVAL : -ENOMEM;
-        }
+        if (strncmp(v, "tcp://", 6) != 0 && strncmp(v, "unix://", 7) != 0)
+                return problem_for(ret_problem, "DOCKER_HOST", v, "is neither tcp://HOST:PORT nor unix:///PATH");
 
         r = percent("DIND_CACHE_PRUNE_HIGH", 80, 1, &s.high, &problem);
         if (r >= 0)
@@ -77,10 +89,8 @@ int prune_settings_from_env(struct prune_settings *ret, char **ret_problem) {
         if (r >= 0) {
                 long n = 10;
                 v = env("DIND_CACHE_PRUNE_RESERVE");
-                if (v && parse_int_range(v, 0, 50, &n) < 0) {
-                        problem = strdup_printf("DIND_CACHE_PRUNE_RESERVE='%.64s' is not a percentage from 0 to 50", v);
-                        r = problem ? -EINVAL : -ENOMEM;
-                }
+                if (v && parse_int_range(v, 0, 50, &n) < 0)
+                        r = problem_for(&problem, "DIND_CACHE_PRUNE_RESERVE", v, "is not a percentage from 0 to 50");
                 s.reserve = (int) n;
         }
         if (r >= 0)
@@ -91,17 +101,13 @@ int prune_settings_from_env(struct prune_settings *ret, char **ret_problem) {
                              &problem);
         if (r >= 0) {
                 v = env("DIND_CACHE_DATA_DIR");
-                if (v && v[0] != '/') {
-                        problem = strdup_printf("DIND_CACHE_DATA_DIR='%.64s' is not an absolute path", v);
-                        r = problem ? -EINVAL : -ENOMEM;
-                }
+                if (v && v[0] != '/')
+                        r = problem_for(&problem, "DIND_CACHE_DATA_DIR", v, "is not an absolute path");
         }
         if (r >= 0) {
                 v = env("DIND_CACHE_PRUNE_STATE");
-                if (v && v[0] != '/') {
-                        problem = strdup_printf("DIND_CACHE_PRUNE_STATE='%.64s' is not an absolute path", v);
-                        r = problem ? -EINVAL : -ENOMEM;
-                }
+                if (v && v[0] != '/')
+                        r = problem_for(&problem, "DIND_CACHE_PRUNE_STATE", v, "is not an absolute path");
         }
         if (r < 0) {
                 if (r == -EINVAL)
