@@ -21,7 +21,9 @@
 #include <stdint.h>
 
 #define PRUNE_DEFAULT_DATA_DIR "/mnt/k8s/docker"
-#define PRUNE_DEFAULT_STATE "/var/lib/dind-cache/prune-state.json"
+#define PRUNE_STATE_DIR "/var/lib/dind-cache"     /* the prune unit's StateDirectory= */
+#define PRUNE_STATE_NAME "prune-state.json"
+#define PRUNE_DEFAULT_STATE PRUNE_STATE_DIR "/" PRUNE_STATE_NAME
 
 struct prune_settings {
         char *docker_host;

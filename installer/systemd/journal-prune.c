@@ -5,6 +5,8 @@
 #include <sys/uio.h>
 #include <systemd/sd-journal.h>
 
+#include "docker/docker-prune.h"
+
 #include "systemd/journal-prune.h"
 #include "base/util.h"
 
@@ -66,5 +68,56 @@ int journal_send_prune(const struct journal_prune_entry *e) {
         r = x.oom ? -ENOMEM : sd_journal_sendv(iov, (int) x.n);
         for (size_t i = 0; i < x.n; i++)
                 free(x.f[i]);
+        return r;
+}
+
+void journal_prune_run_done(struct journal_prune_run *r) {
+        free(r->message);
+        *r = (struct journal_prune_run) {};
+}
+
+/* The value of FIELD in the current entry, cleaned and capped, or NULL. */
+static char *field(sd_journal *j, const char *name) {
+        const void *data;
+        size_t len, n = strlen(name);
+        _cleanup_free_ char *raw = NULL;
+
+        if (sd_journal_get_data(j, name, &data, &len) < 0 || len <= n + 1)
+                return NULL;
+        raw = strndup((const char *) data + n + 1, len - n - 1);
+        return raw ? docker_clean_string(raw, 1024) : NULL;
+}
+
+int journal_read_last_prune(struct journal_prune_run *ret) {
+        sd_journal *j = NULL;
+        struct journal_prune_run run = {};
+        int r;
+
+        r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
+        if (r < 0)
+                return r;
+        r = sd_journal_add_match(j, "SYSLOG_IDENTIFIER=dind-cache", 0);
+        if (r >= 0)
+                r = sd_journal_add_match(j, "DIND_PRUNE_STEP=summary", 0);
+        if (r >= 0)
+                r = sd_journal_add_match(j, "DIND_PRUNE_STEP=daemon", 0);
+        if (r >= 0)
+                r = sd_journal_add_match(j, "DIND_PRUNE_STEP=settings", 0);
+        if (r >= 0)
+                r = sd_journal_seek_tail(j);
+        if (r >= 0)
+                r = sd_journal_previous(j);
+        if (r > 0) {
+                _cleanup_free_ char *prio = field(j, "PRIORITY");
+                long p = 6;
+                run.message = field(j, "MESSAGE");
+                if (prio)
+                        (void) parse_int_range(prio, 0, 7, &p);
+                run.priority = (int) p;
+                (void) sd_journal_get_realtime_usec(j, &run.realtime_usec);
+                *ret = run;
+                r = 1;
+        }
+        sd_journal_close(j);
         return r;
 }

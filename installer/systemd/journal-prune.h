@@ -26,3 +26,14 @@ struct journal_prune_entry {
 };
 
 int journal_send_prune(const struct journal_prune_entry *e);
+
+struct journal_prune_run {
+        uint64_t realtime_usec;   /* when it was logged */
+        char *message;            /* the summary (or the error that ended the run), capped */
+        int priority;
+};
+
+/* The last run's summary entry (DIND_PRUNE_STEP summary, daemon or settings) in the
+ * system journal: 1 found, 0 none, negative errno. */
+int journal_read_last_prune(struct journal_prune_run *ret);
+void journal_prune_run_done(struct journal_prune_run *r);
