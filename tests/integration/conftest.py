@@ -203,6 +203,7 @@ class Dockerd:
         self.host = f"tcp://127.0.0.1:{self.port}"
         self.unix_host = f"unix://{self.socket}"
         self.storage_driver = storage_driver
+        self.extra_args = []   # more dockerd flags, e.g. ["--config-file", PATH]
         self.proc = None
 
     def start(self):
@@ -218,7 +219,7 @@ class Dockerd:
              "--pidfile", str(self.run_dir / "docker.pid"),
              "--exec-root", str(self.run_dir / "exec"),
              "--iptables=false", "--ip6tables=false", "--bridge=none",
-             "--storage-driver", self.storage_driver],
+             "--storage-driver", self.storage_driver, *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_for(self.ping, timeout=60, what="dockerd to answer /_ping")
         return self

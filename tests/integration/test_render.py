@@ -3,6 +3,7 @@ with the install flags applied to the parsed objects. No cluster is contacted.
 
 PyYAML reads YAML 1.1, as kubectl does: the output must mean the same there."""
 
+import json
 import os
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from conftest import ROOT
 
 MANIFESTS = ROOT / "manifests"
 KINDS = ["Namespace", "StorageClass", "PersistentVolume", "PersistentVolumeClaim",
-         "NetworkPolicy", "Deployment", "Service", "CronJob"]
+         "NetworkPolicy", "ConfigMap", "Deployment", "Service", "CronJob"]
 GI = 1 << 30
 MI = 1 << 20
 
@@ -98,8 +99,14 @@ def test_render_applies_every_flag_to_its_field(dind_cache, tmp_path):
 
     dind = dind_container(docs)
     assert dind["image"] == "registry.example.com/library/docker:28.5.2-dind"
-    assert "--registry-mirror=https://mirror.example.com" in dind["args"]
-    assert "--mtu=1400" in dind["args"]
+    # Mirror and MTU live in daemon.json (mounted at /etc/docker/daemon.json), whose
+    # builder GC is sized from the capacity; its hash restarts the pod on a change.
+    daemon = json.loads(by_kind(docs, "ConfigMap")["data"]["daemon.json"])
+    assert daemon["registry-mirrors"] == ["https://mirror.example.com"] and daemon["mtu"] == 1400
+    assert daemon["builder"]["gc"]["policy"][-1]["maxUsedSpace"] == str(50 * 2**30 * 60 // 100)
+    assert not any(a.startswith(("--registry-mirror", "--mtu")) for a in dind["args"])
+    template = by_kind(docs, "Deployment")["spec"]["template"]
+    assert template["metadata"]["annotations"]["dind-cache.io/daemon-json-hash"].startswith("fnv1a64:")
 
     values, ports = allowed_namespaces(docs)
     assert values == ["ci-cache", "gitlab-runner", "builds"]
@@ -125,7 +132,10 @@ def test_render_fixes_the_seeds_faults(dind_cache):
     assert "--storage-driver=overlay2" in dind["args"]
     assert env(dind, "DOCKER_TLS_CERTDIR") == ""
     assert dind["securityContext"]["privileged"] is True
-    assert dind["volumeMounts"] == [{"name": "docker-data", "mountPath": "/var/lib/docker"}]
+    assert dind["volumeMounts"] == [{"name": "docker-data", "mountPath": "/var/lib/docker"},
+                                    {"name": "daemon-config", "mountPath": "/etc/docker/daemon.json",
+                                     "subPath": "daemon.json", "readOnly": True}]
+    assert {"name": "daemon-config", "configMap": {"name": "docker-dind-daemon"}} in spec["volumes"]
     assert dind["startupProbe"]["httpGet"]["path"] == "/_ping"
     assert dind["readinessProbe"]["httpGet"]["path"] == "/_ping"
     assert "cpu" in dind["resources"]["requests"] and "memory" in dind["resources"]["requests"]
@@ -193,7 +203,8 @@ def test_capacity_of_a_missing_data_dir_keeps_the_default_and_says_so(dind_cache
 
 def test_manifest_files_are_the_render_at_defaults(dind_cache):
     files = sorted(MANIFESTS.glob("*.yaml"))
-    assert [f.name[:3] for f in files] == [f"{i}0-" for i in range(8)]
+    prefixes = [int(f.name[:2]) for f in files]
+    assert len(files) == len(KINDS) and prefixes == sorted(set(prefixes))   # NN-: the apply order
     from_files = []
     for f in files:
         docs = [d for d in yaml.safe_load_all(f.read_text()) if d is not None]
