@@ -23,6 +23,7 @@ OBJECTS = [  # resource, name, namespace: what install applies, in order
     ("persistentvolumes", "docker-pv", None),
     ("persistentvolumeclaims", "docker-dind-data", "kube-ops"),
     ("networkpolicies", "docker-dind", "kube-ops"),
+    ("configmaps", "docker-dind-daemon", "kube-ops"),
     ("deployments", "docker-dind", "kube-ops"),
     ("services", "docker-dind", "kube-ops"),
     ("cronjobs", "docker-dind-clear-cache", "kube-ops"),
