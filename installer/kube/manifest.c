@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -466,7 +467,7 @@ static int apply_prune(json_t *objects, const struct manifest_params *p, char **
         json_t *cron, *c;
         int r;
 
-        if (!p->prune_schedule && p->prune_after_usec == 0)
+        if (!p->prune_schedule && p->prune_after_usec == 0 && p->capacity == 0)
                 return 0;
         cron = find_object(objects, "CronJob", MANIFEST_CRONJOB, ret_error);
         if (!cron)
@@ -484,6 +485,18 @@ static int apply_prune(json_t *objects, const struct manifest_params *p, char **
                 if (!c)
                         return -EINVAL;
                 if ((r = set_env(c, "PRUNE_AFTER", format_duration(p->prune_after_usec, buf, sizeof(buf)))) < 0)
+                        return r;
+        }
+        if (p->capacity > 0) {
+                /* The weekly builder prune keeps half the volume for the build cache. */
+                char buf[32];
+
+                c = find_container(cron, json_get_path(cron, "spec", "jobTemplate", "spec",
+                                                       "template", "spec", NULL), "prune", ret_error);
+                if (!c)
+                        return -EINVAL;
+                snprintf(buf, sizeof(buf), "%" PRIu64, p->capacity / 2);
+                if ((r = set_env(c, "KEEP_STORAGE", buf)) < 0)
                         return r;
         }
         return 0;

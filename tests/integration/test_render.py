@@ -164,10 +164,13 @@ def test_render_fixes_the_seeds_faults(dind_cache):
     assert pod["restartPolicy"] == "OnFailure"
     script = " ".join(prune_container(docs)["command"])
     assert "system prune" not in script
-    for what in ("builder prune", "image prune", "container prune"):
-        assert f'{what} ' in script
-    assert script.count('--filter "until=$PRUNE_AFTER"') == 3
+    # Never a tagged image by its creation date: dangling ones only, no -a.
+    assert 'docker image prune -f --filter "until=$PRUNE_AFTER"' in script
+    assert 'docker container prune -f --filter "until=$PRUNE_AFTER"' in script
+    assert "image prune -a" not in script and "image prune -af" not in script
+    assert 'docker builder prune -af --keep-storage "$KEEP_STORAGE"' in script
     assert env(prune_container(docs), "PRUNE_AFTER") == "168h"
+    assert env(prune_container(docs), "KEEP_STORAGE") == str(5 * GI // 2)
     assert env(prune_container(docs), "DOCKER_HOST") == "tcp://docker-dind.kube-ops.svc:2375"
 
     pv = by_kind(docs, "PersistentVolume")

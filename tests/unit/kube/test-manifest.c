@@ -256,10 +256,14 @@ static void volume_overrides_land_in_pv_and_pvc(void **state) {
                 /* The builder's GC is sized from the capacity: daemon.json and its hash. */
                 "ConfigMap:.data.daemon.json",
                 "Deployment:.spec.template.metadata.annotations.dind-cache.io/daemon-json-hash",
+                /* ... and the weekly builder prune's --keep-storage. */
+                "CronJob:.spec.jobTemplate.spec.template.spec.containers.#0.env.#2.value",
                 NULL,
         };
         _cleanup_json_ json_t *objects = assert_changes(&p, expected);
         json_t *pv = manifest_find(objects, "PersistentVolume", NULL);
+        assert_string_equal(at_string(manifest_find(objects, "CronJob", NULL), PRUNE ".env.name=KEEP_STORAGE.value"),
+                            "26843545600");
 
         assert_string_equal(at_string(pv, "spec.capacity.storage"), "50Gi");
         assert_string_equal(at_string(pv, "spec.local.path"), "/srv/docker");
