@@ -181,7 +181,7 @@ def build(daemon, bases, project, n):
     ctx.mkdir(parents=True, exist_ok=True)
     (ctx / "Dockerfile").write_text(
         f"FROM {bases[project['base']]}\n"
-        f"RUN /bin/busybox dd if=/dev/urandom of=/deps-{project['name']} bs=1M count={project['deps_mib']} 2>/dev/null\n"
+        f"RUN /bin/busybox dd if=/dev/urandom of=/deps-{project['name']} bs=1M count={project['deps_mib']}\n"
         "COPY app.txt /app/app.txt\n"
         "RUN /bin/busybox wc -c /app/app.txt\n")
     (ctx / "app.txt").write_text(f"{project['name']} build {n}\n")
@@ -195,7 +195,10 @@ def build(daemon, bases, project, n):
     steps = set(re.findall(r"^#(\d+) \[\d+/\d+\] (?:RUN|COPY) ", out, re.M))
     cached = len(steps & set(re.findall(r"^#(\d+) CACHED$", out, re.M)))
     steps = len(steps)
-    nospace = p.returncode != 0 and "no space left" in out
+    nospace = p.returncode != 0 and re.search(r"no space left|ENOSPC|disk quota", out, re.I) is not None
+    if p.returncode != 0:
+        tail = [l for l in out.splitlines() if "error" in l.lower()][-1:] or out.splitlines()[-1:]
+        print(f"  build of {project['name']} failed: {tail[0][:300] if tail else '?'}", file=sys.stderr)
     return took, steps, cached, p.returncode == 0, nospace
 
 
