@@ -45,8 +45,22 @@ def percent_used(path):
     return -(-used * 100 // (used + avail))
 
 
+def settle(mnt):
+    """Waits until XFS has freed what was deleted (it does so in the background), so
+    that the use measured now is the use the pruner will see."""
+    sh("sync")
+    last = None
+    for _ in range(50):
+        free = os.statvfs(mnt).f_bfree
+        if free == last:
+            return
+        last = free
+        time.sleep(0.2)
+
+
 def fill_to(mnt, percent, name="filler"):
     """A plain file (not Docker's) that brings the filesystem at MNT to about PERCENT%."""
+    settle(mnt)
     st = os.statvfs(mnt)
     used = (st.f_blocks - st.f_bfree) * st.f_frsize
     size = used + st.f_bavail * st.f_frsize
@@ -54,6 +68,7 @@ def fill_to(mnt, percent, name="filler"):
     assert want > 0, f"already {used * 100 // size}%"
     path = Path(mnt) / name
     sh("fallocate", "-l", str(want), path)
+    settle(mnt)
     return path
 
 
@@ -63,9 +78,14 @@ def images(daemon):
 
 
 def system_df(daemon):
-    """What `docker system df -v` shows, without its relative times."""
+    """What `docker system df -v` shows, without its relative times (lists sorted: the
+    daemon lists objects in no fixed order)."""
     with urllib.request.urlopen(f"http://127.0.0.1:{daemon.port}/system/df", timeout=30) as r:
-        return json.load(r)
+        df = json.load(r)
+    for key, value in df.items():
+        if isinstance(value, list):
+            df[key] = sorted(value, key=lambda o: o.get("Id") or o.get("ID") or o.get("Name") or "")
+    return df
 
 
 def make_base(daemon, tmp):
