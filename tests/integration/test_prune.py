@@ -221,9 +221,10 @@ def test_a_running_containers_image_is_never_removed(cache, daemon, projects):
     assert f"{cold[0]}:latest" in left, p.stdout
     assert not any(f"{c}:latest" in left for c in cold[1:])
     assert daemon.docker("inspect", "-f", "{{.State.Running}}", "job").stdout.strip() == "true"
-    # With one cold project held, a hot one had to go to reach LOW: the least recent.
+    # With one cold project held, one hot project had to go to reach LOW (both were
+    # used in the same second: either may be the least recent).
     assert status == 0, p.stdout + p.stderr
-    assert f"{hot[0]}:latest" not in left and f"{hot[1]}:latest" in left
+    assert sum(f"{h}:latest" in left for h in hot) == 1, p.stdout
     daemon.docker("rm", "-f", "job")
 
 
