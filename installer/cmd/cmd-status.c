@@ -10,6 +10,8 @@
 #include <systemd/sd-daemon.h>
 
 #include "systemd/checker-units.h"
+#include "systemd/journal-prune.h"
+#include "systemd/prune-units.h"
 #include "cmd/cmd.h"
 #include "disk/disk.h"
 #include "check/health.h"
@@ -132,6 +134,11 @@ struct status {
         bool have_timer;            /* systemd answered */
         struct unit_state timer;
         uint64_t next_run;          /* realtime usec, 0 none */
+        bool have_prune_timer;
+        struct unit_state prune_timer;
+        uint64_t prune_next_run;
+        int prune_found;            /* 1 found, 0 none, <0 error */
+        struct journal_prune_run prune;
         int run_found;              /* 1 found, 0 none, <0 error */
         struct journal_run run;
         int disk_r;                 /* 0 facts read, <0 error */
@@ -144,6 +151,8 @@ struct status {
 
 static void status_done(struct status *s) {
         unit_state_done(&s->timer);
+        unit_state_done(&s->prune_timer);
+        journal_prune_run_done(&s->prune);
         journal_run_done(&s->run);
         disk_facts_done(&s->disk);
         status_members_done(&s->members);
@@ -165,7 +174,14 @@ static void gather(struct status *s) {
                         log_warning_errno(r, "cannot read the state of '%s': %m", CHECKER_TIMER);
                 else if (streq(s->timer.active_state, "active"))
                         (void) systemd_timer_next_elapse(bus, CHECKER_TIMER, &s->next_run);
+                r = systemd_unit_state(bus, PRUNE_TIMER, &s->prune_timer);
+                s->have_prune_timer = r >= 0;
+                if (r < 0)
+                        log_warning_errno(r, "cannot read the state of '%s': %m", PRUNE_TIMER);
+                else if (streq(s->prune_timer.active_state, "active"))
+                        (void) systemd_timer_next_elapse(bus, PRUNE_TIMER, &s->prune_next_run);
         }
+        s->prune_found = journal_read_last_prune(&s->prune);
 
         s->run_found = journal_read_last_run(0, 0, &s->run);
         if (s->run_found < 0)
@@ -267,6 +283,20 @@ static int print_text(const struct status *s) {
         } else
                 printf("Last run: none logged in the journal yet\n");
 
+        if (!s->have_prune_timer)
+                printf("Pruner:   %s: systemd is not reachable\n", PRUNE_TIMER);
+        else if (streq(s->prune_timer.load_state, "not-found"))
+                printf("Pruner:   %s is not installed (dind-cache install)\n", PRUNE_TIMER);
+        else
+                printf("Pruner:   %s %s (%s), next run %s\n", PRUNE_TIMER, s->prune_timer.active_state,
+                       s->prune_timer.sub_state, streq(s->prune_timer.active_state, "active") ?
+                       format_timestamp_unit(s->prune_next_run, when, sizeof(when)) : "none");
+        if (s->prune_found > 0)
+                printf("Last prune: %s %s\n", format_timestamp_unit(s->prune.realtime_usec, when, sizeof(when)),
+                       s->prune.message ? s->prune.message : "");
+        else
+                printf("Last prune: none logged in the journal yet\n");
+
         if (s->disk_r < 0)
                 printf("Disk:     %s: %s\n", s->data_dir, strerror(-s->disk_r));
         else {
@@ -330,11 +360,21 @@ static int print_json(const struct status *s) {
         if (!disk)
                 return -ENOMEM;
 
+        json_t *prune = json_pack("{s:s, s:s?, s:s?, s:I, s:s?, s:I}", "unit", PRUNE_TIMER,
+                                  "load_state", s->have_prune_timer ? s->prune_timer.load_state : NULL,
+                                  "active_state", s->have_prune_timer ? s->prune_timer.active_state : NULL,
+                                  "next_run_usec", (json_int_t) s->prune_next_run,
+                                  "last_run", s->prune_found > 0 ? s->prune.message : NULL,
+                                  "last_run_usec", (json_int_t) (s->prune_found > 0 ? s->prune.realtime_usec : 0));
         if (json_set_new(doc, "result", json_string(check_state_to_plugin_string(s->state))) < 0 ||
             json_object_set(doc, "timer", timer ? timer : json_null()) < 0 ||
             json_object_set(doc, "last_run", run ? run : json_null()) < 0 ||
             json_object_set(doc, "disk", disk) < 0 ||
-            json_set_new(doc, "cluster", members_json(s)) < 0)
+            json_set_new(doc, "cluster", members_json(s)) < 0) {
+                json_decref(prune);
+                return -ENOMEM;
+        }
+        if (json_set_new(doc, "prune", prune) < 0)
                 return -ENOMEM;
         if (json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0)
                 return -EIO;

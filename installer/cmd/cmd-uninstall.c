@@ -13,6 +13,8 @@
 
 #include "systemd/catalog.h"
 #include "systemd/checker-units.h"
+#include "systemd/prune-units.h"
+#include "prune/prune-settings.h"
 #include "cmd/cmd.h"
 #include "cmd/install.h"
 #include "base/log.h"
@@ -44,8 +46,9 @@ struct uninstall_args {
 static void help(void) {
         printf("Usage: dind-cache uninstall [OPTIONS]\n"
                "\n"
-               "Stops and removes the checker: dind-cache-check.timer and .service (with the\n"
-               "Debian package: disables its units and removes install's drop-ins), the env\n"
+               "Stops and removes the checker and the pruner: dind-cache-check.timer and\n"
+               ".service, dind-cache-prune.timer and .service (with the Debian package: disables\n"
+               "their units and removes install's drop-ins), the pruner's state, the env\n"
                "file " ENV_FILE " and the journal catalog. The data directory's mount\n"
                "unit and the data stay, unless --wipe-data. Running it again is harmless.\n"
                "\n"
@@ -287,7 +290,7 @@ static int reload_and_forget(struct ctx *c, const char *const *names) {
 }
 
 static int uninstall_checker(struct ctx *c) {
-        static const char *const units[] = { CHECKER_TIMER, CHECKER_SERVICE, NULL };
+        static const char *const units[] = { CHECKER_TIMER, CHECKER_SERVICE, PRUNE_TIMER, PRUNE_SERVICE, NULL };
         int r;
 
         for (const char *const *u = units; *u; u++) {
@@ -319,6 +322,13 @@ static int uninstall_checker(struct ctx *c) {
                 return r;
         if (!c->args->dry_run)
                 (void) rmdir("/etc/dind-cache"); /* only when empty */
+
+        /* The pruner's memory of image use: it means nothing without the pruner. */
+        r = remove_file(c, PRUNE_STATE_DIR, PRUNE_STATE_NAME, false);
+        if (r < 0)
+                return r;
+        if (!c->args->dry_run)
+                (void) rmdir(PRUNE_STATE_DIR); /* only when empty */
 
         r = remove_file(c, CATALOG_DIR, CATALOG_NAME, false);
         if (r < 0)

@@ -6,7 +6,9 @@
  *   preflight, install, render, uninstall: 0 success (warnings allowed), 1 a check or
  *     an action failed, 2 usage error;
  *   check, status: the monitoring-plugin convention, 0 OK, 1 WARNING, 2 CRITICAL,
- *     3 UNKNOWN (a usage error is UNKNOWN). */
+ *     3 UNKNOWN (a usage error is UNKNOWN);
+ *   prune: 0 under the high watermark, 1 still above it, 2 daemon or API error,
+ *     3 bad settings (a usage error too). */
 
 #define EXIT_USAGE 2
 #define EXIT_PLUGIN_UNKNOWN 3
@@ -17,3 +19,4 @@ int cmd_render(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_uninstall(int argc, char **argv);
+int cmd_prune(int argc, char **argv);

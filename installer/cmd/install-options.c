@@ -31,6 +31,7 @@ enum {
         ARG_SKIP_APPLY,
         ARG_FORCE_CONFLICTS,
         ARG_CHECK_INTERVAL,
+        ARG_PRUNE_INTERVAL,
         ARG_SKIP_TIMER,
         ARG_PLAINTEXT,
         ARG_CLUSTER_DOMAIN,
@@ -96,8 +97,10 @@ static const struct option_doc {
           "make a new CA and re-issue every certificate; the old CA stays trusted until the next run" },
         { { "check-interval", required_argument, NULL, ARG_CHECK_INTERVAL }, OPTS_TIMER, "DURATION",
           "how often the checker runs (default 5m)" },
+        { { "prune-interval", required_argument, NULL, ARG_PRUNE_INTERVAL }, OPTS_TIMER, "DURATION",
+          "how often the pruner keeps the disk under its watermarks (default 5m)" },
         { { "skip-timer", no_argument, NULL, ARG_SKIP_TIMER }, OPTS_TIMER, NULL,
-          "do not install the checker's systemd timer (run 'dind-cache check' yourself)" },
+          "do not install the checker's and pruner's systemd timers (run 'dind-cache check' and 'dind-cache prune' yourself)" },
         { { "json", no_argument, NULL, ARG_JSON }, OPTS_JSON, NULL,
           "print the report as JSON" },
 };
@@ -153,6 +156,7 @@ static int set_defaults(struct install_options *o) {
                 .prune_after_usec = DEFAULT_PRUNE_AFTER_USEC,
                 .timeout_usec = DEFAULT_TIMEOUT_USEC,
                 .check_interval_usec = DEFAULT_CHECK_INTERVAL_USEC,
+                .prune_interval_usec = DEFAULT_PRUNE_INTERVAL_USEC,
         };
         if (gethostname(host, sizeof(host)) < 0)
                 snprintf(host, sizeof(host), "localhost");
@@ -285,9 +289,11 @@ int install_options_parse(const char *name, unsigned accept, int argc, char **ar
                         break;
                 case ARG_PRUNE_AFTER:
                 case ARG_TIMEOUT:
-                case ARG_CHECK_INTERVAL: {
+                case ARG_CHECK_INTERVAL:
+                case ARG_PRUNE_INTERVAL: {
                         const char *flag = c == ARG_PRUNE_AFTER ? "--prune-after" :
-                                           c == ARG_TIMEOUT     ? "--timeout" : "--check-interval";
+                                           c == ARG_TIMEOUT     ? "--timeout" :
+                                           c == ARG_PRUNE_INTERVAL ? "--prune-interval" : "--check-interval";
                         uint64_t usec;
                         r = parse_duration(optarg, &usec);
                         if (r == -EDOM)
@@ -304,6 +310,8 @@ int install_options_parse(const char *name, unsigned accept, int argc, char **ar
                                 o.prune_after_usec = usec;
                         else if (c == ARG_TIMEOUT)
                                 o.timeout_usec = usec;
+                        else if (c == ARG_PRUNE_INTERVAL)
+                                o.prune_interval_usec = usec;
                         else
                                 o.check_interval_usec = usec;
                         break;

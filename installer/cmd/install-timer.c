@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* install's last step: the checker's units and catalog, the timer started, and one
- * check run right away through the service itself, so the sandbox is proven on
- * this node and the first result is in the journal for `status`. */
+/* install's last step: the checker's and the pruner's units and the catalog, both
+ * timers started, and one check run right away through the service itself, so the
+ * sandbox is proven on this node and the first result is in the journal for `status`. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -13,6 +13,7 @@
 #include "base/assets.h"
 #include "systemd/catalog.h"
 #include "systemd/checker-units.h"
+#include "systemd/prune-units.h"
 #include "cmd/install.h"
 #include "systemd/journal-read.h"
 #include "base/log.h"
@@ -34,7 +35,9 @@ struct timer_files {
         char *textfile_dir;              /* the metrics directory in the sandbox, or NULL */
         char *service;
         char *timer;
-        struct unit_place places[2];     /* the service, the timer */
+        char *prune_service;
+        char *prune_timer;
+        struct unit_place places[4];     /* the checker's service and timer, the pruner's */
         const char *catalog;             /* NULL: the package ships it */
 };
 
@@ -43,6 +46,8 @@ static void timer_files_done(struct timer_files *f) {
         free(f->textfile_dir);
         free(f->service);
         free(f->timer);
+        free(f->prune_service);
+        free(f->prune_timer);
         for (size_t i = 0; i < ELEMENTSOF(f->places); i++)
                 unit_place_done(&f->places[i]);
 }
@@ -103,13 +108,23 @@ static int render_files(const struct install_options *o, struct timer_files *f) 
         r = checker_timer_text(&p, &f->timer);
         if (r < 0)
                 return log_error_errno(r, "cannot render '%s': %m", CHECKER_TIMER);
+        r = prune_service_text(f->binary, &f->prune_service);
+        if (r < 0)
+                return log_error_errno(r, "cannot render '%s': %m", PRUNE_SERVICE);
+        r = prune_timer_text(o->prune_interval_usec, &f->prune_timer);
+        if (r < 0)
+                return log_error_errno(r, "cannot render '%s': %m", PRUNE_TIMER);
 
         /* A package ships the units in its vendor directory: then only a drop-in. */
         r = unit_place_plan(DIND_CACHE_UNITDIR, UNIT_DIR, CHECKER_SERVICE, f->service, &f->places[0]);
         if (r >= 0)
                 r = unit_place_plan(DIND_CACHE_UNITDIR, UNIT_DIR, CHECKER_TIMER, f->timer, &f->places[1]);
+        if (r >= 0)
+                r = unit_place_plan(DIND_CACHE_UNITDIR, UNIT_DIR, PRUNE_SERVICE, f->prune_service, &f->places[2]);
+        if (r >= 0)
+                r = unit_place_plan(DIND_CACHE_UNITDIR, UNIT_DIR, PRUNE_TIMER, f->prune_timer, &f->places[3]);
         if (r < 0)
-                return log_error_errno(r, "cannot plan the checker's units: %m");
+                return log_error_errno(r, "cannot plan the checker's and the pruner's units: %m");
 
         packaged_catalog = strdup_printf("%s/%s", DIND_CACHE_CATALOGDIR, CATALOG_NAME);
         if (!packaged_catalog)
@@ -146,9 +161,12 @@ static void say_dry_run(const struct install_options *o, const struct timer_file
         printf("  ExecStart=%s check, ReadWritePaths=-%s%s%s, OnUnitActiveSec=%s\n", f->binary, o->data_dir,
                f->textfile_dir ? " -" : "", f->textfile_dir ? f->textfile_dir : "",
                format_timespan_unit(o->check_interval_usec, span, sizeof(span)));
+        printf("  ExecStart=%s prune, OnUnitActiveSec=%s\n", f->binary,
+               format_timespan_unit(o->prune_interval_usec, span, sizeof(span)));
         if (access(ENV_FILE, F_OK) < 0)
-                printf("  (the checker reads %s, which the cluster step writes)\n", ENV_FILE);
-        printf("Would reload systemd, enable and start %s, and run %s once\n", CHECKER_TIMER, CHECKER_SERVICE);
+                printf("  (the checker and the pruner read %s, which the cluster step writes)\n", ENV_FILE);
+        printf("Would reload systemd, enable and start %s and %s, and run %s once\n", CHECKER_TIMER, PRUNE_TIMER,
+               CHECKER_SERVICE);
 }
 
 static const char *bus_error_text(const sd_bus_error *e, int r) {
@@ -210,6 +228,28 @@ static int run_one_check(sd_bus *bus) {
         }
 }
 
+/* Starts timer NAME unless it is active; RET gets its state. */
+static int start_timer(sd_bus *bus, const char *name, struct unit_state *ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = systemd_unit_state(bus, name, ret);
+        if (r < 0)
+                return log_error_errno(r, "cannot read the state of '%s': %m", name);
+        if (streq(ret->active_state, "active"))
+                return 0;
+        _cleanup_free_ char *result = NULL;
+        r = systemd_start(bus, name, CHECK_RUN_TIMEOUT_USEC, &result, &error);
+        if (r < 0)
+                return log_error_errno(r, "cannot start '%s' (%s): %s", name, result ? result : "no job",
+                                       bus_error_text(&error, r));
+        unit_state_done(ret);
+        r = systemd_unit_state(bus, name, ret);
+        if (r < 0)
+                return log_error_errno(r, "cannot read the state of '%s': %m", name);
+        return 0;
+}
+
 /* Rebuilds journald's catalog database after the catalog file changed. A failure
  * only costs the explanations of journalctl -x: it is a warning. */
 int install_update_catalog(void) {
@@ -239,8 +279,8 @@ int install_timer(const struct install_options *o) {
         _cleanup_(timer_files_done) struct timer_files f = {};
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(unit_state_done) struct unit_state timer = {};
-        char *const names[] = { (char *) CHECKER_TIMER, NULL };
+        _cleanup_(unit_state_done) struct unit_state timer = {}, prune_timer = {};
+        char *const names[] = { (char *) CHECKER_TIMER, (char *) PRUNE_TIMER, NULL };
         char span[32], when[64];
         uint64_t next;
         int r, changed = 0;
@@ -276,11 +316,12 @@ int install_timer(const struct install_options *o) {
                 changed += r;
         }
         if (f.places[0].vendor)
-                log_info("Checker: the packaged %s and %s in %s, this node's settings %s",
-                         CHECKER_SERVICE, CHECKER_TIMER, DIND_CACHE_UNITDIR, changed ? "written" : "unchanged");
-        else
-                log_info("Checker: %s/%s and %s %s", UNIT_DIR, CHECKER_SERVICE, CHECKER_TIMER,
+                log_info("Checker and pruner: the packaged %s, %s, %s and %s in %s, this node's settings %s",
+                         CHECKER_SERVICE, CHECKER_TIMER, PRUNE_SERVICE, PRUNE_TIMER, DIND_CACHE_UNITDIR,
                          changed ? "written" : "unchanged");
+        else
+                log_info("Checker and pruner: %s/%s, %s, %s and %s %s", UNIT_DIR, CHECKER_SERVICE, CHECKER_TIMER,
+                         PRUNE_SERVICE, PRUNE_TIMER, changed ? "written" : "unchanged");
 
         if (f.catalog) {
                 r = catalog_file_write(CATALOG_DIR, CATALOG_NAME, f.catalog);
@@ -295,30 +336,28 @@ int install_timer(const struct install_options *o) {
                 return log_error_errno(r, "cannot connect to systemd: %m");
         /* Unchanged files that systemd has not read yet: a run killed before its reload. */
         if (changed || systemd_need_daemon_reload(bus, CHECKER_SERVICE) > 0 ||
-            systemd_need_daemon_reload(bus, CHECKER_TIMER) > 0) {
+            systemd_need_daemon_reload(bus, CHECKER_TIMER) > 0 || systemd_need_daemon_reload(bus, PRUNE_SERVICE) > 0 ||
+            systemd_need_daemon_reload(bus, PRUNE_TIMER) > 0) {
                 r = systemd_daemon_reload(bus, &error);
                 if (r < 0)
                         return log_error_errno(r, "cannot reload systemd: %s", bus_error_text(&error, r));
         }
         r = systemd_enable(bus, names, &error);
         if (r < 0)
-                return log_error_errno(r, "cannot enable '%s': %s", CHECKER_TIMER, bus_error_text(&error, r));
+                return log_error_errno(r, "cannot enable '%s' and '%s': %s", CHECKER_TIMER, PRUNE_TIMER,
+                                       bus_error_text(&error, r));
 
-        r = systemd_unit_state(bus, CHECKER_TIMER, &timer);
+        r = start_timer(bus, CHECKER_TIMER, &timer);
         if (r < 0)
-                return log_error_errno(r, "cannot read the state of '%s': %m", CHECKER_TIMER);
-        if (!streq(timer.active_state, "active")) {
-                _cleanup_free_ char *result = NULL;
-
-                r = systemd_start(bus, CHECKER_TIMER, CHECK_RUN_TIMEOUT_USEC, &result, &error);
-                if (r < 0)
-                        return log_error_errno(r, "cannot start '%s' (%s): %s", CHECKER_TIMER,
-                                               result ? result : "no job", bus_error_text(&error, r));
-                unit_state_done(&timer);
-                r = systemd_unit_state(bus, CHECKER_TIMER, &timer);
-                if (r < 0)
-                        return log_error_errno(r, "cannot read the state of '%s': %m", CHECKER_TIMER);
-        }
+                return r;
+        r = start_timer(bus, PRUNE_TIMER, &prune_timer);
+        if (r < 0)
+                return r;
+        if (systemd_timer_next_elapse(bus, PRUNE_TIMER, &next) < 0)
+                next = 0;
+        log_info("Pruner: %s %s, every %s, next run %s", PRUNE_TIMER, prune_timer.active_state,
+                 format_timespan_unit(o->prune_interval_usec, span, sizeof(span)),
+                 format_timestamp_unit(next, when, sizeof(when)));
         r = run_one_check(bus);
         if (systemd_timer_next_elapse(bus, CHECKER_TIMER, &next) < 0)
                 next = 0;

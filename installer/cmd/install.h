@@ -26,6 +26,7 @@
 #define DEFAULT_PRUNE_AFTER_USEC (168ULL * 3600 * 1000000)
 #define DEFAULT_TIMEOUT_USEC (5ULL * 60 * 1000000)
 #define DEFAULT_CHECK_INTERVAL_USEC (5ULL * 60 * 1000000)
+#define DEFAULT_PRUNE_INTERVAL_USEC (5ULL * 60 * 1000000)
 #define ENV_FILE "/etc/dind-cache/dind-cache.env"
 #define UNIT_DIR "/etc/systemd/system"
 
@@ -35,7 +36,7 @@ enum {
         OPTS_DEVICE = 1 << 1,  /* --device --format */
         OPTS_CLUSTER = 1 << 2, /* --node --namespace --image ... (what render needs) */
         OPTS_APPLY = 1 << 3,   /* --kubeconfig --context --timeout --dry-run --skip-apply ... */
-        OPTS_TIMER = 1 << 4,   /* --check-interval --skip-timer */
+        OPTS_TIMER = 1 << 4,   /* --check-interval --prune-interval --skip-timer */
         OPTS_JSON = 1 << 5,    /* --json */
         OPTS_SEAL = 1 << 6,    /* --seal-mount-point (install only) */
 };
@@ -75,7 +76,8 @@ struct install_options {
 
         /* the checker */
         uint64_t check_interval_usec;
-        bool skip_timer;           /* do not install the checker's units */
+        uint64_t prune_interval_usec;
+        bool skip_timer;           /* do not install the checker's and the pruner's units */
 };
 
 /* Parses ARGV for the command NAME, accepting the option groups in ACCEPT. Prints the

@@ -15,6 +15,7 @@ static const struct {
         { "install", cmd_install, "prepare the disk, apply the cluster objects, install the checker" },
         { "render", cmd_render, "print the final Kubernetes manifests as YAML, no cluster needed" },
         { "check", cmd_check, "check disk health and daemon reachability (run by the timer)" },
+        { "prune", cmd_prune, "keep the cache under its disk watermarks, least recently used first" },
         { "status", cmd_status, "show the checker's timer and last results, and disk use" },
         { "uninstall", cmd_uninstall, "remove the checker (and, on request, cluster objects or data)" },
 };

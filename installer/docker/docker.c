@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@ struct docker_client {
         char *base_url;
         char *socket_path;       /* for unix://, or NULL */
         uint64_t timeout_usec;
+        char api_version[16];    /* "1.51", or "" */
         char error[256];
 };
 
@@ -235,6 +237,58 @@ void docker_client_set_timeout(struct docker_client *c, uint64_t usec) {
 
 const char *docker_client_last_error(const struct docker_client *c) {
         return c->error;
+}
+
+int docker_client_set_api_version(struct docker_client *c, const char *version) {
+        long minor;
+
+        if (!version) {
+                c->api_version[0] = '\0';
+                return 0;
+        }
+        if (strncmp(version, "1.", 2) != 0 || strlen(version) > 5 ||
+            parse_int_range(version + 2, 0, 999, &minor) < 0)
+                return -EINVAL;
+        snprintf(c->api_version, sizeof(c->api_version), "1.%ld", minor);
+        return 0;
+}
+
+void docker_client_set_error(struct docker_client *c, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(c->error, sizeof(c->error), fmt, ap);
+        va_end(ap);
+}
+
+int docker_call(struct docker_client *c, const char *method, const char *path, size_t max_body,
+                struct http_response *ret) {
+        _cleanup_free_ char *url = NULL;
+        struct http_response resp = {};
+        int r;
+
+        c->error[0] = '\0';
+        if (c->api_version[0])
+                url = strdup_printf("%s/v%s%s", c->base_url, c->api_version, path);
+        else
+                url = strdup_printf("%s%s", c->base_url, path);
+        if (!url)
+                return -ENOMEM;
+        http_client_set_timeouts(c->http, c->timeout_usec, c->timeout_usec);
+        http_client_set_max_body(c->http, max_body ? max_body : DOCKER_MAX_BODY);
+        r = http_client_request(c->http, method, url, NULL, NULL, NULL, 0, &resp);
+        http_client_set_max_body(c->http, DOCKER_MAX_BODY);
+        if (r < 0) {
+                if (c->socket_path && r == -ECONNREFUSED)
+                        snprintf(c->error, sizeof(c->error), "%s %s: cannot connect to '%s'", method,
+                                 path, c->socket_path);
+                else
+                        snprintf(c->error, sizeof(c->error), "%s %s: %s", method, path,
+                                 http_client_last_error(c->http));
+                return r;
+        }
+        *ret = resp;
+        return 0;
 }
 
 /* GET PATH; 0 with a 200 response in RET, or a negative errno with c->error set. */

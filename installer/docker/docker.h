@@ -53,6 +53,23 @@ void docker_client_set_timeout(struct docker_client *c, uint64_t usec);
 /* What went wrong in the last failed call, for people ("" if nothing). */
 const char *docker_client_last_error(const struct docker_client *c);
 
+/* Names API version VERSION ("1.51") in the path of every docker_call(), so the daemon
+ * speaks that version's API; NULL: no version (the daemon's newest). -EINVAL unless
+ * VERSION is "1.N". */
+int docker_client_set_api_version(struct docker_client *c, const char *version);
+
+struct http_response;
+
+/* One call: METHOD PATH ("/images/json?all=1", already escaped), behind the version
+ * prefix when one is set, with the body capped at MAX_BODY (0: the 1 MiB default).
+ * 0 when a response arrived, whatever its status (RET->status; RET released with
+ * http_response_done()), a negative errno when none did (the last error says why). */
+int docker_call(struct docker_client *c, const char *method, const char *path, size_t max_body,
+                struct http_response *ret);
+
+/* Sets what docker_client_last_error() says (for callers that judge a reply). */
+void docker_client_set_error(struct docker_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* GET /_ping: 0 when the daemon answered "OK"; RET_RTT_USEC is the round trip. */
 int docker_ping(struct docker_client *c, uint64_t *ret_rtt_usec);
 

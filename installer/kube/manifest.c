@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/assets.h"
 #include "base/json-util.h"
+#include "kube/daemon-config.h"
 #include "kube/instance.h"
 #include "kube/manifest.h"
 #include "kube/manifest-private.h"
@@ -300,27 +302,6 @@ static int set_env(json_t *c, const char *name, const char *value) {
 }
 
 /* Sets the argument "--FLAG=VALUE" in container C's args, replacing an earlier one. */
-static int set_arg(json_t *c, const char *flag, const char *value) {
-        _cleanup_free_ char *prefix = strdup_printf("--%s=", flag);
-        _cleanup_free_ char *arg = strdup_printf("--%s=%s", flag, value);
-        json_t *args = json_object_get(c, "args"), *v;
-        size_t i;
-
-        if (!prefix || !arg)
-                return -ENOMEM;
-        if (!args) {
-                args = json_array();
-                if (!args || json_object_set_new(c, "args", args) < 0)
-                        return -ENOMEM;
-        }
-        if (!json_is_array(args))
-                return -EINVAL;
-        json_array_foreach(args, i, v)
-                if (json_is_string(v) && strncmp(json_string_value(v), prefix, strlen(prefix)) == 0)
-                        return json_array_set_new(args, i, json_string(arg)) < 0 ? -ENOMEM : 0;
-        return json_array_append_new(args, json_string(arg)) < 0 ? -ENOMEM : 0;
-}
-
 static int apply_namespace(json_t *objects, const struct manifest_params *p, char **ret_error) {
         const char *ns = p->namespace_ ?: MANIFEST_DEFAULT_NAMESPACE;
         json_t *o, *np, *cron, *svc, *c, *exprs, *values;
@@ -441,6 +422,35 @@ static int apply_volume(json_t *objects, const struct manifest_params *p, char *
         return 0;
 }
 
+/* daemon.json in the ConfigMap, and its hash in the pod template, so that a change
+ * (and only a change) restarts the daemon. */
+static int apply_daemon_config(json_t *objects, json_t *dep, const struct manifest_params *p,
+                               char **ret_error) {
+        struct daemon_config_params dp = { .capacity = p->capacity, .registry_mirror = p->registry_mirror,
+                                           .mtu = p->mtu };
+        _cleanup_free_ char *text = NULL;
+        json_t *cm, *data, *annotations;
+        char hash[32];
+        int r;
+
+        cm = find_object(objects, "ConfigMap", DAEMON_CONFIG_MAP, ret_error);
+        if (!cm)
+                return -EINVAL;
+        data = json_object_get(cm, "data");
+        annotations = json_get_path(dep, "spec", "template", "metadata", "annotations", NULL);
+        if (!json_is_object(data) || !json_is_object(annotations))
+                return manifest_fail(ret_error, "ConfigMap '%s' has no data or Deployment '%s' no pod annotations",
+                            DAEMON_CONFIG_MAP, MANIFEST_DEPLOYMENT);
+        r = daemon_config_text(&dp, &text);
+        if (r == -EINVAL)
+                return manifest_fail(ret_error, "invalid MTU %ld", p->mtu);
+        if (r < 0)
+                return r;
+        if ((r = set_string(data, DAEMON_CONFIG_KEY, text)) < 0)
+                return r;
+        return set_string(annotations, DAEMON_CONFIG_HASH_ANNOTATION, daemon_config_hash(text, hash, sizeof(hash)));
+}
+
 static int apply_daemon(json_t *objects, const struct manifest_params *p, char **ret_error) {
         json_t *dep, *c;
         int r;
@@ -460,24 +470,20 @@ static int apply_daemon(json_t *objects, const struct manifest_params *p, char *
                 if (r < 0 || (r = set_string(c, "image", p->image)) < 0)
                         return r;
         }
-        if (p->registry_mirror && (r = set_arg(c, "registry-mirror", p->registry_mirror)) < 0)
-                return r;
-        if (p->mtu != 0) {
-                char buf[32];
-                if (p->mtu < 68 || p->mtu > 65535)
-                        return manifest_fail(ret_error, "invalid MTU %ld", p->mtu);
-                snprintf(buf, sizeof(buf), "%ld", p->mtu);
-                if ((r = set_arg(c, "mtu", buf)) < 0)
-                        return r;
-        }
-        return 0;
+        if (p->registry_mirror && strncmp(p->registry_mirror, "http://", 7) != 0 &&
+            strncmp(p->registry_mirror, "https://", 8) != 0)
+                return manifest_fail(ret_error, "invalid registry mirror '%s' (an http:// or https:// URL is needed)",
+                                     p->registry_mirror);
+        if (p->mtu != 0 && (p->mtu < 68 || p->mtu > 65535))
+                return manifest_fail(ret_error, "invalid MTU %ld", p->mtu);
+        return apply_daemon_config(objects, dep, p, ret_error);
 }
 
 static int apply_prune(json_t *objects, const struct manifest_params *p, char **ret_error) {
         json_t *cron, *c;
         int r;
 
-        if (!p->prune_schedule && p->prune_after_usec == 0)
+        if (!p->prune_schedule && p->prune_after_usec == 0 && p->capacity == 0)
                 return 0;
         cron = find_object(objects, "CronJob", MANIFEST_CRONJOB, ret_error);
         if (!cron)
@@ -499,6 +505,18 @@ static int apply_prune(json_t *objects, const struct manifest_params *p, char **
                 if (!c)
                         return -EINVAL;
                 if ((r = set_env(c, "PRUNE_AFTER", format_duration(p->prune_after_usec, buf, sizeof(buf)))) < 0)
+                        return r;
+        }
+        if (p->capacity > 0) {
+                /* The weekly builder prune keeps half the volume for the build cache. */
+                char buf[32];
+
+                c = find_container(cron, json_get_path(cron, "spec", "jobTemplate", "spec",
+                                                       "template", "spec", NULL), "prune", ret_error);
+                if (!c)
+                        return -EINVAL;
+                snprintf(buf, sizeof(buf), "%" PRIu64, p->capacity / 2);
+                if ((r = set_env(c, "KEEP_STORAGE", buf)) < 0)
                         return r;
         }
         return 0;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* The journal MESSAGE_IDs of the checker: one per kind of finding, all in this one
+/* The journal MESSAGE_IDs of the checker and the pruner: one per kind of finding, all in this one
  * place. Each has an entry in units/dind-cache.catalog (journalctl -x shows it);
  * tests/unit/test-journal.c fails when one is missing there.
  *
@@ -44,6 +44,14 @@
         X(INFO_FAILED,           "d727dcce5c6a4a0792632ebd92408e38") \
         X(VERSION_OK,            "200b52baadb244f5a10c3d5700e615b8") \
         X(VERSION_FAILED,        "04b8b8b4bc09495d9468485dfe921b2d") \
+        X(PRUNE_SETTINGS_INVALID, "d3f7926ca33b45ac9c534908771179e3") \
+        X(PRUNE_DAEMON_ERROR,    "759f64a2049c4fd995af9d09d3f059cd") \
+        X(PRUNE_CONTAINERS,      "c1fd2475e2664dc5a6317f794a79ddc0") \
+        X(PRUNE_DANGLING,        "f177f1e27de74feab54feeea5f399766") \
+        X(PRUNE_BUILD_CACHE,     "fe933669b2164ab5992f10b8539bf30e") \
+        X(PRUNE_IMAGES,          "a2a3ecd9e54f49a28c6df821e95f02de") \
+        X(PRUNE_DONE,            "8ec7a820188c40248f7310a0350b17e8") \
+        X(PRUNE_STILL_HIGH,      "139a37e73e4343368f14d1bef43ef30b") \
         X(SUMMARY,               "5f8612eff0624cd68ce0bd393268e37f") \
         X(TLS_OK,                "889d813b7f8f43ecb7ef2ba22604c1b3") \
         X(TLS_FAILED,            "df6010b01c864300807fb6a896fabc16") \

@@ -152,14 +152,16 @@ def wait_for(predicate, timeout=30, interval=0.1, what="condition"):
 
 
 REPO = Path(__file__).resolve().parents[2]
-PINNED_DEBS = REPO.parent / "shared" / "debs"
+# DIND_CACHE_TEST_DEBS names the folder elsewhere (a git worktree's ../shared differs).
+PINNED_DEBS = Path(os.environ.get("DIND_CACHE_TEST_DEBS") or REPO.parent / "shared" / "debs")
 
 
-def pinned_dockerd():
+def pinned_dockerd(which=None):
     """The dockerd the manifests pin (28.5.2, from ../shared/debs), unpacked once under
     build/; None where that folder is absent (the system's dockerd runs instead).
-    DIND_CACHE_TEST_DOCKERD=system forces the system's (older API) daemon."""
-    if os.environ.get("DIND_CACHE_TEST_DOCKERD") == "system":
+    DIND_CACHE_TEST_DOCKERD=system forces the system's (older API) daemon; WHICH
+    ("system" or "pinned") overrides that for one daemon."""
+    if which == "system" or (which is None and os.environ.get("DIND_CACHE_TEST_DOCKERD") == "system"):
         return None
     debs = sorted(PINNED_DEBS.glob("*.deb")) if PINNED_DEBS.is_dir() else []
     if not debs:
@@ -243,7 +245,9 @@ class Dockerd:
     """A real dockerd on DATA_ROOT, listening on a loopback port and a unix socket:
     the pinned 28.5.2 where ../shared/debs has it, else the system's."""
 
-    def __init__(self, data_root, run_dir, storage_driver="overlay2", tls_dir=None, ip="127.0.0.1", port=None):
+    def __init__(self, data_root, run_dir, storage_driver="overlay2", tls_dir=None, ip="127.0.0.1", port=None,
+                 which=None):
+        self.which = which
         self.data_root = Path(data_root)
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -258,11 +262,14 @@ class Dockerd:
         self.tls_dir = Path(tls_dir) if tls_dir else None
         self.client_env = ({"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(self.tls_dir / "checker")}
                            if self.tls_dir else {})
+        self.extra_args = []   # more dockerd flags, e.g. ["--config-file", PATH]
         self.proc = None
 
     def start(self):
         log = open(self.run_dir / "dockerd.log", "w")
-        pinned = pinned_dockerd()
+        pinned = pinned_dockerd(self.which)
+        if self.which == "pinned" and not pinned:
+            pytest.skip(f"the pinned dockerd is not in {PINNED_DEBS}")
         if self.tls_dir:
             srv = self.tls_dir / "server"
             extra = ["--tlsverify", "--tlscacert", str(srv / "ca.pem"), "--tlscert", str(srv / "cert.pem"),
@@ -276,7 +283,7 @@ class Dockerd:
              "--pidfile", str(self.run_dir / "docker.pid"),
              "--exec-root", str(self.run_dir / "exec"),
              "--iptables=false", "--ip6tables=false", "--bridge=none",
-             "--storage-driver", self.storage_driver],
+             "--storage-driver", self.storage_driver, *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_for(self.ping, timeout=60, what="dockerd to answer /_ping")
         return self
@@ -325,8 +332,9 @@ def dockerd_factory():
     started = []
     base = Path(tempfile.mkdtemp(prefix="dc-", dir="/tmp"))
 
-    def start(data_root, storage_driver="overlay2", tls_dir=None, ip="127.0.0.1", port=None):
-        d = Dockerd(data_root, base / str(len(started)), storage_driver, tls_dir=tls_dir, ip=ip, port=port)
+    def start(data_root, storage_driver="overlay2", tls_dir=None, ip="127.0.0.1", port=None, which=None):
+        d = Dockerd(data_root, base / str(len(started)), storage_driver, tls_dir=tls_dir, ip=ip, port=port,
+                    which=which)
         started.append(d)
         return d.start()
 

@@ -29,6 +29,9 @@ DATA_DIR = "/mnt/k8s/docker"
 INSTALLED = "/usr/local/sbin/dind-cache"
 SERVICE = "dind-cache-check.service"
 TIMER = "dind-cache-check.timer"
+PRUNE_SERVICE = "dind-cache-prune.service"
+PRUNE_TIMER = "dind-cache-prune.timer"
+PRUNE_STATE = "/var/lib/dind-cache/prune-state.json"
 UNIT_DIR = Path("/etc/systemd/system")
 ENV_FILE = "/etc/dind-cache/dind-cache.env"
 CATALOG = "/usr/local/lib/systemd/catalog/dind-cache.catalog"
@@ -103,7 +106,8 @@ def node():
 def install(node, *extra):
     # The disk is already mounted and the manifests are applied elsewhere: the steps
     # that matter here are the env file (pre-written) and the checker.
-    return node.tool("install", "--skip-apply", "--data-dir", DATA_DIR, "--check-interval", "2m", *extra)
+    return node.tool("install", "--skip-apply", "--data-dir", DATA_DIR, "--check-interval", "2m",
+                     "--prune-interval", "3m", *extra)
 
 
 def journal(node, *args):
@@ -142,8 +146,18 @@ def test_install_writes_and_starts_the_checker(node):
     assert node.run("systemctl", "is-enabled", TIMER).stdout.strip() == "enabled"
 
 
+def test_install_writes_and_enables_the_pruner(node):
+    service = node.systemd.path(UNIT_DIR / PRUNE_SERVICE).read_text()
+    assert f"\nExecStart={INSTALLED} prune\n" in service
+    assert "ReadWritePaths" not in service       # the data directory stays read-only to it
+    assert "\nOnUnitActiveSec=3min\n" in node.systemd.path(UNIT_DIR / PRUNE_TIMER).read_text()
+    assert node.run("systemctl", "is-enabled", PRUNE_TIMER).stdout.strip() == "enabled"
+    assert node.run("systemctl", "is-active", PRUNE_TIMER).stdout.strip() == "active"
+
+
 def test_install_again_changes_nothing(node):
     files = [node.systemd.path(UNIT_DIR / SERVICE), node.systemd.path(UNIT_DIR / TIMER),
+             node.systemd.path(UNIT_DIR / PRUNE_SERVICE), node.systemd.path(UNIT_DIR / PRUNE_TIMER),
              node.systemd.path(CATALOG)]
     before = [f.stat().st_mtime_ns for f in files]
     r = install(node)
@@ -182,6 +196,35 @@ def test_unscored_hardening_directives_are_in_force(node):
     got = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
     for key, value in want.items():
         assert got.get(key) == value, f"{key}: {got.get(key)!r}, want {value!r}"
+
+
+def test_pruner_units_are_clean_for_systemd_analyze(node):
+    r = node.run("systemd-analyze", "verify", str(UNIT_DIR / PRUNE_SERVICE), str(UNIT_DIR / PRUNE_TIMER))
+    assert r.returncode == 0 and r.stderr.strip() == "" and r.stdout.strip() == "", r.stdout + r.stderr
+    r = node.run("systemd-analyze", "security", PRUNE_SERVICE)
+    m = re.search(r"Overall exposure level for \S+: ([0-9.]+)", r.stdout)
+    assert m, r.stdout + r.stderr
+    assert float(m.group(1)) <= 2.0, r.stdout
+
+
+def test_the_pruner_runs_in_its_sandbox_and_status_shows_its_last_run(node):
+    r = node.run("systemctl", "start", PRUNE_SERVICE)
+    assert r.returncode == 0, r.stderr + node.run("journalctl", "--no-pager", "-u", PRUNE_SERVICE).stdout
+    state = json.loads(node.systemd.path(PRUNE_STATE).read_text())
+    assert state["version"] == 1 and state["last_run"] > 0
+    out = node.run("journalctl", "--no-pager", "-o", "json", "SYSLOG_IDENTIFIER=dind-cache",
+                   "DIND_PRUNE_STEP=summary", check=True).stdout
+    summary = json.loads(out.splitlines()[-1])
+    assert summary["MESSAGE"].startswith("dind-cache prune OK") and summary["_SYSTEMD_UNIT"] == PRUNE_SERVICE
+    steps = node.run("journalctl", "--no-pager", "-o", "json", "DIND_PRUNE_STEP=containers", check=True).stdout
+    assert json.loads(steps.splitlines()[-1])["DIND_COUNT"] == "0"
+
+    st = node.tool("status")
+    assert f"Pruner:   {PRUNE_TIMER} active (waiting), next run " in st.stdout, st.stdout
+    assert re.search(r"Last prune: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+ dind-cache prune OK", st.stdout), st.stdout
+    doc = json.loads(node.tool("status", "--json").stdout)
+    assert doc["prune"]["last_run"].startswith("dind-cache prune OK") and doc["prune"]["next_run_usec"] > 0
+
 
 def test_a_started_check_shows_its_summary_in_systemctl_status(node):
     r = node.run("systemctl", "start", SERVICE)
@@ -266,8 +309,10 @@ def test_a_hung_daemon_fails_the_unit_once_without_stacked_runs(node):
 def test_uninstall_removes_everything_and_twice_is_a_no_op(node):
     r = node.tool("uninstall")
     assert r.returncode == 0, r.stdout + r.stderr
-    for f in (UNIT_DIR / SERVICE, UNIT_DIR / TIMER, ENV_FILE, CATALOG):
+    for f in (UNIT_DIR / SERVICE, UNIT_DIR / TIMER, UNIT_DIR / PRUNE_SERVICE, UNIT_DIR / PRUNE_TIMER,
+              ENV_FILE, CATALOG, PRUNE_STATE):
         assert not node.systemd.path(f).exists(), f
+    assert PRUNE_TIMER not in node.run("systemctl", "list-timers", "--all", check=True).stdout
     assert TIMER not in node.run("systemctl", "list-timers", "--all", check=True).stdout
     assert node.run("systemctl", "show", "-P", "LoadState", SERVICE).stdout.strip() == "not-found"
     # The data and its mount stay.

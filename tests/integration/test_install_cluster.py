@@ -24,6 +24,7 @@ OBJECTS = [  # resource, name, namespace: what install applies, in order
     ("persistentvolumeclaims", "docker-dind-data", "kube-ops"),
     ("networkpolicies", "docker-dind", "kube-ops"),
     ("services", "docker-dind", "kube-ops"),
+    ("configmaps", "docker-dind-daemon", "kube-ops"),
     ("secrets", "docker-dind-server", "kube-ops"),
     ("secrets", "docker-dind-client", "kube-ops"),
     ("deployments", "docker-dind", "kube-ops"),

@@ -131,7 +131,7 @@ def test_three_nodes_installing_at_once_each_register_their_own_key(api, nodes):
     # every key is there, with its Service's address, each owned by its own manager only
     assert members(api) == {inst: address(inst) for inst in NODES}
     assert key_owners(api) == {inst: [f"dind-cache/{inst}"] for inst in NODES}
-    applies = [r for r in api.requests if r["method"] == "PATCH" and "/configmaps/" in r["path"]]
+    applies = [r for r in api.requests if r["method"] == "PATCH" and r["path"].endswith("/configmaps/dind-cache-members")]
     assert sorted(r["query"]["fieldManager"][0] for r in applies) == sorted(
         f"dind-cache/{i}" for i in NODES)
     for r in applies:   # each sent its own key and nothing else
@@ -271,7 +271,8 @@ def test_bad_instance_names_are_refused_when_typed(nodes, api):
     ("render-unnamed-plaintext.yaml", ["--plaintext", "--mtu", "1400", "--namespace", "ci-cache"]),
 ])
 def test_unnamed_render_is_what_it_was_before_instances(golden, args):
-    # The files were written by the binary of the commit before instances existed.
+    # The files were written by the binary of the commit before instances existed (then
+    # again when prune added its daemon.json ConfigMap: only that changed).
     p = subprocess.run([str(BINARY), "render", "--node", "node1", "--data-dir", "/mnt/k8s/docker",
                         "--capacity", "50Gi", *args], text=True, capture_output=True)
     assert p.returncode == 0, p.stderr
@@ -303,7 +304,7 @@ def test_named_render_renames_only_the_instance_objects():
     text = yaml.safe_dump_all(unnamed)
     for old, new in (("docker-dind-clear-cache", "docker-dind-b-clear-cache"),
                      ("docker-dind-server", "docker-dind-b-server"),
-                     ("docker-dind-client", "docker-dind-b-client"),
+                     ("docker-dind-client", "docker-dind-b-client"), ("docker-dind-daemon", "docker-dind-b-daemon"),
                      ("docker-dind-data", "docker-dind-b-data"), ("docker-pv", "docker-pv-b"),
                      ("tcp://docker-dind.", "tcp://docker-dind-b."), ("- node1", "- node2")):
         text = text.replace(old, new)

@@ -3,6 +3,7 @@ with the install flags applied to the parsed objects. No cluster is contacted.
 
 PyYAML reads YAML 1.1, as kubectl does: the output must mean the same there."""
 
+import json
 import os
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from conftest import ROOT
 
 MANIFESTS = ROOT / "manifests"
 KINDS = ["Namespace", "StorageClass", "PersistentVolume", "PersistentVolumeClaim",
-         "NetworkPolicy", "Service", "Deployment", "CronJob"]
+         "NetworkPolicy", "Service", "ConfigMap", "Deployment", "CronJob"]
 GI = 1 << 30
 MI = 1 << 20
 
@@ -98,8 +99,14 @@ def test_render_applies_every_flag_to_its_field(dind_cache, tmp_path):
 
     dind = dind_container(docs)
     assert dind["image"] == "registry.example.com/library/docker:28.5.2-dind"
-    assert "--registry-mirror=https://mirror.example.com" in dind["args"]
-    assert "--mtu=1400" in dind["args"]
+    # Mirror and MTU live in daemon.json (mounted at /etc/docker/daemon.json), whose
+    # builder GC is sized from the capacity; its hash restarts the pod on a change.
+    daemon = json.loads(by_kind(docs, "ConfigMap")["data"]["daemon.json"])
+    assert daemon["registry-mirrors"] == ["https://mirror.example.com"] and daemon["mtu"] == 1400
+    assert daemon["builder"]["gc"]["policy"][-1]["maxUsedSpace"] == str(50 * 2**30 * 60 // 100)
+    assert not any(a.startswith(("--registry-mirror", "--mtu")) for a in dind["args"])
+    template = by_kind(docs, "Deployment")["spec"]["template"]
+    assert template["metadata"]["annotations"]["dind-cache.io/daemon-json-hash"].startswith("fnv1a64:")
 
     values, ports = allowed_namespaces(docs)
     assert values == ["ci-cache", "gitlab-runner", "builds"]
@@ -127,7 +134,10 @@ def test_render_fixes_the_seeds_faults(dind_cache):
     assert env(dind, "DOCKER_TLS_CERTDIR") == "/certs"
     assert dind["securityContext"]["privileged"] is True
     assert dind["volumeMounts"] == [{"name": "docker-data", "mountPath": "/var/lib/docker"},
+                                    {"name": "daemon-config", "mountPath": "/etc/docker/daemon.json",
+                                     "subPath": "daemon.json", "readOnly": True},
                                     {"name": "server-certs", "mountPath": "/certs/server", "readOnly": True}]
+    assert {"name": "daemon-config", "configMap": {"name": "docker-dind-daemon"}} in spec["volumes"]
     secret_vol = next(v for v in spec["volumes"] if v["name"] == "server-certs")
     assert secret_vol["secret"]["secretName"] == "docker-dind-server"
     assert secret_vol["secret"]["defaultMode"] == 0o400
@@ -163,10 +173,13 @@ def test_render_fixes_the_seeds_faults(dind_cache):
     assert pod["restartPolicy"] == "OnFailure"
     script = " ".join(prune_container(docs)["command"])
     assert "system prune" not in script
-    for what in ("builder prune", "image prune", "container prune"):
-        assert f'{what} ' in script
-    assert script.count('--filter "until=$PRUNE_AFTER"') == 3
+    # Never a tagged image by its creation date: dangling ones only, no -a.
+    assert 'docker image prune -f --filter "until=$PRUNE_AFTER"' in script
+    assert 'docker container prune -f --filter "until=$PRUNE_AFTER"' in script
+    assert "image prune -a" not in script and "image prune -af" not in script
+    assert 'docker builder prune -af --keep-storage "$KEEP_STORAGE"' in script
     assert env(prune_container(docs), "PRUNE_AFTER") == "168h"
+    assert env(prune_container(docs), "KEEP_STORAGE") == str(5 * GI // 2)
     assert env(prune_container(docs), "DOCKER_HOST") == "tcp://docker-dind.kube-ops.svc:2376"
     assert env(prune_container(docs), "DOCKER_TLS_VERIFY") == "1"
     assert env(prune_container(docs), "DOCKER_CERT_PATH") == "/certs/client"
@@ -316,7 +329,7 @@ def test_plaintext_renders_port_2375_without_tls_and_says_so(dind_cache):
     assert dind["args"][0] == "--tls=false"
     assert env(dind, "DOCKER_TLS_CERTDIR") == ""
     assert dind["ports"][0]["containerPort"] == 2375
-    assert [m["name"] for m in dind["volumeMounts"]] == ["docker-data"]
+    assert [m["name"] for m in dind["volumeMounts"]] == ["docker-data", "daemon-config"]
     assert by_kind(docs, "Service")["spec"]["ports"][0]["port"] == 2375
     _, ports = allowed_namespaces(docs)
     assert ports == [{"protocol": "TCP", "port": 2375}]

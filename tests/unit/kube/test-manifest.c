@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "base/json-util.h"
+#include "kube/daemon-config.h"
 #include "kube/manifest.h"
 #include "base/util.h"
 
@@ -75,7 +76,7 @@ static void manifests_load_in_apply_order(void **state) {
         _cleanup_json_ json_t *objects = load_defaults();
         static const char *const kinds[] = {
                 "Namespace", "StorageClass", "PersistentVolume", "PersistentVolumeClaim",
-                "NetworkPolicy", "Service", "Deployment", "CronJob",
+                "NetworkPolicy", "Service", "ConfigMap", "Deployment", "CronJob",
         };
         size_t i;
         json_t *o;
@@ -224,6 +225,7 @@ static void namespace_moves_every_namespaced_object_and_the_dns_name(void **stat
                 "PersistentVolumeClaim:.metadata.namespace",
                 "NetworkPolicy:.metadata.namespace",
                 "NetworkPolicy:.spec.ingress.#0.from.#0.namespaceSelector.matchExpressions.#0.values.#0",
+                "ConfigMap:.metadata.namespace",
                 "Deployment:.metadata.namespace",
                 "Service:.metadata.namespace",
                 "CronJob:.metadata.namespace",
@@ -262,10 +264,17 @@ static void volume_overrides_land_in_pv_and_pvc(void **state) {
                 "PersistentVolume:.spec.local.path",
                 "PersistentVolume:.spec.nodeAffinity.required.nodeSelectorTerms.#0.matchExpressions.#0.values.#0",
                 "PersistentVolumeClaim:.spec.resources.requests.storage",
+                /* The builder's GC is sized from the capacity: daemon.json and its hash. */
+                "ConfigMap:.data.daemon.json",
+                "Deployment:.spec.template.metadata.annotations.dind-cache.io/daemon-json-hash",
+                /* ... and the weekly builder prune's --keep-storage. */
+                "CronJob:.spec.jobTemplate.spec.template.spec.containers.#0.env.#2.value",
                 NULL,
         };
         _cleanup_json_ json_t *objects = assert_changes(&p, expected);
         json_t *pv = manifest_find(objects, "PersistentVolume", NULL);
+        assert_string_equal(at_string(manifest_find(objects, "CronJob", NULL), PRUNE ".env.name=KEEP_STORAGE.value"),
+                            "26843545600");
 
         assert_string_equal(at_string(pv, "spec.capacity.storage"), "50Gi");
         assert_string_equal(at_string(pv, "spec.local.path"), "/srv/docker");
@@ -275,32 +284,81 @@ static void volume_overrides_land_in_pv_and_pvc(void **state) {
                                       "spec.resources.requests.storage"), "50Gi");
 }
 
-static void daemon_overrides_land_in_the_dind_container(void **state) {
+static void daemon_overrides_land_in_daemon_json_and_restart_the_pod(void **state) {
         struct manifest_params p = {
                 .image = "registry.example.com/docker:28.5.2-dind",
                 .registry_mirror = "https://mirror.example.com",
                 .mtu = 1400,
         };
-        _cleanup_json_ json_t *before = load_defaults();
-        size_t nargs = json_array_size(at(manifest_find(before, "Deployment", NULL), DIND ".args"));
-        _cleanup_free_ char *mirror_path = strdup_printf("Deployment:.spec.template.spec.containers.#0.args.#%zu", nargs);
-        _cleanup_free_ char *mtu_path = strdup_printf("Deployment:.spec.template.spec.containers.#0.args.#%zu", nargs + 1);
         const char *expected[] = {
-                "Deployment:.spec.template.spec.containers.#0.image", mirror_path, mtu_path, NULL,
+                "Deployment:.spec.template.spec.containers.#0.image",
+                "ConfigMap:.data.daemon.json",
+                "Deployment:.spec.template.metadata.annotations.dind-cache.io/daemon-json-hash",
+                NULL,
         };
+        _cleanup_json_ json_t *before = load_defaults();
         _cleanup_json_ json_t *objects = assert_changes(&p, expected);
         json_t *dep = manifest_find(objects, "Deployment", NULL);
-        json_t *args = at(dep, DIND ".args");
+        json_t *cm = manifest_find(objects, "ConfigMap", NULL);
+        const char *text = json_string_value(json_object_get(json_object_get(cm, "data"), "daemon.json"));
+        _cleanup_json_ json_t *daemon = json_loads(text, 0, NULL);
+        json_t *annotations = json_get_path(dep, "spec", "template", "metadata", "annotations", NULL);
+        const char *hash = json_object_get_string(annotations, "dind-cache.io/daemon-json-hash");
+        char expected_hash[32];
 
         assert_string_equal(at_string(dep, DIND ".image"), p.image);
-        assert_string_equal(json_string_value(json_array_get(args, nargs)), "--registry-mirror=https://mirror.example.com");
-        assert_string_equal(json_string_value(json_array_get(args, nargs + 1)), "--mtu=1400");
+        assert_string_equal(json_string_value(json_array_get(json_object_get(daemon, "registry-mirrors"), 0)),
+                            "https://mirror.example.com");
+        assert_int_equal(json_integer_value(json_object_get(daemon, "mtu")), 1400);
+        /* The flags are no longer args: dockerd refuses a setting given both ways. */
+        assert_int_equal(json_array_size(at(dep, DIND ".args")),
+                         json_array_size(at(manifest_find(before, "Deployment", NULL), DIND ".args")));
+        assert_string_equal(hash, daemon_config_hash(text, expected_hash, sizeof(expected_hash)));
 
-        /* Applying again replaces the flags rather than adding more. */
+        /* Applying again with the same values changes nothing; another MTU changes the hash. */
+        _cleanup_free_ char *first = strdup(hash);
+        assert_int_equal(manifest_apply_params(objects, &p, NULL), 0);
+        assert_string_equal(json_object_get_string(annotations, "dind-cache.io/daemon-json-hash"), first);
         p.mtu = 1450;
         assert_int_equal(manifest_apply_params(objects, &p, NULL), 0);
-        assert_int_equal(json_array_size(args), nargs + 2);
-        assert_string_equal(json_string_value(json_array_get(args, nargs + 1)), "--mtu=1450");
+        assert_string_not_equal(json_object_get_string(annotations, "dind-cache.io/daemon-json-hash"), first);
+}
+
+static void daemon_json_sizes_every_gc_rule_from_the_capacity(void **state) {
+        struct daemon_config_params p = { .capacity = UINT64_C(100) << 30 };
+        _cleanup_free_ char *text = NULL;
+        _cleanup_json_ json_t *doc = NULL;
+        json_t *rule, *f;
+        size_t i, k;
+
+        assert_int_equal(daemon_config_text(&p, &text), 0);
+        doc = json_loads(text, 0, NULL);
+        assert_non_null(doc);
+        assert_true(json_is_true(json_get_path(doc, "builder", "gc", "enabled", NULL)));
+        assert_true(json_is_false(json_get_path(doc, "features", "containerd-snapshotter", NULL)));
+        json_array_foreach(json_get_path(doc, "builder", "gc", "policy", NULL), i, rule) {
+                const char *keys[] = { "reservedSpace", "maxUsedSpace", "minFreeSpace" };
+                char seen[8][32] = {};
+                for (k = 0; k < ELEMENTSOF(keys); k++) {
+                        const char *v = json_object_get_string(rule, keys[k]);
+                        assert_non_null(v);
+                        assert_true(strtoull(v, NULL, 10) > 0 && strspn(v, "0123456789") == strlen(v));
+                }
+                json_array_foreach(json_object_get(rule, "filter"), k, f) {
+                        const char *s = json_string_value(f);
+                        size_t n = strcspn(s, "=");
+                        for (size_t j = 0; j < k; j++)
+                                assert_false(strlen(seen[j]) == n && strncmp(seen[j], s, n) == 0);
+                        snprintf(seen[k], sizeof(seen[k]), "%.*s", (int) n, s);
+                }
+        }
+        assert_int_equal(i, 4);
+        /* 60 % of 100 GiB as the cache's cap, in bytes. */
+        assert_string_equal(json_string_value(json_get_path(json_array_get(json_get_path(doc, "builder", "gc", "policy",
+                                                                                          NULL), 3), "maxUsedSpace", NULL)),
+                            "64424509440");
+        p.mtu = 10;
+        assert_int_equal(daemon_config_text(&p, &text), -EINVAL);
 }
 
 static void prune_overrides_land_in_the_cronjob(void **state) {
@@ -356,6 +414,7 @@ static void rest_paths_follow_group_version_and_scope(void **state) {
                 "/api/v1/namespaces/kube-ops/persistentvolumeclaims/docker-dind-data",
                 "/apis/networking.k8s.io/v1/namespaces/kube-ops/networkpolicies/docker-dind",
                 "/api/v1/namespaces/kube-ops/services/docker-dind",
+                "/api/v1/namespaces/kube-ops/configmaps/docker-dind-daemon",
                 "/apis/apps/v1/namespaces/kube-ops/deployments/docker-dind",
                 "/apis/batch/v1/namespaces/kube-ops/cronjobs/docker-dind-clear-cache",
         };
@@ -415,8 +474,10 @@ static void plaintext_is_port_2375_without_tls_and_without_certificates(void **s
         assert_int_equal(json_integer_value(at(dep, DIND ".ports.name=docker.containerPort")), 2375);
         assert_string_equal(at_string(dep, DIND ".args.#0"), "--tls=false");
         assert_string_equal(at_string(dep, DIND ".env.name=DOCKER_TLS_CERTDIR.value"), "");
-        assert_int_equal(json_array_size(at(dep, DIND ".volumeMounts")), 1);
-        assert_int_equal(json_array_size(at(dep, "spec.template.spec.volumes")), 1);
+        /* The data and daemon.json; no certificates. */
+        assert_int_equal(json_array_size(at(dep, DIND ".volumeMounts")), 2);
+        assert_int_equal(json_array_size(at(dep, "spec.template.spec.volumes")), 2);
+        assert_null(at(dep, DIND ".volumeMounts.name=server-certs"));
         assert_string_equal(at_string(cron, PRUNE ".env.name=DOCKER_HOST.value"), "tcp://docker-dind.kube-ops.svc:2375");
         assert_int_equal(json_array_size(json_object_get(at(cron, PRUNE), "volumeMounts")), 0);
         assert_int_equal(json_array_size(json_object_get(at(cron, "spec.jobTemplate.spec.template.spec"),
@@ -500,7 +561,8 @@ int main(void) {
                 cmocka_unit_test(namespace_moves_every_namespaced_object_and_the_dns_name),
                 cmocka_unit_test(allowed_namespaces_join_the_policy_once_each),
                 cmocka_unit_test(volume_overrides_land_in_pv_and_pvc),
-                cmocka_unit_test(daemon_overrides_land_in_the_dind_container),
+                cmocka_unit_test(daemon_overrides_land_in_daemon_json_and_restart_the_pod),
+                cmocka_unit_test(daemon_json_sizes_every_gc_rule_from_the_capacity),
                 cmocka_unit_test(prune_overrides_land_in_the_cronjob),
                 cmocka_unit_test(no_params_change_nothing),
                 cmocka_unit_test(invalid_params_are_refused),

@@ -1,0 +1,300 @@
+#!/bin/bash
+# Which cleanup keeps builds warm: one fixed-seed trace of builds of synthetic
+# projects with skewed popularity (a few hot, many cold), each a large dependency
+# layer on a base image pulled from a local registry plus a small app layer that
+# changes every build, replayed on a real dockerd (the pinned 28.5.2 where
+# ../shared/debs has it) with its data root on a small loop-mounted xfs, under:
+#   A  the seed's weekly `docker system prune -af`
+#   B  the previous CronJob: container, image (-a) and builder prune, until=a week
+#   C  this project's policy: dind-cache prune every timer period + daemon.json GC
+#   D  no pruning on an unlimited disk (the ceiling)
+# A "week" is WEEK builds and the prune timer's period PERIOD builds.
+# Reports per policy: cache hit ratio (CACHED steps / all steps, --progress=plain),
+# build time p50/p95, bytes pulled from the registry beyond the first pull of each
+# base, builds failed for lack of space, peak disk use, and the longest run of builds
+# seen above CRIT (90 %). Not a test: it prints a table. Needs root, docker-registry.
+# The hit ratio counts RUN and COPY steps: BuildKit never prints CACHED for FROM. Each
+# build's last two steps (the app layer) always miss, so the best ratio is 1/3.
+#
+#     tests/bench/eviction.sh            (BUILDS=.. PROJECTS=.. SEED=.. DEBS=.. to vary)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+export ROOT BINARY=${BINARY:-$ROOT/build/dind-cache}
+export DEBS=${DEBS:-$ROOT/../shared/debs}
+exec /usr/bin/python3 - "$@" <<'PYTHON'
+import json, os, random, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
+from pathlib import Path
+
+ROOT, BINARY, DEBS = Path(os.environ["ROOT"]), os.environ["BINARY"], Path(os.environ["DEBS"])
+SEED = int(os.environ.get("SEED", "8"))
+PROJECTS = int(os.environ.get("PROJECTS", "20"))
+BUILDS = int(os.environ.get("BUILDS", "60"))
+WEEK = int(os.environ.get("WEEK", "20"))      # builds per simulated week
+PERIOD = int(os.environ.get("PERIOD", "2"))   # builds per prune-timer period
+DISK_MIB = int(os.environ.get("DISK_MIB", "320"))
+DOCKER = "/usr/bin/docker"                    # the 20.10 CLI: it has BuildKit
+W = Path(tempfile.mkdtemp(prefix="dc-evict-", dir="/tmp"))
+cleanups = []
+
+
+def sh(*args, **kw):
+    return subprocess.run([str(a) for a in args], check=kw.pop("check", True), text=True,
+                          capture_output=True, **kw)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait(pred, what, timeout=60):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"eviction.sh: timed out waiting for {what}")
+
+
+def dockerd_binary():
+    debs = sorted(DEBS.glob("*.deb")) if DEBS.is_dir() else []
+    if not debs:
+        return "dockerd", []
+    dest = W / "pinned"
+    for d in debs:
+        sh("dpkg-deb", "-x", d, dest)
+    return str(dest / "usr/sbin/dockerd"), ["--tls=false"]
+
+
+class Daemon:
+    def __init__(self, name, disk_mib, config=None):
+        self.dir = W / name
+        self.mnt = self.dir / "mnt"
+        self.mnt.mkdir(parents=True)
+        img = self.dir / "xfs.img"
+        sh("truncate", "-s", f"{disk_mib}M", img)
+        sh("mkfs.xfs", "-q", "-f", "-n", "ftype=1", img)
+        self.loop = sh("losetup", "--find", "--show", img).stdout.strip()
+        sh("mount", self.loop, self.mnt)
+        self.port = free_port()
+        self.host = f"tcp://127.0.0.1:{self.port}"
+        binary, extra = DOCKERD
+        if config:
+            extra = extra + ["--config-file", str(config)]
+        self.proc = subprocess.Popen(
+            [binary, *extra, "--data-root", str(self.mnt), "-H", self.host,
+             "--pidfile", str(self.dir / "docker.pid"), "--exec-root", str(self.dir / "exec"),
+             "--iptables=false", "--ip6tables=false", "--bridge=none", "--storage-driver", "overlay2"],
+            stdout=open(self.dir / "dockerd.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
+        cleanups.append(self.stop)
+        wait(lambda: sh(DOCKER, "-H", self.host, "version", check=False).returncode == 0, "dockerd")
+        self.version = sh(DOCKER, "-H", self.host, "version", "-f", "{{.Server.Version}}").stdout.strip()
+
+    def docker(self, *args, check=True):
+        return sh(DOCKER, "-H", self.host, *args, check=check, env=dict(os.environ, DOCKER_BUILDKIT="1"))
+
+    def percent(self):
+        st = os.statvfs(self.mnt)
+        used = (st.f_blocks - st.f_bfree) * st.f_frsize
+        return -(-used * 100 // (used + st.f_bavail * st.f_frsize))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        subprocess.run(f"grep -o ' {self.dir}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l",
+                       shell=True, capture_output=True)
+        subprocess.run(["losetup", "-d", self.loop], capture_output=True)
+
+
+def registry():
+    port = free_port()
+    store = W / "registry"
+    cfg = W / "registry.yml"
+    cfg.write_text(f"version: 0.1\nlog:\n  level: info\n  formatter: json\nstorage:\n  filesystem:\n"
+                   f"    rootdirectory: {store}\nhttp:\n  addr: 127.0.0.1:{port}\n")
+    log = W / "registry.log"
+    p = subprocess.Popen(["docker-registry", "serve", str(cfg)], stdout=open(log, "w"),
+                         stderr=subprocess.STDOUT, start_new_session=True)
+    cleanups.append(lambda: (p.terminate(), p.wait()))
+    def up():
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+    wait(up, "the registry")
+    return f"127.0.0.1:{port}", log
+
+
+def pulled_bytes(log, start):
+    """Bytes of blobs the registry served after offset START of its log."""
+    total = 0
+    with open(log) as f:
+        f.seek(start)
+        for line in f:
+            try:
+                e = json.loads(line)
+            except ValueError:
+                continue
+            if e.get("http.request.method") == "GET" and "/blobs/" in e.get("http.request.uri", ""):
+                total += int(e.get("http.response.written", 0))
+    return total
+
+
+def make_bases(daemon, reg, n=3):
+    rootfs = W / "rootfs"
+    (rootfs / "bin").mkdir(parents=True)
+    shutil.copy("/bin/busybox", rootfs / "bin/busybox")
+    (rootfs / "bin/sh").symlink_to("busybox")
+    for line in sh("ldd", "/bin/busybox", check=False).stdout.splitlines():
+        lib = next((w for w in line.split() if w.startswith("/")), None)
+        if lib:
+            (rootfs / lib.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(lib, rootfs / lib.lstrip("/"))
+    names = []
+    for k in range(n):
+        with open(rootfs / "pad", "wb") as f:   # each base its own 6 MiB of content
+            f.write(random.Random(k).randbytes(6 << 20))
+        tar = subprocess.run(["tar", "-C", str(rootfs), "-c", "."], capture_output=True, check=True).stdout
+        name = f"{reg}/base{k}:1"
+        subprocess.run([DOCKER, "-H", daemon.host, "import", "-", name], input=tar, check=True,
+                       capture_output=True)
+        daemon.docker("push", name)
+        names.append(name)
+    return names
+
+
+def trace():
+    rng = random.Random(SEED)
+    weights = [1 / (r + 1) ** 1.3 for r in range(PROJECTS)]
+    projects = [{"name": f"proj{i:02d}", "base": i % 3, "deps_mib": rng.randint(16, 28)} for i in range(PROJECTS)]
+    return projects, [rng.choices(range(PROJECTS), weights)[0] for _ in range(BUILDS)]
+
+
+def build(daemon, bases, project, n):
+    ctx = W / "ctx" / project["name"]
+    ctx.mkdir(parents=True, exist_ok=True)
+    (ctx / "Dockerfile").write_text(
+        f"FROM {bases[project['base']]}\n"
+        f"RUN /bin/busybox dd if=/dev/urandom of=/deps-{project['name']} bs=1M count={project['deps_mib']}\n"
+        "COPY app.txt /app/app.txt\n"
+        "RUN /bin/busybox wc -c /app/app.txt\n")
+    (ctx / "app.txt").write_text(f"{project['name']} build {n}\n")
+    t = time.time()
+    p = daemon.docker("build", "--network", "none", "--progress=plain", "-t", f"{project['name']}:latest",
+                      str(ctx), check=False)
+    took = time.time() - t
+    out = p.stdout + p.stderr
+    # BuildKit never prints CACHED for FROM (a base pulled again shows in the bytes
+    # re-pulled): the ratio counts the RUN and COPY steps.
+    steps = set(re.findall(r"^#(\d+) \[\d+/\d+\] (?:RUN|COPY) ", out, re.M))
+    cached = len(steps & set(re.findall(r"^#(\d+) CACHED$", out, re.M)))
+    steps = len(steps)
+    nospace = p.returncode != 0 and re.search(r"no space left|ENOSPC|disk quota", out, re.I) is not None
+    if p.returncode != 0:
+        tail = [l for l in out.splitlines() if "error" in l.lower()][-1:] or out.splitlines()[-1:]
+        print(f"  build of {project['name']} failed: {tail[0][:300] if tail else '?'}", file=sys.stderr)
+    return took, steps, cached, p.returncode == 0, nospace
+
+
+def prune_a(daemon, state):
+    daemon.docker("system", "prune", "-af")
+
+
+def prune_b(daemon, state):
+    until = f"{max(1, int(time.time() - state['week_started']))}s"
+    daemon.docker("container", "prune", "-f", "--filter", f"until={until}")
+    daemon.docker("image", "prune", "-af", "--filter", f"until={until}")
+    daemon.docker("builder", "prune", "-f", "--filter", f"until={until}")
+
+
+def prune_c(daemon, state):
+    env = dict(os.environ, DOCKER_HOST=daemon.host, DIND_CACHE_DATA_DIR=str(daemon.mnt),
+               DIND_CACHE_PRUNE_STATE=str(daemon.dir / "prune-state.json"), DIND_CACHE_PRUNE_MIN_AGE="1s")
+    p = subprocess.run([BINARY, "prune", "--no-journal"], env=env, capture_output=True, text=True)
+    if p.returncode >= 2:
+        print(p.stdout + p.stderr, file=sys.stderr)
+
+
+def replay(label, daemon, bases, reg_log, projects, order, prune, every):
+    start = os.path.getsize(reg_log)
+    times, steps, cached, failed, nospace, peak = [], 0, 0, 0, 0, 0
+    above, longest = 0, 0
+    state = {"week_started": time.time()}
+    for n, i in enumerate(order, 1):
+        took, s, c, ok, full = build(daemon, bases, projects[i], n)
+        times.append(took)
+        steps += s
+        cached += c
+        failed += not ok
+        nospace += full
+        pct = daemon.percent()
+        peak = max(peak, pct)
+        above = above + 1 if pct >= 90 else 0
+        longest = max(longest, above)
+        if prune and n % every == 0:
+            prune(daemon, state)
+            state["week_started"] = time.time() if every == WEEK else state["week_started"]
+        print(f"  {label} {n:3d}/{len(order)} {projects[i]['name']} {took:5.1f}s cached {c}/{s} disk {pct}%",
+              file=sys.stderr, flush=True)
+    q = statistics.quantiles(times, n=20)
+    return {"policy": label, "hit": cached / steps if steps else 0, "p50": statistics.median(times),
+            "p95": q[18], "pulled": pulled_bytes(reg_log, start), "nospace": nospace, "failed": failed,
+            "peak": peak, "crit_run": longest}
+
+
+def main():
+    global DOCKERD
+    DOCKERD = dockerd_binary()
+    reg, reg_log = registry()
+    seeder = Daemon("seed", 512)
+    bases = make_bases(seeder, reg)
+    seeder.stop()
+    projects, order = trace()
+    hot = sorted(range(PROJECTS), key=lambda i: -order.count(i))[:3]
+    hottest = ", ".join("%s x%d" % (projects[i]["name"], order.count(i)) for i in hot)
+    print(f"trace: seed {SEED}, {BUILDS} builds of {PROJECTS} projects; hottest {hottest}; "
+          f"{len(set(order))} projects built at least once", file=sys.stderr)
+
+    daemon_json = W / "daemon.json"
+    render = subprocess.run([BINARY, "render", "--node", "bench", "--capacity", f"{DISK_MIB}Mi"],
+                            capture_output=True, text=True, check=True).stdout
+    import yaml
+    cm = next(d for d in yaml.safe_load_all(render) if d and d["kind"] == "ConfigMap")
+    daemon_json.write_text(cm["data"]["daemon.json"])
+
+    rows = []
+    for label, disk, prune, every, config in (
+            ("A weekly system prune -af", DISK_MIB, prune_a, WEEK, None),
+            ("B old CronJob (until=week)", DISK_MIB, prune_b, WEEK, None),
+            ("C dind-cache prune + GC", DISK_MIB, prune_c, PERIOD, daemon_json),
+            ("D no pruning, big disk", 4096, None, 0, None)):
+        d = Daemon(label[0], disk, config)
+        rows.append(replay(label, d, bases, reg_log, projects, order, prune, every))
+        version = d.version
+        d.stop()
+    first = min(r["pulled"] for r in rows)
+    print(f"\nEviction benchmark, {time.strftime('%Y-%m-%d')}, dockerd {version}, xfs {DISK_MIB} MiB, "
+          f"seed {SEED}, {BUILDS} builds of {PROJECTS} projects, week = {WEEK} builds, timer = {PERIOD} builds\n")
+    print("| policy | hit ratio | build p50 | build p95 | re-pulled | failed (no space) | peak disk | builds above 90 % in a row |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['policy']} | {r['hit']:.0%} | {r['p50']:.1f} s | {r['p95']:.1f} s | "
+              f"{(r['pulled'] - first) / 2**20:.0f} MiB | {r['failed']} ({r['nospace']}) | {r['peak']} % | {r['crit_run']} |")
+
+
+try:
+    main()
+finally:
+    for c in reversed(cleanups):
+        try:
+            c()
+        except Exception:
+            pass
+    shutil.rmtree(W, ignore_errors=True)
+PYTHON
