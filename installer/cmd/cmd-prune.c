@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
@@ -16,6 +17,8 @@
 #include "cmd/cmd.h"
 #include "docker/docker-prune.h"
 #include "docker/http.h"
+#include "metrics/prune-metrics.h"
+#include "metrics/textfile.h"
 #include "prune/prune-plan.h"
 #include "prune/prune-settings.h"
 #include "prune/prune-state.h"
@@ -42,6 +45,7 @@ struct run {
         int64_t now;
         struct prune_fs fs;            /* the latest reading (estimated in a dry run) */
         int use_start;
+        bool fs_known;                 /* fs and use_start were read */
         json_t *steps, *images;        /* for --json */
         uint64_t removed_images, kept_in_use, kept_recent, failed_busy;
 };
@@ -510,6 +514,7 @@ static int run(struct run *r) {
                 return EXIT_PRUNE_SETTINGS;
         }
         r->use_start = r->fs.percent;
+        r->fs_known = true;
 
         q = docker_client_new(r->s.docker_host, &r->c);
         if (q < 0) {
@@ -563,6 +568,48 @@ static int run(struct run *r) {
         return finish(r);
 }
 
+/* dind_cache_prune.prom beside the checker's metrics, when that directory is there.
+ * A failure costs the metrics, not the run: a warning; the exit status stays. */
+static void write_metrics(const struct run *r, int status) {
+        _cleanup_free_ char *dir = NULL, *text = NULL;
+        const char *env = getenv(METRICS_DIR_ENV);
+        struct timespec ts;
+        int q;
+
+        if (arg_dry_run)
+                return;
+        q = metrics_textfile_dir(env, METRICS_DEFAULT_DIR, &dir);
+        if (q < 0) {
+                char shown[METRICS_LABEL_MAX * 2 + 8]; /* capped, no control characters */
+                log_warning_errno(q, "no metrics written: %s='%s': %m", METRICS_DIR_ENV,
+                                  metrics_label_escape(env, shown, sizeof(shown)));
+                return;
+        }
+        if (q == 0)
+                return;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        q = metrics_prune_text(&(struct metrics_prune_input) {
+                                       .exit_status = status,
+                                       .use_known = r->fs_known,
+                                       .use_start = r->use_start,
+                                       .use_end = r->fs.percent,
+                                       .high = r->s.high,
+                                       .low = r->s.low,
+                                       .crit = r->s.crit,
+                                       .counts_known = status <= EXIT_PRUNE_HIGH,
+                                       .removed_images = r->removed_images,
+                                       .kept_in_use = r->kept_in_use,
+                                       .kept_recent = r->kept_recent,
+                                       .refused = r->failed_busy,
+                                       .timestamp_usec = (uint64_t) ts.tv_sec * 1000000ULL +
+                                                         (uint64_t) ts.tv_nsec / 1000,
+                               }, &text);
+        if (q >= 0)
+                q = metrics_write_named(dir, METRICS_PRUNE_FILE_NAME, text);
+        if (q < 0)
+                log_warning_errno(q, "cannot write the metrics file '%s/%s': %m", dir, METRICS_PRUNE_FILE_NAME);
+}
+
 int cmd_prune(int argc, char **argv) {
         _cleanup_json_ json_t *steps = NULL, *images = NULL;
         struct run r = {};
@@ -581,7 +628,9 @@ int cmd_prune(int argc, char **argv) {
                         return log_error_errno(-ENOMEM, "out of memory: %m"), EXIT_PRUNE_DAEMON;
         }
         q = run(&r);
+        q = q < 0 ? EXIT_PRUNE_DAEMON : q;
+        write_metrics(&r, q);
         docker_client_free(r.c);
         prune_settings_done(&r.s);
-        return q < 0 ? EXIT_PRUNE_DAEMON : q;
+        return q;
 }

@@ -108,7 +108,7 @@ static int render_files(const struct install_options *o, struct timer_files *f) 
         r = checker_timer_text(&p, &f->timer);
         if (r < 0)
                 return log_error_errno(r, "cannot render '%s': %m", CHECKER_TIMER);
-        r = prune_service_text(f->binary, &f->prune_service);
+        r = prune_service_text(f->binary, f->textfile_dir, &f->prune_service);
         if (r < 0)
                 return log_error_errno(r, "cannot render '%s': %m", PRUNE_SERVICE);
         r = prune_timer_text(o->prune_interval_usec, &f->prune_timer);

@@ -206,3 +206,65 @@ tests:
 """)
     p = subprocess.run(["promtool", "test", "rules", str(tests)], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+PRUNE_FILE = "dind_cache_prune.prom"
+
+
+def prune(data_dir, docker_host, textfile_dir, tmp_path, *args, env=None):
+    full = {"DIND_CACHE_TIMEOUT": "10s", "DIND_CACHE_DATA_DIR": str(data_dir),
+            "DOCKER_HOST": docker_host, "DIND_CACHE_TEXTFILE_DIR": str(textfile_dir),
+            "DIND_CACHE_PRUNE_STATE": str(tmp_path / "prune-state.json")}
+    full.update(env or {})
+    return run_tool("prune", "--no-journal", *args, env=full, timeout=120)
+
+
+def test_a_prune_run_writes_its_own_file_beside_the_checkers(xfs_cache, textfile_dir, dockerd_factory, tmp_path):
+    daemon = dockerd_factory(xfs_cache)
+    (textfile_dir / FILE).write_text("# the checker's file, which prune must not touch\n")
+    p = prune(xfs_cache, daemon.host, textfile_dir, tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+    path = textfile_dir / PRUNE_FILE
+    assert (path.stat().st_mode & 0o7777) == 0o644
+    assert sorted(os.listdir(textfile_dir)) == sorted([FILE, PRUNE_FILE])
+    assert (textfile_dir / FILE).read_text().startswith("# the checker's file")
+    promtool_ok(path)
+    s = samples(path)
+    assert s["dind_cache_prune_exit_status"] == 0
+    used = percent_used_df(xfs_cache)
+    assert s['dind_cache_prune_disk_usage_ratio{at="end"}'] == pytest.approx(used / 100, abs=0.02)
+    assert s['dind_cache_prune_watermark_ratio{level="high"}'] == 0.8
+    assert s['dind_cache_prune_watermark_ratio{level="low"}'] == 0.7
+    assert s['dind_cache_prune_watermark_ratio{level="crit"}'] == 0.9
+    assert s["dind_cache_prune_images_removed"] == 0
+    assert abs(s["dind_cache_prune_last_run_timestamp_seconds"] - time.time()) < 60
+
+    # A dry run changes nothing, the metrics file included.
+    before = path.read_bytes()
+    time.sleep(1.1)
+    assert prune(xfs_cache, daemon.host, textfile_dir, tmp_path, "--dry-run").returncode == 0
+    assert path.read_bytes() == before
+
+
+def test_a_failing_prune_run_says_why_in_its_exit_status(xfs_cache, textfile_dir, tmp_path):
+    p = prune(xfs_cache, "tcp://127.0.0.1:1", textfile_dir, tmp_path)
+    assert p.returncode == 2, p.stdout + p.stderr
+    promtool_ok(textfile_dir / PRUNE_FILE)
+    s = samples(textfile_dir / PRUNE_FILE)
+    assert s["dind_cache_prune_exit_status"] == 2
+    assert 'dind_cache_prune_disk_usage_ratio{at="start"}' in s  # measured before the daemon was asked
+    assert "dind_cache_prune_images_removed" not in s             # never reached
+
+    p = prune(xfs_cache, "tcp://127.0.0.1:1", textfile_dir, tmp_path, env={"DIND_CACHE_PRUNE_LOW": "95"})
+    assert p.returncode == 3, p.stdout + p.stderr
+    promtool_ok(textfile_dir / PRUNE_FILE)
+    s = samples(textfile_dir / PRUNE_FILE)
+    assert s["dind_cache_prune_exit_status"] == 3
+    assert not [k for k in s if "ratio" in k or "images" in k], s
+
+
+def percent_used_df(path):
+    st = os.statvfs(path)
+    used = (st.f_blocks - st.f_bfree) * st.f_frsize
+    return -(-used * 100 // (used + st.f_bavail * st.f_frsize))
