@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -117,9 +118,19 @@ int remove_stale_temps(const char *path) {
         if (!d)
                 return -errno;
         dfd = -1; /* the DIR owns it */
-        while ((de = readdir(d)))
-                if (is_temp_of(de->d_name, prefix) && unlinkat(dirfd(d), de->d_name, 0) == 0)
+        while ((de = readdir(d))) {
+                _cleanup_close_ int fd = -1;
+
+                if (!is_temp_of(de->d_name, prefix))
+                        continue;
+                /* A writer holds a lock on its temporary file until the rename: only a
+                 * file nobody holds (its writer was killed) is stale. */
+                fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+                if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+                        continue;
+                if (unlinkat(dirfd(d), de->d_name, 0) == 0)
                         removed++;
+        }
         closedir(d);
         return removed;
 }
@@ -144,7 +155,9 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
         fd = mkostemp(tmp, O_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        if (fchmod(fd, mode) < 0)
+        /* Held until the rename: remove_stale_temps() of a concurrent writer of the
+         * same file leaves this one alone. */
+        if (flock(fd, LOCK_EX) < 0 || fchmod(fd, mode) < 0)
                 goto fail;
         for (size_t done = 0; done < size;) {
                 ssize_t n = write(fd, (const char *) data + done, size - done);

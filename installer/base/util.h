@@ -77,8 +77,10 @@ int open_regular(const char *path, int flags);
 const char *file_error_to_string(int error);
 
 /* Removes the temporary files write_file_atomic(PATH) left when it was killed before
- * its rename (PATH.tmp-XXXXXX); write_file_atomic does this first itself. Returns
- * how many it removed, or <0. */
+ * its rename (PATH.tmp-XXXXXX); write_file_atomic does this first itself. A writer
+ * holds a flock on its temporary file until the rename, so the file of a concurrent
+ * writer (the timer's run and one by hand) is left alone. Returns how many it
+ * removed, or <0. */
 int remove_stale_temps(const char *path);
 
 /* Reads a whole regular file (open_regular()) of at most MAX bytes, NUL-terminated.

@@ -267,12 +267,6 @@ enum check_state health_threshold_state(int percent, int warn, int crit) {
         return CHECK_OK;
 }
 
-int health_run(const struct health_settings *s, struct check_list *l) {
-        struct health_figures fig;
-
-        return health_run_figures(s, l, &fig);
-}
-
 int health_run_figures(const struct health_settings *s, struct check_list *l,
                        struct health_figures *ret) {
         _cleanup_free_ char *fs_type = NULL;

@@ -56,10 +56,6 @@ int health_percent_used(uint64_t used, uint64_t avail);
 /* The state of PERCENT against WARN and CRIT: OK below warn, WARN from warn, FAIL from crit. */
 enum check_state health_threshold_state(int percent, int warn, int crit);
 
-/* Runs every check into L (appending). Returns 0, or -ENOMEM (L then holds what was
- * done). Problems found are results, not errors. */
-int health_run(const struct health_settings *s, struct check_list *l);
-
 /* The figures measured on the way, for the metrics file (metrics/textfile.h): only
  * what the checks read anyway, never an extra call. */
 struct health_figures {
@@ -79,11 +75,13 @@ struct health_figures {
 /* The certificates the checker reads: "ca", "server", "client", "checker". */
 extern const char *const health_cert_names[4];
 
-/* health_run() that also fills RET (always, also on -ENOMEM: what was measured). */
+/* Runs every check into L (appending) and fills RET with the figures measured on the
+ * way (always, also on -ENOMEM: what was measured). Returns 0, or -ENOMEM (L then
+ * holds what was done). Problems found are results, not errors. */
 int health_run_figures(const struct health_settings *s, struct check_list *l,
                        struct health_figures *ret);
 
-/* The disk checks alone, and the daemon checks alone (health_run() calls both).
+/* The disk checks alone, and the daemon checks alone (health_run_figures() calls both).
  * DEADLINE is an absolute now_usec() time. DATA_DIR_FS_TYPE (the data directory's
  * mountinfo type, or NULL) is what the daemon's backing filesystem must be. */
 int health_check_disk(const struct health_settings *s, uint64_t deadline, struct check_list *l,

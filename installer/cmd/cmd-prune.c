@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* dind-cache prune [--dry-run] [--json] [--no-journal]: keeps the data filesystem under
  * its watermarks, what the prune timer runs. Exit status: 0 under HIGH at the end (or
- * nothing to do), 1 still above HIGH with nothing more allowed to go, 2 the daemon is
- * unreachable or an API call failed, 3 bad settings. */
+ * nothing to do), 1 still above HIGH with nothing more allowed to go, 2 the run failed
+ * (the daemon is unreachable, an API call failed, or a local error: statfs, the state
+ * file, memory, the report), 3 bad settings. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -57,8 +58,8 @@ static void usage(void) {
                "containers and dangling images older than MIN_AGE; above HIGH trims the build\n"
                "cache, then removes images least recently used first, one at a time, until use\n"
                "is under LOW; above CRIT without the reserve and the MIN_AGE grace. Never an\n"
-               "image a container uses. Exit status: 0 under HIGH, 1 still above HIGH, 2 daemon\n"
-               "unreachable or API error, 3 bad settings.\n"
+               "image a container uses. Exit status: 0 under HIGH, 1 still above HIGH, 2 the\n"
+               "run failed (daemon unreachable, API or local error), 3 bad settings.\n"
                "\n"
                "Options:\n"
                "      --dry-run     list what would be removed, in order; change nothing\n"
@@ -376,7 +377,8 @@ static int images_step(struct run *r, const struct docker_image_list *images,
                         continue;
                 if (r->fs.percent < r->s.low)
                         continue;  /* under LOW: the rest stays, counted as left */
-                strftime(t, sizeof(t), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&lu, &tm));
+                if (!gmtime_r(&lu, &tm) || strftime(t, sizeof(t), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+                        snprintf(t, sizeof(t), "?");
                 if (arg_dry_run) {
                         say("images: would remove %s (%.19s, %s, last used %s)", name, pi->image->id,
                             format_bytes(pi->image->size, b, sizeof(b)), t);

@@ -96,7 +96,6 @@ int status_members_gather(const char *kubeconfig, const char *context, const cha
         if (r < 0)
                 return fail(ret, "cannot reach the cluster: ", message ?: "cannot set up the client");
         kube_client_set_timeout(c, STATUS_KUBE_TIMEOUT_USEC);
-        ret->server = kube_client_server(c);
         cm_path = members_path(ns);
         if (!cm_path)
                 return -ENOMEM;

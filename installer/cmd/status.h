@@ -17,7 +17,6 @@ struct status_member {
 
 struct status_members {
         char *error;             /* why the cluster could not be asked, or NULL */
-        const char *server;      /* borrowed while gathering; do not use after */
         struct members members;  /* the ConfigMap's keys */
         struct status_member *v; /* one per member */
         size_t n;
@@ -25,6 +24,6 @@ struct status_members {
 
 void status_members_done(struct status_members *s);
 
-/* Reads the members and looks at each one's pods. Never prints: on failure, sets
+/* Reads the members and looks at each one's pods. On failure, sets
  * ret->error (-EIO), or returns -ENOMEM. */
 int status_members_gather(const char *kubeconfig, const char *context, const char *ns, struct status_members *ret);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/text.h"
 #include "docker/docker-prune.h"
 #include "docker/http.h"
 #include "base/json-util.h"
@@ -20,22 +21,7 @@ int docker_api_version_compare(const char *a, const char *b) {
 }
 
 char *docker_clean_string(const char *s, size_t max) {
-        size_t n = strlen(s);
-        char *out;
-
-        if (n > max) {
-                n = max;
-                /* Do not cut a UTF-8 sequence: step back over continuation bytes. */
-                while (n > 0 && ((unsigned char) s[n] & 0xC0) == 0x80)
-                        n--;
-        }
-        out = strndup(s, n);
-        if (!out)
-                return NULL;
-        for (char *p = out; *p; p++)
-                if ((unsigned char) *p < 0x20 || *p == 0x7f)
-                        *p = '?';
-        return out;
+        return text_sanitize_line(s, max);
 }
 
 /* The cleaned string at KEY of O, or NULL (RET) when absent. */
@@ -49,12 +35,17 @@ static int clean_dup(const json_t *o, const char *key, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
+/* An integer the daemon sent at KEY; 0 when absent or out of range (a real such as
+ * 1e300 would make the conversion undefined). */
 static int64_t get_int(const json_t *o, const char *key) {
         json_t *v = json_object_get(o, key);
         if (json_is_integer(v))
                 return json_integer_value(v);
-        if (json_is_real(v))
-                return (int64_t) json_real_value(v);
+        if (json_is_real(v)) {
+                double d = json_real_value(v);
+                if (d >= -9.2e18 && d <= 9.2e18)
+                        return (int64_t) d;
+        }
         return 0;
 }
 
@@ -557,7 +548,8 @@ int docker_system_df_build_cache_parse(const char *json, size_t size, uint64_t *
                 count++;
                 if (json_is_true(json_object_get(rec, "Shared")) || s <= 0)
                         continue;
-                bytes += (uint64_t) s;
+                if (__builtin_add_overflow(bytes, (uint64_t) s, &bytes))
+                        bytes = UINT64_MAX;
         }
         *ret_bytes = bytes;
         *ret_count = count;

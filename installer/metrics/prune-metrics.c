@@ -21,7 +21,7 @@ int metrics_prune_text(const struct metrics_prune_input *in, char **ret) {
 
         header(f, "dind_cache_prune_exit_status",
                "Exit status of the last prune run: 0 under the high watermark, 1 still above it, "
-               "2 daemon unreachable or API error, 3 bad settings.");
+               "2 the run failed (daemon, API or a local error), 3 bad settings.");
         fprintf(f, "dind_cache_prune_exit_status %d\n", in->exit_status);
 
         if (in->use_known) {

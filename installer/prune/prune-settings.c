@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "prune/prune-settings.h"
+#include "base/text.h"
+#include "docker/docker.h"
 #include "docker/docker-prune.h"
 #include "base/util.h"
 
@@ -70,8 +72,26 @@ int prune_settings_from_env(struct prune_settings *ret, char **ret_problem) {
                 *ret_problem = strdup("DOCKER_HOST is not set (tcp://HOST:PORT or unix:///PATH)");
                 return *ret_problem ? -EINVAL : -ENOMEM;
         }
-        if (strncmp(v, "tcp://", 6) != 0 && strncmp(v, "unix://", 7) != 0)
-                return problem_for(ret_problem, "DOCKER_HOST", v, "is neither tcp://HOST:PORT nor unix:///PATH");
+        /* Every setting reaches messages and the journal: printable text only. */
+        {
+                static const char *const names[] = { "DOCKER_HOST", "DOCKER_CERT_PATH", "DIND_CACHE_DATA_DIR",
+                                                     "DIND_CACHE_PRUNE_STATE" };
+                for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                        const char *val = env(names[i]), *why = val ? text_setting_problem(val) : NULL;
+                        if (why)
+                                return problem_for(ret_problem, names[i], val, "%s", why);
+                }
+        }
+        {
+                _cleanup_free_ char *url = NULL, *socket_path = NULL;
+                r = docker_host_parse(v, &url, &socket_path);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return problem_for(ret_problem, "DOCKER_HOST", v,
+                                           "is not tcp://HOST:PORT (a host name, an IPv4 or [IPv6] address, "
+                                           "port 1 to 65535) nor unix:///PATH");
+        }
 
         r = percent("DIND_CACHE_PRUNE_HIGH", 80, 1, &s.high, &problem);
         if (r >= 0)

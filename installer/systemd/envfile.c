@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include "systemd/envfile.h"
@@ -446,6 +447,16 @@ int envfile_update_text(const char *old, const struct envfile *e, char **ret_tex
         return 0;
 }
 
+/* 0644 for a new file; an existing file keeps a stricter mode an administrator gave
+ * it (0600 for a secret of theirs), never more than 0644. */
+static mode_t envfile_mode(const char *path) {
+        struct stat st;
+
+        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+                return 0644;
+        return st.st_mode & 0644;
+}
+
 int envfile_write(const char *path, const struct envfile *e) {
         _cleanup_free_ char *old = NULL, *text = NULL;
         size_t size = 0;
@@ -459,7 +470,7 @@ int envfile_write(const char *path, const struct envfile *e) {
         r = envfile_update_text(old, e, &text);
         if (r < 0)
                 return r;
-        return write_file_atomic(path, text, strlen(text), 0644);
+        return write_file_atomic(path, text, strlen(text), envfile_mode(path));
 }
 
 int envfile_parse(const char *text, size_t size, struct envfile *ret) {

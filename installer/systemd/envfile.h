@@ -25,8 +25,10 @@
  *   double quotes with \ " $ ` escaped, so systemd reads back exactly the value.
  *   Our values with control characters (a newline) or invalid UTF-8 are refused
  *   (-EINVAL); a file holding a NUL or invalid UTF-8 is refused (-EBADMSG), untouched.
- * - The file holds no secret (an address, paths, a node name), so it is 0644: people
- *   and tools on the node may read where the cache is. Written atomically.
+ * - The file holds no secret (an address, paths, a node name), so a new one is 0644:
+ *   people and tools on the node may read where the cache is. An existing file keeps
+ *   a stricter mode an administrator gave it (never more than 0644). Written
+ *   atomically.
  * - Library code: never prints; negative errno. */
 
 #include <stddef.h>

@@ -149,7 +149,9 @@ def test_install_writes_and_starts_the_checker(node):
 def test_install_writes_and_enables_the_pruner(node):
     service = node.systemd.path(UNIT_DIR / PRUNE_SERVICE).read_text()
     assert f"\nExecStart={INSTALLED} prune\n" in service
-    assert "ReadWritePaths" not in service       # the data directory stays read-only to it
+    # The data directory stays read-only to it; the metrics directory is writable.
+    assert "\nReadWritePaths=-/var/lib/prometheus/node-exporter\n" in service
+    assert DATA_DIR not in service
     assert "\nOnUnitActiveSec=3min\n" in node.systemd.path(UNIT_DIR / PRUNE_TIMER).read_text()
     assert node.run("systemctl", "is-enabled", PRUNE_TIMER).stdout.strip() == "enabled"
     assert node.run("systemctl", "is-active", PRUNE_TIMER).stdout.strip() == "active"
@@ -191,7 +193,10 @@ def test_unscored_hardening_directives_are_in_force(node):
     """The sandbox directives systemd-analyze security does not score (the others:
     test_unit_hardening.py), each as the loaded unit has it."""
     want = {"PrivateIPC": "yes", "AmbientCapabilities": "", "SystemCallErrorNumber": "1",
-            "ReadWritePaths": f"-{DATA_DIR} -/var/lib/prometheus/node-exporter"}
+            "ReadWritePaths": f"-{DATA_DIR} -/var/lib/prometheus/node-exporter",
+            # The private keys the checker has no use for (the CA's, the daemon's, the jobs').
+            "InaccessiblePaths": "-/etc/dind-cache/pki/ca/key.pem -/etc/dind-cache/pki/server/key.pem "
+                                 "-/etc/dind-cache/pki/client/key.pem"}
     out = node.run("systemctl", "show", SERVICE, *[f"--property={k}" for k in want], check=True).stdout
     got = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
     for key, value in want.items():

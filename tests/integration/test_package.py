@@ -25,6 +25,8 @@ VENDOR = Path("/usr/lib/systemd/system")
 ETC = Path("/etc/systemd/system")
 SERVICE = "dind-cache-check.service"
 TIMER = "dind-cache-check.timer"
+PRUNE_SERVICE = "dind-cache-prune.service"
+PRUNE_TIMER = "dind-cache-prune.timer"
 TEXTFILE_DIR = "/var/lib/prometheus/node-exporter"
 
 
@@ -111,11 +113,14 @@ def test_install_writes_only_the_nodes_settings_and_the_timer_runs(node):
                  timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "dind-cache check OK" in r.stdout
-    assert f"the packaged {SERVICE} and {TIMER} in {VENDOR}" in r.stderr
+    assert f"the packaged {SERVICE}, {TIMER}, {PRUNE_SERVICE} and {PRUNE_TIMER} in {VENDOR}" in r.stderr
 
     # No complete unit in /etc: the package's, with a drop-in for what differs.
-    assert not node.systemd.path(ETC / SERVICE).exists()
-    assert not node.systemd.path(ETC / TIMER).exists()
+    for unit in (SERVICE, TIMER, PRUNE_SERVICE, PRUNE_TIMER):
+        assert not node.systemd.path(ETC / unit).exists(), unit
+    # The pruner's defaults are the node's too: no drop-in, and its timer runs.
+    assert not node.systemd.path(ETC / f"{PRUNE_SERVICE}.d").exists()
+    assert node.run("systemctl", "is-active", PRUNE_TIMER).stdout.strip() == "active"
     dropin = node.systemd.path(ETC / f"{TIMER}.d" / "dind-cache.conf").read_text()
     assert "\nOnUnitActiveSec=2min\n" in dropin
     # The service's defaults (binary, data directory, metrics directory) are the node's.

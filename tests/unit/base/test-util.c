@@ -3,7 +3,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -228,6 +231,36 @@ static void fifo_and_directory_are_refused_without_blocking(void **state) {
         rmdir(dir);
 }
 
+/* A killed writer's temporary file goes; a live writer's (it holds a lock on it until
+ * its rename) stays, so two writers of one file do not break each other. */
+static void only_temporary_files_nobody_holds_are_stale(void **state) {
+        char dir[] = "/tmp/test-util-XXXXXX";
+        _cleanup_free_ char *path = NULL, *held = NULL, *dead = NULL, *cmd = NULL;
+        int fd;
+
+        assert_non_null(mkdtemp(dir));
+        path = strdup_printf("%s/f.conf", dir);
+        held = strdup_printf("%s/f.conf.tmp-Ab12Cd", dir);
+        dead = strdup_printf("%s/f.conf.tmp-Zz99Yy", dir);
+        fd = open(held, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(flock(fd, LOCK_EX), 0);
+        assert_int_equal(close(open(dead, O_CREAT | O_WRONLY | O_CLOEXEC, 0600)), 0);
+
+        assert_int_equal(remove_stale_temps(path), 1);
+        assert_int_equal(access(dead, F_OK), -1);
+        assert_int_equal(access(held, F_OK), 0);
+        /* The live writer's file stays while another writes the same path. */
+        assert_int_equal(write_file_atomic(path, "x\n", 2, 0644), 1);
+        assert_int_equal(access(held, F_OK), 0);
+        close(fd);
+        assert_int_equal(remove_stale_temps(path), 1);
+        assert_int_equal(access(held, F_OK), -1);
+
+        cmd = strdup_printf("rm -rf '%s'", dir);
+        assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(quantities_binary_decimal_and_plain),
@@ -243,6 +276,7 @@ int main(void) {
                 cmocka_unit_test(duration_formatting),
                 cmocka_unit_test(int_ranges),
                 cmocka_unit_test(fifo_and_directory_are_refused_without_blocking),
+                cmocka_unit_test(only_temporary_files_nobody_holds_are_stale),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

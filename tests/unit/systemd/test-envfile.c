@@ -209,6 +209,17 @@ static void written_atomically_with_mode_0644(void **state) {
         assert_int_equal(stat(path, &st), 0);
         assert_int_equal(st.st_mode & 07777, 0644);
         assert_int_equal(envfile_write(path, &e), 0); /* the same: untouched */
+        /* An administrator's stricter mode stays; a looser one is not kept. */
+        assert_int_equal(chmod(path, 0600), 0);
+        e.node = (char *) "n2";
+        assert_int_equal(envfile_write(path, &e), 1);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+        assert_int_equal(chmod(path, 0666), 0);
+        e.node = (char *) "n";
+        assert_int_equal(envfile_write(path, &e), 1);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0644);
         assert_int_equal(envfile_read(path, &back), 0);
         assert_string_equal(back.docker_host, "tcp://10.96.0.1:2375");
         assert_string_equal(back.data_dir, "/d");
