@@ -276,11 +276,15 @@ def test_under_high_only_the_cheap_tidy_runs(cache, daemon, tmp_path):
     ("DIND_CACHE_PRUNE_CRIT", "101"),
     ("DIND_CACHE_PRUNE_HIGH", "lots"),
     ("DIND_CACHE_PRUNE_MIN_AGE", "soon"),
+    ("DIND_CACHE_DATA_DIR", "/mnt/k8s/docker\n[OK] forged"),   # reaches messages and the journal
+    ("DOCKER_HOST", "tcp://[1]:2375"),                       # not an IPv6 address
+    ("DOCKER_HOST", "tcp://" + "h" * 300 + ":2375"),          # longer than a host name can be
 ])
 def test_bad_watermarks_give_3_naming_the_variable(tmp_path, var, value):
     p = prune(None, tmp_path, env={var: value})
     assert p.returncode == 3, p.stderr
     assert var in p.stderr and p.stdout == ""
+    assert "\n[OK]" not in p.stderr  # a value never forges a line
 
 
 def test_daemon_down_gives_2(tmp_path):
