@@ -466,6 +466,10 @@ int envfile_parse(const char *text, size_t size, struct envfile *ret) {
         struct items it = {};
         int r;
 
+        /* systemd reads the file whole and refuses one with a NUL in it (read_full_stream()
+         * without a size: the text would be ambiguous), so the unit does not start. */
+        if (memchr(text, '\0', size))
+                return -EBADMSG;
         r = parse_items(text, size, &it);
         if (r < 0)
                 return r;
