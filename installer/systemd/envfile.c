@@ -182,7 +182,6 @@ static int parse_items(const char *text, size_t size, struct items *ret) {
                 PRE_KEY, KEY, PRE_VALUE, VALUE, VALUE_ESCAPE, SINGLE_QUOTE_VALUE,
                 DOUBLE_QUOTE_VALUE, DOUBLE_QUOTE_VALUE_ESCAPE, COMMENT, COMMENT_ESCAPE,
         } state = PRE_KEY;
-        _cleanup_free_ char *unused = NULL;
         struct buf key = {}, value = {};
         struct items it = {};
         size_t key_ws = SIZE_MAX, value_ws = SIZE_MAX;
