@@ -108,6 +108,21 @@ static void sans_compare_as_sets_and_canonical_addresses(void **state) {
         pki_sans_done(&b);
 }
 
+/* A common name read back from a certificate (a Secret, a file on the node) reaches
+ * the terminal, the journal and metrics: escape sequences and C1 controls read as '?'
+ * (found by fuzz-pki, seed odd-names.der). */
+static void control_characters_in_names_are_cleaned(void **state) {
+        struct pki_pair ca = {};
+        struct pki_info info = {};
+
+        assert_int_equal(pki_make_ca("evil\033[31m\302\233name\n", &ca), 0);
+        assert_int_equal(pki_info_from_pem(ca.cert_pem, strlen(ca.cert_pem), &info), 0);
+        assert_string_equal(info.subject_cn, "evil?[31m?name?");
+        assert_string_equal(info.issuer_cn, "evil?[31m?name?");
+        pki_info_done(&info);
+        pki_pair_done(&ca);
+}
+
 static void garbage_is_not_a_certificate(void **state) {
         struct pki_info info = {};
         const char *junk = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
@@ -337,6 +352,7 @@ int main(void) {
                 cmocka_unit_test(rotating_the_ca_trusts_both_until_the_next_run),
                 cmocka_unit_test(a_damaged_ca_is_reported_never_replaced),
                 cmocka_unit_test(dry_run_writes_nothing),
+                cmocka_unit_test(control_characters_in_names_are_cleaned),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
