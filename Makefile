@@ -176,6 +176,7 @@ $(B)/fuzz/obj/%.o: installer/%.c $(HEADERS) Makefile
 # A harness that includes a library source itself (to reach its static functions) does
 # not link that source's object: FUZZ_INCLUDES_fuzz-NAME names it.
 FUZZ_INCLUDES_fuzz-docker := $(B)/fuzz/obj/check/health-daemon.o
+FUZZ_INCLUDES_fuzz-http := $(B)/fuzz/obj/docker/http.o
 
 $(B)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(FUZZ_LIB_OBJS) $(HEADERS)
 	@mkdir -p $(@D)
