@@ -364,7 +364,9 @@ static int read_sans(X509 *x, struct pki_sans *ret) {
                 } else if (g->type == GEN_IPADD) {
                         int n = ASN1_STRING_length(g->d.iPAddress);
                         const unsigned char *a = ASN1_STRING_get0_data(g->d.iPAddress);
-                        if (!inet_ntop(n == 4 ? AF_INET : AF_INET6, a, buf, sizeof(buf)) || (n != 4 && n != 16))
+                        /* The length first: a SAN of another length is not an address, and
+                         * inet_ntop() would read 16 bytes past a shorter one. */
+                        if ((n != 4 && n != 16) || !inet_ntop(n == 4 ? AF_INET : AF_INET6, a, buf, sizeof(buf)))
                                 continue;
                         r = pki_sans_add(ret, buf);
                 } else

@@ -123,6 +123,30 @@ static void control_characters_in_names_are_cleaned(void **state) {
         pki_pair_done(&ca);
 }
 
+/* An IP address SAN of 13 bytes (neither 4 nor 16) is skipped, not read past its end
+ * (found by fuzz-pki under ASan, seed regress-ip-san-of-13-bytes.der). */
+static void an_ip_san_of_odd_length_is_skipped(void **state) {
+        static const char pem[] =
+        "-----BEGIN CERTIFICATE-----\n"
+        "MIIB0jCCAXigAwIBAgIUfpQ/ieYzQOfHHlNMpx1+PD9Noy0wCgYIKoZIzj0EAwIw\n"
+        "JjEYMBYGA1UEAwwPZXZpbAYAMwEAAAVuYW1lMQowCAYDVQQKDAF4MB4XDTI2MTEy\n"
+        "OTEzMTcxMFoXDTI2MTEzMDEzMTcxMFowJjEYMBYGA80EAwwPZXZpbBtbMzFtwptu\n"
+        "YW1lMQowCAYDVQQKDAF4MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEt6dH+L7H\n"
+        "BlVhelc9xOMBCkRrsb8BvK5NYWSFImbBtthiSvVuPzLhtDCeOyOzXLs1om1VJLVn\n"
+        "KN7XKhtqGmUj1aOBgzCBgDAdBgNVHQ4EFpE7BBTIVXvvvPyKmDjAclmkAQhYxo4w\n"
+        "HwYDVR0jBBgwFoAUkTvIVXvvvPyKmDjAclmkAQhYxo4wDwYDVR0TAQH/BAUwAwEB\n"
+        "/zAtBgNVHREEJjAkgghiYWQgbmFtZYcNKi5leGFtcGxlLmNvbYcEfwAAAYEDeEB5\n"
+        "MAoGCCqGSM49BAMCA0gAMEUCIHfff1NtXYf5ejPaZT4M1cEj3wQpb5omZP39f/PC\n"
+        "+XfbAiEApk0vhrZPS2Jd0as/UsgQoEy5XMgQoEy5XCyl3k1yCW0=\n"
+        "-----END CERTIFICATE-----\n";
+        struct pki_info info = {};
+
+        assert_int_equal(pki_info_from_pem(pem, strlen(pem), &info), 0);
+        assert_int_equal(info.sans.n_ip, 1);
+        assert_string_equal(info.sans.ip[0], "127.0.0.1");
+        pki_info_done(&info);
+}
+
 static void garbage_is_not_a_certificate(void **state) {
         struct pki_info info = {};
         const char *junk = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
@@ -353,6 +377,7 @@ int main(void) {
                 cmocka_unit_test(a_damaged_ca_is_reported_never_replaced),
                 cmocka_unit_test(dry_run_writes_nothing),
                 cmocka_unit_test(control_characters_in_names_are_cleaned),
+                cmocka_unit_test(an_ip_san_of_odd_length_is_skipped),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
