@@ -41,6 +41,7 @@ struct check_result *check_list_add(struct check_list *l, const char *name,
         return r;
 }
 
+static int set_printf(char **field, const char *fmt, va_list ap) _printf_(2, 0);
 static int set_printf(char **field, const char *fmt, va_list ap) {
         char *s;
         if (vasprintf(&s, fmt, ap) < 0)

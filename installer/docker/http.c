@@ -297,12 +297,14 @@ static bool is_retryable(int r, long status) {
 }
 
 /* How long to wait before try number ATTEMPT (1 = first retry). Retry-After is either
- * delta-seconds or an HTTP date; a date is treated like a missing header. */
+ * delay-seconds (1*DIGIT, RFC 9110 10.2.3: no sign, no blank) or an HTTP date; a date,
+ * or anything else, is treated like a missing header. */
 static uint64_t retry_wait(const struct http_client *c, const char *retry_after, unsigned attempt) {
         uint64_t wait = 200000ULL << (attempt > 6 ? 6 : attempt - 1);
         long secs;
 
-        if (retry_after && parse_int_range(retry_after, 0, 86400, &secs) >= 0)
+        if (retry_after && *retry_after && strspn(retry_after, "0123456789") == strlen(retry_after) &&
+            parse_int_range(retry_after, 0, 86400, &secs) >= 0)
                 wait = (uint64_t) secs * 1000000ULL;
         if (c->max_wait_usec && wait > c->max_wait_usec)
                 wait = c->max_wait_usec;

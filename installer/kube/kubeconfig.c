@@ -283,16 +283,20 @@ static int load_material(const json_t *o, const char *key, const char *what, con
                 if (r < 0)
                         return r;
         } else if (name) {
+                _cleanup_free_ char *shown = NULL;
+
                 file = resolve(dir, name);
                 if (!file)
                         return -ENOMEM;
                 r = read_file_full(file, KUBECONFIG_MAX_FILE, &buf, &size);
+                if (r < 0 && !(shown = text_escape(file, 256)))   /* the name from the file, echoed */
+                        return -ENOMEM;
                 if (r == -EFBIG)
                         return fail(r, ret_message, "kubeconfig '%s': %s '%s' of %s is larger than %u bytes",
-                                    path, key, file, what, KUBECONFIG_MAX_FILE);
+                                    path, key, shown, what, KUBECONFIG_MAX_FILE);
                 if (r < 0)
                         return fail(r, ret_message, "kubeconfig '%s': cannot read %s '%s' of %s: %s",
-                                    path, key, file, what, file_error_to_string(r));
+                                    path, key, shown, what, file_error_to_string(r));
         } else
                 return 0;
 
@@ -403,16 +407,20 @@ static int parse_user(struct kubeconfig *k, const json_t *user, const char *dir,
                 if (!k->token)
                         return -ENOMEM;
         } else if (token_file) {
+                _cleanup_free_ char *shown = NULL;
                 char *buf = NULL;
                 size_t size = 0;
 
                 k->token_file = resolve(dir, token_file);
                 if (!k->token_file)
                         return -ENOMEM;
+                shown = text_escape(k->token_file, 256);   /* the name from the file, echoed */
+                if (!shown)
+                        return -ENOMEM;
                 r = read_file_full(k->token_file, KUBECONFIG_MAX_FILE, &buf, &size);
                 if (r < 0)
                         return fail(r, ret_message, "kubeconfig '%s': cannot read tokenFile '%s' of %s: %s",
-                                    path, k->token_file, what,
+                                    path, shown, what,
                                     r == -EFBIG ? "file too large" : file_error_to_string(r));
                 /* client-go trims the token file's white space. */
                 while (size > 0 && strchr(" \t\r\n", buf[size - 1]))
@@ -423,7 +431,7 @@ static int parse_user(struct kubeconfig *k, const json_t *user, const char *dir,
                 if (size == 0 || strpbrk(buf, "\r\n") || memchr(buf, '\0', size)) {
                         scrub_free(buf, size);
                         return fail(-EINVAL, ret_message, "kubeconfig '%s': tokenFile '%s' of %s %s",
-                                    path, k->token_file, what, size == 0 ? "is empty" : "holds more than one line");
+                                    path, shown, what, size == 0 ? "is empty" : "holds more than one line");
                 }
                 k->token = buf;
         }

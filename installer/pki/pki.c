@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "base/text.h"
 #include "base/util.h"
 #include "pki/pki.h"
 
@@ -334,12 +335,11 @@ static char *name_cn(const X509_NAME *n) {
         len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, idx)));
         if (len < 0)
                 return NULL;
-        s = strndup((const char *) utf8, (size_t) len);
+        /* Names reach terminals, the journal and metrics: capped at a character
+         * boundary, control characters (C1 too) as '?'. OpenSSL's UTF-8 is valid; a NUL
+         * in it ends the name. */
+        s = text_sanitize_line((const char *) utf8, PKI_MAX_NAME);
         OPENSSL_free(utf8);
-        /* Names reach terminals and the journal: no control characters. */
-        for (char *p = s; p && *p; p++)
-                if ((unsigned char) *p < 0x20 || *p == 0x7f)
-                        *p = '?';
         return s;
 }
 
@@ -364,7 +364,9 @@ static int read_sans(X509 *x, struct pki_sans *ret) {
                 } else if (g->type == GEN_IPADD) {
                         int n = ASN1_STRING_length(g->d.iPAddress);
                         const unsigned char *a = ASN1_STRING_get0_data(g->d.iPAddress);
-                        if (!inet_ntop(n == 4 ? AF_INET : AF_INET6, a, buf, sizeof(buf)) || (n != 4 && n != 16))
+                        /* The length first: a SAN of another length is not an address, and
+                         * inet_ntop() would read 16 bytes past a shorter one. */
+                        if ((n != 4 && n != 16) || !inet_ntop(n == 4 ? AF_INET : AF_INET6, a, buf, sizeof(buf)))
                                 continue;
                         r = pki_sans_add(ret, buf);
                 } else

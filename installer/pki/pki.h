@@ -25,6 +25,7 @@
 #define PKI_RENEW_DAYS 30             /* a leaf with less left is re-issued */
 #define PKI_MAX_PEM (64u << 10)       /* a cap on what is read back */
 #define PKI_MAX_SANS 32
+#define PKI_MAX_NAME 256              /* a common name read back, in bytes */
 
 enum pki_usage {
         PKI_USAGE_CA,
@@ -62,8 +63,8 @@ int pki_make_leaf(const struct pki_pair *ca, enum pki_usage usage, const char *c
 
 /* What a certificate says. */
 struct pki_info {
-        char *subject_cn;               /* or NULL */
-        char *issuer_cn;                /* or NULL */
+        char *subject_cn;               /* or NULL; capped at PKI_MAX_NAME bytes, control */
+        char *issuer_cn;                /* characters (C0, DEL, C1) read as '?' */
         time_t not_before, not_after;
         bool is_ca;
         struct pki_sans sans;

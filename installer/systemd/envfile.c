@@ -184,7 +184,6 @@ static int parse_items(const char *text, size_t size, struct items *ret) {
                 PRE_KEY, KEY, PRE_VALUE, VALUE, VALUE_ESCAPE, SINGLE_QUOTE_VALUE,
                 DOUBLE_QUOTE_VALUE, DOUBLE_QUOTE_VALUE_ESCAPE, COMMENT, COMMENT_ESCAPE,
         } state = PRE_KEY;
-        _cleanup_free_ char *unused = NULL;
         struct buf key = {}, value = {};
         struct items it = {};
         size_t key_ws = SIZE_MAX, value_ws = SIZE_MAX;
@@ -478,6 +477,10 @@ int envfile_parse(const char *text, size_t size, struct envfile *ret) {
         struct items it = {};
         int r;
 
+        /* systemd reads the file whole and refuses one with a NUL in it (read_full_stream()
+         * without a size: the text would be ambiguous), so the unit does not start. */
+        if (memchr(text, '\0', size))
+                return -EBADMSG;
         r = parse_items(text, size, &it);
         if (r < 0)
                 return r;

@@ -12,9 +12,9 @@
  *
  * Invariants:
  * - The reader is systemd 252's EnvironmentFile= parser (src/basic/env-file.c): values
- *   and comments may run across lines (a trailing backslash, quotes), CR ends a line,
- *   a NUL ends the text, invalid UTF-8 in a key or value refuses the whole file
- *   (-EBADMSG), as systemd then refuses to start the unit.
+ *   and comments may run across lines (a trailing backslash, quotes), CR ends a line;
+ *   a NUL anywhere in the file, or invalid UTF-8 in a key or value, refuses the whole
+ *   file (-EBADMSG), as systemd then refuses to start the unit.
  * - Writing keeps what else the file holds (comments, thresholds such as
  *   DIND_CACHE_DISK_WARN that an administrator added), but writes the whole file back
  *   normalised: every assignment as one KEY=VALUE line that systemd reads back as the
@@ -57,8 +57,9 @@ int envfile_update_text(const char *old, const struct envfile *e, char **ret_tex
  * mode 0644. Returns 1 when written, 0 when it already said exactly that. */
 int envfile_write(const char *path, const struct envfile *e);
 
-/* Our keys' values from TEXT (systemd's rules: comments, quotes, escapes; the last
- * assignment wins). Keys absent stay NULL. */
+/* Our keys' values from TEXT[0..SIZE) (systemd's rules: comments, quotes, escapes; the
+ * last assignment wins). Keys absent stay NULL. -EBADMSG when systemd refuses the file
+ * (a NUL in it, invalid UTF-8 in a key or value). */
 int envfile_parse(const char *text, size_t size, struct envfile *ret);
 /* The same from PATH; -ENOENT when it does not exist, -EFBIG over ENVFILE_MAX_SIZE. */
 int envfile_read(const char *path, struct envfile *ret);

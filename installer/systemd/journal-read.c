@@ -86,7 +86,7 @@ static int find_summary(sd_journal *j, uint64_t since_usec) {
 
 static int read_check(sd_journal *j, struct check_list *l) {
         _cleanup_free_ char *name = NULL, *state_s = NULL, *message = NULL, *value = NULL,
-                            *threshold = NULL, *remedy = NULL, *mid = NULL;
+                            *threshold = NULL, *remedy = NULL;
         enum check_state state = CHECK_UNKNOWN;
         struct check_result *c;
         int r;

@@ -77,7 +77,8 @@ static int env_push(struct env *e, struct buf *key, size_t key_len, struct buf *
         return 0;
 }
 
-static int model_parse(const char *text, struct env *ret) {
+/* TEXT[0..SIZE): systemd reads the file whole and refuses one holding a NUL (-EBADMSG). */
+static int model_parse(const char *text, size_t size, struct env *ret) {
         enum {
                 PRE_KEY, KEY, PRE_VALUE, VALUE, VALUE_ESCAPE, SINGLE_QUOTE_VALUE,
                 DOUBLE_QUOTE_VALUE, DOUBLE_QUOTE_VALUE_ESCAPE, COMMENT, COMMENT_ESCAPE,
@@ -87,10 +88,11 @@ static int model_parse(const char *text, struct env *ret) {
         size_t last_key_ws = SIZE_MAX, last_value_ws = SIZE_MAX;
         int r = 0;
 
+        if (memchr(text, '\0', size))
+                return -EBADMSG;
 #define NEWLINE(c) ((c) == '\n' || (c) == '\r')
 #define WHITESPACE(c) ((c) == ' ' || (c) == '\t' || NEWLINE(c))
 #define KEY_LEN() (last_key_ws != SIZE_MAX ? last_key_ws : key.n)
-        /* The file's bytes up to the first NUL, as systemd's loop reads them. */
         for (const char *p = text; *p && r >= 0; p++) {
                 char c = *p;
 
@@ -207,21 +209,33 @@ static int model_parse(const char *text, struct env *ret) {
 
 /* --- The properties ------------------------------------------------------------------ */
 
-static const char *const our_keys[] = { "DOCKER_HOST", "DIND_CACHE_DATA_DIR", "DIND_CACHE_NODE" };
+static const char *const our_keys[] = { "DOCKER_HOST", "DIND_CACHE_DATA_DIR", "DIND_CACHE_NODE",
+                                        "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DIND_CACHE_TEXTFILE_DIR" };
+#define N_WRITTEN 3     /* the keys the input gives values for: the first three */
 
 static const char *ef_get(const struct envfile *e, size_t i) {
-        return i == 0 ? e->docker_host : i == 1 ? e->data_dir : e->node;
+        const char *f[] = { e->docker_host, e->data_dir, e->node, e->tls_verify, e->cert_path, e->textfile_dir };
+        return f[i];
 }
 
-/* issue 11 item 7: the reader and the in-place writer disagree with systemd across lines,
- * on CRLF, on backslashes and on quotes. Texts with any of those are not compared yet. */
-static bool known_disagreement(const char *text, size_t size) {
-        return memchr(text, '\\', size) || memchr(text, '\r', size) || memchr(text, '"', size) ||
-               memchr(text, '\'', size);
+static bool ours(const char *key) {
+        for (size_t i = 0; i < ELEMENTSOF(our_keys); i++)
+                if (strcmp(key, our_keys[i]) == 0)
+                        return true;
+        return false;
 }
 
 static bool same(const char *a, const char *b) {
         return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* A value the writer must refuse (-EINVAL): a C0 control character or DEL (a newline
+ * would forge an assignment), or not UTF-8 (systemd would refuse the whole file). */
+static bool unwritable(const char *v) {
+        for (const unsigned char *p = (const unsigned char *) v; *p; p++)
+                if (*p < 0x20 || *p == 0x7f)
+                        return true;
+        return !fuzz_utf8_valid(v, strlen(v));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -230,7 +244,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char *old, *values, *text = NULL, *again = NULL;
         struct envfile want = {}, got = {}, reread = {};
         struct env model_old = {}, model_new = {};
-        bool old_comparable;
+        bool refuse = false;
         int r, m;
 
         if (size > ENVFILE_MAX_SIZE)
@@ -238,12 +252,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fuzz_split(data, size, &a, &a_size, &b, &b_size);
         old = fuzz_strndup(a, a_size);
 
-        /* 1. The reader reads what systemd reads. */
+        /* 1. The reader reads what systemd reads, and refuses what systemd refuses. */
         r = envfile_parse(old, a_size, &got);
-        FUZZ_ASSERT(r == 0);
-        m = model_parse(old, &model_old);
-        old_comparable = m == 0 && !memchr(old, '\0', a_size) && !known_disagreement(old, a_size);
-        if (old_comparable)
+        m = model_parse(old, a_size, &model_old);
+        FUZZ_ASSERT(r == 0 || r == -EBADMSG);
+        FUZZ_ASSERT((r < 0) == (m < 0));
+        if (r == 0)
                 for (size_t i = 0; i < ELEMENTSOF(our_keys); i++)
                         FUZZ_ASSERT(same(ef_get(&got, i), env_get(&model_old, our_keys[i])));
         envfile_done(&got);
@@ -251,8 +265,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         /* 2. The writer: what it writes, systemd reads back exactly, and nothing else changes. */
         values = fuzz_strndup(b, b_size);
         {
-                char *p = values, *fields[3] = {};
-                for (size_t i = 0; i < 3 && p; i++) {
+                char *p = values, *fields[N_WRITTEN] = {};
+                for (size_t i = 0; i < N_WRITTEN && p; i++) {
                         char *nl = strchr(p, '\n');
                         if (nl)
                                 *nl = '\0';
@@ -262,34 +276,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 want = (struct envfile) { .docker_host = fields[0], .data_dir = fields[1], .node = fields[2] };
         }
         if (memchr(old, '\0', a_size))
-                goto finish;    /* envfile_write() refuses such a file before it gets here */
+                goto finish;    /* envfile_write() refuses such a file before it gets here (-EBADMSG) */
         r = envfile_update_text(old, &want, &text);
-        FUZZ_ASSERT(r == 0 || r == -EINVAL);
-        if (r == -EINVAL) {
-                bool control = false;
-                for (size_t i = 0; i < 3; i++)
-                        control |= ef_get(&want, i) && !fuzz_no_control(ef_get(&want, i), NULL);
-                FUZZ_ASSERT(control);
+        for (size_t i = 0; i < N_WRITTEN; i++)
+                refuse |= ef_get(&want, i) && unwritable(ef_get(&want, i));
+        if (refuse) {
+                FUZZ_ASSERT(r == -EINVAL && !text);
                 goto finish;
         }
-        /* Values that are not UTF-8 make systemd refuse the whole file: issue 11 item 11
-         * (they are to be refused as usage errors before they get here). */
-        for (size_t i = 0; i < 3; i++)
-                if (ef_get(&want, i) && !fuzz_utf8_valid(ef_get(&want, i), strlen(ef_get(&want, i))))
-                        goto finish;
-        if (!old_comparable)
+        if (m < 0) {            /* systemd refuses the old file: so does the writer, untouched */
+                FUZZ_ASSERT(r == -EBADMSG && !text);
                 goto finish;
-        FUZZ_ASSERT(model_parse(text, &model_new) == 0);
+        }
+        FUZZ_ASSERT(r == 0);
+        FUZZ_ASSERT(model_parse(text, strlen(text), &model_new) == 0);
         for (size_t i = 0; i < ELEMENTSOF(our_keys); i++)
                 FUZZ_ASSERT(same(env_get(&model_new, our_keys[i]),
-                                 ef_get(&want, i) ? ef_get(&want, i) : env_get(&model_old, our_keys[i])));
+                                 i < N_WRITTEN && ef_get(&want, i) ? ef_get(&want, i)
+                                                                   : env_get(&model_old, our_keys[i])));
         for (size_t i = 0; i < model_old.n; i++)
-                FUZZ_ASSERT(same(env_get(&model_new, model_old.keys[i]), env_get(&model_old, model_old.keys[i])) ||
-                            strcmp(model_old.keys[i], our_keys[0]) == 0 || strcmp(model_old.keys[i], our_keys[1]) == 0 ||
-                            strcmp(model_old.keys[i], our_keys[2]) == 0);
+                FUZZ_ASSERT(ours(model_old.keys[i]) ||
+                            same(env_get(&model_new, model_old.keys[i]), env_get(&model_old, model_old.keys[i])));
         for (size_t i = 0; i < model_new.n; i++)
-                FUZZ_ASSERT(env_get(&model_old, model_new.keys[i]) || strcmp(model_new.keys[i], our_keys[0]) == 0 ||
-                            strcmp(model_new.keys[i], our_keys[1]) == 0 || strcmp(model_new.keys[i], our_keys[2]) == 0);
+                FUZZ_ASSERT(ours(model_new.keys[i]) || env_get(&model_old, model_new.keys[i]));
 
         /* Our reader reads our writer's text as systemd does, and writing again changes nothing. */
         FUZZ_ASSERT(envfile_parse(text, strlen(text), &reread) == 0);

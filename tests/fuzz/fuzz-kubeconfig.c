@@ -1,17 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /* kube/kubeconfig.h: any kubeconfig text is either refused with a message, or gives a
  * usable configuration that keeps the trust rules (never insecure with a CA; material
- * non-empty PEM text; a token on one line). Files it names resolve against a scratch
- * directory holding a CA, a client certificate and key, and a token file. */
+ * non-empty PEM text; a token on one line), and whose server URL the client accepts
+ * only when it is scheme://host[:port][/path] with nothing a request path could be
+ * swallowed by. Files it names resolve against a scratch directory holding a CA, a
+ * client certificate and key, a token file, and a FIFO ("fifo", and "fifo-link" to
+ * it), which must be refused at once, never waited on. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fuzz.h"
+#include "kube/kube.h"
 #include "kube/kubeconfig.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+#define MESSAGE_MAX 4096
 
 static char dir[] = "/tmp/fuzz-kubeconfig-XXXXXX";
 
@@ -44,13 +52,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         put("client.key", "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIGZha2U=\n-----END EC PRIVATE KEY-----\n");
         put("token", "  abc.def  \n");
         put("empty", "");
+        {
+                char fifo[128], link[128];
+                snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+                snprintf(link, sizeof(link), "%s/fifo-link", dir);
+                if (mkfifo(fifo, 0600) < 0 || symlink("fifo", link) < 0)
+                        abort();
+        }
         return 0;
 }
 
-/* issue 11 item 3: a file the kubeconfig names that is a FIFO or a device blocks the
- * read (being fixed elsewhere); inputs that could name one (/dev, /proc, /sys, /run, or
- * a YAML escape that could spell them) are not run until then. */
-static bool may_name_a_special_file(const char *text) {
+/* Opening a device node as root can act (a watchdog arms, a tape rewinds) and a
+ * regular file under /proc can block a read (/proc/kmsg): inputs that could name
+ * anything under /dev, /proc, /sys or /run (or spell it with a YAML escape) are not
+ * run. The FIFO in the scratch directory stands for every file that is not regular. */
+static bool may_name_a_system_file(const char *text) {
         static const char *const words[] = { "dev", "proc", "sys", "run", "fd", "stdin", "\\" };
         for (size_t i = 0; i < ELEMENTSOF(words); i++)
                 if (strstr(text, words[i]))
@@ -58,21 +74,73 @@ static bool may_name_a_special_file(const char *text) {
         return false;
 }
 
+/* Accepted server URLs (kube_client_new()) keep the rules of the URL every request
+ * path is appended to: scheme https or http, no '?', '#' or user info, a host that is
+ * a name, an IPv4 or a bracketed IPv6 address, a port from 1 to 65535. */
+static bool server_url_sound(const char *url) {
+        const char *auth, *end, *colon = NULL;
+        char host[300];
+        size_t hlen;
+
+        if (strncmp(url, "https://", 8) == 0)
+                auth = url + 8;
+        else if (strncmp(url, "http://", 7) == 0)
+                auth = url + 7;
+        else
+                return false;
+        if (strpbrk(url, "?#") || !fuzz_no_control(url, NULL))
+                return false;
+        end = auth + strcspn(auth, "/");
+        if (memchr(auth, '@', (size_t) (end - auth)))
+                return false;
+        if (*auth == '[') {
+                const char *close = memchr(auth, ']', (size_t) (end - auth));
+                struct in6_addr a6;
+                if (!close || (size_t) (close - auth) >= sizeof(host))
+                        return false;
+                memcpy(host, auth + 1, (size_t) (close - auth - 1));
+                host[close - auth - 1] = '\0';
+                if (inet_pton(AF_INET6, host, &a6) != 1)
+                        return false;
+                colon = close + 1 < end ? close + 1 : NULL;
+                if (colon && *colon != ':')
+                        return false;
+        } else {
+                colon = memchr(auth, ':', (size_t) (end - auth));
+                hlen = (size_t) ((colon ? colon : end) - auth);
+                if (hlen == 0 || hlen > 253 || strspn(auth, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") < hlen)
+                        return false;
+        }
+        if (colon) {
+                size_t n = (size_t) (end - colon - 1);
+                long port = 0;
+                if (n == 0 || strspn(colon + 1, "0123456789") < n)
+                        return false;
+                for (size_t i = 1; i <= n; i++)
+                        if ((port = port * 10 + (colon[i] - '0')) > 65535)
+                                return false;
+                if (port == 0)
+                        return false;
+        }
+        return true;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char *text = fuzz_strndup(data, size), *message = NULL;
         struct kubeconfig *k = NULL;
         int r;
 
-        if (size > 65536 || strlen(text) != size || may_name_a_special_file(text))
+        if (size > 65536 || strlen(text) != size || may_name_a_system_file(text))
                 goto out;
 
         r = kubeconfig_parse(text, size, dir, "/etc/kubernetes/fuzz.conf", NULL, &k, &message);
         FUZZ_ASSERT(r == 0 || r == -EINVAL || r == -ENOENT || r == -EOPNOTSUPP || r == -EFBIG ||
-                    r == -EISDIR || r == -EACCES || r == -ENOTDIR || r == -ENAMETOOLONG || r == -ELOOP);
+                    r == -EISDIR || r == -EBADFD || r == -EACCES || r == -ENOTDIR || r == -ENAMETOOLONG || r == -ELOOP);
         if (r < 0) {
                 /* Every refusal says why and names the file. */
                 FUZZ_ASSERT(!k && message && strstr(message, "/etc/kubernetes/fuzz.conf"));
-                /* issue 11 item 12: context names and URLs reach the message raw; not asserted. */
+                /* ... on one line, whatever the names and URLs in it held. */
+                FUZZ_ASSERT(fuzz_no_control(message, NULL) && strlen(message) < MESSAGE_MAX);
                 goto out;
         }
         FUZZ_ASSERT(k && !message);
@@ -84,8 +152,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FUZZ_ASSERT(!k->token || (*k->token && !strpbrk(k->token, "\r\n")));
         FUZZ_ASSERT(!k->token_file || k->token_file[0] == '/');
         FUZZ_ASSERT(!k->ca_origin || k->ca_origin[0] == '/');
-        /* issue 11 item 6: a server URL with a query or fragment, or port 0, is accepted
-         * (being fixed elsewhere); the URL's form is not asserted. */
+        {
+                struct kube_client *c = NULL;
+                char *why = NULL;
+                r = kube_client_new(k, &c, &why);
+                FUZZ_ASSERT(r == 0 || r == -EINVAL);
+                if (r == 0)
+                        FUZZ_ASSERT(c && !why && server_url_sound(k->server));
+                else
+                        FUZZ_ASSERT(!c && why && fuzz_no_control(why, NULL) && strlen(why) < MESSAGE_MAX);
+                kube_client_free(c);
+                free(why);
+        }
 out:
         kubeconfig_free(k);
         free(message);

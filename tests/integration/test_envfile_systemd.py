@@ -36,6 +36,7 @@ TRICKY = {
     "last_assignment_wins": b"DIND_CACHE_NODE=first\nDIND_CACHE_NODE=second\n",
     "no_final_newline_in_escape": b"DIND_CACHE_NODE=\"x\\",
     "invalid_utf8_refuses_the_file": b"DIND_CACHE_NODE=\xff\n",
+    "nul_refuses_the_file": b"DIND_CACHE_NODE=n\n\0DOCKER_HOST=tcp://after-nul:2375\n",
 }
 
 

@@ -322,6 +322,23 @@ static void the_file_is_found_in_order(void **state) {
 
 /* Names and the server URL reach messages and the log: escape characters in them are
  * refused, echoed escaped, never raw. */
+/* A file name from the kubeconfig that cannot be read is echoed escaped: a tab, an
+ * escape sequence or a newline in it cannot reach the terminal or forge a line (found
+ * by fuzz-kubeconfig, seed regress-file-name-with-control-characters.yaml). */
+static void unreadable_file_names_are_echoed_escaped(void **state) {
+        _cleanup_free_ char *t1 = config("    certificate-authority: \"ca\\e[2J.crt\"\n", ""), *p1 = put("c1", t1);
+        _cleanup_free_ char *t2 = config("", "    tokenFile: \"to\\tken\\n[OK] done\"\n"), *p2 = put("c2", t2);
+        _cleanup_free_ char *fifo = strdup_printf("%s/fifo", dir);
+        _cleanup_free_ char *t3 = config("", "    tokenFile: fifo\n"), *p3 = put("c3", t3);
+
+        load_fails(p1, NULL, -ENOENT, "ca\\e[2J.crt' of cluster 'c': No such file or directory");
+        load_fails(p2, NULL, -ENOENT, "to\\tken\\n[OK] done' of user 'u'");
+        /* A FIFO is refused at once, never waited on. */
+        assert_non_null(fifo);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        load_fails(p3, NULL, -EBADFD, "fifo' of user 'u': not a regular file");
+}
+
 static void escape_characters_in_names_and_server_are_refused_escaped(void **state) {
         static const struct {
                 const char *text, *words;
@@ -366,6 +383,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(escape_characters_in_names_and_server_are_refused_escaped, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(half_a_key_pair_and_missing_files_are_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(unreadable_file_names_are_echoed_escaped, setup, teardown),
                 cmocka_unit_test_setup_teardown(malformed_files_fail_cleanly, setup, teardown),
                 cmocka_unit_test_setup_teardown(oversized_files_are_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(the_file_is_found_in_order, setup, teardown),

@@ -108,6 +108,45 @@ static void sans_compare_as_sets_and_canonical_addresses(void **state) {
         pki_sans_done(&b);
 }
 
+/* A common name read back from a certificate (a Secret, a file on the node) reaches
+ * the terminal, the journal and metrics: escape sequences and C1 controls read as '?'
+ * (found by fuzz-pki, seed odd-names.der). */
+static void control_characters_in_names_are_cleaned(void **state) {
+        struct pki_pair ca = {};
+        struct pki_info info = {};
+
+        assert_int_equal(pki_make_ca("evil\033[31m\302\233name\n", &ca), 0);
+        assert_int_equal(pki_info_from_pem(ca.cert_pem, strlen(ca.cert_pem), &info), 0);
+        assert_string_equal(info.subject_cn, "evil?[31m?name?");
+        assert_string_equal(info.issuer_cn, "evil?[31m?name?");
+        pki_info_done(&info);
+        pki_pair_done(&ca);
+}
+
+/* An IP address SAN of 13 bytes (neither 4 nor 16) is skipped, not read past its end
+ * (found by fuzz-pki under ASan, seed regress-ip-san-of-13-bytes.der). */
+static void an_ip_san_of_odd_length_is_skipped(void **state) {
+        static const char pem[] =
+        "-----BEGIN CERTIFICATE-----\n"
+        "MIIB0jCCAXigAwIBAgIUfpQ/ieYzQOfHHlNMpx1+PD9Noy0wCgYIKoZIzj0EAwIw\n"
+        "JjEYMBYGA1UEAwwPZXZpbAYAMwEAAAVuYW1lMQowCAYDVQQKDAF4MB4XDTI2MTEy\n"
+        "OTEzMTcxMFoXDTI2MTEzMDEzMTcxMFowJjEYMBYGA80EAwwPZXZpbBtbMzFtwptu\n"
+        "YW1lMQowCAYDVQQKDAF4MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEt6dH+L7H\n"
+        "BlVhelc9xOMBCkRrsb8BvK5NYWSFImbBtthiSvVuPzLhtDCeOyOzXLs1om1VJLVn\n"
+        "KN7XKhtqGmUj1aOBgzCBgDAdBgNVHQ4EFpE7BBTIVXvvvPyKmDjAclmkAQhYxo4w\n"
+        "HwYDVR0jBBgwFoAUkTvIVXvvvPyKmDjAclmkAQhYxo4wDwYDVR0TAQH/BAUwAwEB\n"
+        "/zAtBgNVHREEJjAkgghiYWQgbmFtZYcNKi5leGFtcGxlLmNvbYcEfwAAAYEDeEB5\n"
+        "MAoGCCqGSM49BAMCA0gAMEUCIHfff1NtXYf5ejPaZT4M1cEj3wQpb5omZP39f/PC\n"
+        "+XfbAiEApk0vhrZPS2Jd0as/UsgQoEy5XMgQoEy5XCyl3k1yCW0=\n"
+        "-----END CERTIFICATE-----\n";
+        struct pki_info info = {};
+
+        assert_int_equal(pki_info_from_pem(pem, strlen(pem), &info), 0);
+        assert_int_equal(info.sans.n_ip, 1);
+        assert_string_equal(info.sans.ip[0], "127.0.0.1");
+        pki_info_done(&info);
+}
+
 static void garbage_is_not_a_certificate(void **state) {
         struct pki_info info = {};
         const char *junk = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
@@ -337,6 +376,8 @@ int main(void) {
                 cmocka_unit_test(rotating_the_ca_trusts_both_until_the_next_run),
                 cmocka_unit_test(a_damaged_ca_is_reported_never_replaced),
                 cmocka_unit_test(dry_run_writes_nothing),
+                cmocka_unit_test(control_characters_in_names_are_cleaned),
+                cmocka_unit_test(an_ip_san_of_odd_length_is_skipped),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

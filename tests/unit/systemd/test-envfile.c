@@ -132,6 +132,20 @@ static void invalid_utf8_refuses_the_file_as_systemd_does(void **state) {
         envfile_done(&e);
 }
 
+/* systemd 252 refuses a file with a NUL anywhere (the unit does not start): the reader
+ * must not read the assignments before it as if they were set (found by fuzz-envfile,
+ * seed regress-nul-refuses-the-file). */
+static void a_nul_refuses_the_file_as_systemd_does(void **state) {
+        static const char text[] = "DIND_CACHE_NODE=n\n\0DOCKER_HOST=tcp://after-nul:2375\n";
+        struct envfile e = {};
+        assert_int_equal(envfile_parse(text, sizeof(text) - 1, &e), -EBADMSG);
+        assert_null(e.node);
+        assert_int_equal(envfile_parse("DIND_CACHE_NODE=n\0", 18, &e), -EBADMSG);
+        assert_int_equal(envfile_parse(text, 18, &e), 0);      /* the text before it alone */
+        assert_string_equal(e.node, "n");
+        envfile_done(&e);
+}
+
 /* The file install writes: whatever the old text held, systemd reads our values, and
  * the kept keys keep the value systemd read before. */
 static void our_keys_survive_lines_that_swallow_the_next(void **state) {
@@ -264,6 +278,7 @@ int main(void) {
                 cmocka_unit_test(parsing_follows_systemd),
                 cmocka_unit_test(reader_follows_systemd_on_crlf_backslashes_and_mid_value_quotes),
                 cmocka_unit_test(invalid_utf8_refuses_the_file_as_systemd_does),
+                cmocka_unit_test(a_nul_refuses_the_file_as_systemd_does),
                 cmocka_unit_test(our_keys_survive_lines_that_swallow_the_next),
                 cmocka_unit_test(other_assignments_are_written_back_as_systemd_read_them),
                 cmocka_unit_test(the_administrators_metrics_directory_is_read_and_kept),
