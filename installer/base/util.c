@@ -83,9 +83,14 @@ static bool file_has_content(const char *path, const void *data, size_t size, mo
                 return false;
         if ((size_t) st.st_size != size)
                 return false;
+        bool same;
+
         if (read_file_full(path, size + 1, &old, &old_size) < 0)
                 return false;
-        return old_size == size && memcmp(old, data, size) == 0;
+        same = old_size == size && memcmp(old, data, size) == 0;
+        /* The old content may be a key: cleared before it is freed. */
+        explicit_bzero(old, old_size);
+        return same;
 }
 
 /* TEMP_PREFIX is "NAME.tmp-": true when ENTRY is that and six more characters of
