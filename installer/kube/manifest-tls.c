@@ -198,8 +198,9 @@ int manifest_add_tls(json_t *objects, const struct manifest_params *p, const str
         size_t at = SIZE_MAX, i;
         int r;
 
-        if (!server || !client || !server->ca || !server->cert || !server->key || !client->ca || !client->cert ||
-            !client->key || isempty(server_sha256))
+        if (!server != !client || (server && (!server->ca || !server->cert || !server->key || !client->ca ||
+                                               !client->cert || !client->key)) ||
+            (server_sha256 && !*server_sha256))
                 return -EINVAL;
         if (p->plaintext)
                 return manifest_fail(ret_error, "no certificates for a plaintext daemon");
@@ -222,6 +223,8 @@ int manifest_add_tls(json_t *objects, const struct manifest_params *p, const str
                 if (json_array_insert(objects, at + i, o) < 0)
                         return -ENOMEM;
 
+        if (!server_sha256)
+                return 0;
         ann = json_object_get(meta, "annotations");
         if (!ann) {
                 ann = json_object();

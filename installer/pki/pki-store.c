@@ -262,6 +262,9 @@ static int ensure_ca(const struct pki_request *req, const char *dir, struct pki_
                 r = set_reason(s, PKI_ITEM_CA, PKI_CREATED, "there was none");
         if (r < 0)
                 return r;
+        if (req->dry_run)
+                /* Decided, not made: a dry run creates no key, even in memory. */
+                return 0;
         name = ca_name();
         if (!name)
                 return -ENOMEM;
@@ -297,6 +300,8 @@ static int judge_leaf(const struct pki_request *req, struct pki_state *s, enum p
         }
         if (s->action[PKI_ITEM_CA] == PKI_RENEWED)
                 *ret_why = strdup("the CA was rotated");
+        else if (!s->ca.cert_pem)
+                *ret_why = strdup("the CA is new");
         else if (req->renew)
                 *ret_why = strdup("--renew-certs");
         else if (pki_key_matches(cert, key) < 0)
@@ -336,11 +341,13 @@ static int ensure_leaf(const struct pki_request *req, const char *dir, struct pk
         r = set_reason(s, i, action, why);
         if (r < 0)
                 return r;
+        pki_info_done(&s->info[i]);
+        if (req->dry_run)
+                return 0;
         r = pki_make_leaf(&s->ca, i == PKI_ITEM_SERVER ? PKI_USAGE_SERVER : PKI_USAGE_CLIENT, leaf_cn(i),
                           i == PKI_ITEM_SERVER ? req->server_sans : NULL, &s->leaf[i]);
         if (r < 0)
                 return fail(s, r, "cannot issue a certificate in '%s'", dir);
-        pki_info_done(&s->info[i]);
         return pki_info_from_pem(s->leaf[i].cert_pem, strlen(s->leaf[i].cert_pem), &s->info[i]);
 }
 
@@ -413,15 +420,19 @@ int pki_store_ensure(const struct pki_request *req, struct pki_state *ret) {
          * issued by the new CA. */
         all_new = true;
         for (int i = PKI_ITEM_SERVER; i < _PKI_ITEM_MAX; i++)
-                all_new = all_new && pki_verify(s.ca.cert_pem, s.leaf[i].cert_pem,
-                                                i == PKI_ITEM_SERVER ? PKI_USAGE_SERVER : PKI_USAGE_CLIENT, NULL) == 0;
+                /* (In a dry run, a leaf to be made has no certificate yet: the new CA's.) */
+                all_new = all_new && (!s.leaf[i].cert_pem ||
+                                      (s.ca.cert_pem &&
+                                       pki_verify(s.ca.cert_pem, s.leaf[i].cert_pem,
+                                                  i == PKI_ITEM_SERVER ? PKI_USAGE_SERVER : PKI_USAGE_CLIENT,
+                                                  NULL) == 0));
         if (previous && !req->rotate_ca && all_new) {
                 free(previous);
                 previous = NULL;
                 s.previous_dropped = true;
                 s.changed = true;
         }
-        s.bundle = strdup_printf("%s%s", s.ca.cert_pem, previous ?: "");
+        s.bundle = strdup_printf("%s%s", s.ca.cert_pem ?: "", previous ?: "");
         if (!s.bundle) {
                 r = -ENOMEM;
                 goto fail;

@@ -61,7 +61,9 @@ struct pki_request {
         const struct pki_sans *server_sans;
         bool renew;                      /* re-issue every leaf (--renew-certs) */
         bool rotate_ca;                  /* a new CA, the old one kept in the bundle */
-        bool dry_run;                    /* decide and make in memory; write nothing */
+        bool dry_run;                    /* decide only: no key is made (not even in
+                                          * memory), nothing is written; what would be
+                                          * made or renewed has no pair and no info */
 };
 
 struct pki_state {

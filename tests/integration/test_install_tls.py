@@ -6,6 +6,7 @@ changes no byte and no pod; a re-run with the clock past the renewal point re-is
 and rolls the pod."""
 
 import base64
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -267,3 +268,47 @@ def test_rotate_ca_trusts_old_and_new_until_the_next_run(api, node):
     assert bundle().count("BEGIN CERTIFICATE") == 1 and old_ca not in bundle()
     quiet = node.install(api)
     assert quiet.returncode == 0 and set(applied_lines(quiet.stdout).values()) == {"unchanged"}, quiet.stdout
+
+
+def dry_run_bodies_hold_no_key(api):
+    """Every request a dry run sent: no private key, in plain text or in a Secret's base64."""
+    sent = [r for r in api.requests if r["method"] in ("POST", "PUT", "PATCH")]
+    assert sent, "the dry run sent nothing"
+    secrets = 0
+    for r in sent:
+        assert r["query"].get("dryRun") == ["All"], (r["method"], r["path"])
+        assert b"PRIVATE KEY" not in r["body"], r["path"]
+        obj = json.loads(r["body"])
+        if obj.get("kind") == "Secret":
+            secrets += 1
+            for field in ("data", "stringData"):
+                for value in (obj.get(field) or {}).values():
+                    text = base64.b64decode(value) if field == "data" else value.encode()
+                    assert b"PRIVATE KEY" not in text, (r["path"], field)
+    return secrets
+
+
+def test_a_dry_run_makes_no_key_and_sends_none(api, node):
+    # A plaintext install first: the Service has its ClusterIP, so a dry run reaches the
+    # certificates' step and the Secrets are sent to the API server (dryRun=All).
+    assert node.install(api, "--plaintext").returncode == 0
+    api.requests.clear()
+    p = node.install(api, "--dry-run")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert dry_run_bodies_hold_no_key(api) == 2
+    assert "would be created" in p.stdout
+    assert not (node.etc_upper / PKI_REL).exists()
+    assert api.object("secrets", "docker-dind-server", NS) is None
+
+    # On a TLS install, a dry run that would renew every certificate sends no key either,
+    # and leaves every byte on the node as it was.
+    assert node.install(api).returncode == 0
+    before = pki_bytes(node)
+    api.requests.clear()
+    p = node.install(api, "--dry-run", "--renew-certs")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert dry_run_bodies_hold_no_key(api) == 2
+    assert "would be renewed: --renew-certs" in p.stdout
+    assert pki_bytes(node) == before
+    assert sorted(p.name for p in (node.etc_upper / PKI_REL / "server").iterdir()) == \
+        ["ca.pem", "cert.pem", "key.pem"]

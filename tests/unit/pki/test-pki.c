@@ -453,9 +453,33 @@ static void dry_run_writes_nothing(void **state) {
         req.server_sans = &sans;
         assert_int_equal(pki_store_ensure(&req, &s), 0);
         assert_true(s.changed);
-        assert_non_null(s.leaf[PKI_ITEM_SERVER].cert_pem);
+        /* Decided, and no key made for it. */
+        for (int i = 0; i < _PKI_ITEM_MAX; i++)
+                assert_int_equal(s.action[i], PKI_CREATED);
+        assert_null(s.ca.key_pem);
+        assert_null(s.leaf[PKI_ITEM_SERVER].key_pem);
         pki_state_done(&s);
         assert_int_equal(stat(dir, &st), -1);
+
+        /* On a store that exists, a dry run that would renew everything makes no key
+         * and changes no byte. */
+        {
+                _cleanup_free_ char *before = NULL, *after = NULL;
+                ensure(dir, &sans, false, false, &s);
+                pki_state_done(&s);
+                before = slurp(dir, "server/key.pem");
+                req.renew = true;
+                req.rotate_ca = true;
+                assert_int_equal(pki_store_ensure(&req, &s), 0);
+                for (int i = 0; i < _PKI_ITEM_MAX; i++)
+                        assert_int_equal(s.action[i], PKI_RENEWED);
+                assert_null(s.ca.key_pem);
+                for (int i = PKI_ITEM_SERVER; i < _PKI_ITEM_MAX; i++)
+                        assert_null(s.leaf[i].key_pem);
+                pki_state_done(&s);
+                after = slurp(dir, "server/key.pem");
+                assert_string_equal(before, after);
+        }
         pki_sans_done(&sans);
         cleanup_dir(dir);
 }
