@@ -140,7 +140,8 @@ static char *base64(const char *s) {
 static json_t *secret_object(const char *name, const char *ns, const char *instance,
                              const struct manifest_tls_files *f) {
         _cleanup_json_ json_t *s = NULL;
-        _cleanup_free_ char *ca = NULL, *cert = NULL, *key = NULL;
+        _cleanup_free_ char *ca = NULL, *cert = NULL;
+        _cleanup_erase_ char *key = NULL;
 
         s = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:s}", "apiVersion", "v1", "kind", "Secret", "metadata",
                       "name", name, "namespace", ns, "labels", "app", MANIFEST_APP_LABEL, "type", "Opaque");
@@ -157,9 +158,7 @@ static json_t *secret_object(const char *name, const char *ns, const char *insta
         if (!ca || !cert || !key ||
             json_object_set_new(s, "data", json_pack("{s:s, s:s, s:s}", "ca.pem", ca, "cert.pem", cert,
                                                      "key.pem", key)) < 0)
-                s = (json_decref(s), NULL);
-        if (key)
-                explicit_bzero(key, strlen(key));
+                s = (json_erase_secrets(s), json_decref(s), NULL);
         return TAKE_PTR(s);
 }
 
