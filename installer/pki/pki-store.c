@@ -322,7 +322,10 @@ static const char *leaf_cn(enum pki_item i) {
         return i == PKI_ITEM_SERVER ? PKI_CN_SERVER : i == PKI_ITEM_CLIENT ? PKI_CN_CLIENT : PKI_CN_CHECKER;
 }
 
-static int ensure_leaf(const struct pki_request *req, const char *dir, struct pki_state *s, enum pki_item i) {
+/* *RET_WAS_THE_CAS: the leaf found on disk was already issued by the CA of this run
+ * (so every job holding it is trusted without the previous CA). */
+static int ensure_leaf(const struct pki_request *req, const char *dir, struct pki_state *s, enum pki_item i,
+                       bool *ret_was_the_cas) {
         _cleanup_free_ char *cert = NULL, *why = NULL;
         _cleanup_erase_ char *key = NULL;
         enum pki_action action;
@@ -330,6 +333,9 @@ static int ensure_leaf(const struct pki_request *req, const char *dir, struct pk
 
         if ((r = load_pair(s, dir, i, req->dry_run, &cert, &key)) < 0)
                 return r;
+        *ret_was_the_cas = cert && s->ca.cert_pem && s->action[PKI_ITEM_CA] == PKI_KEPT &&
+                           pki_verify(s->ca.cert_pem, cert, i == PKI_ITEM_SERVER ? PKI_USAGE_SERVER : PKI_USAGE_CLIENT,
+                                      NULL) == 0;
         r = judge_leaf(req, s, i, cert, key, &why, &action);
         if (r < 0)
                 return r;
@@ -403,29 +409,26 @@ int pki_store_ensure(const struct pki_request *req, struct pki_state *ret) {
         const char *dir = req->dir ?: PKI_DEFAULT_DIR;
         _cleanup_free_ char *previous = NULL;
         struct pki_state s = {};
-        bool all_new;
+        bool all_new = true;
         int r;
 
         r = ensure_ca(req, dir, &s, &previous);
         if (r < 0)
                 goto fail;
         for (int i = PKI_ITEM_SERVER; i < _PKI_ITEM_MAX; i++) {
-                r = ensure_leaf(req, dir, &s, i);
+                bool was_the_cas = false;
+
+                r = ensure_leaf(req, dir, &s, i, &was_the_cas);
                 if (r < 0)
                         goto fail;
+                all_new = all_new && was_the_cas;
         }
 
-        /* The previous CA stays in the bundle for the run that rotated (whose leaves
-         * are all new) and leaves it on the next run, when every leaf on the node was
-         * issued by the new CA. */
-        all_new = true;
-        for (int i = PKI_ITEM_SERVER; i < _PKI_ITEM_MAX; i++)
-                /* (In a dry run, a leaf to be made has no certificate yet: the new CA's.) */
-                all_new = all_new && (!s.leaf[i].cert_pem ||
-                                      (s.ca.cert_pem &&
-                                       pki_verify(s.ca.cert_pem, s.leaf[i].cert_pem,
-                                                  i == PKI_ITEM_SERVER ? PKI_USAGE_SERVER : PKI_USAGE_CLIENT,
-                                                  NULL) == 0));
+        /* The previous CA stays in the bundle for the run that issues the new CA's
+         * leaves, and leaves it on a later run that finds every leaf on the node
+         * already issued by the new CA: the jobs hold the new client certificate by
+         * then. (A run that finishes an interrupted rotation re-issues the leaves
+         * itself, so the previous CA stays one run more.) */
         if (previous && !req->rotate_ca && all_new) {
                 free(previous);
                 previous = NULL;

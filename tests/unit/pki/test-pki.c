@@ -325,12 +325,15 @@ static void a_ca_switch_killed_after_the_key_is_finished(void **state) {
         struct pki_sans sans = {};
         struct pki_state s = {};
         struct pki_pair next = {};
-        _cleanup_free_ char *ca = NULL;
+        _cleanup_free_ char *ca = NULL, *old_ca = NULL;
 
         sans_for(&sans, "10.96.0.12");
         ensure(dir, &sans, false, false, &s);
         pki_state_done(&s);
+        old_ca = slurp(dir, "ca/cert.pem");
+        /* A --rotate-ca writes the previous CA first, then switches the pair. */
         assert_int_equal(pki_make_ca("dind-cache CA next", &next), 0);
+        put(dir, "ca/previous.pem", old_ca, 0644);
         put(dir, "ca/key.pem", next.key_pem, 0600);
         put(dir, "ca/cert.pem.new", next.cert_pem, 0644);
 
@@ -340,12 +343,18 @@ static void a_ca_switch_killed_after_the_key_is_finished(void **state) {
         /* Every leaf now verifies against the CA that is on disk. */
         for (int i = PKI_ITEM_SERVER; i < _PKI_ITEM_MAX; i++)
                 assert_int_equal(s.action[i], PKI_RENEWED);
+        /* The jobs still hold leaves of the old CA: it stays trusted for this run. */
+        assert_false(s.previous_dropped);
+        assert_int_equal(pki_count_certs(s.bundle, strlen(s.bundle)), 2);
         pki_state_done(&s);
         ca = slurp(dir, "ca/cert.pem");
         assert_string_equal(ca, next.cert_pem);
         assert_false(exists(dir, "ca/cert.pem.new"));
         assert_int_equal(mode_of(dir, "ca/key.pem"), 0600);
 
+        ensure(dir, &sans, false, false, &s);
+        assert_true(s.previous_dropped);
+        pki_state_done(&s);
         ensure(dir, &sans, false, false, &s);
         assert_false(s.changed);
         pki_state_done(&s);
