@@ -424,7 +424,12 @@ static int apply_all(const struct install_options *o, struct kube_client *c, con
                         if (!cluster_ip)
                                 return log_oom();
                 }
-                printf("  %s %s%s\n", desc, kube_apply_outcome_to_string(outcome), o->dry_run ? " (dry run)" : "");
+                /* A dry run sends the Secrets without their data (install-tls.c): the
+                 * outcome says nothing of the certificates, the lines above do. */
+                printf("  %s %s%s\n", desc, kube_apply_outcome_to_string(outcome),
+                       !o->dry_run                        ? ""
+                       : streq(ref.type->kind, "Secret") ? " (dry run, sent without its data)"
+                                                          : " (dry run)");
                 fflush(stdout);
         }
         return 0;

@@ -298,6 +298,7 @@ def test_a_dry_run_makes_no_key_and_sends_none(api, node):
     assert p.returncode == 0, p.stdout + p.stderr
     assert dry_run_bodies_hold_no_key(api) == 2
     assert "would be created" in p.stdout
+    assert "Secret kube-ops/docker-dind-server created (dry run, sent without its data)" in p.stdout, p.stdout
     assert not (node.etc_upper / PKI_REL).exists()
     assert api.object("secrets", "docker-dind-server", NS) is None
 
