@@ -84,9 +84,14 @@ static bool file_has_content(const char *path, const void *data, size_t size, mo
                 return false;
         if ((size_t) st.st_size != size)
                 return false;
+        bool same;
+
         if (read_file_full(path, size + 1, &old, &old_size) < 0)
                 return false;
-        return old_size == size && memcmp(old, data, size) == 0;
+        same = old_size == size && memcmp(old, data, size) == 0;
+        /* The old content may be a key: cleared before it is freed. */
+        explicit_bzero(old, old_size);
+        return same;
 }
 
 /* TEMP_PREFIX is "NAME.tmp-": true when ENTRY is that and six more characters of
@@ -218,10 +223,18 @@ const char *file_error_to_string(int error) {
         return strerror(error < 0 ? -error : error);
 }
 
+/* Frees a read buffer of ALLOCATED bytes, cleared first: it may hold a key. */
+static void erase_buffer(char *buf, size_t allocated) {
+        if (buf)
+                explicit_bzero(buf, allocated);
+        free(buf);
+}
+
 int read_file_full(const char *path, size_t max, char **ret_data, size_t *ret_size) {
         _cleanup_close_ int fd = open_regular(path, O_RDONLY);
-        _cleanup_free_ char *buf = NULL;
+        char *buf = NULL;
         size_t size = 0, allocated = 0;
+        int r;
 
         if (fd < 0)
                 return fd;
@@ -230,29 +243,43 @@ int read_file_full(const char *path, size_t max, char **ret_data, size_t *ret_si
                         size_t want = allocated ? allocated * 2 : 8192;
                         if (want > max + 1)
                                 want = max + 1 + 1;
-                        char *grown = realloc(buf, want);
-                        if (!grown)
-                                return -ENOMEM;
-                        buf = grown;
-                        allocated = want;
+                        if (want != allocated) {
+                                /* Not realloc: the old block is cleared before it goes. */
+                                char *grown = malloc(want);
+                                if (!grown) {
+                                        r = -ENOMEM;
+                                        goto fail;
+                                }
+                                if (buf)
+                                        memcpy(grown, buf, size);
+                                erase_buffer(buf, allocated);
+                                buf = grown;
+                                allocated = want;
+                        }
                 }
                 ssize_t n = read(fd, buf + size, allocated - size - 1);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        return -errno;
+                        r = -errno;
+                        goto fail;
                 }
                 if (n == 0)
                         break;
                 size += (size_t) n;
-                if (size > max)
-                        return -EFBIG;
+                if (size > max) {
+                        r = -EFBIG;
+                        goto fail;
+                }
         }
         buf[size] = '\0';
-        *ret_data = TAKE_PTR(buf);
+        *ret_data = buf;
         if (ret_size)
                 *ret_size = size;
         return 0;
+fail:
+        erase_buffer(buf, allocated);
+        return r;
 }
 
 /* Multiplies A by B, -ERANGE on overflow. */

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -32,7 +33,19 @@ static inline void closep(int *fd) {
         if (*fd >= 0)
                 close(*fd);
 }
+/* For buffers that held a secret (a private key, a token): cleared before free().
+ * NUL-terminated text; NULL is fine. */
+static inline void erase_and_free(char *p) {
+        if (p) {
+                explicit_bzero(p, strlen(p));
+                free(p);
+        }
+}
+static inline void erase_and_freep(char **p) {
+        erase_and_free(*p);
+}
 #define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_erase_ _cleanup_(erase_and_freep)
 #define _cleanup_fclose_ _cleanup_(fclosep)
 #define _cleanup_close_ _cleanup_(closep)
 

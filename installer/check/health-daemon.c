@@ -102,9 +102,16 @@ int health_check_daemon_figures(const struct health_settings *s, const char *dat
                 return health_add(l, "daemon", CHECK_UNKNOWN, MID_CHECK_ERROR, NULL,
                                   "cannot talk to DOCKER_HOST='%s': %s", s->docker_host, strerror(-r)) ? 0 : -ENOMEM;
         if (s->tls_verify) {
-                r = docker_client_set_tls(c, s->cert_path);
+                _cleanup_free_ char *bad_file = NULL;
+
+                r = docker_client_set_tls(c, s->cert_path, &bad_file);
                 if (r == -ENOMEM)
                         return r;
+                if (r < 0 && bad_file)
+                        return health_add(l, "tls", CHECK_UNKNOWN, MID_SETTINGS_INVALID,
+                                          "DOCKER_CERT_PATH must hold ca.pem, cert.pem and key.pem as regular files "
+                                          "(install writes them)",
+                                          "cannot read '%s': %s", bad_file, file_error_to_string(r)) ? 0 : -ENOMEM;
                 if (r < 0)
                         return health_add(l, "tls", CHECK_UNKNOWN, MID_SETTINGS_INVALID,
                                           "DOCKER_TLS_VERIFY needs a tcp:// DOCKER_HOST",

@@ -526,9 +526,17 @@ static int run(struct run *r) {
         }
         docker_client_set_timeout(r->c, r->s.timeout_usec);
         if (r->s.cert_path) {
-                q = docker_client_set_tls(r->c, r->s.cert_path);
+                _cleanup_free_ char *bad_file = NULL;
+
+                q = docker_client_set_tls(r->c, r->s.cert_path, &bad_file);
                 if (q == -ENOMEM)
                         return log_error_errno(-ENOMEM, "out of memory: %m");
+                if (q < 0 && bad_file) {
+                        _cleanup_free_ char *path = docker_clean_string(bad_file, 256);
+                        log_error("bad setting: DOCKER_CERT_PATH: cannot read '%s': %s", path ? path : "?",
+                                  file_error_to_string(q));
+                        return EXIT_PRUNE_SETTINGS;
+                }
                 if (q < 0) {
                         _cleanup_free_ char *path = docker_clean_string(r->s.cert_path, 256);
                         log_error_errno(q, "bad setting: DOCKER_CERT_PATH='%s': %m", path ? path : "?");

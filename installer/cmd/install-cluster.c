@@ -381,7 +381,7 @@ static int apply_all(const struct install_options *o, struct kube_client *c, con
         for (size_t i = 0; i < json_array_size(objects); i++) {
                 json_t *obj = json_array_get(objects, i);
                 _cleanup_free_ char *path = NULL, *desc = NULL, *what = NULL;
-                _cleanup_json_ json_t *live = NULL;
+                _cleanup_json_erase_ json_t *live = NULL;
                 struct manifest_ref ref;
                 enum kube_apply_outcome outcome;
 
@@ -424,7 +424,12 @@ static int apply_all(const struct install_options *o, struct kube_client *c, con
                         if (!cluster_ip)
                                 return log_oom();
                 }
-                printf("  %s %s%s\n", desc, kube_apply_outcome_to_string(outcome), o->dry_run ? " (dry run)" : "");
+                /* A dry run sends the Secrets without their data (install-tls.c): the
+                 * outcome says nothing of the certificates, the lines above do. */
+                printf("  %s %s%s\n", desc, kube_apply_outcome_to_string(outcome),
+                       !o->dry_run                        ? ""
+                       : streq(ref.type->kind, "Secret") ? " (dry run, sent without its data)"
+                                                          : " (dry run)");
                 fflush(stdout);
         }
         return 0;
@@ -464,7 +469,7 @@ int install_cluster(const struct install_options *o, const struct install_disk_r
                     struct install_cluster_result *ret) {
         _cleanup_(kubeconfig_freep) struct kubeconfig *cfg = NULL;
         _cleanup_(kube_client_freep) struct kube_client *c = NULL;
-        _cleanup_json_ json_t *objects = NULL;
+        _cleanup_json_erase_ json_t *objects = NULL;   /* the Secrets carry keys */
         _cleanup_free_ char *cluster_ip = NULL, *docker_host = NULL, *dns = NULL;
         struct manifest_params p;
         uint64_t capacity = disk && disk->capacity ? disk->capacity : o->capacity;

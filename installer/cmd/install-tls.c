@@ -34,7 +34,13 @@ static void print_state(const struct install_options *o, const struct pki_state 
                 char until[32] = "?";
                 struct tm tm;
 
-                if (info->not_after && gmtime_r(&info->not_after, &tm))
+                if (!info->not_after) {
+                        /* A dry run makes nothing: there is no certificate to describe. */
+                        printf("    %-8s %s%s%s\n", pki_item_to_string(i), action_word(s->action[i], o->dry_run),
+                               s->reason[i] ? ": " : "", s->reason[i] ?: "");
+                        continue;
+                }
+                if (gmtime_r(&info->not_after, &tm))
                         strftime(until, sizeof(until), "%Y-%m-%d", &tm);
                 printf("    %-8s %s%s%s; valid until %s (%ld days)\n", pki_item_to_string(i),
                        action_word(s->action[i], o->dry_run), s->reason[i] ? ": " : "", s->reason[i] ?: "", until,
@@ -106,6 +112,19 @@ int install_tls_prepare(const struct install_options *o, json_t *objects, const 
         print_state(o, &s);
 
         install_manifest_params(o, 0, &p);
+        if (o->dry_run) {
+                /* No key material goes to the API server, not even to be dry-run (audit
+                 * logs and admission webhooks see dry-run bodies). */
+                printf("  Secrets %s and %s are sent without their data (dry run: no key is made or sent)\n",
+                       o->names.server_secret, o->names.client_secret);
+                fflush(stdout);
+                r = manifest_add_tls(objects, &p, NULL, NULL,
+                                     s.action[PKI_ITEM_SERVER] == PKI_KEPT ? s.info[PKI_ITEM_SERVER].sha256 : NULL,
+                                     &error);
+                if (r < 0)
+                        return log_error_errno(r, "cannot add the certificates' Secrets: %s", error ?: strerror(-r));
+                return 1;
+        }
         r = manifest_add_tls(objects, &p,
                              &(struct manifest_tls_files) { s.bundle, s.leaf[PKI_ITEM_SERVER].cert_pem,
                                                             s.leaf[PKI_ITEM_SERVER].key_pem },

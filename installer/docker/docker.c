@@ -161,19 +161,36 @@ int docker_client_new(const char *docker_host, struct docker_client **ret) {
         return 0;
 }
 
-int docker_client_set_tls(struct docker_client *c, const char *cert_path) {
-        _cleanup_free_ char *ca = NULL, *cert = NULL, *key = NULL, *url = NULL;
+int docker_client_set_tls(struct docker_client *c, const char *cert_path, char **ret_bad_file) {
+        static const char *const names[] = { "ca.pem", "cert.pem", "key.pem" };
+        _cleanup_free_ char *ca = NULL, *cert = NULL, *url = NULL;
+        _cleanup_erase_ char *key = NULL;
+        char **data[] = { &ca, &cert, &key };
+        size_t size[ELEMENTSOF(names)] = {};
         int r;
 
         if (c->socket_path || isempty(cert_path) || strncmp(c->base_url, "http://", 7) != 0)
                 return -EINVAL;
-        ca = strdup_printf("%s/ca.pem", cert_path);
-        cert = strdup_printf("%s/cert.pem", cert_path);
-        key = strdup_printf("%s/key.pem", cert_path);
         url = strdup_printf("https://%s", c->base_url + 7);
-        if (!ca || !cert || !key || !url)
+        if (!url)
                 return -ENOMEM;
-        r = http_client_set_tls(c->http, &(struct http_tls) { .ca_file = ca, .cert_file = cert, .key_file = key });
+        /* Read here, regular files only and capped (open_regular()): libcurl would
+         * open the paths itself, and block for ever on a FIFO. */
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                _cleanup_free_ char *path = strdup_printf("%s/%s", cert_path, names[i]);
+                if (!path)
+                        return -ENOMEM;
+                r = read_file_full(path, DOCKER_MAX_PEM, data[i], &size[i]);
+                if (r < 0) {
+                        if (ret_bad_file)
+                                *ret_bad_file = TAKE_PTR(path);
+                        return r;
+                }
+        }
+        /* libcurl copies the blobs (CURL_BLOB_COPY); our copy of the key is cleared. */
+        r = http_client_set_tls(c->http, &(struct http_tls) { .ca_data = ca, .ca_size = size[0],
+                                                              .cert_data = cert, .cert_size = size[1],
+                                                              .key_data = key, .key_size = size[2] });
         if (r < 0)
                 return r;
         free(c->base_url);

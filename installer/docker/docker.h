@@ -39,8 +39,12 @@ static inline void docker_client_freep(struct docker_client **c) {
 /* Mutual TLS as the Docker CLI does it with DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH:
  * https to a tcp:// host, the server verified against CERT_PATH/ca.pem (CA and name:
  * the host of DOCKER_HOST must be among its SANs), CERT_PATH/cert.pem and key.pem
- * presented. Never insecure. -EINVAL for a unix:// client. */
-int docker_client_set_tls(struct docker_client *c, const char *cert_path);
+ * presented. Never insecure. -EINVAL for a unix:// client. The three files are read
+ * here (regular files only, at most DOCKER_MAX_PEM bytes each) and handed to libcurl
+ * as data: a FIFO or device there is -EBADFD at once, not an open() that blocks. When
+ * a file cannot be read, *RET_BAD_FILE (if given) is its path, for the caller to name. */
+#define DOCKER_MAX_PEM (256u << 10)
+int docker_client_set_tls(struct docker_client *c, const char *cert_path, char **ret_bad_file);
 
 /* Why a TLS handshake failed, in a few words, from what curl said about it:
  * "unknown CA", "name mismatch", "expired", "client certificate refused", or NULL when

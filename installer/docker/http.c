@@ -240,9 +240,16 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata) {
                 size_t want = t->allocated ? t->allocated : 4096;
                 while (want < t->size + n + 1)
                         want *= 2;
-                char *grown = realloc(t->body, want);
+                /* Not realloc: a reply may hold a secret (a Secret's data), and the
+                 * old block is cleared before it is freed. */
+                char *grown = malloc(want);
                 if (!grown)
                         return 0;
+                if (t->body) {
+                        memcpy(grown, t->body, t->size);
+                        explicit_bzero(t->body, t->allocated);
+                        free(t->body);
+                }
                 t->body = grown;
                 t->allocated = want;
         }
@@ -284,6 +291,8 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *userdata) {
 }
 
 static void transfer_done(struct transfer *t) {
+        if (t->body)
+                explicit_bzero(t->body, t->allocated);
         free(t->body);
         free(t->content_type);
         free(t->retry_after);
@@ -452,6 +461,8 @@ int http_client_request(struct http_client *c, const char *method, const char *u
 }
 
 void http_response_done(struct http_response *r) {
+        if (r->body)
+                explicit_bzero(r->body, r->body_size);
         free(r->body);
         free(r->content_type);
         *r = (struct http_response) {};

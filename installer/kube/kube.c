@@ -379,9 +379,10 @@ static char *manager_query(const char *manager) {
 
 int kube_apply_as(struct kube_client *c, const char *path, const json_t *obj, const char *manager, unsigned flags,
                   enum kube_apply_outcome *ret_outcome, json_t **ret_obj) {
-        _cleanup_json_ json_t *live = NULL, *result = NULL;
-        _cleanup_free_ char *mq = NULL;
-        _cleanup_free_ char *body = NULL, *query = NULL;
+        /* A Secret's body, its live object and the reply hold its data: cleared. */
+        _cleanup_json_erase_ json_t *live = NULL, *result = NULL;
+        _cleanup_free_ char *mq = NULL, *query = NULL;
+        _cleanup_erase_ char *body = NULL;
         enum kube_apply_outcome outcome;
         long status;
         int r;

@@ -140,7 +140,8 @@ static char *base64(const char *s) {
 static json_t *secret_object(const char *name, const char *ns, const char *instance,
                              const struct manifest_tls_files *f) {
         _cleanup_json_ json_t *s = NULL;
-        _cleanup_free_ char *ca = NULL, *cert = NULL, *key = NULL;
+        _cleanup_free_ char *ca = NULL, *cert = NULL;
+        _cleanup_erase_ char *key = NULL;
 
         s = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:s}", "apiVersion", "v1", "kind", "Secret", "metadata",
                       "name", name, "namespace", ns, "labels", "app", MANIFEST_APP_LABEL, "type", "Opaque");
@@ -157,9 +158,7 @@ static json_t *secret_object(const char *name, const char *ns, const char *insta
         if (!ca || !cert || !key ||
             json_object_set_new(s, "data", json_pack("{s:s, s:s, s:s}", "ca.pem", ca, "cert.pem", cert,
                                                      "key.pem", key)) < 0)
-                s = (json_decref(s), NULL);
-        if (key)
-                explicit_bzero(key, strlen(key));
+                s = (json_erase_secrets(s), json_decref(s), NULL);
         return TAKE_PTR(s);
 }
 
@@ -198,8 +197,9 @@ int manifest_add_tls(json_t *objects, const struct manifest_params *p, const str
         size_t at = SIZE_MAX, i;
         int r;
 
-        if (!server || !client || !server->ca || !server->cert || !server->key || !client->ca || !client->cert ||
-            !client->key || isempty(server_sha256))
+        if (!server != !client || (server && (!server->ca || !server->cert || !server->key || !client->ca ||
+                                               !client->cert || !client->key)) ||
+            (server_sha256 && !*server_sha256))
                 return -EINVAL;
         if (p->plaintext)
                 return manifest_fail(ret_error, "no certificates for a plaintext daemon");
@@ -222,6 +222,8 @@ int manifest_add_tls(json_t *objects, const struct manifest_params *p, const str
                 if (json_array_insert(objects, at + i, o) < 0)
                         return -ENOMEM;
 
+        if (!server_sha256)
+                return 0;
         ann = json_object_get(meta, "annotations");
         if (!ann) {
                 ann = json_object();

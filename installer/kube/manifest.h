@@ -86,7 +86,10 @@ struct manifest_tls_files {
  * server's in P's namespace, the client's in it and in each allowed namespace, type
  * Opaque, keys ca.pem cert.pem key.pem, base64 data; inserted before the Deployment
  * (apply order). Sets the Deployment's MANIFEST_CERT_ANNOTATION to SERVER_SHA256.
- * -EINVAL (with ret_error) when the objects are not shaped as rendered. */
+ * A dry run passes SERVER and CLIENT NULL: the Secrets go without data (no key is
+ * ever sent to be dry-run), and SERVER_SHA256 NULL when the certificate is not known
+ * yet (the annotation is left out). -EINVAL (with ret_error) when the objects are not
+ * shaped as rendered, or only one of SERVER and CLIENT is given. */
 int manifest_add_tls(json_t *objects, const struct manifest_params *p, const struct manifest_tls_files *server,
                      const struct manifest_tls_files *client, const char *server_sha256, char **ret_error);
 

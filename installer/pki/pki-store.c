@@ -12,14 +12,12 @@
 
 static const char *const item_names[_PKI_ITEM_MAX] = { "CA", "server", "client", "checker" };
 static const char *const item_folders[_PKI_ITEM_MAX] = { "ca", "server", "client", "checker" };
-static const char *const leaf_files[] = { "ca.pem", "cert.pem", "key.pem" };
+/* Every file the store may leave in a folder: pki_store_remove() takes these. */
+static const char *const known_files[] = { "ca.pem", "cert.pem", "key.pem", "previous.pem",
+                                           "cert.pem.new", "key.pem.new" };
 
 const char *pki_item_to_string(enum pki_item i) {
         return i < _PKI_ITEM_MAX ? item_names[i] : "?";
-}
-
-const char *pki_item_folder(enum pki_item i) {
-        return i < _PKI_ITEM_MAX ? item_folders[i] : "?";
 }
 
 void pki_state_done(struct pki_state *s) {
@@ -62,6 +60,113 @@ static int read_optional(const char *path, char **ret) {
                 return 0;
         }
         return r;
+}
+
+/* ---- a certificate and its key, switched as a pair
+ *
+ * A pair (FOLDER/cert.pem + FOLDER/key.pem) is replaced in four steps, each atomic:
+ *   1. key.pem.new written (fsync'ed),  2. cert.pem.new written (fsync'ed),
+ *   3. key.pem.new renamed over key.pem, 4. cert.pem.new renamed over cert.pem.
+ * cert.pem.new is the commit mark: once it exists, the new pair is complete on disk and
+ * the switch is finished by whoever reads the folder next (load_pair()); before it
+ * exists, the old pair is still whole and key.pem.new alone is discarded. So a run
+ * killed anywhere leaves a state the next run turns into a matching pair. */
+
+static int fsync_dir(const char *path) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0)
+                return -errno;
+        return fsync(fd) < 0 ? -errno : 0;
+}
+
+static int unlink_optional(const char *path) {
+        return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+/* The pair in DIR/FOLDER of item I as it stands once an interrupted switch is finished
+ * (or discarded); NULLs when absent. Unless DRY_RUN, the switch is finished on disk. */
+static int load_pair(struct pki_state *s, const char *dir, enum pki_item i, bool dry_run, char **ret_cert,
+                     char **ret_key) {
+        _cleanup_free_ char *folder = strdup_printf("%s/%s", dir, item_folders[i]);
+        _cleanup_free_ char *cert_path = file_path(dir, i, "cert.pem"), *key_path = file_path(dir, i, "key.pem");
+        _cleanup_free_ char *cert_new_path = file_path(dir, i, "cert.pem.new");
+        _cleanup_free_ char *key_new_path = file_path(dir, i, "key.pem.new");
+        _cleanup_free_ char *cert = NULL, *cert_new = NULL;
+        _cleanup_erase_ char *key = NULL, *key_new = NULL;
+        int r;
+
+        if (!folder || !cert_path || !key_path || !cert_new_path || !key_new_path)
+                return -ENOMEM;
+        if ((r = read_optional(cert_new_path, &cert_new)) < 0)
+                return fail(s, r, "cannot read '%s'", cert_new_path);
+        if ((r = read_optional(key_new_path, &key_new)) < 0)
+                return fail(s, r, "cannot read '%s'", key_new_path);
+        if ((r = read_optional(key_path, &key)) < 0)
+                return fail(s, r, "cannot read '%s'", key_path);
+
+        if (cert_new && key_new && pki_key_matches(cert_new, key_new) == 0) {
+                /* Killed after step 2 or 3... with the key not yet renamed: finish. */
+                erase_and_free(TAKE_PTR(key));
+                key = TAKE_PTR(key_new);
+                if (!dry_run && (rename(key_new_path, key_path) < 0 || rename(cert_new_path, cert_path) < 0))
+                        return fail(s, -errno, "cannot finish the interrupted switch in '%s'", folder);
+                *ret_cert = TAKE_PTR(cert_new);
+        } else if (cert_new && !key_new && key && pki_key_matches(cert_new, key) == 0) {
+                /* Killed after step 3: the new key is in place, its certificate not. */
+                if (!dry_run && rename(cert_new_path, cert_path) < 0)
+                        return fail(s, -errno, "cannot finish the interrupted switch in '%s'", folder);
+                *ret_cert = TAKE_PTR(cert_new);
+        } else {
+                /* Nothing pending, or a switch that never reached its commit mark (or
+                 * leftovers that belong to nothing): the pair in place stands. */
+                if (cert_new || key_new) {
+                        if (!dry_run && ((r = unlink_optional(cert_new_path)) < 0 ||
+                                         (r = unlink_optional(key_new_path)) < 0))
+                                return fail(s, r, "cannot remove the leftovers of a switch in '%s'", folder);
+                }
+                if ((r = read_optional(cert_path, &cert)) < 0)
+                        return fail(s, r, "cannot read '%s'", cert_path);
+                *ret_cert = TAKE_PTR(cert);
+        }
+        if (!dry_run && (cert_new || key_new) && (r = fsync_dir(folder)) < 0)
+                return fail(s, r, "cannot sync '%s'", folder);
+        *ret_key = TAKE_PTR(key);
+        return 0;
+}
+
+/* Replaces the pair of item I (see above); nothing is touched when it is unchanged. */
+static int write_pair(struct pki_state *s, const char *dir, enum pki_item i, const struct pki_pair *p) {
+        _cleanup_free_ char *folder = strdup_printf("%s/%s", dir, item_folders[i]);
+        _cleanup_free_ char *cert_path = file_path(dir, i, "cert.pem"), *key_path = file_path(dir, i, "key.pem");
+        _cleanup_free_ char *cert_new_path = file_path(dir, i, "cert.pem.new");
+        _cleanup_free_ char *key_new_path = file_path(dir, i, "key.pem.new");
+        _cleanup_free_ char *cert = NULL;
+        _cleanup_erase_ char *key = NULL;
+        int r;
+
+        if (!folder || !cert_path || !key_path || !cert_new_path || !key_new_path)
+                return -ENOMEM;
+        if (read_optional(cert_path, &cert) == 0 && read_optional(key_path, &key) == 0 && streq(cert, p->cert_pem) &&
+            streq(key, p->key_pem)) {
+                /* Unchanged; write_file_atomic() only fixes a mode if one drifted. */
+                if ((r = write_file_atomic(key_path, key, strlen(key), 0600)) < 0)
+                        return fail(s, r, "cannot write '%s'", key_path);
+                if ((r = write_file_atomic(cert_path, cert, strlen(cert), 0644)) < 0)
+                        return fail(s, r, "cannot write '%s'", cert_path);
+                return 0;
+        }
+        if ((r = write_file_atomic(key_new_path, p->key_pem, strlen(p->key_pem), 0600)) < 0)
+                return fail(s, r, "cannot write '%s'", key_new_path);
+        if ((r = write_file_atomic(cert_new_path, p->cert_pem, strlen(p->cert_pem), 0644)) < 0)
+                return fail(s, r, "cannot write '%s'", cert_new_path);
+        if (rename(key_new_path, key_path) < 0)
+                return fail(s, -errno, "cannot rename '%s'", key_new_path);
+        if (rename(cert_new_path, cert_path) < 0)
+                return fail(s, -errno, "cannot rename '%s'", cert_new_path);
+        if ((r = fsync_dir(folder)) < 0)
+                return fail(s, r, "cannot sync '%s'", folder);
+        return 0;
 }
 
 static int make_dir(const char *path) {
@@ -115,15 +220,14 @@ static int ensure_ca(const struct pki_request *req, const char *dir, struct pki_
         _cleanup_free_ char *cert_path = file_path(dir, PKI_ITEM_CA, "cert.pem");
         _cleanup_free_ char *key_path = file_path(dir, PKI_ITEM_CA, "key.pem");
         _cleanup_free_ char *prev_path = file_path(dir, PKI_ITEM_CA, "previous.pem");
-        _cleanup_free_ char *cert = NULL, *key = NULL, *prev = NULL, *name = NULL;
+        _cleanup_free_ char *cert = NULL, *prev = NULL, *name = NULL;
+        _cleanup_erase_ char *key = NULL;
         int r;
 
         if (!cert_path || !key_path || !prev_path)
                 return -ENOMEM;
-        if ((r = read_optional(cert_path, &cert)) < 0)
-                return fail(s, r, "cannot read '%s'", cert_path);
-        if ((r = read_optional(key_path, &key)) < 0)
-                return fail(s, r, "cannot read '%s'", key_path);
+        if ((r = load_pair(s, dir, PKI_ITEM_CA, req->dry_run, &cert, &key)) < 0)
+                return r;
         if ((r = read_optional(prev_path, &prev)) < 0)
                 return fail(s, r, "cannot read '%s'", prev_path);
 
@@ -158,6 +262,9 @@ static int ensure_ca(const struct pki_request *req, const char *dir, struct pki_
                 r = set_reason(s, PKI_ITEM_CA, PKI_CREATED, "there was none");
         if (r < 0)
                 return r;
+        if (req->dry_run)
+                /* Decided, not made: a dry run creates no key, even in memory. */
+                return 0;
         name = ca_name();
         if (!name)
                 return -ENOMEM;
@@ -193,6 +300,8 @@ static int judge_leaf(const struct pki_request *req, struct pki_state *s, enum p
         }
         if (s->action[PKI_ITEM_CA] == PKI_RENEWED)
                 *ret_why = strdup("the CA was rotated");
+        else if (!s->ca.cert_pem)
+                *ret_why = strdup("the CA is new");
         else if (req->renew)
                 *ret_why = strdup("--renew-certs");
         else if (pki_key_matches(cert, key) < 0)
@@ -213,18 +322,20 @@ static const char *leaf_cn(enum pki_item i) {
         return i == PKI_ITEM_SERVER ? PKI_CN_SERVER : i == PKI_ITEM_CLIENT ? PKI_CN_CLIENT : PKI_CN_CHECKER;
 }
 
-static int ensure_leaf(const struct pki_request *req, const char *dir, struct pki_state *s, enum pki_item i) {
-        _cleanup_free_ char *cert_path = file_path(dir, i, "cert.pem"), *key_path = file_path(dir, i, "key.pem");
-        _cleanup_free_ char *cert = NULL, *key = NULL, *why = NULL;
+/* *RET_WAS_THE_CAS: the leaf found on disk was already issued by the CA of this run
+ * (so every job holding it is trusted without the previous CA). */
+static int ensure_leaf(const struct pki_request *req, const char *dir, struct pki_state *s, enum pki_item i,
+                       bool *ret_was_the_cas) {
+        _cleanup_free_ char *cert = NULL, *why = NULL;
+        _cleanup_erase_ char *key = NULL;
         enum pki_action action;
         int r;
 
-        if (!cert_path || !key_path)
-                return -ENOMEM;
-        if ((r = read_optional(cert_path, &cert)) < 0)
-                return fail(s, r, "cannot read '%s'", cert_path);
-        if ((r = read_optional(key_path, &key)) < 0)
-                return fail(s, r, "cannot read '%s'", key_path);
+        if ((r = load_pair(s, dir, i, req->dry_run, &cert, &key)) < 0)
+                return r;
+        *ret_was_the_cas = cert && s->ca.cert_pem && s->action[PKI_ITEM_CA] == PKI_KEPT &&
+                           pki_verify(s->ca.cert_pem, cert, i == PKI_ITEM_SERVER ? PKI_USAGE_SERVER : PKI_USAGE_CLIENT,
+                                      NULL) == 0;
         r = judge_leaf(req, s, i, cert, key, &why, &action);
         if (r < 0)
                 return r;
@@ -233,16 +344,16 @@ static int ensure_leaf(const struct pki_request *req, const char *dir, struct pk
                 s->leaf[i].key_pem = TAKE_PTR(key);
                 return 0;
         }
-        if (key)
-                explicit_bzero(key, strlen(key));
         r = set_reason(s, i, action, why);
         if (r < 0)
                 return r;
+        pki_info_done(&s->info[i]);
+        if (req->dry_run)
+                return 0;
         r = pki_make_leaf(&s->ca, i == PKI_ITEM_SERVER ? PKI_USAGE_SERVER : PKI_USAGE_CLIENT, leaf_cn(i),
                           i == PKI_ITEM_SERVER ? req->server_sans : NULL, &s->leaf[i]);
         if (r < 0)
                 return fail(s, r, "cannot issue a certificate in '%s'", dir);
-        pki_info_done(&s->info[i]);
         return pki_info_from_pem(s->leaf[i].cert_pem, strlen(s->leaf[i].cert_pem), &s->info[i]);
 }
 
@@ -277,20 +388,18 @@ static int write_all(struct pki_state *s, const char *dir, const char *previous)
                 if (r < 0)
                         return fail(s, r, "cannot make the directory '%s'", sub);
         }
-        /* The previous CA first, then the new key, then its certificate: an
-         * interrupted rotation leaves the old CA known. */
+        /* The previous CA first, then the CA's pair: an interrupted rotation leaves
+         * the old CA known. */
         if (previous)
                 r = write_one(s, dir, PKI_ITEM_CA, "previous.pem", previous, 0644);
-        else if (unlink(prev_path) < 0 && errno != ENOENT)
-                r = fail(s, -errno, "cannot remove '%s'", prev_path);
+        else if ((r = unlink_optional(prev_path)) < 0)
+                r = fail(s, r, "cannot remove '%s'", prev_path);
         if (r < 0)
                 return r;
-        if ((r = write_one(s, dir, PKI_ITEM_CA, "key.pem", s->ca.key_pem, 0600)) < 0 ||
-            (r = write_one(s, dir, PKI_ITEM_CA, "cert.pem", s->ca.cert_pem, 0644)) < 0)
+        if ((r = write_pair(s, dir, PKI_ITEM_CA, &s->ca)) < 0)
                 return r;
         for (int i = PKI_ITEM_SERVER; i < _PKI_ITEM_MAX; i++)
-                if ((r = write_one(s, dir, i, "key.pem", s->leaf[i].key_pem, 0600)) < 0 ||
-                    (r = write_one(s, dir, i, "cert.pem", s->leaf[i].cert_pem, 0644)) < 0 ||
+                if ((r = write_pair(s, dir, i, &s->leaf[i])) < 0 ||
                     (r = write_one(s, dir, i, "ca.pem", s->bundle, 0644)) < 0)
                         return r;
         return 0;
@@ -300,32 +409,33 @@ int pki_store_ensure(const struct pki_request *req, struct pki_state *ret) {
         const char *dir = req->dir ?: PKI_DEFAULT_DIR;
         _cleanup_free_ char *previous = NULL;
         struct pki_state s = {};
-        bool all_new;
+        bool all_new = true;
         int r;
 
         r = ensure_ca(req, dir, &s, &previous);
         if (r < 0)
                 goto fail;
         for (int i = PKI_ITEM_SERVER; i < _PKI_ITEM_MAX; i++) {
-                r = ensure_leaf(req, dir, &s, i);
+                bool was_the_cas = false;
+
+                r = ensure_leaf(req, dir, &s, i, &was_the_cas);
                 if (r < 0)
                         goto fail;
+                all_new = all_new && was_the_cas;
         }
 
-        /* The previous CA stays in the bundle for the run that rotated (whose leaves
-         * are all new) and leaves it on the next run, when every leaf on the node was
-         * issued by the new CA. */
-        all_new = true;
-        for (int i = PKI_ITEM_SERVER; i < _PKI_ITEM_MAX; i++)
-                all_new = all_new && pki_verify(s.ca.cert_pem, s.leaf[i].cert_pem,
-                                                i == PKI_ITEM_SERVER ? PKI_USAGE_SERVER : PKI_USAGE_CLIENT, NULL) == 0;
+        /* The previous CA stays in the bundle for the run that issues the new CA's
+         * leaves, and leaves it on a later run that finds every leaf on the node
+         * already issued by the new CA: the jobs hold the new client certificate by
+         * then. (A run that finishes an interrupted rotation re-issues the leaves
+         * itself, so the previous CA stays one run more.) */
         if (previous && !req->rotate_ca && all_new) {
                 free(previous);
                 previous = NULL;
                 s.previous_dropped = true;
                 s.changed = true;
         }
-        s.bundle = strdup_printf("%s%s", s.ca.cert_pem, previous ?: "");
+        s.bundle = strdup_printf("%s%s", s.ca.cert_pem ?: "", previous ?: "");
         if (!s.bundle) {
                 r = -ENOMEM;
                 goto fail;
@@ -351,11 +461,11 @@ int pki_store_remove(const char *dir) {
                 _cleanup_free_ char *sub = strdup_printf("%s/%s", dir, item_folders[i]);
                 if (!sub)
                         return -ENOMEM;
-                for (size_t f = 0; f < ELEMENTSOF(leaf_files) + 1; f++) {
-                        const char *name = f < ELEMENTSOF(leaf_files) ? leaf_files[f] : "previous.pem";
-                        _cleanup_free_ char *path = strdup_printf("%s/%s", sub, name);
+                for (size_t f = 0; f < ELEMENTSOF(known_files); f++) {
+                        _cleanup_free_ char *path = strdup_printf("%s/%s", sub, known_files[f]);
                         if (!path)
                                 return -ENOMEM;
+                        (void) remove_stale_temps(path);
                         if (unlink(path) < 0 && errno != ENOENT && r == 0)
                                 r = -errno;
                 }

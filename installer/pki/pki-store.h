@@ -12,6 +12,11 @@
  *     client/            ca.pem cert.pem key.pem   -> the CI jobs' Secrets
  *     checker/           ca.pem cert.pem key.pem   -> the node's checker (DOCKER_CERT_PATH)
  *
+ * A certificate and its key change together: the new pair is written beside the old
+ * one as cert.pem.new + key.pem.new, then renamed in; a run killed half-way leaves
+ * leftovers that the next pki_store_ensure() finishes (the new pair was complete) or
+ * discards (it was not), never a certificate beside another one's key.
+ *
  * Each ca.pem is the trust bundle: the CA, then the previous CA while a rotation is
  * under way. The Docker CLI's own layout (DOCKER_CERT_PATH=DIR/checker works).
  *
@@ -44,8 +49,6 @@ enum pki_item {
 };
 /* "CA", "server", "client", "checker" */
 const char *pki_item_to_string(enum pki_item i);
-/* "ca", "server", "client", "checker": the item's folder under DIR */
-const char *pki_item_folder(enum pki_item i);
 
 enum pki_action {
         PKI_KEPT,
@@ -58,7 +61,9 @@ struct pki_request {
         const struct pki_sans *server_sans;
         bool renew;                      /* re-issue every leaf (--renew-certs) */
         bool rotate_ca;                  /* a new CA, the old one kept in the bundle */
-        bool dry_run;                    /* decide and make in memory; write nothing */
+        bool dry_run;                    /* decide only: no key is made (not even in
+                                          * memory), nothing is written; what would be
+                                          * made or renewed has no pair and no info */
 };
 
 struct pki_state {

@@ -135,3 +135,22 @@ def test_the_plaintext_port_answering_beside_tls_is_critical(cache, pki, tmp_pat
     plain.stop()
     status, results, _ = check_json(cache, tls.host, tls.client_env)
     assert results["plaintext_port"]["state"] == "OK"
+
+
+@pytest.mark.parametrize("which", ["key.pem", "cert.pem", "ca.pem"])
+def test_a_fifo_in_the_cert_path_is_refused_not_waited_on(cache, pki, daemon, tmp_path, which):
+    # The files are read by the checker itself (regular files only, capped), never
+    # opened by libcurl: a FIFO would block that open() until the check's timer kills it.
+    certs = tmp_path / "certs"
+    shutil.copytree(pki / "checker", certs)
+    (certs / which).unlink()
+    os.mkfifo(certs / which)
+    try:
+        status, results, doc = check_json(cache, daemon.host,
+                                          {"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(certs)})
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"check waited on the FIFO {which}")
+    assert status in (2, 3), doc["summary"]
+    assert results["tls"]["state"] in ("FAIL", "UNKNOWN")
+    assert "not a regular file" in results["tls"]["message"], results["tls"]
+    assert str(certs / which) in results["tls"]["message"]

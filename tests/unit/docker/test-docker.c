@@ -9,8 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
+#include "base/util.h"
 #include "docker/docker.h"
 
 /* Trimmed from dockerd 20.10 on xfs (ftype=1). */
@@ -253,16 +256,44 @@ static void test_tls_failures_are_named(void **state) {
         assert_null(docker_tls_failure_reason(NULL));
 }
 
+static void put_file(const char *dir, const char *name, const char *data) {
+        _cleanup_free_ char *p = strdup_printf("%s/%s", dir, name);
+        assert_int_equal(write_file_atomic(p, data, strlen(data), 0600), 1);
+}
+
 static void test_tls_needs_a_tcp_host(void **state) {
         struct docker_client *c = NULL;
+        char dir[] = "/tmp/docker-tls-XXXXXX";
+        _cleanup_free_ char *bad = NULL, *fifo = NULL;
 
+        assert_non_null(mkdtemp(dir));
         assert_int_equal(docker_client_new("unix:///run/docker.sock", &c), 0);
-        assert_int_equal(docker_client_set_tls(c, "/etc/dind-cache/pki/checker"), -EINVAL);
+        assert_int_equal(docker_client_set_tls(c, dir, NULL), -EINVAL);
         docker_client_free(c);
         assert_int_equal(docker_client_new("tcp://10.0.0.1:2376", &c), 0);
-        assert_int_equal(docker_client_set_tls(c, ""), -EINVAL);
-        assert_int_equal(docker_client_set_tls(c, "/etc/dind-cache/pki/checker"), 0);
+        assert_int_equal(docker_client_set_tls(c, "", NULL), -EINVAL);
+
+        /* The files are read here: a missing one is named, a FIFO refused at once. */
+        put_file(dir, "ca.pem", "-----BEGIN CERTIFICATE-----\n");
+        put_file(dir, "cert.pem", "-----BEGIN CERTIFICATE-----\n");
+        assert_int_equal(docker_client_set_tls(c, dir, &bad), -ENOENT);
+        assert_non_null(strstr(bad, "/key.pem"));
+        fifo = strdup_printf("%s/key.pem", dir);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        free(bad);
+        bad = NULL;
+        assert_int_equal(docker_client_set_tls(c, dir, &bad), -EBADFD);
+        assert_string_equal(bad, fifo);
+        assert_int_equal(unlink(fifo), 0);
+        put_file(dir, "key.pem", "-----BEGIN PRIVATE KEY-----\n");
+        assert_int_equal(docker_client_set_tls(c, dir, NULL), 0);
         docker_client_free(c);
+
+        for (const char *const *f = (const char *const[]) { "ca.pem", "cert.pem", "key.pem", NULL }; *f; f++) {
+                _cleanup_free_ char *p = strdup_printf("%s/%s", dir, *f);
+                unlink(p);
+        }
+        rmdir(dir);
 }
 
 int main(void) {

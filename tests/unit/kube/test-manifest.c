@@ -547,6 +547,28 @@ static void tls_secrets_go_before_the_deployment_in_every_namespace(void **state
         assert_null(json_object_get(json_array_get(refs, 0), "data"));
 }
 
+/* A dry run sends the Secrets without data: no key goes to the API server. */
+static void dry_run_secrets_carry_no_data(void **state) {
+        struct manifest_params p = {};
+        struct manifest_tls_files server = { "CA\n", "SERVER\n", "SKEY" };
+        _cleanup_json_ json_t *objects = render(&p);
+        _cleanup_free_ char *error = NULL;
+        json_t *o;
+        size_t i, n = 0;
+
+        assert_int_equal(manifest_add_tls(objects, &p, &server, NULL, NULL, &error), -EINVAL);
+        assert_int_equal(manifest_add_tls(objects, &p, NULL, NULL, NULL, &error), 0);
+        json_array_foreach(objects, i, o)
+                if (streq(json_object_get_string(o, "kind"), "Secret")) {
+                        n++;
+                        assert_null(json_object_get(o, "data"));
+                }
+        assert_int_equal(n, 2);
+        assert_null(json_object_get(json_get_path(manifest_find(objects, "Deployment", NULL), "spec", "template",
+                                                  "metadata", "annotations", NULL),
+                                    "dind-cache.io/server-cert-sha256"));
+}
+
 static void capacity_rounds_down(void **state) {
         assert_int_equal(manifest_capacity_round((UINT64_C(50) << 30) + 12345), UINT64_C(50) << 30);
         assert_int_equal(manifest_capacity_round((UINT64_C(2) << 30) - 1), UINT64_C(1) << 30);
@@ -571,6 +593,7 @@ int main(void) {
                 cmocka_unit_test(plaintext_is_port_2375_without_tls_and_without_certificates),
                 cmocka_unit_test(plaintext_prune_job_sets_no_tls_variables),
                 cmocka_unit_test(tls_secrets_go_before_the_deployment_in_every_namespace),
+                cmocka_unit_test(dry_run_secrets_carry_no_data),
                 cmocka_unit_test(capacity_rounds_down),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

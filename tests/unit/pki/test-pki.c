@@ -345,6 +345,151 @@ static void a_damaged_ca_is_reported_never_replaced(void **state) {
         cleanup_dir(dir);
 }
 
+static void put(const char *dir, const char *file, const char *data, mode_t mode) {
+        _cleanup_free_ char *p = strdup_printf("%s/%s", dir, file);
+        assert_true(write_file_atomic(p, data, strlen(data), mode) >= 0);
+}
+
+static bool exists(const char *dir, const char *file) {
+        _cleanup_free_ char *p = strdup_printf("%s/%s", dir, file);
+        struct stat st;
+        return stat(p, &st) == 0;
+}
+
+/* What a run killed in the middle of replacing the CA leaves (the new key renamed in,
+ * its certificate still beside it as cert.pem.new): the next run finishes the switch
+ * instead of refusing a certificate that does not match its key. */
+static void a_ca_switch_killed_after_the_key_is_finished(void **state) {
+        char *dir = tmp_dir();
+        struct pki_sans sans = {};
+        struct pki_state s = {};
+        struct pki_pair next = {};
+        _cleanup_free_ char *ca = NULL, *old_ca = NULL;
+
+        sans_for(&sans, "10.96.0.12");
+        ensure(dir, &sans, false, false, &s);
+        pki_state_done(&s);
+        old_ca = slurp(dir, "ca/cert.pem");
+        /* A --rotate-ca writes the previous CA first, then switches the pair. */
+        assert_int_equal(pki_make_ca("dind-cache CA next", &next), 0);
+        put(dir, "ca/previous.pem", old_ca, 0644);
+        put(dir, "ca/key.pem", next.key_pem, 0600);
+        put(dir, "ca/cert.pem.new", next.cert_pem, 0644);
+
+        ensure(dir, &sans, false, false, &s);
+        assert_int_equal(s.action[PKI_ITEM_CA], PKI_KEPT);
+        assert_string_equal(s.ca.cert_pem, next.cert_pem);
+        /* Every leaf now verifies against the CA that is on disk. */
+        for (int i = PKI_ITEM_SERVER; i < _PKI_ITEM_MAX; i++)
+                assert_int_equal(s.action[i], PKI_RENEWED);
+        /* The jobs still hold leaves of the old CA: it stays trusted for this run. */
+        assert_false(s.previous_dropped);
+        assert_int_equal(pki_count_certs(s.bundle, strlen(s.bundle)), 2);
+        pki_state_done(&s);
+        ca = slurp(dir, "ca/cert.pem");
+        assert_string_equal(ca, next.cert_pem);
+        assert_false(exists(dir, "ca/cert.pem.new"));
+        assert_int_equal(mode_of(dir, "ca/key.pem"), 0600);
+
+        ensure(dir, &sans, false, false, &s);
+        assert_true(s.previous_dropped);
+        pki_state_done(&s);
+        ensure(dir, &sans, false, false, &s);
+        assert_false(s.changed);
+        pki_state_done(&s);
+        pki_pair_done(&next);
+        pki_sans_done(&sans);
+        cleanup_dir(dir);
+}
+
+/* Killed once both new files were written, before either rename: the new pair is
+ * complete and is switched in. */
+static void a_ca_switch_killed_before_the_renames_is_finished(void **state) {
+        char *dir = tmp_dir();
+        struct pki_sans sans = {};
+        struct pki_state s = {};
+        struct pki_pair next = {};
+        _cleanup_free_ char *ca = NULL, *key = NULL;
+
+        sans_for(&sans, "10.96.0.12");
+        ensure(dir, &sans, false, false, &s);
+        pki_state_done(&s);
+        assert_int_equal(pki_make_ca("dind-cache CA next", &next), 0);
+        put(dir, "ca/key.pem.new", next.key_pem, 0600);
+        put(dir, "ca/cert.pem.new", next.cert_pem, 0644);
+
+        ensure(dir, &sans, false, false, &s);
+        pki_state_done(&s);
+        ca = slurp(dir, "ca/cert.pem");
+        key = slurp(dir, "ca/key.pem");
+        assert_string_equal(ca, next.cert_pem);
+        assert_string_equal(key, next.key_pem);
+        assert_false(exists(dir, "ca/key.pem.new"));
+        assert_false(exists(dir, "ca/cert.pem.new"));
+        pki_pair_done(&next);
+        pki_sans_done(&sans);
+        cleanup_dir(dir);
+}
+
+/* Killed after writing only the new key: the old pair is whole and stays; the orphan
+ * key goes. */
+static void a_ca_switch_killed_before_its_certificate_keeps_the_old_pair(void **state) {
+        char *dir = tmp_dir();
+        struct pki_sans sans = {};
+        struct pki_state s = {};
+        struct pki_pair next = {};
+        _cleanup_free_ char *before = NULL, *after = NULL;
+
+        sans_for(&sans, "10.96.0.12");
+        ensure(dir, &sans, false, false, &s);
+        pki_state_done(&s);
+        before = slurp(dir, "ca/cert.pem");
+        assert_int_equal(pki_make_ca("dind-cache CA next", &next), 0);
+        put(dir, "ca/key.pem.new", next.key_pem, 0600);
+
+        ensure(dir, &sans, false, false, &s);
+        for (int i = 0; i < _PKI_ITEM_MAX; i++)
+                assert_int_equal(s.action[i], PKI_KEPT);
+        pki_state_done(&s);
+        after = slurp(dir, "ca/cert.pem");
+        assert_string_equal(before, after);
+        assert_false(exists(dir, "ca/key.pem.new"));
+        pki_pair_done(&next);
+        pki_sans_done(&sans);
+        cleanup_dir(dir);
+}
+
+/* A leaf's switch killed half-way is finished too, not re-issued: the server
+ * certificate the run had made is the one kept (no second pod restart). */
+static void a_leaf_switch_killed_half_way_keeps_the_new_certificate(void **state) {
+        char *dir = tmp_dir();
+        struct pki_sans sans = {};
+        struct pki_state s = {};
+        struct pki_pair ca = {}, leaf = {};
+        _cleanup_free_ char *srv = NULL;
+
+        sans_for(&sans, "10.96.0.12");
+        ensure(dir, &sans, false, false, &s);
+        pki_state_done(&s);
+        ca.cert_pem = slurp(dir, "ca/cert.pem");
+        ca.key_pem = slurp(dir, "ca/key.pem");
+        assert_int_equal(pki_make_leaf(&ca, PKI_USAGE_SERVER, PKI_CN_SERVER, &sans, &leaf), 0);
+        put(dir, "server/key.pem", leaf.key_pem, 0600);
+        put(dir, "server/cert.pem.new", leaf.cert_pem, 0644);
+
+        ensure(dir, &sans, false, false, &s);
+        for (int i = 0; i < _PKI_ITEM_MAX; i++)
+                assert_int_equal(s.action[i], PKI_KEPT);
+        pki_state_done(&s);
+        srv = slurp(dir, "server/cert.pem");
+        assert_string_equal(srv, leaf.cert_pem);
+        assert_false(exists(dir, "server/cert.pem.new"));
+        pki_pair_done(&leaf);
+        pki_pair_done(&ca);
+        pki_sans_done(&sans);
+        cleanup_dir(dir);
+}
+
 static void dry_run_writes_nothing(void **state) {
         char *dir = tmp_dir();
         struct pki_sans sans = {};
@@ -356,9 +501,33 @@ static void dry_run_writes_nothing(void **state) {
         req.server_sans = &sans;
         assert_int_equal(pki_store_ensure(&req, &s), 0);
         assert_true(s.changed);
-        assert_non_null(s.leaf[PKI_ITEM_SERVER].cert_pem);
+        /* Decided, and no key made for it. */
+        for (int i = 0; i < _PKI_ITEM_MAX; i++)
+                assert_int_equal(s.action[i], PKI_CREATED);
+        assert_null(s.ca.key_pem);
+        assert_null(s.leaf[PKI_ITEM_SERVER].key_pem);
         pki_state_done(&s);
         assert_int_equal(stat(dir, &st), -1);
+
+        /* On a store that exists, a dry run that would renew everything makes no key
+         * and changes no byte. */
+        {
+                _cleanup_free_ char *before = NULL, *after = NULL;
+                ensure(dir, &sans, false, false, &s);
+                pki_state_done(&s);
+                before = slurp(dir, "server/key.pem");
+                req.renew = true;
+                req.rotate_ca = true;
+                assert_int_equal(pki_store_ensure(&req, &s), 0);
+                for (int i = 0; i < _PKI_ITEM_MAX; i++)
+                        assert_int_equal(s.action[i], PKI_RENEWED);
+                assert_null(s.ca.key_pem);
+                for (int i = PKI_ITEM_SERVER; i < _PKI_ITEM_MAX; i++)
+                        assert_null(s.leaf[i].key_pem);
+                pki_state_done(&s);
+                after = slurp(dir, "server/key.pem");
+                assert_string_equal(before, after);
+        }
         pki_sans_done(&sans);
         cleanup_dir(dir);
 }
@@ -375,6 +544,10 @@ int main(void) {
                 cmocka_unit_test(renew_reissues_every_leaf_but_keeps_the_ca),
                 cmocka_unit_test(rotating_the_ca_trusts_both_until_the_next_run),
                 cmocka_unit_test(a_damaged_ca_is_reported_never_replaced),
+                cmocka_unit_test(a_ca_switch_killed_after_the_key_is_finished),
+                cmocka_unit_test(a_ca_switch_killed_before_the_renames_is_finished),
+                cmocka_unit_test(a_ca_switch_killed_before_its_certificate_keeps_the_old_pair),
+                cmocka_unit_test(a_leaf_switch_killed_half_way_keeps_the_new_certificate),
                 cmocka_unit_test(dry_run_writes_nothing),
                 cmocka_unit_test(control_characters_in_names_are_cleaned),
                 cmocka_unit_test(an_ip_san_of_odd_length_is_skipped),
