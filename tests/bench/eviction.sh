@@ -256,6 +256,8 @@ def prune_c(daemon, state):
     env = dict(os.environ, DOCKER_HOST=daemon.host, DIND_CACHE_DATA_DIR=str(daemon.mnt),
                DIND_CACHE_PRUNE_STATE=str(daemon.dir / "prune-state.json"), DIND_CACHE_PRUNE_MIN_AGE="1s")
     p = subprocess.run([BINARY, "prune", "--no-journal"], env=env, capture_output=True, text=True)
+    if LOG:
+        LOG.write(json.dumps({"policy": "C", "prune": p.returncode, "out": p.stdout + p.stderr}) + "\n")
     if p.returncode >= 2:
         print(p.stdout + p.stderr, file=sys.stderr)
 
