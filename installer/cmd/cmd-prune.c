@@ -310,6 +310,31 @@ static int build_cache(struct run *r, bool crit) {
         return 0;
 }
 
+/* After an image went: on the classic store BuildKit's cache records and images share
+ * layers, and BuildKit never trims a record an image still holds (it would free
+ * nothing), so removing an image frees nothing either while its records stay. Asks
+ * BuildKit to trim again with the same sizes: the records that image held are now its
+ * own, and its LRU decides which go; those of the images kept stay shared and stay.
+ * Adds the records it removed to *RECORDS. */
+static int release_build_cache(struct run *r, bool crit, uint64_t *records) {
+        struct docker_build_prune p;
+        struct docker_prune_report rep = {};
+        uint64_t cache = 0, n = 0;
+        int q;
+
+        q = docker_build_cache_size(r->c, r->version, &cache, &n);
+        if (q < 0)
+                return daemon_failed(r, q, "cannot read the build cache's size");
+        if (n == 0)
+                return 0;
+        prune_build_params(&r->fs, &r->s, crit, cache, &p);
+        q = docker_build_prune(r->c, r->version, &p, &rep);
+        if (q < 0)
+                return daemon_failed(r, q, "cannot trim the build cache");
+        *records += rep.count;
+        return rep.count > 0 ? reread(r, 0) : 0;
+}
+
 static void image_json(struct run *r, const struct prune_image *pi, const char *action) {
         json_t *tags = json_array(), *o;
 
@@ -343,7 +368,8 @@ static int remove_image(struct run *r, const struct docker_image *img) {
 static int images_step(struct run *r, const struct docker_image_list *images,
                        const struct docker_container_list *containers, const struct prune_state *state, bool grace) {
         _cleanup_free_ struct prune_image *plan = NULL;
-        uint64_t count = 0, used = r->fs.used, est = 0;
+        uint64_t count = 0, used = r->fs.used, est = 0, released = 0;
+        _cleanup_free_ char *note = NULL;
         size_t n = 0;
         int before = r->fs.percent, q;
         int64_t cutoff = r->now - (int64_t) (r->s.min_age_usec / 1000000);
@@ -399,10 +425,21 @@ static int images_step(struct run *r, const struct docker_image_list *images,
                 say("images: removed %s (%.19s, last used %s), use now %d%%", name, pi->image->id, t, r->fs.percent);
                 image_json(r, pi, "removed");
                 count++;
+                if (r->fs.percent >= r->s.low) {
+                        uint64_t before_records = released;
+                        q = release_build_cache(r, !grace, &released);
+                        if (q < 0)
+                                return q;
+                        if (released > before_records)
+                                say("images: then %" PRIu64 " build cache records no image holds any more, use now %d%%",
+                                    released - before_records, r->fs.percent);
+                }
         }
+        if (released > 0 && !(note = strdup_printf("and %" PRIu64 " build cache records they had held", released)))
+                return log_error_errno(-ENOMEM, "out of memory: %m");
         r->removed_images += count;
         step_done(r, grace ? "images" : "images-no-grace", MID_PRUNE_IMAGES, count,
-                  arg_dry_run ? est : freed(used, r->fs.used), before, count == 1 ? "image" : "images", NULL);
+                  arg_dry_run ? est : freed(used, r->fs.used), before, count == 1 ? "image" : "images", note);
         return 0;
 }
 
