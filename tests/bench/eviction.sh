@@ -23,7 +23,8 @@
 # projects (the 3 most popular), WARM (the next 5) and COLD (the other 12).
 #
 #     tests/bench/eviction.sh            (BUILDS=.. PROJECTS=.. SEED=.. DEBS=.. to vary,
-#                                         POLICIES=CD for some, BUILD_LOG=FILE for each build)
+#                                         POLICIES=CD for some, BUILD_LOG=FILE for each build,
+#                                         MIN_AGE=12s for the pruner's grace)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export ROOT BINARY=${BINARY:-$ROOT/build/dind-cache}
@@ -44,6 +45,9 @@ BUILDS = int(os.environ.get("BUILDS", "60"))
 WEEK = int(os.environ.get("WEEK", "20"))      # builds per simulated week
 PERIOD = int(os.environ.get("PERIOD", "2"))   # builds per prune-timer period
 DISK_MIB = int(os.environ.get("DISK_MIB", "320"))
+# The pruner's MIN_AGE. A build here takes about half a second, so 1s is about one timer
+# period; the default 1h is 12 periods of 5 min: MIN_AGE=12s is about that ratio.
+MIN_AGE = os.environ.get("MIN_AGE", "1s")
 POLICIES = os.environ.get("POLICIES", "ABCD")  # which of the four to replay
 DOCKER = "/usr/bin/docker"                    # the 20.10 CLI: it has BuildKit
 LOG = open(os.environ["BUILD_LOG"], "w") if os.environ.get("BUILD_LOG") else None  # one JSON line a build
@@ -254,7 +258,7 @@ def prune_b(daemon, state):
 
 def prune_c(daemon, state):
     env = dict(os.environ, DOCKER_HOST=daemon.host, DIND_CACHE_DATA_DIR=str(daemon.mnt),
-               DIND_CACHE_PRUNE_STATE=str(daemon.dir / "prune-state.json"), DIND_CACHE_PRUNE_MIN_AGE="1s")
+               DIND_CACHE_PRUNE_STATE=str(daemon.dir / "prune-state.json"), DIND_CACHE_PRUNE_MIN_AGE=MIN_AGE)
     p = subprocess.run([BINARY, "prune", "--no-journal"], env=env, capture_output=True, text=True)
     if LOG:
         LOG.write(json.dumps({"policy": "C", "prune": p.returncode, "out": p.stdout + p.stderr}) + "\n")
@@ -339,7 +343,8 @@ def main():
         d.stop()
     first = min(r["pulled"] for r in rows)
     print(f"\nEviction benchmark, {time.strftime('%Y-%m-%d')}, dockerd {version}, xfs {DISK_MIB} MiB, "
-          f"seed {SEED}, {BUILDS} builds of {PROJECTS} projects, week = {WEEK} builds, timer = {PERIOD} builds\n")
+          f"seed {SEED}, {BUILDS} builds of {PROJECTS} projects, week = {WEEK} builds, timer = {PERIOD} builds, "
+          f"MIN_AGE {MIN_AGE}\n")
     n = rows[0]
     print(f"Hit ratios (builds: {n['builds_hot']} hot, {n['builds_warm']} warm, {n['builds_cold']} cold):\n")
     print("| policy | all steps | hot | warm | cold | cacheable steps | hot | warm | cold |")
