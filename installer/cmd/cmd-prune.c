@@ -266,7 +266,11 @@ static int tidy(struct run *r, const struct docker_image_list *images, const str
         return 0;
 }
 
-static int build_cache(struct run *r, bool crit) {
+/* CRIT: the sizes without the reserve. ALL: records images still hold too (BuildKit's
+ * `all`), which frees little on the classic store (the images keep the layers) and
+ * throws away the hot projects' cache: the last resort. */
+static int build_cache(struct run *r, bool crit, bool all) {
+        const char *step = all ? "build-cache-all" : crit ? "build-cache-crit" : "build-cache";
         struct docker_build_prune p;
         struct docker_prune_report rep = {};
         _cleanup_free_ char *query = NULL;
@@ -277,6 +281,7 @@ static int build_cache(struct run *r, bool crit) {
         if (q < 0)
                 return daemon_failed(r, q, "cannot read the build cache's size");
         prune_build_params(&r->fs, &r->s, crit, cache, &p);
+        p.all = all;
         q = docker_build_prune_query(r->version, &p, &query);
         if (q < 0)
                 return log_error_errno(q, "out of memory: %m");
@@ -286,7 +291,7 @@ static int build_cache(struct run *r, bool crit) {
                 uint64_t need = prune_bytes_over(&r->fs, r->s.low);
                 uint64_t keep = p.reserved_space > p.keep_storage ? p.reserved_space : p.keep_storage;
                 uint64_t can = cache > keep ? cache - keep : 0;
-                if (crit)
+                if (all)
                         can = cache;
                 uint64_t est = can < need ? can : need;
                 say("build-cache: would ask the daemon (API %s) to trim its cache of %" PRIu64 " records with %s",
@@ -294,8 +299,7 @@ static int build_cache(struct run *r, bool crit) {
                 q = reread(r, est);
                 if (q < 0)
                         return q;
-                step_done(r, crit ? "build-cache-all" : "build-cache", MID_PRUNE_BUILD_CACHE, records, est, before,
-                          "build cache records at most", params);
+                step_done(r, step, MID_PRUNE_BUILD_CACHE, records, est, before, "build cache records at most", params);
                 return 0;
         }
         q = docker_build_prune(r->c, r->version, &p, &rep);
@@ -304,7 +308,7 @@ static int build_cache(struct run *r, bool crit) {
         q = reread(r, 0);
         if (q < 0)
                 return q;
-        step_done(r, crit ? "build-cache-all" : "build-cache", MID_PRUNE_BUILD_CACHE, rep.count,
+        step_done(r, step, MID_PRUNE_BUILD_CACHE, rep.count,
                   freed(used, r->fs.used), before, rep.count == 1 ? "build cache record" : "build cache records",
                   params);
         return 0;
@@ -328,6 +332,7 @@ static int release_build_cache(struct run *r, bool crit, uint64_t *records) {
         if (n == 0)
                 return 0;
         prune_build_params(&r->fs, &r->s, crit, cache, &p);
+        p.all = false;  /* never the records of the images kept */
         q = docker_build_prune(r->c, r->version, &p, &rep);
         if (q < 0)
                 return daemon_failed(r, q, "cannot trim the build cache");
@@ -583,16 +588,22 @@ static int run(struct run *r) {
                 return q == -EPROTO ? EXIT_PRUNE_DAEMON : q;
 
         q = tidy(r, &images, &containers);
+        /* Above CRIT: the build cache without the reserve, then the images used within
+         * MIN_AGE (least recently used first, BuildKit trimming the records each one
+         * held), and only if that is not enough, every record images still hold (`all`):
+         * asked first, `all` threw away the hot projects' cache and freed little. */
         if (q >= 0 && r->fs.percent >= r->s.high) {
-                q = build_cache(r, false);
+                q = build_cache(r, false, false);
                 if (q >= 0 && r->fs.percent >= r->s.low)
                         q = inspect_images(r, &images);
                 if (q >= 0 && r->fs.percent >= r->s.low)
                         q = images_step(r, &images, &containers, &state, true);
                 if (q >= 0 && r->fs.percent >= r->s.crit) {
-                        q = build_cache(r, true);
+                        q = build_cache(r, true, false);
                         if (q >= 0 && r->fs.percent >= r->s.low)
                                 q = images_step(r, &images, &containers, &state, false);
+                        if (q >= 0 && r->fs.percent >= r->s.crit)
+                                q = build_cache(r, true, true);
                 }
         }
         if (q < 0)
