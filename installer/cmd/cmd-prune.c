@@ -271,7 +271,11 @@ static int tidy(struct run *r, const struct docker_image_list *images, const str
         return 0;
 }
 
-static int build_cache(struct run *r, bool crit) {
+/* CRIT: the sizes without the reserve. ALL: records images still hold too (BuildKit's
+ * `all`), which frees little on the classic store (the images keep the layers) and
+ * throws away the hot projects' cache: the last resort. */
+static int build_cache(struct run *r, bool crit, bool all) {
+        const char *step = all ? "build-cache-all" : crit ? "build-cache-crit" : "build-cache";
         struct docker_build_prune p;
         struct docker_prune_report rep = {};
         _cleanup_free_ char *query = NULL;
@@ -282,6 +286,7 @@ static int build_cache(struct run *r, bool crit) {
         if (q < 0)
                 return daemon_failed(r, q, "cannot read the build cache's size");
         prune_build_params(&r->fs, &r->s, crit, cache, &p);
+        p.all = all;
         q = docker_build_prune_query(r->version, &p, &query);
         if (q < 0)
                 return log_error_errno(q, "out of memory: %m");
@@ -291,7 +296,7 @@ static int build_cache(struct run *r, bool crit) {
                 uint64_t need = prune_bytes_over(&r->fs, r->s.low);
                 uint64_t keep = p.reserved_space > p.keep_storage ? p.reserved_space : p.keep_storage;
                 uint64_t can = cache > keep ? cache - keep : 0;
-                if (crit)
+                if (all)
                         can = cache;
                 uint64_t est = can < need ? can : need;
                 say("build-cache: would ask the daemon (API %s) to trim its cache of %" PRIu64 " records with %s",
@@ -299,8 +304,7 @@ static int build_cache(struct run *r, bool crit) {
                 q = reread(r, est);
                 if (q < 0)
                         return q;
-                step_done(r, crit ? "build-cache-all" : "build-cache", MID_PRUNE_BUILD_CACHE, records, est, before,
-                          "build cache records at most", params);
+                step_done(r, step, MID_PRUNE_BUILD_CACHE, records, est, before, "build cache records at most", params);
                 return 0;
         }
         q = docker_build_prune(r->c, r->version, &p, &rep);
@@ -309,10 +313,36 @@ static int build_cache(struct run *r, bool crit) {
         q = reread(r, 0);
         if (q < 0)
                 return q;
-        step_done(r, crit ? "build-cache-all" : "build-cache", MID_PRUNE_BUILD_CACHE, rep.count,
+        step_done(r, step, MID_PRUNE_BUILD_CACHE, rep.count,
                   freed(used, r->fs.used), before, rep.count == 1 ? "build cache record" : "build cache records",
                   params);
         return 0;
+}
+
+/* After an image went: on the classic store BuildKit's cache records and images share
+ * layers, and BuildKit never trims a record an image still holds (it would free
+ * nothing), so removing an image frees nothing either while its records stay. Asks
+ * BuildKit to trim again with the same sizes: the records that image held are now its
+ * own, and its LRU decides which go; those of the images kept stay shared and stay.
+ * Adds the records it removed to *RECORDS. */
+static int release_build_cache(struct run *r, bool crit, uint64_t *records) {
+        struct docker_build_prune p;
+        struct docker_prune_report rep = {};
+        uint64_t cache = 0, n = 0;
+        int q;
+
+        q = docker_build_cache_size(r->c, r->version, &cache, &n);
+        if (q < 0)
+                return daemon_failed(r, q, "cannot read the build cache's size");
+        if (n == 0)
+                return 0;
+        prune_build_params(&r->fs, &r->s, crit, cache, &p);
+        p.all = false;  /* never the records of the images kept */
+        q = docker_build_prune(r->c, r->version, &p, &rep);
+        if (q < 0)
+                return daemon_failed(r, q, "cannot trim the build cache");
+        *records += rep.count;
+        return rep.count > 0 ? reread(r, 0) : 0;
 }
 
 static void image_json(struct run *r, const struct prune_image *pi, const char *action) {
@@ -348,7 +378,8 @@ static int remove_image(struct run *r, const struct docker_image *img) {
 static int images_step(struct run *r, const struct docker_image_list *images,
                        const struct docker_container_list *containers, const struct prune_state *state, bool grace) {
         _cleanup_free_ struct prune_image *plan = NULL;
-        uint64_t count = 0, used = r->fs.used, est = 0;
+        uint64_t count = 0, used = r->fs.used, est = 0, released = 0;
+        _cleanup_free_ char *note = NULL;
         size_t n = 0;
         int before = r->fs.percent, q;
         int64_t cutoff = r->now - (int64_t) (r->s.min_age_usec / 1000000);
@@ -405,10 +436,21 @@ static int images_step(struct run *r, const struct docker_image_list *images,
                 say("images: removed %s (%.19s, last used %s), use now %d%%", name, pi->image->id, t, r->fs.percent);
                 image_json(r, pi, "removed");
                 count++;
+                if (r->fs.percent >= r->s.low) {
+                        uint64_t before_records = released;
+                        q = release_build_cache(r, !grace, &released);
+                        if (q < 0)
+                                return q;
+                        if (released > before_records)
+                                say("images: then %" PRIu64 " build cache records no image holds any more, use now %d%%",
+                                    released - before_records, r->fs.percent);
+                }
         }
+        if (released > 0 && !(note = strdup_printf("and %" PRIu64 " build cache records they had held", released)))
+                return log_error_errno(-ENOMEM, "out of memory: %m");
         r->removed_images += count;
         step_done(r, grace ? "images" : "images-no-grace", MID_PRUNE_IMAGES, count,
-                  arg_dry_run ? est : freed(used, r->fs.used), before, count == 1 ? "image" : "images", NULL);
+                  arg_dry_run ? est : freed(used, r->fs.used), before, count == 1 ? "image" : "images", note);
         return 0;
 }
 
@@ -561,16 +603,22 @@ static int run(struct run *r) {
                 return q == -EPROTO ? EXIT_PRUNE_DAEMON : q;
 
         q = tidy(r, &images, &containers);
+        /* Above CRIT: the build cache without the reserve, then the images used within
+         * MIN_AGE (least recently used first, BuildKit trimming the records each one
+         * held), and only if that is not enough, every record images still hold (`all`):
+         * asked first, `all` threw away the hot projects' cache and freed little. */
         if (q >= 0 && r->fs.percent >= r->s.high) {
-                q = build_cache(r, false);
+                q = build_cache(r, false, false);
                 if (q >= 0 && r->fs.percent >= r->s.low)
                         q = inspect_images(r, &images);
                 if (q >= 0 && r->fs.percent >= r->s.low)
                         q = images_step(r, &images, &containers, &state, true);
                 if (q >= 0 && r->fs.percent >= r->s.crit) {
-                        q = build_cache(r, true);
+                        q = build_cache(r, true, false);
                         if (q >= 0 && r->fs.percent >= r->s.low)
                                 q = images_step(r, &images, &containers, &state, false);
+                        if (q >= 0 && r->fs.percent >= r->s.crit)
+                                q = build_cache(r, true, true);
                 }
         }
         if (q < 0)

@@ -39,8 +39,9 @@ void prune_fs_from_counts(uint64_t blocks, uint64_t bfree, uint64_t bavail, uint
 uint64_t prune_bytes_over(const struct prune_fs *fs, int percent);
 
 /* The parameters of POST /build/prune above HIGH (CRIT false: keep RESERVE% of the
- * filesystem, cap the cache at LOW%, free until LOW is reached) or above CRIT (every
- * record, no reserve). CACHE_BYTES is the cache's own size, for keep-storage, which
+ * filesystem, cap the cache at LOW%, free until LOW is reached) or above CRIT (no
+ * reserve, no cap; `all`, every record images still hold too, is the caller's last
+ * resort, set after). CACHE_BYTES is the cache's own size, for keep-storage, which
  * older daemons read instead. */
 void prune_build_params(const struct prune_fs *fs, const struct prune_settings *s, bool crit,
                         uint64_t cache_bytes, struct docker_build_prune *ret);

@@ -13,14 +13,27 @@
 # build time p50/p95, bytes pulled from the registry beyond the first pull of each
 # base, builds failed for lack of space, peak disk use, and the longest run of builds
 # seen above CRIT (90 %). Not a test: it prints a table. Needs root, docker-registry.
-# The hit ratio counts RUN and COPY steps: BuildKit never prints CACHED for FROM. Each
-# build's last two steps (the app layer) always miss, so the best ratio is 1/3.
+# Two hit ratios, side by side so that neither is picked to flatter:
+#   all steps   CACHED RUN and COPY steps / all of them (BuildKit never prints CACHED
+#               for FROM). Each build's last two steps (the app layer) change on
+#               purpose and always miss, so the best possible is 1/3.
+#   cacheable   the steps a cache can save: the dependency layer (RUN, CACHED) and the
+#               base image (FROM, a hit when nothing was pulled: no "extracting").
+# both overall and per popularity class, which the trace fixes by rank: the HOT
+# projects (the 3 most popular), WARM (the next 5) and COLD (the other 12).
 #
-#     tests/bench/eviction.sh            (BUILDS=.. PROJECTS=.. SEED=.. DEBS=.. to vary)
+#     tests/bench/eviction.sh            (BUILDS=.. PROJECTS=.. SEED=.. DEBS=.. to vary,
+#                                         POLICIES=CD for some, BUILD_LOG=FILE for each build,
+#                                         MIN_AGE=12s for the pruner's grace)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export ROOT BINARY=${BINARY:-$ROOT/build/dind-cache}
-export DEBS=${DEBS:-$ROOT/../shared/debs}
+# The pinned debs: ../shared/debs of the main checkout, or of the worktrees' parent.
+if [ -z "${DEBS:-}" ]; then
+    DEBS=$ROOT/../shared/debs
+    [ -d "$DEBS" ] || DEBS=$ROOT/../../shared/debs
+fi
+export DEBS
 exec /usr/bin/python3 - "$@" <<'PYTHON'
 import json, os, random, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -32,7 +45,12 @@ BUILDS = int(os.environ.get("BUILDS", "60"))
 WEEK = int(os.environ.get("WEEK", "20"))      # builds per simulated week
 PERIOD = int(os.environ.get("PERIOD", "2"))   # builds per prune-timer period
 DISK_MIB = int(os.environ.get("DISK_MIB", "320"))
+# The pruner's MIN_AGE. A build here takes about half a second, so 1s is about one timer
+# period; the default 1h is 12 periods of 5 min: MIN_AGE=12s is about that ratio.
+MIN_AGE = os.environ.get("MIN_AGE", "1s")
+POLICIES = os.environ.get("POLICIES", "ABCD")  # which of the four to replay
 DOCKER = "/usr/bin/docker"                    # the 20.10 CLI: it has BuildKit
+LOG = open(os.environ["BUILD_LOG"], "w") if os.environ.get("BUILD_LOG") else None  # one JSON line a build
 W = Path(tempfile.mkdtemp(prefix="dc-evict-", dir="/tmp"))
 cleanups = []
 
@@ -88,7 +106,14 @@ class Daemon:
              "--iptables=false", "--ip6tables=false", "--bridge=none", "--storage-driver", "overlay2"],
             stdout=open(self.dir / "dockerd.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
         cleanups.append(self.stop)
-        wait(lambda: sh(DOCKER, "-H", self.host, "version", check=False).returncode == 0, "dockerd")
+        try:
+            wait(lambda: self.proc.poll() is not None or
+                 sh(DOCKER, "-H", self.host, "version", check=False).returncode == 0, "dockerd")
+            if self.proc.poll() is not None:
+                raise SystemExit(f"eviction.sh: dockerd {name} exited with status {self.proc.returncode}")
+        except SystemExit:
+            print("".join((self.dir / "dockerd.log").read_text().splitlines(True)[-15:]), file=sys.stderr)
+            raise
         self.version = sh(DOCKER, "-H", self.host, "version", "-f", "{{.Server.Version}}").stdout.strip()
 
     def docker(self, *args, check=True):
@@ -169,10 +194,20 @@ def make_bases(daemon, reg, n=3):
     return names
 
 
+HOT, WARM = 3, 5     # popularity classes by rank: the 3 most popular, the next 5, the rest
+
+
+def popularity(rank):
+    return "hot" if rank < HOT else "warm" if rank < HOT + WARM else "cold"
+
+
 def trace():
+    # Zipf-like popularity: project i is the i-th most popular (proj00 ~39 % of the
+    # builds, the 3 hot ones ~64 %, each cold one ~1-2 %).
     rng = random.Random(SEED)
     weights = [1 / (r + 1) ** 1.3 for r in range(PROJECTS)]
-    projects = [{"name": f"proj{i:02d}", "base": i % 3, "deps_mib": rng.randint(16, 28)} for i in range(PROJECTS)]
+    projects = [{"name": f"proj{i:02d}", "base": i % 3, "deps_mib": rng.randint(16, 28), "class": popularity(i)}
+                for i in range(PROJECTS)]
     return projects, [rng.choices(range(PROJECTS), weights)[0] for _ in range(BUILDS)]
 
 
@@ -191,15 +226,23 @@ def build(daemon, bases, project, n):
     took = time.time() - t
     out = p.stdout + p.stderr
     # BuildKit never prints CACHED for FROM (a base pulled again shows in the bytes
-    # re-pulled): the ratio counts the RUN and COPY steps.
+    # re-pulled): the all-steps ratio counts the RUN and COPY steps.
+    done = set(re.findall(r"^#(\d+) CACHED$", out, re.M))
     steps = set(re.findall(r"^#(\d+) \[\d+/\d+\] (?:RUN|COPY) ", out, re.M))
-    cached = len(steps & set(re.findall(r"^#(\d+) CACHED$", out, re.M)))
+    cached = len(steps & done)
     steps = len(steps)
+    # The cacheable steps: the dependency layer ([2/4] RUN) and the base (FROM, a hit
+    # unless its layers were downloaded and extracted).
+    deps = re.findall(r"^#(\d+) \[2/4\] RUN ", out, re.M)
+    base = re.findall(r"^#(\d+) \[1/4\] FROM ", out, re.M)
+    deps_hit = bool(deps) and deps[0] in done
+    base_hit = bool(base) and re.search(rf"^#{base[0]} (?:extracting|sha256:[0-9a-f]+ .*done)", out, re.M) is None
     nospace = p.returncode != 0 and re.search(r"no space left|ENOSPC|disk quota", out, re.I) is not None
     if p.returncode != 0:
         tail = [l for l in out.splitlines() if "error" in l.lower()][-1:] or out.splitlines()[-1:]
         print(f"  build of {project['name']} failed: {tail[0][:300] if tail else '?'}", file=sys.stderr)
-    return took, steps, cached, p.returncode == 0, nospace
+    return {"took": took, "steps": steps, "cached": cached, "ok": p.returncode == 0, "nospace": nospace,
+            "deps_hit": deps_hit and p.returncode == 0, "base_hit": base_hit and p.returncode == 0}
 
 
 def prune_a(daemon, state):
@@ -215,24 +258,36 @@ def prune_b(daemon, state):
 
 def prune_c(daemon, state):
     env = dict(os.environ, DOCKER_HOST=daemon.host, DIND_CACHE_DATA_DIR=str(daemon.mnt),
-               DIND_CACHE_PRUNE_STATE=str(daemon.dir / "prune-state.json"), DIND_CACHE_PRUNE_MIN_AGE="1s")
+               DIND_CACHE_PRUNE_STATE=str(daemon.dir / "prune-state.json"), DIND_CACHE_PRUNE_MIN_AGE=MIN_AGE)
     p = subprocess.run([BINARY, "prune", "--no-journal"], env=env, capture_output=True, text=True)
+    if LOG:
+        LOG.write(json.dumps({"policy": "C", "prune": p.returncode, "out": p.stdout + p.stderr}) + "\n")
     if p.returncode >= 2:
         print(p.stdout + p.stderr, file=sys.stderr)
 
 
 def replay(label, daemon, bases, reg_log, projects, order, prune, every):
     start = os.path.getsize(reg_log)
-    times, steps, cached, failed, nospace, peak = [], 0, 0, 0, 0, 0
+    times, failed, nospace, peak = [], 0, 0, 0
     above, longest = 0, 0
+    # per class: [cached steps, steps, cacheable hits, cacheable steps]
+    tally = {k: [0, 0, 0, 0] for k in ("hot", "warm", "cold", "all")}
     state = {"week_started": time.time()}
     for n, i in enumerate(order, 1):
-        took, s, c, ok, full = build(daemon, bases, projects[i], n)
+        b = build(daemon, bases, projects[i], n)
+        took, s, c = b["took"], b["steps"], b["cached"]
         times.append(took)
-        steps += s
-        cached += c
-        failed += not ok
-        nospace += full
+        for k in (projects[i]["class"], "all"):
+            t = tally[k]
+            t[0] += c
+            t[1] += s
+            t[2] += b["deps_hit"] + b["base_hit"]
+            t[3] += 2
+        failed += not b["ok"]
+        nospace += b["nospace"]
+        if LOG:
+            LOG.write(json.dumps({"policy": label[0], "n": n, "project": projects[i]["name"],
+                                  "class": projects[i]["class"], **b}) + "\n")
         pct = daemon.percent()
         peak = max(peak, pct)
         above = above + 1 if pct >= 90 else 0
@@ -240,10 +295,16 @@ def replay(label, daemon, bases, reg_log, projects, order, prune, every):
         if prune and n % every == 0:
             prune(daemon, state)
             state["week_started"] = time.time() if every == WEEK else state["week_started"]
-        print(f"  {label} {n:3d}/{len(order)} {projects[i]['name']} {took:5.1f}s cached {c}/{s} disk {pct}%",
+        print(f"  {label} {n:3d}/{len(order)} {projects[i]['name']} ({projects[i]['class']}) {took:5.1f}s "
+              f"cached {c}/{s} deps {'hit' if b['deps_hit'] else 'miss'} "
+              f"base {'hit' if b['base_hit'] else 'pulled'} disk {pct}%",
               file=sys.stderr, flush=True)
     q = statistics.quantiles(times, n=20)
-    return {"policy": label, "hit": cached / steps if steps else 0, "p50": statistics.median(times),
+    ratio = lambda a, b: a / b if b else float("nan")
+    return {"policy": label, "p50": statistics.median(times),
+            **{f"hit_{k}": ratio(t[0], t[1]) for k, t in tally.items()},
+            **{f"cacheable_{k}": ratio(t[2], t[3]) for k, t in tally.items()},
+            **{f"builds_{k}": t[3] // 2 for k, t in tally.items()},
             "p95": q[18], "pulled": pulled_bytes(reg_log, start), "nospace": nospace, "failed": failed,
             "peak": peak, "crit_run": longest}
 
@@ -274,19 +335,37 @@ def main():
             ("B old CronJob (until=week)", DISK_MIB, prune_b, WEEK, None),
             ("C dind-cache prune + GC", DISK_MIB, prune_c, PERIOD, daemon_json),
             ("D no pruning, big disk", 4096, None, 0, None)):
+        if label[0] not in POLICIES:
+            continue
         d = Daemon(label[0], disk, config)
         rows.append(replay(label, d, bases, reg_log, projects, order, prune, every))
         version = d.version
         d.stop()
     first = min(r["pulled"] for r in rows)
     print(f"\nEviction benchmark, {time.strftime('%Y-%m-%d')}, dockerd {version}, xfs {DISK_MIB} MiB, "
-          f"seed {SEED}, {BUILDS} builds of {PROJECTS} projects, week = {WEEK} builds, timer = {PERIOD} builds\n")
-    print("| policy | hit ratio | build p50 | build p95 | re-pulled | failed (no space) | peak disk | builds above 90 % in a row |")
-    print("|---|---|---|---|---|---|---|---|")
+          f"seed {SEED}, {BUILDS} builds of {PROJECTS} projects, week = {WEEK} builds, timer = {PERIOD} builds, "
+          f"MIN_AGE {MIN_AGE}\n")
+    n = rows[0]
+    print(f"Hit ratios (builds: {n['builds_hot']} hot, {n['builds_warm']} warm, {n['builds_cold']} cold):\n")
+    print("| policy | all steps | hot | warm | cold | cacheable steps | hot | warm | cold |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['policy']} | {r['hit']:.0%} | {r['p50']:.1f} s | {r['p95']:.1f} s | "
+        print(f"| {r['policy']} | " + " | ".join(f"{r[f'{m}_{k}']:.0%}" for m in ("hit", "cacheable")
+                                                 for k in ("all", "hot", "warm", "cold")) + " |")
+    print("\nCosts:\n")
+    print("| policy | build p50 | build p95 | re-pulled | failed (no space) | peak disk | builds above 90 % in a row |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['policy']} | {r['p50']:.1f} s | {r['p95']:.1f} s | "
               f"{(r['pulled'] - first) / 2**20:.0f} MiB | {r['failed']} ({r['nospace']}) | {r['peak']} % | {r['crit_run']} |")
-
+    ceiling = next((r for r in rows if r["policy"][0] == "D"), None)
+    if ceiling:
+        print()
+        for r in rows:
+            if r is not ceiling:
+                print(f"{r['policy'][0]} against the ceiling D: " + ", ".join(
+                    f"{k} {r[f'cacheable_{k}'] / ceiling[f'cacheable_{k}']:.0%}"
+                    for k in ("all", "hot", "warm", "cold") if ceiling[f"cacheable_{k}"]) + " (cacheable steps)")
 
 try:
     main()

@@ -10,6 +10,7 @@ runs both in one go."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -210,6 +211,81 @@ def test_build_cache_is_trimmed_with_the_parameters_of_the_daemons_api(cache, da
         assert doc["api_version"] == "1.41"
         assert step["params"].startswith("keep-storage=")
     assert "bb:latest" in images(daemon)   # the build cache went first: no image had to
+
+
+def buildkit(daemon, ctx, *args):
+    """A BuildKit build, as CI jobs run them: its output with --progress=plain."""
+    return subprocess.run(["/usr/bin/docker", "build", "--network", "none", "--progress=plain", *args, str(ctx)],
+                          check=True, capture_output=True, text=True,
+                          env=dict(os.environ, DOCKER_HOST=daemon.host, DOCKER_BUILDKIT="1"))
+
+
+@pytest.fixture
+def buildkit_projects(daemon, tmp_path):
+    """Two cold projects and two hot ones built with BuildKit (a dependency layer and an
+    app layer), the hot ones used afterwards."""
+    make_base(daemon, tmp_path)
+    cold, hot = [f"cold{i}" for i in range(2)], [f"hot{i}" for i in range(2)]
+    for name in cold + hot:
+        ctx = tmp_path / name
+        ctx.mkdir()
+        (ctx / "Dockerfile").write_text(
+            f"FROM bb:latest\nRUN /bin/busybox dd if=/dev/urandom of=/deps-{name} bs=1M count={DEP_MIB}\n"
+            "COPY app.txt /app.txt\n")
+        (ctx / "app.txt").write_text(f"{name} 1\n")
+        buildkit(daemon, ctx, "-t", f"{name}:latest")
+    time.sleep(1.1)  # event times are in seconds: uses must come later than the builds
+    for name in hot:
+        use(daemon, name)
+    return cold, hot
+
+
+def assert_dependency_layer_cached(daemon, tmp_path, name):
+    """The project's next build (its app changed) finds its dependency layer cached."""
+    (tmp_path / name / "app.txt").write_text(f"{name} 2\n")
+    out = buildkit(daemon, tmp_path / name, "-t", f"{name}:latest").stderr
+    dep = re.search(r"^#(\d+) \[2/3\] RUN ", out, re.M).group(1)
+    assert re.search(rf"^#{dep} CACHED$", out, re.M), out
+
+
+@BOTH_APIS
+def test_buildkit_projects_hot_ones_stay_warm_cold_ones_go_in_one_run(cache, daemon, tmp_path, buildkit_projects):
+    """BuildKit's cache records and the images built from them share layers: BuildKit
+    trims no record an image holds, and removing an image frees nothing while its
+    records stay. One run still gets under LOW by removing the cold projects only, and
+    the hot projects' next builds find their dependency layer cached."""
+    cold, hot = buildkit_projects
+    fill_to(cache, 88)
+    env = watermarks(cache, 3)
+    status, doc, p = prune_json(daemon, cache, env=env)
+    assert status == 0, p.stdout + p.stderr
+    assert doc["use_after"] < int(env["DIND_CACHE_PRUNE_LOW"]) < doc["use_before"], p.stdout
+    left = images(daemon)
+    assert all(f"{h}:latest" in left for h in hot), p.stdout + p.stderr
+    assert not any(f"{c}:latest" in left for c in cold), left
+    step = next(s for s in doc["steps"] if s["step"] == "images")
+    assert step["count"] == 2 and "build cache records they had held" in step.get("params", ""), step
+    for name in hot:
+        assert_dependency_layer_cached(daemon, tmp_path, name)
+
+
+def test_above_crit_the_hot_projects_keep_their_build_cache(cache, daemon, tmp_path, buildkit_projects):
+    """Above CRIT everything was used within MIN_AGE: the grace ends, the cold projects
+    go first, and BuildKit's `all` (which also drops the records the images kept still
+    hold) is never needed: the hot projects' builds stay warm."""
+    cold, hot = buildkit_projects
+    fill_to(cache, 95)
+    env = dict(watermarks(cache, 3), DIND_CACHE_PRUNE_MIN_AGE="1h")
+    env["DIND_CACHE_PRUNE_CRIT"] = str(int(env["DIND_CACHE_PRUNE_HIGH"]) + 1)
+    status, doc, p = prune_json(daemon, cache, env=env)
+    assert status == 0, p.stdout + p.stderr
+    assert doc["use_after"] < int(env["DIND_CACHE_PRUNE_LOW"]), p.stdout
+    left = images(daemon)
+    assert all(f"{h}:latest" in left for h in hot), p.stdout + p.stderr
+    assert not any(f"{c}:latest" in left for c in cold), left
+    for name in hot:
+        assert_dependency_layer_cached(daemon, tmp_path, name)
+    assert "build-cache-all" not in [s["step"] for s in doc["steps"]], doc["steps"]
 
 
 def test_a_running_containers_image_is_never_removed(cache, daemon, projects):
