@@ -128,18 +128,10 @@ static int print_json(const struct check_list *l, const char *summary, const cha
 static void write_metrics(const struct check_list *l, const struct health_settings *s,
                           const struct health_figures *fig, const char *instance) {
         _cleanup_free_ char *dir = NULL, *text = NULL;
-        const char *env = getenv(METRICS_DIR_ENV);
         struct timespec ts;
         int r;
 
-        r = metrics_textfile_dir(env, METRICS_DEFAULT_DIR, &dir);
-        if (r < 0) {
-                char shown[METRICS_LABEL_MAX * 2 + 8]; /* capped, no control characters */
-                log_warning_errno(r, "no metrics written: %s='%s': %m", METRICS_DIR_ENV,
-                                  metrics_label_escape(env, shown, sizeof(shown)));
-                return;
-        }
-        if (r == 0)
+        if (cmd_metrics_dir(&dir) <= 0)
                 return;
         clock_gettime(CLOCK_REALTIME, &ts);
         r = metrics_text(&(struct metrics_input) {

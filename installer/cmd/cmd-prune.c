@@ -630,20 +630,10 @@ static int run(struct run *r) {
  * A failure costs the metrics, not the run: a warning; the exit status stays. */
 static void write_metrics(const struct run *r, int status) {
         _cleanup_free_ char *dir = NULL, *text = NULL;
-        const char *env = getenv(METRICS_DIR_ENV);
         struct timespec ts;
         int q;
 
-        if (arg_dry_run)
-                return;
-        q = metrics_textfile_dir(env, METRICS_DEFAULT_DIR, &dir);
-        if (q < 0) {
-                char shown[METRICS_LABEL_MAX * 2 + 8]; /* capped, no control characters */
-                log_warning_errno(q, "no metrics written: %s='%s': %m", METRICS_DIR_ENV,
-                                  metrics_label_escape(env, shown, sizeof(shown)));
-                return;
-        }
-        if (q == 0)
+        if (arg_dry_run || cmd_metrics_dir(&dir) <= 0)
                 return;
         clock_gettime(CLOCK_REALTIME, &ts);
         q = metrics_prune_text(&(struct metrics_prune_input) {

@@ -7,8 +7,8 @@
  *     an action failed, 2 usage error;
  *   check, status: the monitoring-plugin convention, 0 OK, 1 WARNING, 2 CRITICAL,
  *     3 UNKNOWN (a usage error is UNKNOWN);
- *   prune: 0 under the high watermark, 1 still above it, 2 daemon or API error,
- *     3 bad settings (a usage error too). */
+ *   prune: 0 under the high watermark, 1 still above it, 2 the run failed (daemon,
+ *     API or a local error), 3 bad settings (a usage error too). */
 
 #define EXIT_USAGE 2
 #define EXIT_PLUGIN_UNKNOWN 3
@@ -20,3 +20,8 @@ int cmd_check(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_uninstall(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
+
+/* The metrics directory (DIND_CACHE_TEXTFILE_DIR, else node_exporter's when it
+ * exists): 1 and the path in RET, or 0 for none (a bad setting is logged as a
+ * warning: metrics never fail a command). */
+int cmd_metrics_dir(char **ret);
