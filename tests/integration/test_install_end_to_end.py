@@ -69,6 +69,20 @@ def start_tls_daemon(systemd, cluster):
     return daemon
 
 
+def tear_down(systemd, daemon, uuid):
+    """Stops the node's dockerd and the mount unit; removes the by-uuid link that udev,
+    running inside the test's systemd, made on the host's /dev."""
+    if daemon:
+        systemd.run("sh", "-c", "kill $(cat /run/dind-e2e/docker.pid)", check=False)
+        try:
+            daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+    systemd.run("systemctl", "stop", MOUNT_UNIT, check=False)
+    if uuid and os.path.islink(f"/dev/disk/by-uuid/{uuid}"):
+        os.unlink(f"/dev/disk/by-uuid/{uuid}")
+
+
 @pytest.fixture
 def cluster(kube_api):
     kube_api.ready_delay = 0.2
@@ -146,16 +160,7 @@ def test_install_prepares_disk_cluster_and_checker_and_uninstall_takes_them_back
         assert systemd.run("systemctl", "is-active", MOUNT_UNIT).stdout.strip() == "active"
         assert systemd.run("test", "-d", f"{DATA_DIR}/overlay2").returncode == 0
     finally:
-        if daemon:
-            systemd.run("sh", "-c", "kill $(cat /run/dind-e2e/docker.pid)", check=False)
-            try:
-                daemon.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
-        systemd.run("systemctl", "stop", MOUNT_UNIT, check=False)
-        if uuid and os.path.islink(f"/dev/disk/by-uuid/{uuid}"):
-            # udev ran inside the test's systemd, on the host's /dev.
-            os.unlink(f"/dev/disk/by-uuid/{uuid}")
+        tear_down(systemd, daemon, uuid)
 
 
 # ---- interrupted runs: install killed (SIGKILL) at each step, then run again
@@ -368,12 +373,4 @@ def test_install_killed_at_any_step_converges_when_run_again_and_uninstall_remov
         assert systemd.run("systemctl", "show", "-P", "NeedDaemonReload", timer).stdout.strip() == "no"
         assert "3min" in systemd.run("systemctl", "show", "-P", "TimersMonotonic", timer).stdout
     finally:
-        if daemon:
-            systemd.run("sh", "-c", "kill $(cat /run/dind-e2e/docker.pid)", check=False)
-            try:
-                daemon.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
-        systemd.run("systemctl", "stop", MOUNT_UNIT, check=False)
-        if uuid and os.path.islink(f"/dev/disk/by-uuid/{uuid}"):
-            os.unlink(f"/dev/disk/by-uuid/{uuid}")
+        tear_down(systemd, daemon, uuid)
