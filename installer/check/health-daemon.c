@@ -7,7 +7,7 @@
 #include "docker/docker.h"
 #include "check/health-private.h"
 #include "check/health.h"
-#include "systemd/message-ids.h"
+#include "base/message-ids.h"
 
 #define REMEDY_DAEMON "look at the docker-dind pod (kubectl -n kube-ops get pods; kubectl -n kube-ops logs deploy/docker-dind)"
 #define REMEDY_TLS "run dind-cache install again: it re-issues certificates that do not verify or no longer name the Service, and updates the Secrets (--renew-certs forces it)"

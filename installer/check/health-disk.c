@@ -14,7 +14,7 @@
 #include "disk/seal.h"
 #include "check/health-private.h"
 #include "check/health.h"
-#include "systemd/message-ids.h"
+#include "base/message-ids.h"
 
 /* Sealed (seal.h): nothing was written meanwhile, and the pod, failing to write,
  * restarts until the disk is back. Not sealed: what the pod wrote is in the way. */
@@ -239,7 +239,7 @@ static int check_write(const struct health_settings *s, const struct probes *p, 
 static int check_usage(struct check_list *l, const char *name, const char *what, const char *dir,
                        uint64_t used, uint64_t avail, int warn, int crit, const char *ok_id,
                        const char *high_id, const char *remedy, const char *extra) {
-        int pct = health_percent_used(used, avail);
+        int pct = percent_used(used, avail);
         enum check_state st = health_threshold_state(pct, warn, crit);
         struct check_result *r;
 

@@ -6,7 +6,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 
-#include "check/check.h"
+#include "base/check-list.h"
 #include "check/health.h"
 
 /* check_list_add() that also sets the MESSAGE_ID. NULL on -ENOMEM. */

@@ -11,13 +11,12 @@
 #include "check/health.h"
 #include "docker/docker.h"
 #include "pki/pki.h"
-#include "systemd/message-ids.h"
+#include "base/message-ids.h"
 
 #define REMEDY_RENEW "run dind-cache install again: it re-issues leaf certificates with less than 30 days left"
 #define REMEDY_ROTATE "run dind-cache install --rotate-ca"
 #define PLAINTEXT_PROBE_USEC (2 * 1000000ULL)
 
-const char *const health_cert_names[4] = { "ca", "server", "client", "checker" };
 
 /* Checks one certificate; *RET_NOT_AFTER gets its notAfter when it could be read. */
 static int check_one(const struct health_settings *s, const char *name, const char *what, const char *path,

@@ -9,7 +9,7 @@
 #include "docker/docker.h"
 #include "check/health-private.h"
 #include "check/health.h"
-#include "systemd/message-ids.h"
+#include "base/message-ids.h"
 
 #define SETTINGS_REMEDY "fix the value in /etc/dind-cache/dind-cache.env (or the environment)"
 
@@ -244,19 +244,6 @@ void health_settings_done(struct health_settings *s) {
         free(s->data_dir);
         free(s->cert_path);
         *s = (struct health_settings) {};
-}
-
-int health_percent_used(uint64_t used, uint64_t avail) {
-        uint64_t total = used + avail;
-
-        if (total == 0 || total < used)
-                return 0;
-        /* df: used * 100 / (used + avail), rounded up; in long double to avoid overflow. */
-        long double pct = (long double) used * 100.0L / (long double) total;
-        int p = (int) pct;
-        if ((long double) p < pct)
-                p++;
-        return p > 100 ? 100 : p;
 }
 
 enum check_state health_threshold_state(int percent, int warn, int crit) {

@@ -18,7 +18,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "check/check.h"
+#include "base/check-list.h"
+#include "base/figures.h"
 
 struct health_settings {
         char *docker_host;        /* DOCKER_HOST, or NULL when unset/empty */
@@ -50,30 +51,8 @@ int health_parse_thresholds(const char *warn_name, const char *warn_value, int w
                             const char *crit_name, const char *crit_value, int crit_default,
                             int *ret_warn, int *ret_crit, struct check_list *problems);
 
-/* Percent of USED out of USED + AVAIL, rounded up as df does (0..100). */
-int health_percent_used(uint64_t used, uint64_t avail);
-
 /* The state of PERCENT against WARN and CRIT: OK below warn, WARN from warn, FAIL from crit. */
 enum check_state health_threshold_state(int percent, int warn, int crit);
-
-/* The figures measured on the way, for the metrics file (metrics/textfile.h): only
- * what the checks read anyway, never an extra call. */
-struct health_figures {
-        bool disk_known;          /* the data directory's filesystem was read */
-        uint64_t disk_size;       /* bytes */
-        uint64_t disk_used;       /* bytes: size - free, as the disk_usage check counts */
-        uint64_t disk_available;  /* bytes available to unprivileged users */
-        uint64_t inodes;          /* 0: no inode limit (btrfs) */
-        uint64_t inodes_free;
-        int daemon_up;            /* 1 answered /_ping, 0 did not, -1 not checked */
-        uint64_t round_trip_usec; /* of /_ping, when daemon_up is 1 */
-        /* notAfter (Unix time) of each certificate of the node's PKI, in the order of
-         * health_cert_names; 0: not checked or unreadable. */
-        int64_t cert_not_after[4];
-};
-
-/* The certificates the checker reads: "ca", "server", "client", "checker". */
-extern const char *const health_cert_names[4];
 
 /* Runs every check into L (appending) and fills RET with the figures measured on the
  * way (always, also on -ENOMEM: what was measured). Returns 0, or -ENOMEM (L then

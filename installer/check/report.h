@@ -12,7 +12,7 @@
 #include <jansson.h>
 #include <stdio.h>
 
-#include "check/check.h"
+#include "base/check-list.h"
 
 /* Writes the text report to F. Returns 0, or -EIO when F had a write error. */
 int report_print_text(FILE *f, const struct check_list *l);

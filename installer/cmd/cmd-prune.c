@@ -17,7 +17,7 @@
 
 #include "cmd/cmd.h"
 #include "docker/docker-prune.h"
-#include "docker/http.h"
+#include "base/http.h"
 #include "metrics/prune-metrics.h"
 #include "metrics/textfile.h"
 #include "prune/prune-plan.h"
@@ -25,9 +25,10 @@
 #include "prune/prune-state.h"
 #include "systemd/journal.h"
 #include "systemd/journal-prune.h"
-#include "systemd/message-ids.h"
+#include "base/message-ids.h"
 #include "base/json-util.h"
 #include "base/log.h"
+#include "base/text.h"
 
 #define EXIT_PRUNE_HIGH 1
 #define EXIT_PRUNE_DAEMON 2
@@ -562,7 +563,7 @@ static int run(struct run *r) {
 
         q = docker_client_new(r->s.docker_host, &r->c);
         if (q < 0) {
-                _cleanup_free_ char *host = docker_clean_string(r->s.docker_host, 64);
+                _cleanup_free_ char *host = text_sanitize_line(r->s.docker_host, 64);
                 log_error_errno(q, "bad setting: DOCKER_HOST='%s': %m", host ? host : "?");
                 return EXIT_PRUNE_SETTINGS;
         }
@@ -574,13 +575,13 @@ static int run(struct run *r) {
                 if (q == -ENOMEM)
                         return log_error_errno(-ENOMEM, "out of memory: %m");
                 if (q < 0 && bad_file) {
-                        _cleanup_free_ char *path = docker_clean_string(bad_file, 256);
+                        _cleanup_free_ char *path = text_sanitize_line(bad_file, 256);
                         log_error("bad setting: DOCKER_CERT_PATH: cannot read '%s': %s", path ? path : "?",
                                   file_error_to_string(q));
                         return EXIT_PRUNE_SETTINGS;
                 }
                 if (q < 0) {
-                        _cleanup_free_ char *path = docker_clean_string(r->s.cert_path, 256);
+                        _cleanup_free_ char *path = text_sanitize_line(r->s.cert_path, 256);
                         log_error_errno(q, "bad setting: DOCKER_CERT_PATH='%s': %m", path ? path : "?");
                         return EXIT_PRUNE_SETTINGS;
                 }

@@ -160,7 +160,7 @@ static void status_done(struct status *s) {
 }
 
 static int percent(uint64_t used, uint64_t total) {
-        return total == 0 ? 0 : health_percent_used(used, total - used);
+        return total == 0 ? 0 : percent_used(used, total - used);
 }
 
 static void gather(struct status *s) {

@@ -21,6 +21,7 @@
 #include "cmd/uninstall.h"
 #include "systemd/envfile.h"
 #include "systemd/units.h"
+#include "base/unit-name.h"
 #include "disk/seal.h"
 #include "base/text.h"
 #include "kube/instance.h"

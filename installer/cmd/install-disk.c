@@ -20,6 +20,7 @@
 #include "disk/seal.h"
 #include "check/report.h"
 #include "systemd/units.h"
+#include "base/unit-name.h"
 
 #define MOUNT_OPTIONS "defaults,noatime"
 #define MOUNT_START_TIMEOUT_USEC (120ULL * 1000000)

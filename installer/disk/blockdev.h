@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "check/check.h"
+#include "base/check-list.h"
 
 enum blockdev_verdict {
         BLOCKDEV_REFUSE,        /* unsafe or unfit: see the FAIL results */

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "check/check.h"
+#include "base/check-list.h"
 
 struct datadir_options {
         const char *data_dir;

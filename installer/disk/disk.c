@@ -16,7 +16,7 @@
 
 #include "disk/disk.h"
 #include "disk/mountinfo.h"
-#include "systemd/units.h"
+#include "base/unit-name.h"
 #include "base/util.h"
 
 static const struct {

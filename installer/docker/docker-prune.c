@@ -7,7 +7,7 @@
 
 #include "base/text.h"
 #include "docker/docker-prune.h"
-#include "docker/http.h"
+#include "base/http.h"
 #include "base/json-util.h"
 
 int docker_api_version_compare(const char *a, const char *b) {
@@ -20,10 +20,6 @@ int docker_api_version_compare(const char *a, const char *b) {
         return ma < mb ? -1 : ma > mb ? 1 : 0;
 }
 
-char *docker_clean_string(const char *s, size_t max) {
-        return text_sanitize_line(s, max);
-}
-
 /* The cleaned string at KEY of O, or NULL (RET) when absent. */
 static int clean_dup(const json_t *o, const char *key, char **ret) {
         const char *s = json_object_get_string(o, key);
@@ -31,7 +27,7 @@ static int clean_dup(const json_t *o, const char *key, char **ret) {
         *ret = NULL;
         if (!s)
                 return 0;
-        *ret = docker_clean_string(s, DOCKER_PRUNE_MAX_STR);
+        *ret = text_sanitize_line(s, DOCKER_PRUNE_MAX_STR);
         return *ret ? 0 : -ENOMEM;
 }
 
@@ -64,7 +60,7 @@ static int call_ok(struct docker_client *c, const char *method, const char *path
                 const char *m = json_object_get_string(doc, "message");
 
                 if (m)
-                        msg = docker_clean_string(m, 160);
+                        msg = text_sanitize_line(m, 160);
                 docker_client_set_error(c, "%s %s: HTTP status %ld%s%s", method, path, resp.status,
                                         msg ? ": " : "", msg ? msg : "");
                 r = resp.status == 409 ? -EBUSY : resp.status == 404 ? -ENOENT : -EPROTO;
@@ -87,7 +83,7 @@ int docker_negotiate_version(struct docker_client *c, char ret[16]) {
         if (r < 0)
                 return r;
         if (docker_api_version_compare(v.api_version, DOCKER_PRUNE_API_OLDEST) < 0) {
-                _cleanup_free_ char *s = docker_clean_string(v.api_version, 16);
+                _cleanup_free_ char *s = text_sanitize_line(v.api_version, 16);
                 docker_client_set_error(c, "the daemon speaks API %s, older than %s", s ? s : "?",
                                         DOCKER_PRUNE_API_OLDEST);
                 return -EPROTONOSUPPORT;
@@ -154,7 +150,7 @@ static int image_parse(const json_t *o, struct docker_image *ret) {
                 _cleanup_free_ char *s = NULL;
                 if (!json_is_string(t) || streq(json_string_value(t), "<none>:<none>") || idx >= 64)
                         continue;
-                s = docker_clean_string(json_string_value(t), DOCKER_PRUNE_MAX_STR);
+                s = text_sanitize_line(json_string_value(t), DOCKER_PRUNE_MAX_STR);
                 if (!s || strv_extend(&i.tags, s) < 0) {
                         image_done(&i);
                         return -ENOMEM;
@@ -234,7 +230,7 @@ int docker_image_inspect_parse(const char *json, size_t size, struct docker_imag
                 _cleanup_free_ char *s = NULL;
                 if (idx >= 256 || !json_is_string(l))
                         break;
-                s = docker_clean_string(json_string_value(l), 80);
+                s = text_sanitize_line(json_string_value(l), 80);
                 if (!s || strv_extend(&layers, s) < 0)
                         return -ENOMEM;
         }

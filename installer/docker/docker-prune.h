@@ -34,10 +34,6 @@
 /* Compares API versions "1.N": <0, 0, >0. Malformed text sorts first. */
 int docker_api_version_compare(const char *a, const char *b);
 
-/* S cleaned for printing: control characters as '?', cut to MAX bytes on a UTF-8
- * boundary. NULL on -ENOMEM. */
-char *docker_clean_string(const char *s, size_t max);
-
 /* GET /version (unversioned), then speaks min(the daemon's ApiVersion, NEWEST) on
  * every later call. RET gets that version ("1.51"). -EPROTONOSUPPORT when the daemon
  * is older than OLDEST. */

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "docker/docker.h"
-#include "docker/http.h"
+#include "base/http.h"
 #include "base/json-util.h"
 #include "base/text.h"
 

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "docker/http.h"
+#include "base/http.h"
 #include "base/json-util.h"
 #include "kube/kube.h"
 

@@ -20,8 +20,8 @@
 
 #include <stdint.h>
 
-#include "check/check.h"
-#include "check/health.h"
+#include "base/check-list.h"
+#include "base/figures.h"
 
 #define METRICS_FILE_NAME "dind_cache.prom"
 /* Debian's prometheus-node-exporter reads textfiles from here. */

@@ -4,7 +4,8 @@
 #include <sys/statvfs.h>
 
 #include "prune/prune-plan.h"
-#include "check/health.h"
+#include "base/figures.h"
+#include "base/util.h"
 
 void prune_fs_from_counts(uint64_t blocks, uint64_t bfree, uint64_t bavail, uint64_t frsize,
                           struct prune_fs *ret) {
@@ -15,7 +16,7 @@ void prune_fs_from_counts(uint64_t blocks, uint64_t bfree, uint64_t bavail, uint
                 .size = used + avail,
                 .used = used,
                 .avail = avail,
-                .percent = health_percent_used(used, avail),
+                .percent = percent_used(used, avail),
         };
 }
 

@@ -13,7 +13,7 @@
 /* A message naming NAME and its VALUE (cleaned of control characters, capped). */
 static int problem_for(char **problem, const char *name, const char *value, const char *fmt, ...) _printf_(4, 5);
 static int problem_for(char **problem, const char *name, const char *value, const char *fmt, ...) {
-        _cleanup_free_ char *clean = docker_clean_string(value, 64), *rest = NULL;
+        _cleanup_free_ char *clean = text_sanitize_line(value, 64), *rest = NULL;
         va_list ap;
 
         va_start(ap, fmt);

@@ -5,8 +5,7 @@
 #include <sys/uio.h>
 #include <systemd/sd-journal.h>
 
-#include "docker/docker-prune.h"
-
+#include "base/text.h"
 #include "systemd/journal-prune.h"
 #include "base/util.h"
 
@@ -85,7 +84,7 @@ static char *field(sd_journal *j, const char *name) {
         if (sd_journal_get_data(j, name, &data, &len) < 0 || len <= n + 1)
                 return NULL;
         raw = strndup((const char *) data + n + 1, len - n - 1);
-        return raw ? docker_clean_string(raw, 1024) : NULL;
+        return raw ? text_sanitize_line(raw, 1024) : NULL;
 }
 
 int journal_read_last_prune(struct journal_prune_run *ret) {

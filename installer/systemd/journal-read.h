@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "check/check.h"
+#include "base/check-list.h"
 
 #define JOURNAL_RUN_MAX_CHECKS 128
 #define JOURNAL_FIELD_MAX 4096

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "systemd/journal.h"
-#include "systemd/message-ids.h"
+#include "base/message-ids.h"
 
 #define MAX_FIELDS 12
 

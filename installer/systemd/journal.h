@@ -21,7 +21,7 @@
 
 #include <stdbool.h>
 
-#include "check/check.h"
+#include "base/check-list.h"
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
 #define JOURNAL_RUN_ID_LEN 32

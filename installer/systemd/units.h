@@ -9,10 +9,6 @@
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
-/* The unit name for PATH by systemd's path escaping (systemd-escape --path):
- * "/mnt/k8s/docker", ".mount" -> "mnt-k8s-docker.mount". */
-int unit_name_from_path(const char *path, const char *suffix, char **ret);
-
 /* The text of a mount unit: [Unit] Description, [Mount] What= Where= Type= Options=,
  * [Install] WantedBy=local-fs.target. */
 int mount_unit_text(const char *what, const char *where, const char *type,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* docker/http.c's reading of what a server sends besides the body: response header
+/* base/http.c's reading of what a server sends besides the body: response header
  * lines (Content-Type, Retry-After; a new status line starts afresh) against a model,
  * the wait Retry-After asks for (delay-seconds, RFC 9110 10.2.3: 1*DIGIT; anything
  * else, an HTTP date included, is treated as no header: the backoff), always within
@@ -11,7 +11,7 @@
 #include "fuzz.h"
 /* keep_header, header_cb, retry_wait and write_cb are static: the harness includes the
  * source (and the Makefile leaves that object out of this harness's link). */
-#include "docker/http.c"
+#include "base/http.c"
 
 #define MAX_WAIT_USEC (120 * 1000000ULL)
 

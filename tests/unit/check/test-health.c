@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "check/health.h"
-#include "systemd/message-ids.h"
+#include "base/message-ids.h"
 
 static const char *const VARS[] = {
         "DOCKER_HOST", "DIND_CACHE_DATA_DIR", "DIND_CACHE_DISK_WARN", "DIND_CACHE_DISK_CRIT",
@@ -133,15 +133,15 @@ static void test_thresholds(void **state) {
 }
 
 static void test_percent_used_rounds_up_like_df(void **state) {
-        assert_int_equal(health_percent_used(0, 100), 0);
-        assert_int_equal(health_percent_used(1, 99), 1);
-        assert_int_equal(health_percent_used(1, 999), 1);    /* 0.1% shows as 1% */
-        assert_int_equal(health_percent_used(80, 20), 80);
-        assert_int_equal(health_percent_used(801, 199), 81);
-        assert_int_equal(health_percent_used(100, 0), 100);
-        assert_int_equal(health_percent_used(0, 0), 0);
-        assert_int_equal(health_percent_used(UINT64_MAX / 2, UINT64_MAX / 2), 50);
-        assert_int_equal(health_percent_used(UINT64_MAX, 1), 0); /* overflow: not a crash */
+        assert_int_equal(percent_used(0, 100), 0);
+        assert_int_equal(percent_used(1, 99), 1);
+        assert_int_equal(percent_used(1, 999), 1);    /* 0.1% shows as 1% */
+        assert_int_equal(percent_used(80, 20), 80);
+        assert_int_equal(percent_used(801, 199), 81);
+        assert_int_equal(percent_used(100, 0), 100);
+        assert_int_equal(percent_used(0, 0), 0);
+        assert_int_equal(percent_used(UINT64_MAX / 2, UINT64_MAX / 2), 50);
+        assert_int_equal(percent_used(UINT64_MAX, 1), 0); /* overflow: not a crash */
 }
 
 static void test_summary_lists_what_is_not_ok_worst_first(void **state) {

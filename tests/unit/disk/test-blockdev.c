@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "disk/blockdev.h"
-#include "check/check.h"
+#include "base/check-list.h"
 
 static void refused_with(const char *path, const char *text) {
         struct check_list l = {};

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "docker/docker-prune.h"
+#include "base/text.h"
 
 static void test_api_versions_compare_by_number(void **state) {
         assert_true(docker_api_version_compare("1.41", "1.48") < 0);
@@ -142,11 +143,11 @@ static void test_event_log(void **state) {
 }
 
 static void test_strings_are_cleaned_and_capped(void **state) {
-        char *s = docker_clean_string("a\nb\tc\x7f", 100);
+        char *s = text_sanitize_line("a\nb\tc\x7f", 100);
         assert_string_equal(s, "a?b?c?");
         free(s);
         /* "é" is two bytes: a cut inside it steps back. */
-        s = docker_clean_string("ab\xc3\xa9", 3);
+        s = text_sanitize_line("ab\xc3\xa9", 3);
         assert_string_equal(s, "ab");
         free(s);
 }

@@ -13,7 +13,7 @@
 
 #include "base/assets.h"
 #include "systemd/journal.h"
-#include "systemd/message-ids.h"
+#include "base/message-ids.h"
 
 static const char *const IDS[] = {
 #define ID(name, id) id,

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "systemd/units.h"
+#include "base/unit-name.h"
 #include "base/util.h"
 
 /* Answers of `systemd-escape --path --suffix=mount` (systemd 252). */

@@ -5,7 +5,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "docker/http.h"
+#include "base/http.h"
 #include "base/util.h"
 
 struct http_client {

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "check/check.h"
+#include "base/check-list.h"
 
 struct check_result *check_list_addv(struct check_list *l, const char *name,
                                      enum check_state state, const char *remedy,

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The figures a check run measures, the vocabulary shared by the checker (check/),
+ * which fills them, and the metrics file (metrics/), which is written from them; and
+ * the percentage of a filesystem in use, as every command counts it. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The figures measured on the way, for the metrics file (metrics/textfile.h): only
+ * what the checks read anyway, never an extra call. */
+struct health_figures {
+        bool disk_known;          /* the data directory's filesystem was read */
+        uint64_t disk_size;       /* bytes */
+        uint64_t disk_used;       /* bytes: size - free, as the disk_usage check counts */
+        uint64_t disk_available;  /* bytes available to unprivileged users */
+        uint64_t inodes;          /* 0: no inode limit (btrfs) */
+        uint64_t inodes_free;
+        int daemon_up;            /* 1 answered /_ping, 0 did not, -1 not checked */
+        uint64_t round_trip_usec; /* of /_ping, when daemon_up is 1 */
+        /* notAfter (Unix time) of each certificate of the node's PKI, in the order of
+         * health_cert_names; 0: not checked or unreadable. */
+        int64_t cert_not_after[4];
+};
+
+/* The certificates the checker reads: "ca", "server", "client", "checker". */
+extern const char *const health_cert_names[4];
+
+/* Percent of USED out of USED + AVAIL, rounded up as df does (0..100). */
+int percent_used(uint64_t used, uint64_t avail);
