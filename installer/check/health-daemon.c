@@ -65,7 +65,7 @@ static int check_driver(const struct docker_info *info, const char *fs_type, str
 
 /* Gives the next daemon call its timeout: 0 go on, 1 the deadline passed (reported as
  * NAME's result), -ENOMEM. */
-static int next_call(struct docker_client *c, const struct health_settings *s, uint64_t deadline,
+static int next_call(struct docker_client *c, const struct node_settings *s, uint64_t deadline,
                      const char *name, struct check_list *l, uint64_t *ret_timeout) {
         if (health_time_left(deadline) == 0)
                 return health_add_deadline_passed(l, name, s->deadline_usec) < 0 ? -ENOMEM : 1;
@@ -74,12 +74,12 @@ static int next_call(struct docker_client *c, const struct health_settings *s, u
         return 0;
 }
 
-int health_check_daemon(const struct health_settings *s, const char *data_dir_fs_type,
+int health_check_daemon(const struct node_settings *s, const char *data_dir_fs_type,
                         uint64_t deadline, struct check_list *l) {
         return health_check_daemon_figures(s, data_dir_fs_type, deadline, l, NULL);
 }
 
-int health_check_daemon_figures(const struct health_settings *s, const char *data_dir_fs_type,
+int health_check_daemon_figures(const struct node_settings *s, const char *data_dir_fs_type,
                                 uint64_t deadline, struct check_list *l, struct health_figures *fig) {
         _cleanup_(docker_client_freep) struct docker_client *c = NULL;
         struct docker_info info = { .supports_d_type = -1 };
@@ -89,18 +89,18 @@ int health_check_daemon_figures(const struct health_settings *s, const char *dat
         char why[320], lat[16];
         int r;
 
-        if (!s->docker_host)
+        if (s->docker_host.kind == DOCKER_HOST_UNSET)
                 return health_add(l, "daemon", CHECK_WARN, MID_DAEMON_NOT_CONFIGURED,
                                   "run dind-cache install, or set DOCKER_HOST=tcp://HOST:2376 with DOCKER_TLS_VERIFY=1",
                                   "daemon not checked: DOCKER_HOST is not set (install writes it to "
-                                  "/etc/dind-cache/dind-cache.env)") ? 0 : -ENOMEM;
+                                  SETTINGS_ENV_FILE ")") ? 0 : -ENOMEM;
 
-        r = docker_client_new(s->docker_host, &c);
+        r = docker_client_new(&s->docker_host, &c);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
                 return health_add(l, "daemon", CHECK_UNKNOWN, MID_CHECK_ERROR, NULL,
-                                  "cannot talk to DOCKER_HOST='%s': %s", s->docker_host, strerror(-r)) ? 0 : -ENOMEM;
+                                  "cannot talk to DOCKER_HOST='%s': %s", s->docker_host.text, strerror(-r)) ? 0 : -ENOMEM;
         if (s->tls_verify) {
                 _cleanup_free_ char *bad_file = NULL;
 
@@ -115,7 +115,7 @@ int health_check_daemon_figures(const struct health_settings *s, const char *dat
                 if (r < 0)
                         return health_add(l, "tls", CHECK_UNKNOWN, MID_SETTINGS_INVALID,
                                           "DOCKER_TLS_VERIFY needs a tcp:// DOCKER_HOST",
-                                          "cannot use TLS with DOCKER_HOST='%s': %s", s->docker_host,
+                                          "cannot use TLS with DOCKER_HOST='%s': %s", s->docker_host.text,
                                           strerror(-r)) ? 0 : -ENOMEM;
         }
 
@@ -134,29 +134,29 @@ int health_check_daemon_figures(const struct health_settings *s, const char *dat
                 error_text(r, c, timeout, why, sizeof(why));
                 if (reason) {
                         res = health_add(l, "tls", CHECK_FAIL, MID_TLS_FAILED, REMEDY_TLS,
-                                         "TLS handshake with the daemon at %s failed: %s (%s)", s->docker_host,
+                                         "TLS handshake with the daemon at %s failed: %s (%s)", s->docker_host.text,
                                          reason, why);
                         return res && check_result_set_value(res, "%s", reason) >= 0 ? 0 : -ENOMEM;
                 }
                 return health_add(l, "daemon", CHECK_FAIL, MID_DAEMON_UNREACHABLE, REMEDY_DAEMON,
-                                  "daemon at %s does not answer: %s", s->docker_host, why) ? 0 : -ENOMEM;
+                                  "daemon at %s does not answer: %s", s->docker_host.text, why) ? 0 : -ENOMEM;
         }
         if (fig)
                 fig->round_trip_usec = rtt;
         /* A unix socket has no network and needs no TLS. */
         if (s->tls_verify) {
                 if (!health_add(l, "tls", CHECK_OK, MID_TLS_OK, NULL, "mutual TLS with the daemon at %s: its "
-                                "certificate verified (CA and name), ours accepted", s->docker_host))
+                                "certificate verified (CA and name), ours accepted", s->docker_host.text))
                         return -ENOMEM;
-        } else if (strncmp(s->docker_host, "tcp://", 6) == 0) {
+        } else if (s->docker_host.kind == DOCKER_HOST_TCP) {
                 if (!health_add(l, "tls", CHECK_WARN, MID_TLS_PLAINTEXT, REMEDY_PLAINTEXT,
                                 "the daemon at %s is reached WITHOUT TLS: whoever reaches it is root on the node",
-                                s->docker_host))
+                                s->docker_host.text))
                         return -ENOMEM;
         }
         health_format_latency(rtt, lat, sizeof(lat));
         res = health_add(l, "daemon", CHECK_OK, MID_DAEMON_OK, NULL, "daemon at %s answered /_ping in %s",
-                         s->docker_host, lat);
+                         s->docker_host.text, lat);
         if (!res || check_result_set_value(res, "%s", lat) < 0)
                 return -ENOMEM;
 

@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: MIT */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -23,123 +22,19 @@ struct docker_client {
         char error[256];
 };
 
-static bool host_char_ok(char ch) {
-        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-               ch == '.' || ch == '-' || ch == '_';
-}
-
-/* HOST (LEN bytes) is a host name (labels of 1 to 63 characters, not starting or
- * ending with '-', 253 in all) or, when it is only digits and dots, an IPv4 address. */
-static bool host_name_ok(const char *host, size_t len) {
-        char buf[254];
-        size_t label = 0;
-
-        if (len == 0 || len > 253)
-                return false;
-        memcpy(buf, host, len);
-        buf[len] = '\0';
-        if (strspn(buf, "0123456789.") == len) {
-                struct in_addr a;
-                return inet_pton(AF_INET, buf, &a) == 1;
-        }
-        for (size_t i = 0; i <= len; i++) {
-                if (i == len || buf[i] == '.') {
-                        if (label == 0 || label > 63 || buf[i - 1] == '-' || buf[i - label] == '-')
-                                return false;
-                        label = 0;
-                } else if (!host_char_ok(buf[i]))
-                        return false;
-                else
-                        label++;
-        }
-        return true;
-}
-
-/* "HOST[:PORT][/]" or "[V6][:PORT][/]" -> "http://HOST:PORT". */
-static int parse_tcp(const char *s, char **ret_url) {
-        const char *host = s, *end, *port = NULL;
-        size_t host_len;
-        long port_nr = 2375;
-        char port_buf[8];
-
-        if (*s == '[') {
-                char v6[INET6_ADDRSTRLEN];
-                struct in6_addr a;
-
-                end = strchr(s, ']');
-                if (!end || end == s + 1 || (size_t) (end - s - 1) >= sizeof(v6))
-                        return -EINVAL;
-                memcpy(v6, s + 1, (size_t) (end - s - 1));
-                v6[end - s - 1] = '\0';
-                if (inet_pton(AF_INET6, v6, &a) != 1)
-                        return -EINVAL;
-                end++;
-        } else {
-                end = s;
-                while (host_char_ok(*end))
-                        end++;
-                if (!host_name_ok(s, (size_t) (end - s)))
-                        return -EINVAL;
-        }
-        host_len = (size_t) (end - host);
-        if (*end == ':') {
-                port = end + 1;
-                size_t n = strspn(port, "0123456789");
-                if (n == 0 || n >= sizeof(port_buf))
-                        return -EINVAL;
-                memcpy(port_buf, port, n);
-                port_buf[n] = '\0';
-                if (parse_int_range(port_buf, 1, 65535, &port_nr) < 0)
-                        return -EINVAL;
-                end = port + n;
-        }
-        if (*end == '/')
-                end++;
-        if (*end)
-                return -EINVAL;
-
-        char *url = strdup_printf("http://%.*s:%ld", (int) host_len, host, port_nr);
-        if (!url)
-                return -ENOMEM;
-        *ret_url = url;
-        return 0;
-}
-
-int docker_host_parse(const char *docker_host, char **ret_base_url, char **ret_socket_path) {
-        _cleanup_free_ char *url = NULL, *path = NULL;
-        int r;
-
-        if (isempty(docker_host))
-                return -EINVAL;
-        if (strncmp(docker_host, "tcp://", 6) == 0) {
-                r = parse_tcp(docker_host + 6, &url);
-                if (r < 0)
-                        return r;
-        } else if (strncmp(docker_host, "unix://", 7) == 0) {
-                const char *p = docker_host + 7;
-                if (p[0] != '/' || p[1] == '\0' || strlen(p) >= 108 /* sun_path */)
-                        return -EINVAL;
-                path = strdup(p);
-                url = strdup("http://localhost");
-                if (!path || !url)
-                        return -ENOMEM;
-        } else
-                return -EINVAL;
-
-        *ret_base_url = TAKE_PTR(url);
-        *ret_socket_path = TAKE_PTR(path);
-        return 0;
-}
-
-int docker_client_new(const char *docker_host, struct docker_client **ret) {
+int docker_client_new(const struct docker_host *host, struct docker_client **ret) {
         _cleanup_(http_client_freep) struct http_client *http = NULL;
         _cleanup_free_ char *url = NULL, *socket_path = NULL;
         struct docker_client *c;
         int r;
 
-        r = docker_host_parse(docker_host, &url, &socket_path);
-        if (r < 0)
-                return r;
+        if (host->kind == DOCKER_HOST_UNSET)
+                return -EINVAL;
+        url = docker_host_base_url(host);
+        if (!url)
+                return -ENOMEM;
+        if (host->socket_path && !(socket_path = strdup(host->socket_path)))
+                return -ENOMEM;
         r = http_client_new(&http);
         if (r < 0)
                 return r;

@@ -3,12 +3,11 @@
 
 /* The Docker Engine API, as much as the checker needs: /_ping, /info, /version.
  *
- * Invariants: a client talks to one daemon named by a DOCKER_HOST value, either
- * tcp://HOST[:PORT] (port 2375 when absent; HOST a host name of at most 253 bytes, an
- * IPv4 address or an [IPv6] address; PORT 1 to 65535) or unix:///PATH (an absolute path
- * that fits sun_path); anything else is -EINVAL. Strings from the daemon (driver,
- * backing filesystem, versions) are capped (256 bytes; the root directory PATH_MAX)
- * and cleaned of control characters (text_sanitize) as they are parsed.
+ * Invariants: a client talks to one daemon named by a parsed DOCKER_HOST
+ * (base/docker-host.h: the node's settings parse it once and pass the struct down).
+ * Strings from the daemon (driver, backing filesystem, versions) are capped (256
+ * bytes; the root directory PATH_MAX) and cleaned of control characters
+ * (text_sanitize) as they are parsed.
  * Every call has its own timeout (connect and total), set by docker_client_set_timeout()
  * before the call, and every response body is capped (1 MiB), so a hung or hostile
  * daemon costs at most the timeout and the cap. Never prints; negative errno as in
@@ -22,15 +21,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/docker-host.h"
+
 struct docker_client;
 
-/* Splits a DOCKER_HOST value into the base URL of the API and, for unix://, the
- * socket path: "tcp://10.0.0.1:2375" -> "http://10.0.0.1:2375", NULL;
- * "unix:///run/docker.sock" -> "http://localhost", "/run/docker.sock".
- * -EINVAL for another scheme, an empty host or path, a bad port. */
-int docker_host_parse(const char *docker_host, char **ret_base_url, char **ret_socket_path);
-
-int docker_client_new(const char *docker_host, struct docker_client **ret);
+/* A client of the daemon at HOST. -EINVAL for an unset HOST. */
+int docker_client_new(const struct docker_host *host, struct docker_client **ret);
 struct docker_client *docker_client_free(struct docker_client *c);
 static inline void docker_client_freep(struct docker_client **c) {
         docker_client_free(*c);
