@@ -173,7 +173,9 @@ void docker_client_set_error(struct docker_client *c, const char *fmt, ...) {
         va_end(ap);
 }
 
-int docker_call(struct docker_client *c, const char *method, const char *path, size_t max_body,
+/* METHOD PATH, whatever the status: 0 with the response in RET, or a negative errno
+ * with c->error set when none arrived. */
+static int call(struct docker_client *c, const char *method, const char *path, size_t max_body,
                 struct http_response *ret) {
         _cleanup_free_ char *url = NULL;
         struct http_response resp = {};
@@ -192,6 +194,7 @@ int docker_call(struct docker_client *c, const char *method, const char *path, s
         http_client_set_max_body(c->http, DOCKER_MAX_BODY);
         if (r < 0) {
                 if (c->socket_path && r == -ECONNREFUSED)
+                        /* curl names "localhost port 80" here, which misleads. */
                         snprintf(c->error, sizeof(c->error), "%s %s: cannot connect to '%s'", method,
                                  path, c->socket_path);
                 else
@@ -203,33 +206,48 @@ int docker_call(struct docker_client *c, const char *method, const char *path, s
         return 0;
 }
 
-/* GET PATH; 0 with a 200 response in RET, or a negative errno with c->error set. */
-static int docker_get(struct docker_client *c, const char *path, struct http_response *ret) {
-        _cleanup_free_ char *url = strdup_printf("%s%s", c->base_url, path);
+int docker_request(struct docker_client *c, const char *method, const char *path, size_t max_body,
+                   struct http_response *ret) {
         struct http_response resp = {};
         int r;
 
-        c->error[0] = '\0';
-        if (!url)
-                return -ENOMEM;
-        http_client_set_timeouts(c->http, c->timeout_usec, c->timeout_usec);
-        r = http_client_request(c->http, "GET", url, NULL, NULL, NULL, 0, &resp);
-        if (r < 0) {
-                if (c->socket_path && r == -ECONNREFUSED)
-                        /* curl names "localhost port 80" here, which misleads. */
-                        snprintf(c->error, sizeof(c->error), "GET %s: cannot connect to '%s'", path,
-                                 c->socket_path);
-                else
-                        snprintf(c->error, sizeof(c->error), "GET %s: %s", path, http_client_last_error(c->http));
+        r = call(c, method, path, max_body, &resp);
+        if (r < 0)
+                return r;
+        if (resp.status != 200) {
+                _cleanup_json_ json_t *doc = json_loadb(resp.body, resp.body_size, 0, NULL);
+                _cleanup_free_ char *msg = NULL;
+                const char *m = json_object_get_string(doc, "message");
+
+                if (m)
+                        msg = text_sanitize_line(m, 160);
+                docker_client_set_error(c, "%s %s: HTTP status %ld%s%s", method, path, resp.status,
+                                        msg ? ": " : "", msg ? msg : "");
+                r = resp.status == 409 ? -EBUSY : resp.status == 404 ? -ENOENT : -EPROTO;
+                http_response_done(&resp);
                 return r;
         }
-        if (resp.status != 200) {
-                snprintf(c->error, sizeof(c->error), "GET %s: HTTP status %ld", path, resp.status);
+        if (ret)
+                *ret = resp;
+        else
                 http_response_done(&resp);
-                return -EPROTO;
-        }
-        *ret = resp;
         return 0;
+}
+
+int docker_request_parsed(struct docker_client *c, const char *method, const char *path, size_t max_body,
+                          int (*parse)(const char *body, size_t size, void *userdata), void *userdata,
+                          const char *what) {
+        struct http_response resp = {};
+        int r;
+
+        r = docker_request(c, method, path, max_body, &resp);
+        if (r < 0)
+                return r;
+        r = parse(resp.body, resp.body_size, userdata);
+        http_response_done(&resp);
+        if (r == -EBADMSG)
+                docker_client_set_error(c, "%s %s: not %s", method, path, what);
+        return r;
 }
 
 int docker_ping(struct docker_client *c, uint64_t *ret_rtt_usec) {
@@ -237,7 +255,7 @@ int docker_ping(struct docker_client *c, uint64_t *ret_rtt_usec) {
         uint64_t start = now_usec();
         int r;
 
-        r = docker_get(c, "/_ping", &resp);
+        r = docker_request(c, "GET", "/_ping", 0, &resp);
         if (r < 0)
                 return r;
         uint64_t rtt = now_usec() - start;
@@ -322,29 +340,12 @@ int docker_info_parse(const char *json, size_t size, struct docker_info *ret) {
         return 0;
 }
 
-/* GET PATH and parse its body with PARSE into RET; WHAT says what the body lacked. */
-static int docker_get_parsed(struct docker_client *c, const char *path,
-                             int (*parse)(const char *json, size_t size, void *ret), void *ret,
-                             const char *what) {
-        struct http_response resp = {};
-        int r;
-
-        r = docker_get(c, path, &resp);
-        if (r < 0)
-                return r;
-        r = parse(resp.body, resp.body_size, ret);
-        http_response_done(&resp);
-        if (r == -EBADMSG)
-                snprintf(c->error, sizeof(c->error), "GET %s: not a JSON object with %s", path, what);
-        return r;
-}
-
 static int parse_info(const char *json, size_t size, void *ret) {
         return docker_info_parse(json, size, ret);
 }
 
 int docker_get_info(struct docker_client *c, struct docker_info *ret) {
-        return docker_get_parsed(c, "/info", parse_info, ret, "a \"Driver\"");
+        return docker_request_parsed(c, "GET", "/info", 0, parse_info, ret, "a JSON object with a \"Driver\"");
 }
 
 void docker_info_done(struct docker_info *i) {
@@ -380,7 +381,8 @@ static int parse_version(const char *json, size_t size, void *ret) {
 }
 
 int docker_get_version(struct docker_client *c, struct docker_version *ret) {
-        return docker_get_parsed(c, "/version", parse_version, ret, "an \"ApiVersion\"");
+        return docker_request_parsed(c, "GET", "/version", 0, parse_version, ret,
+                                     "a JSON object with an \"ApiVersion\"");
 }
 
 void docker_version_done(struct docker_version *v) {

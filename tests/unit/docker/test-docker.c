@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* What the checker learns from a daemon: /info and /version bodies as real daemons
- * send them, and hostile bodies that must never crash it. (DOCKER_HOST forms:
- * base/test-docker-host.c.) */
+ * send them, hostile bodies that must never crash it, and what the one request helper
+ * makes of each status a daemon answers with. (DOCKER_HOST forms: base/test-docker-host.c.) */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,10 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "base/http.h"
 #include "base/util.h"
 #include "docker/docker.h"
 
@@ -241,9 +245,108 @@ static void test_an_unset_host_has_no_client(void **state) {
         assert_null(c);
 }
 
+/* A daemon on a unix socket that answers every request with STATUS and BODY, one
+ * request per connection, and keeps the last request line. */
+struct canned_daemon {
+        int fd;
+        char dir[32], path[64];
+        int status;
+        const char *body;
+        char request[256];
+        pthread_t thread;
+};
+
+static void *canned_serve(void *userdata) {
+        struct canned_daemon *d = userdata;
+
+        for (;;) {
+                char req[2048], resp[2048];
+                ssize_t n, got = 0;
+                int c = accept(d->fd, NULL, NULL);
+
+                if (c < 0)
+                        return NULL;
+                while (got < (ssize_t) sizeof(req) - 1 && (n = read(c, req + got, sizeof(req) - 1 - (size_t) got)) > 0) {
+                        got += n;
+                        req[got] = '\0';
+                        if (strstr(req, "\r\n\r\n"))
+                                break;
+                }
+                req[got] = '\0';
+                snprintf(d->request, sizeof(d->request), "%.*s", (int) strcspn(req, "\r"), req);
+                snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                         d->status, strlen(d->body), d->body);
+                (void) !write(c, resp, strlen(resp));
+                close(c);
+        }
+}
+
+static struct docker_client *canned_start(struct canned_daemon *d) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_free_ char *host = NULL;
+
+        snprintf(d->dir, sizeof(d->dir), "/tmp/test-docker-XXXXXX");
+        assert_non_null(mkdtemp(d->dir));
+        snprintf(d->path, sizeof(d->path), "%s/docker.sock", d->dir);
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d->path);
+        d->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(d->fd >= 0);
+        assert_int_equal(bind(d->fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        assert_int_equal(listen(d->fd, 8), 0);
+        assert_int_equal(pthread_create(&d->thread, NULL, canned_serve, d), 0);
+        host = strdup_printf("unix://%s", d->path);
+        return client_for(host);
+}
+
+static void canned_stop(struct canned_daemon *d) {
+        shutdown(d->fd, SHUT_RDWR);
+        close(d->fd);
+        pthread_join(d->thread, NULL);
+        unlink(d->path);
+        rmdir(d->dir);
+}
+
+static void test_each_status_is_an_error_of_its_own(void **state) {
+        static const struct {
+                int status;
+                const char *body;
+                int error;
+                const char *last_error;
+        } cases[] = {
+                { 200, "{\"Version\":\"28.5.2\",\"ApiVersion\":\"1.51\"}", 0, "" },
+                { 404, "{\"message\":\"page not found\"}", -ENOENT, "GET /version: HTTP status 404: page not found" },
+                { 409, "{\"message\":\"conflict: unable to delete\"}", -EBUSY,
+                  "GET /version: HTTP status 409: conflict: unable to delete" },
+                { 500, "{\"message\":\"boom\\u001b[2J\"}", -EPROTO, "GET /version: HTTP status 500: boom?[2J" },
+                { 503, "not json", -EPROTO, "GET /version: HTTP status 503" },
+                { 200, "[1]", -EBADMSG, "GET /version: not a JSON object with an \"ApiVersion\"" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct canned_daemon d = { .status = cases[i].status, .body = cases[i].body };
+                struct docker_client *c = canned_start(&d);
+                struct docker_version v = {};
+
+                docker_client_set_timeout(c, 5000000);
+                assert_int_equal(docker_get_version(c, &v), cases[i].error);
+                assert_string_equal(docker_client_last_error(c), cases[i].last_error);
+                assert_string_equal(d.request, "GET /version HTTP/1.1");
+                docker_version_done(&v);
+
+                /* A version, once set, prefixes every path. */
+                assert_int_equal(docker_client_set_api_version(c, "1.51"), 0);
+                assert_int_equal(docker_request(c, "DELETE", "/images/x", 0, NULL), cases[i].error == -EBADMSG ? 0 :
+                                 cases[i].error);
+                assert_string_equal(d.request, "DELETE /v1.51/images/x HTTP/1.1");
+                docker_client_free(c);
+                canned_stop(&d);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_an_unset_host_has_no_client),
+                cmocka_unit_test(test_each_status_is_an_error_of_its_own),
                 cmocka_unit_test(test_tls_failures_are_named),
                 cmocka_unit_test(test_tls_needs_a_tcp_host),
                 cmocka_unit_test(test_info_overlay2_on_xfs_with_d_type),
