@@ -294,7 +294,36 @@ static int mul_u64(uint64_t a, uint64_t b, uint64_t *ret) {
 #define QUANTITY_MAX_LEN 128
 #define QUANTITY_MAX_EXP 1000
 
-int parse_quantity(const char *s, uint64_t *ret_bytes) {
+/* A quantity's number as its decimal digits, most significant first, leading zeros
+ * dropped, with room for the binary factor's doubling (2^60 adds at most 19 digits). */
+struct quantity_digits {
+        unsigned char d[QUANTITY_MAX_LEN + 24];
+        size_t n;                 /* significant digits */
+        size_t nfrac;             /* digits after the dot (zeros too) */
+        size_t ndigits;           /* digits written (zeros too) */
+};
+
+/* Reads digits and at most one dot at P into Q; returns where they end. */
+static const char *read_digits(const char *p, struct quantity_digits *q) {
+        bool dot = false;
+
+        for (;; p++) {
+                if (*p >= '0' && *p <= '9') {
+                        q->ndigits++;
+                        if (dot)
+                                q->nfrac++;
+                        if (q->n > 0 || *p != '0')
+                                q->d[q->n++] = (unsigned char) (*p - '0');
+                } else if (*p == '.' && !dot)
+                        dot = true;
+                else
+                        return p;
+        }
+}
+
+/* All that follows the number, a suffix or a decimal exponent, as powers of ten and of
+ * two. -EINVAL for anything else. */
+static int read_suffix(const char *p, long *ret_exp10, int *ret_exp2) {
         static const struct {
                 const char *suffix;
                 int exp10, exp2;
@@ -304,104 +333,104 @@ int parse_quantity(const char *s, uint64_t *ret_bytes) {
                 { "k", 3, 0 }, { "M", 6, 0 }, { "G", 9, 0 }, { "T", 12, 0 }, { "P", 15, 0 },
                 { "E", 18, 0 },
         };
-        /* The number's digits (leading zeros dropped), most significant first, with
-         * room for the binary factor's doubling (2^60 adds at most 19 digits). */
-        unsigned char d[QUANTITY_MAX_LEN + 24];
-        size_t n = 0, ndigits = 0, nfrac = 0, whole;
-        long exp10 = 0;
-        int exp2 = 0;
-        bool negative = false, dot = false, round_up = false;
-        uint64_t result = 0;
-        const char *p = s;
+        const char *q = p + 1;
+        bool neg = false;
+        long e = 0;
 
-        if (isempty(s) || strlen(s) > QUANTITY_MAX_LEN)
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++)
+                if (streq(p, suffixes[i].suffix)) {
+                        *ret_exp10 = suffixes[i].exp10;
+                        *ret_exp2 = suffixes[i].exp2;
+                        return 0;
+                }
+        /* A decimal exponent: e or E and a signed integer (strconv.ParseInt). */
+        if (*p != 'e' && *p != 'E')
                 return -EINVAL;
-        if (*p == '+' || *p == '-')
-                negative = *p++ == '-';
-        for (;; p++) {
-                if (*p >= '0' && *p <= '9') {
-                        ndigits++;
-                        if (dot)
-                                nfrac++;
-                        if (n > 0 || *p != '0')
-                                d[n++] = (unsigned char) (*p - '0');
-                } else if (*p == '.' && !dot)
-                        dot = true;
-                else
-                        break;
-        }
-        if (ndigits == 0)
+        if (*q == '+' || *q == '-')
+                neg = *q++ == '-';
+        if (!*q || strspn(q, "0123456789") != strlen(q))
                 return -EINVAL;
+        for (; *q; q++)
+                if (e <= QUANTITY_MAX_EXP)
+                        e = e * 10 + (*q - '0');
+        *ret_exp10 = neg ? -e : e;
+        *ret_exp2 = 0;
+        return 0;
+}
 
-        size_t i;
-        for (i = 0; i < ELEMENTSOF(suffixes); i++)
-                if (streq(p, suffixes[i].suffix))
-                        break;
-        if (i < ELEMENTSOF(suffixes)) {
-                exp10 = suffixes[i].exp10;
-                exp2 = suffixes[i].exp2;
-        } else if (*p == 'e' || *p == 'E') {
-                /* A decimal exponent: e or E and a signed integer (strconv.ParseInt). */
-                const char *q = p + 1;
-                bool neg = false;
-                long e = 0;
-
-                if (*q == '+' || *q == '-')
-                        neg = *q++ == '-';
-                if (!*q || strspn(q, "0123456789") != strlen(q))
-                        return -EINVAL;
-                for (; *q; q++)
-                        if (e <= QUANTITY_MAX_EXP)
-                                e = e * 10 + (*q - '0');
-                exp10 = neg ? -e : e;
-        } else
-                return -EINVAL;
-        if (n == 0) {                                  /* zero, however written */
-                *ret_bytes = 0;
-                return 0;
-        }
-        if (negative)
-                return -EINVAL;
-        exp10 -= (long) nfrac;
-
-        /* Times 2^exp2, doubling the decimal digits. */
+/* Q times 2^EXP2, doubling the decimal digits. */
+static void double_digits(struct quantity_digits *q, int exp2) {
         for (int k = 0; k < exp2; k++) {
                 unsigned carry = 0;
-                for (size_t j = n; j-- > 0;) {
-                        unsigned v = d[j] * 2u + carry;
-                        d[j] = (unsigned char) (v % 10);
+                for (size_t j = q->n; j-- > 0;) {
+                        unsigned v = q->d[j] * 2u + carry;
+                        q->d[j] = (unsigned char) (v % 10);
                         carry = v / 10;
                 }
                 if (carry) {
-                        memmove(d + 1, d, n++);
-                        d[0] = (unsigned char) carry;
+                        memmove(q->d + 1, q->d, q->n++);
+                        q->d[0] = (unsigned char) carry;
                 }
         }
+}
 
-        /* The whole part: the first n + exp10 digits (then exp10 zeros when positive);
-         * any non-zero digit after it rounds up, as Quantity.Value() does. */
+/* Q's digits times 10^EXP10 as a whole number: the first n + exp10 digits (then exp10
+ * zeros when positive); any non-zero digit after them rounds up, as Quantity.Value()
+ * does. -ERANGE past UINT64_MAX. */
+static int digits_value(const struct quantity_digits *q, long exp10, uint64_t *ret) {
+        uint64_t result = 0;
+        bool round_up = false;
+        size_t whole;
+
         if (exp10 > 0) {
-                if ((long) n + exp10 > 20)
+                if ((long) q->n + exp10 > 20)
                         return -ERANGE;
-                whole = n;
-        } else if ((long) n + exp10 <= 0) {
+                whole = q->n;
+        } else if ((long) q->n + exp10 <= 0) {
                 whole = 0;
                 round_up = true;                       /* n > 0: something non-zero below 1 */
         } else {
-                whole = (size_t) ((long) n + exp10);
-                for (size_t j = whole; j < n; j++)
-                        round_up = round_up || d[j] != 0;
+                whole = (size_t) ((long) q->n + exp10);
+                for (size_t j = whole; j < q->n; j++)
+                        round_up = round_up || q->d[j] != 0;
         }
         for (size_t j = 0; j < whole; j++)
-                if (mul_u64(result, 10, &result) < 0 || __builtin_add_overflow(result, d[j], &result))
+                if (mul_u64(result, 10, &result) < 0 || __builtin_add_overflow(result, q->d[j], &result))
                         return -ERANGE;
         for (long j = 0; j < exp10; j++)
                 if (mul_u64(result, 10, &result) < 0)
                         return -ERANGE;
         if (round_up && __builtin_add_overflow(result, 1, &result))
                 return -ERANGE;
-        *ret_bytes = result;
+        *ret = result;
         return 0;
+}
+
+int parse_quantity(const char *s, uint64_t *ret_bytes) {
+        struct quantity_digits q = {};
+        bool negative = false;
+        long exp10 = 0;
+        int exp2 = 0, r;
+        const char *p = s;
+
+        if (isempty(s) || strlen(s) > QUANTITY_MAX_LEN)
+                return -EINVAL;
+        if (*p == '+' || *p == '-')
+                negative = *p++ == '-';
+        p = read_digits(p, &q);
+        if (q.ndigits == 0)
+                return -EINVAL;
+        r = read_suffix(p, &exp10, &exp2);
+        if (r < 0)
+                return r;
+        if (q.n == 0) {                                /* zero, however written */
+                *ret_bytes = 0;
+                return 0;
+        }
+        if (negative)
+                return -EINVAL;
+        double_digits(&q, exp2);
+        return digits_value(&q, exp10 - (long) q.nfrac, ret_bytes);
 }
 
 char *format_quantity(uint64_t bytes, char *buf, size_t size) {

@@ -65,7 +65,7 @@ static int check_driver(const struct docker_info *info, const char *fs_type, str
 
 /* Gives the next daemon call its timeout: 0 go on, 1 the deadline passed (reported as
  * NAME's result), -ENOMEM. */
-static int next_call(struct docker_client *c, const struct health_settings *s, uint64_t deadline,
+static int next_call(struct docker_client *c, const struct node_settings *s, uint64_t deadline,
                      const char *name, struct check_list *l, uint64_t *ret_timeout) {
         if (health_time_left(deadline) == 0)
                 return health_add_deadline_passed(l, name, s->deadline_usec) < 0 ? -ENOMEM : 1;
@@ -74,36 +74,26 @@ static int next_call(struct docker_client *c, const struct health_settings *s, u
         return 0;
 }
 
-int health_check_daemon(const struct health_settings *s, const char *data_dir_fs_type,
+int health_check_daemon(const struct node_settings *s, const char *data_dir_fs_type,
                         uint64_t deadline, struct check_list *l) {
         return health_check_daemon_figures(s, data_dir_fs_type, deadline, l, NULL);
 }
 
-int health_check_daemon_figures(const struct health_settings *s, const char *data_dir_fs_type,
-                                uint64_t deadline, struct check_list *l, struct health_figures *fig) {
+/* A client of S's daemon, with mutual TLS when S says so: 0 with *RET set, 1 when it
+ * could not be made (said as a result in L), -ENOMEM. */
+static int connect_daemon(const struct node_settings *s, struct check_list *l, struct docker_client **ret) {
         _cleanup_(docker_client_freep) struct docker_client *c = NULL;
-        struct docker_info info = { .supports_d_type = -1 };
-        struct docker_version version = {};
-        struct check_result *res;
-        uint64_t rtt = 0, timeout = 0;
-        char why[320], lat[16];
+        _cleanup_free_ char *bad_file = NULL;
+        const char *host = s->docker_host.text;
         int r;
 
-        if (!s->docker_host)
-                return health_add(l, "daemon", CHECK_WARN, MID_DAEMON_NOT_CONFIGURED,
-                                  "run dind-cache install, or set DOCKER_HOST=tcp://HOST:2376 with DOCKER_TLS_VERIFY=1",
-                                  "daemon not checked: DOCKER_HOST is not set (install writes it to "
-                                  "/etc/dind-cache/dind-cache.env)") ? 0 : -ENOMEM;
-
-        r = docker_client_new(s->docker_host, &c);
+        r = docker_client_new(&s->docker_host, &c);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
                 return health_add(l, "daemon", CHECK_UNKNOWN, MID_CHECK_ERROR, NULL,
-                                  "cannot talk to DOCKER_HOST='%s': %s", s->docker_host, strerror(-r)) ? 0 : -ENOMEM;
+                                  "cannot talk to DOCKER_HOST='%s': %s", host, strerror(-r)) ? 1 : -ENOMEM;
         if (s->tls_verify) {
-                _cleanup_free_ char *bad_file = NULL;
-
                 r = docker_client_set_tls(c, s->cert_path, &bad_file);
                 if (r == -ENOMEM)
                         return r;
@@ -111,75 +101,110 @@ int health_check_daemon_figures(const struct health_settings *s, const char *dat
                         return health_add(l, "tls", CHECK_UNKNOWN, MID_SETTINGS_INVALID,
                                           "DOCKER_CERT_PATH must hold ca.pem, cert.pem and key.pem as regular files "
                                           "(install writes them)",
-                                          "cannot read '%s': %s", bad_file, file_error_to_string(r)) ? 0 : -ENOMEM;
+                                          "cannot read '%s': %s", bad_file, file_error_to_string(r)) ? 1 : -ENOMEM;
                 if (r < 0)
                         return health_add(l, "tls", CHECK_UNKNOWN, MID_SETTINGS_INVALID,
                                           "DOCKER_TLS_VERIFY needs a tcp:// DOCKER_HOST",
-                                          "cannot use TLS with DOCKER_HOST='%s': %s", s->docker_host,
-                                          strerror(-r)) ? 0 : -ENOMEM;
+                                          "cannot use TLS with DOCKER_HOST='%s': %s", host, strerror(-r)) ? 1 : -ENOMEM;
         }
+        *ret = TAKE_PTR(c);
+        return 0;
+}
 
-        /* /_ping */
+/* The daemon did not answer /_ping (error R): a TLS failure names its reason. */
+static int ping_failed(const struct node_settings *s, const struct docker_client *c, int r, uint64_t timeout,
+                       struct check_list *l) {
+        const char *reason = s->tls_verify ? docker_tls_failure_reason(docker_client_last_error(c)) : NULL;
+        struct check_result *res;
+        char why[320];
+
+        error_text(r, c, timeout, why, sizeof(why));
+        if (reason) {
+                res = health_add(l, "tls", CHECK_FAIL, MID_TLS_FAILED, REMEDY_TLS,
+                                 "TLS handshake with the daemon at %s failed: %s (%s)", s->docker_host.text,
+                                 reason, why);
+                return res && check_result_set_value(res, "%s", reason) >= 0 ? 0 : -ENOMEM;
+        }
+        return health_add(l, "daemon", CHECK_FAIL, MID_DAEMON_UNREACHABLE, REMEDY_DAEMON,
+                          "daemon at %s does not answer: %s", s->docker_host.text, why) ? 0 : -ENOMEM;
+}
+
+/* The daemon answered /_ping in RTT: the transport (TLS, plain TCP, or a unix socket,
+ * which has no network and needs no TLS) and the round trip. */
+static int ping_answered(const struct node_settings *s, uint64_t rtt, struct check_list *l) {
+        const char *host = s->docker_host.text;
+        struct check_result *res;
+        char lat[16];
+
+        if (s->tls_verify) {
+                if (!health_add(l, "tls", CHECK_OK, MID_TLS_OK, NULL, "mutual TLS with the daemon at %s: its "
+                                "certificate verified (CA and name), ours accepted", host))
+                        return -ENOMEM;
+        } else if (s->docker_host.kind == DOCKER_HOST_TCP) {
+                if (!health_add(l, "tls", CHECK_WARN, MID_TLS_PLAINTEXT, REMEDY_PLAINTEXT,
+                                "the daemon at %s is reached WITHOUT TLS: whoever reaches it is root on the node",
+                                host))
+                        return -ENOMEM;
+        }
+        health_format_latency(rtt, lat, sizeof(lat));
+        res = health_add(l, "daemon", CHECK_OK, MID_DAEMON_OK, NULL, "daemon at %s answered /_ping in %s", host, lat);
+        if (!res || check_result_set_value(res, "%s", lat) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* /_ping: 0 answered, 1 not (said in L: the checks after it are left out), -ENOMEM. */
+static int check_ping(struct docker_client *c, const struct node_settings *s, uint64_t deadline,
+                      struct check_list *l, struct health_figures *fig) {
+        uint64_t rtt = 0, timeout = 0;
+        int r;
+
         r = next_call(c, s, deadline, "daemon", l, &timeout);
         if (r != 0)
-                return r < 0 ? r : 0;
+                return r;
         r = docker_ping(c, &rtt);
         if (r == -ENOMEM)
                 return r;
         if (fig)
                 fig->daemon_up = r >= 0;
-        if (r < 0) {
-                const char *reason = s->tls_verify ? docker_tls_failure_reason(docker_client_last_error(c)) : NULL;
-
-                error_text(r, c, timeout, why, sizeof(why));
-                if (reason) {
-                        res = health_add(l, "tls", CHECK_FAIL, MID_TLS_FAILED, REMEDY_TLS,
-                                         "TLS handshake with the daemon at %s failed: %s (%s)", s->docker_host,
-                                         reason, why);
-                        return res && check_result_set_value(res, "%s", reason) >= 0 ? 0 : -ENOMEM;
-                }
-                return health_add(l, "daemon", CHECK_FAIL, MID_DAEMON_UNREACHABLE, REMEDY_DAEMON,
-                                  "daemon at %s does not answer: %s", s->docker_host, why) ? 0 : -ENOMEM;
-        }
+        if (r < 0)
+                return ping_failed(s, c, r, timeout, l) < 0 ? -ENOMEM : 1;
         if (fig)
                 fig->round_trip_usec = rtt;
-        /* A unix socket has no network and needs no TLS. */
-        if (s->tls_verify) {
-                if (!health_add(l, "tls", CHECK_OK, MID_TLS_OK, NULL, "mutual TLS with the daemon at %s: its "
-                                "certificate verified (CA and name), ours accepted", s->docker_host))
-                        return -ENOMEM;
-        } else if (strncmp(s->docker_host, "tcp://", 6) == 0) {
-                if (!health_add(l, "tls", CHECK_WARN, MID_TLS_PLAINTEXT, REMEDY_PLAINTEXT,
-                                "the daemon at %s is reached WITHOUT TLS: whoever reaches it is root on the node",
-                                s->docker_host))
-                        return -ENOMEM;
-        }
-        health_format_latency(rtt, lat, sizeof(lat));
-        res = health_add(l, "daemon", CHECK_OK, MID_DAEMON_OK, NULL, "daemon at %s answered /_ping in %s",
-                         s->docker_host, lat);
-        if (!res || check_result_set_value(res, "%s", lat) < 0)
-                return -ENOMEM;
+        return ping_answered(s, rtt, l);
+}
 
-        /* /info */
+/* /info: the storage driver on the cache disk's filesystem FS_TYPE. 1: the deadline
+ * passed. */
+static int check_info(struct docker_client *c, const struct node_settings *s, const char *fs_type,
+                      uint64_t deadline, struct check_list *l) {
+        _cleanup_(docker_info_done) struct docker_info info = { .supports_d_type = -1 };
+        uint64_t timeout = 0;
+        char why[320];
+        int r;
+
         r = next_call(c, s, deadline, "storage_driver", l, &timeout);
         if (r != 0)
-                return r < 0 ? r : 0;
+                return r;
         r = docker_get_info(c, &info);
         if (r == -ENOMEM)
                 return r;
-        if (r < 0) {
-                error_text(r, c, timeout, why, sizeof(why));
-                if (!health_add(l, "storage_driver", r == -EBADMSG ? CHECK_UNKNOWN : CHECK_FAIL, MID_INFO_FAILED,
-                                REMEDY_DAEMON, "cannot read the daemon's storage driver: %s", why))
-                        return -ENOMEM;
-        } else {
-                r = check_driver(&info, data_dir_fs_type, l);
-                docker_info_done(&info);
-                if (r < 0)
-                        return r;
-        }
+        if (r >= 0)
+                return check_driver(&info, fs_type, l);
+        error_text(r, c, timeout, why, sizeof(why));
+        return health_add(l, "storage_driver", r == -EBADMSG ? CHECK_UNKNOWN : CHECK_FAIL, MID_INFO_FAILED,
+                          REMEDY_DAEMON, "cannot read the daemon's storage driver: %s", why) ? 0 : -ENOMEM;
+}
 
-        /* /version */
+/* /version. */
+static int check_version(struct docker_client *c, const struct node_settings *s, uint64_t deadline,
+                         struct check_list *l) {
+        _cleanup_(docker_version_done) struct docker_version version = {};
+        struct check_result *res;
+        uint64_t timeout = 0;
+        char why[320];
+        int r;
+
         r = next_call(c, s, deadline, "daemon_version", l, &timeout);
         if (r != 0)
                 return r < 0 ? r : 0;
@@ -193,7 +218,25 @@ int health_check_daemon_figures(const struct health_settings *s, const char *dat
         }
         res = health_add(l, "daemon_version", CHECK_OK, MID_VERSION_OK, NULL, "Docker %s, API %s",
                          version.version ? version.version : "?", version.api_version);
-        r = res ? check_result_set_value(res, "%s", version.api_version) : -ENOMEM;
-        docker_version_done(&version);
-        return r;
+        return res ? check_result_set_value(res, "%s", version.api_version) : -ENOMEM;
+}
+
+int health_check_daemon_figures(const struct node_settings *s, const char *data_dir_fs_type,
+                                uint64_t deadline, struct check_list *l, struct health_figures *fig) {
+        _cleanup_(docker_client_freep) struct docker_client *c = NULL;
+        int r;
+
+        if (s->docker_host.kind == DOCKER_HOST_UNSET)
+                return health_add(l, "daemon", CHECK_WARN, MID_DAEMON_NOT_CONFIGURED,
+                                  "run dind-cache install, or set DOCKER_HOST=tcp://HOST:2376 with DOCKER_TLS_VERIFY=1",
+                                  "daemon not checked: DOCKER_HOST is not set (install writes it to "
+                                  SETTINGS_ENV_FILE ")") ? 0 : -ENOMEM;
+        r = connect_daemon(s, l, &c);
+        if (r == 0)
+                r = check_ping(c, s, deadline, l, fig);
+        if (r == 0)
+                r = check_info(c, s, data_dir_fs_type, deadline, l);
+        if (r == 0)
+                r = check_version(c, s, deadline, l);
+        return r < 0 ? r : 0;
 }

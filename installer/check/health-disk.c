@@ -206,7 +206,7 @@ static int check_dtype(const char *dir, const struct probes *p, struct check_lis
                           "cannot probe d_type on '%s': %s", dir, strerror(-p->dtype)) ? 0 : -ENOMEM;
 }
 
-static int check_write(const struct health_settings *s, const struct probes *p, struct check_list *l) {
+static int check_write(const struct node_settings *s, const struct probes *p, struct check_list *l) {
         char lat[16], thr[16];
         struct check_result *r;
 
@@ -254,7 +254,7 @@ static int check_usage(struct check_list *l, const char *name, const char *what,
         return 0;
 }
 
-static int check_space(const struct health_settings *s, const struct disk_facts *f, struct check_list *l) {
+static int check_space(const struct node_settings *s, const struct disk_facts *f, struct check_list *l) {
         char avail[16], extra[48];
         uint64_t used = f->size >= f->free ? f->size - f->free : 0;
 
@@ -263,7 +263,7 @@ static int check_space(const struct health_settings *s, const struct disk_facts 
                            MID_DISK_USAGE_OK, MID_DISK_USAGE_HIGH, REMEDY_SPACE, extra);
 }
 
-static int check_inodes(const struct health_settings *s, const struct disk_facts *f, struct check_list *l) {
+static int check_inodes(const struct node_settings *s, const struct disk_facts *f, struct check_list *l) {
         if (f->inodes == 0)
                 return health_add(l, "inode_usage", CHECK_OK, MID_INODES_OK, NULL,
                                   "inodes %s: no inode limit", s->data_dir) ? 0 : -ENOMEM;
@@ -297,12 +297,12 @@ static int check_errors(const struct disk_facts *f, struct check_list *l) {
         return 0;
 }
 
-int health_check_disk(const struct health_settings *s, uint64_t deadline, struct check_list *l,
+int health_check_disk(const struct node_settings *s, uint64_t deadline, struct check_list *l,
                       char **ret_fs_type) {
         return health_check_disk_figures(s, deadline, l, ret_fs_type, NULL);
 }
 
-int health_check_disk_figures(const struct health_settings *s, uint64_t deadline, struct check_list *l,
+int health_check_disk_figures(const struct node_settings *s, uint64_t deadline, struct check_list *l,
                               char **ret_fs_type, struct health_figures *fig) {
         _cleanup_(disk_facts_done) struct disk_facts f = {};
         const char *dir = s->data_dir;

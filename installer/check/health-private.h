@@ -27,7 +27,7 @@ int health_add_deadline_passed(struct check_list *l, const char *name, uint64_t 
 char *health_format_latency(uint64_t usec, char *buf, size_t size);
 
 /* health_check_disk() and health_check_daemon() that also fill FIG (may be NULL). */
-int health_check_disk_figures(const struct health_settings *s, uint64_t deadline, struct check_list *l,
+int health_check_disk_figures(const struct node_settings *s, uint64_t deadline, struct check_list *l,
                               char **ret_fs_type, struct health_figures *fig);
-int health_check_daemon_figures(const struct health_settings *s, const char *data_dir_fs_type,
+int health_check_daemon_figures(const struct node_settings *s, const char *data_dir_fs_type,
                                 uint64_t deadline, struct check_list *l, struct health_figures *fig);

@@ -19,7 +19,7 @@
 
 
 /* Checks one certificate; *RET_NOT_AFTER gets its notAfter when it could be read. */
-static int check_one(const struct health_settings *s, const char *name, const char *what, const char *path,
+static int check_one(const struct node_settings *s, const char *name, const char *what, const char *path,
                      bool is_ca, struct check_list *l, int64_t *ret_not_after) {
         _cleanup_free_ char *pem = NULL;
         struct pki_info info = {};
@@ -62,7 +62,7 @@ static int check_one(const struct health_settings *s, const char *name, const ch
         return 0;
 }
 
-int health_check_certs(const struct health_settings *s, struct check_list *l, struct health_figures *fig) {
+int health_check_certs(const struct node_settings *s, struct check_list *l, struct health_figures *fig) {
         _cleanup_free_ char *copy = NULL, *ca = NULL, *server = NULL, *client = NULL, *checker = NULL;
         int64_t not_after[4] = {};
         const char *dir;
@@ -92,34 +92,22 @@ int health_check_certs(const struct health_settings *s, struct check_list *l, st
         return r < 0 ? r : 0;
 }
 
-/* "tcp://HOST:2375" for the tcp:// DOCKER_HOST of S (any port). */
-static char *plaintext_host(const char *docker_host) {
-        const char *h = docker_host + strlen("tcp://"), *end;
-
-        if (*h == '[') {
-                end = strchr(h, ']');
-                if (!end)
-                        return NULL;
-                end++;
-        } else
-                end = h + strcspn(h, ":/");
-        return strdup_printf("tcp://%.*s:2375", (int) (end - h), h);
-}
-
-int health_check_plaintext_port(const struct health_settings *s, uint64_t deadline, struct check_list *l) {
+int health_check_plaintext_port(const struct node_settings *s, uint64_t deadline, struct check_list *l) {
         _cleanup_(docker_client_freep) struct docker_client *c = NULL;
-        _cleanup_free_ char *host = NULL;
+        _cleanup_(docker_host_done) struct docker_host plain = {};
         uint64_t rtt, timeout;
+        const char *host;
         int r;
 
-        if (!s->tls_verify || !s->docker_host || strncmp(s->docker_host, "tcp://", 6) != 0)
+        if (!s->tls_verify || s->docker_host.kind != DOCKER_HOST_TCP)
                 return 0;
         if (health_time_left(deadline) == 0)
                 return health_add_deadline_passed(l, "plaintext_port", s->deadline_usec);
-        host = plaintext_host(s->docker_host);
-        if (!host)
-                return -ENOMEM;
-        r = docker_client_new(host, &c);
+        r = docker_host_with_port(&s->docker_host, DOCKER_HOST_DEFAULT_PORT, &plain);
+        if (r < 0)
+                return r;
+        host = plain.text;
+        r = docker_client_new(&plain, &c);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)

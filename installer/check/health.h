@@ -13,6 +13,7 @@
  *   left), and the writing disk probes run in a child process that is abandoned (and
  *   killed) when its time is up, so a hung daemon or a hung disk costs at most the
  *   deadline. Checks that could not start in time are UNKNOWN "deadline passed".
+ * - Settings come from the node's settings (base/settings.h, node_settings_read_check()).
  * - Library: never prints; results carry the messages. */
 
 #include <stdbool.h>
@@ -20,36 +21,7 @@
 
 #include "base/check-list.h"
 #include "base/figures.h"
-
-struct health_settings {
-        char *docker_host;        /* DOCKER_HOST, or NULL when unset/empty */
-        char *data_dir;           /* DIND_CACHE_DATA_DIR, default /mnt/k8s/docker */
-        int disk_warn, disk_crit; /* percent used, 1..100, warn < crit: 80, 90 */
-        int inode_warn, inode_crit;
-        uint64_t write_warn_usec; /* DIND_CACHE_WRITE_WARN_MS, default 1000 ms */
-        uint64_t timeout_usec;    /* DIND_CACHE_TIMEOUT, each daemon call and the disk probes: 5 s */
-        uint64_t deadline_usec;   /* DIND_CACHE_DEADLINE, the whole run: 30 s */
-        bool tls_verify;          /* DOCKER_TLS_VERIFY set (non-empty), as the Docker CLI reads it */
-        char *cert_path;          /* DOCKER_CERT_PATH (absolute; needed with tls_verify), or NULL */
-        int cert_warn_days;       /* DIND_CACHE_CERT_WARN_DAYS: 30 */
-        int cert_crit_days;       /* DIND_CACHE_CERT_CRIT_DAYS: 7, below warn */
-};
-
-#define HEALTH_DEFAULT_DATA_DIR "/mnt/k8s/docker"
-
-/* Reads the settings from the environment (the unit's EnvironmentFile, or a shell).
- * Every bad value (not a number, out of range, warn >= crit, a DOCKER_HOST scheme
- * other than tcp:// or unix://) is added to PROBLEMS as an UNKNOWN result named
- * "settings" that names the variable. Returns 0 when all were good (RET filled),
- * -EINVAL when PROBLEMS got results (RET untouched), -ENOMEM. */
-int health_settings_from_env(struct health_settings *ret, struct check_list *problems);
-void health_settings_done(struct health_settings *s);
-
-/* Parses a percentage threshold pair from the values of two variables (NULL: the
- * default); a problem is added to PROBLEMS naming WARN_NAME/CRIT_NAME. 0 or -EINVAL. */
-int health_parse_thresholds(const char *warn_name, const char *warn_value, int warn_default,
-                            const char *crit_name, const char *crit_value, int crit_default,
-                            int *ret_warn, int *ret_crit, struct check_list *problems);
+#include "base/settings.h"
 
 /* The state of PERCENT against WARN and CRIT: OK below warn, WARN from warn, FAIL from crit. */
 enum check_state health_threshold_state(int percent, int warn, int crit);
@@ -57,25 +29,25 @@ enum check_state health_threshold_state(int percent, int warn, int crit);
 /* Runs every check into L (appending) and fills RET with the figures measured on the
  * way (always, also on -ENOMEM: what was measured). Returns 0, or -ENOMEM (L then
  * holds what was done). Problems found are results, not errors. */
-int health_run_figures(const struct health_settings *s, struct check_list *l,
+int health_run_figures(const struct node_settings *s, struct check_list *l,
                        struct health_figures *ret);
 
 /* The disk checks alone, and the daemon checks alone (health_run_figures() calls both).
  * DEADLINE is an absolute now_usec() time. DATA_DIR_FS_TYPE (the data directory's
  * mountinfo type, or NULL) is what the daemon's backing filesystem must be. */
-int health_check_disk(const struct health_settings *s, uint64_t deadline, struct check_list *l,
+int health_check_disk(const struct node_settings *s, uint64_t deadline, struct check_list *l,
                       char **ret_fs_type);
-int health_check_daemon(const struct health_settings *s, const char *data_dir_fs_type,
+int health_check_daemon(const struct node_settings *s, const char *data_dir_fs_type,
                         uint64_t deadline, struct check_list *l);
 
 /* The certificates of the node's PKI (the folder above s->cert_path: ca/, server/,
  * client/, and s->cert_path itself), each against the day thresholds. Nothing without
  * tls_verify. FIG (or NULL) gets each one's notAfter. */
-int health_check_certs(const struct health_settings *s, struct check_list *l, struct health_figures *fig);
+int health_check_certs(const struct node_settings *s, struct check_list *l, struct health_figures *fig);
 
 /* With tls_verify and a tcp:// host: that nothing answers the Docker API without TLS
  * on port 2375 of the same host. */
-int health_check_plaintext_port(const struct health_settings *s, uint64_t deadline, struct check_list *l);
+int health_check_plaintext_port(const struct node_settings *s, uint64_t deadline, struct check_list *l);
 
 /* One line for people and the journal: "dind-cache check CRITICAL: disk /mnt/k8s/docker
  * 93% used (crit 90%); 8 OK". NULL on -ENOMEM. */

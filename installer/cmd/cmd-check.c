@@ -38,7 +38,7 @@ static void usage(void) {
                "      --no-journal  do not send the results to the journal\n"
                "  -h, --help        show this help\n"
                "\n"
-               "Settings (environment; the timer reads /etc/dind-cache/dind-cache.env):\n"
+               "Settings (environment; the timer reads " SETTINGS_ENV_FILE "):\n"
                "  DOCKER_HOST               tcp://HOST:PORT or unix:///PATH of the daemon\n"
                "  DIND_CACHE_DATA_DIR       the cache's mount point (default %s)\n"
                "  DIND_CACHE_DISK_WARN/CRIT percent of space used (default 80/90)\n"
@@ -50,7 +50,7 @@ static void usage(void) {
                "                            (default %s if it exists; empty: none)\n"
                "  DIND_CACHE_INSTANCE       the cache instance's name, in every journal entry\n"
                "                            (DIND_INSTANCE=) and the metrics (dind_instance)\n",
-               HEALTH_DEFAULT_DATA_DIR, METRICS_DEFAULT_DIR);
+               SETTINGS_DEFAULT_DATA_DIR, METRICS_DEFAULT_DIR);
 }
 
 /* <0 error, 0 done (--help), >0 go on. */
@@ -125,7 +125,7 @@ static int print_json(const struct check_list *l, const char *summary, const cha
 
 /* The metrics file for node_exporter, when its directory is there. A failure costs
  * the metrics, not the check: a warning, and the exit status stays the check's. */
-static void write_metrics(const struct check_list *l, const struct health_settings *s,
+static void write_metrics(const struct check_list *l, const struct node_settings *s,
                           const struct health_figures *fig, const char *instance) {
         _cleanup_free_ char *dir = NULL, *text = NULL;
         struct timespec ts;
@@ -152,15 +152,15 @@ static void write_metrics(const struct check_list *l, const struct health_settin
 /* DIND_CACHE_INSTANCE from the env file: the instance's name, or NULL for the
  * unnamed one. A value install could not have written is left out, not passed on. */
 static const char *checker_instance(void) {
-        const char *v = getenv("DIND_CACHE_INSTANCE");
+        const char *v = node_settings_instance(NULL);
 
-        if (isempty(v) || instance_validate(v, NULL) < 0)
+        if (!v || instance_validate(v, NULL) < 0)
                 return NULL;
         return v;
 }
 
 static int run(void) {
-        _cleanup_(health_settings_done) struct health_settings s = {};
+        _cleanup_(node_settings_done) struct node_settings s = {};
         _cleanup_(check_list_done) struct check_list l = {};
         _cleanup_free_ char *summary = NULL;
         struct health_figures fig = { .daemon_up = -1 };
@@ -169,7 +169,7 @@ static int run(void) {
         const char *data_dir, *instance;
         int r;
 
-        r = health_settings_from_env(&s, &l);
+        r = node_settings_read_check(NULL, &s, &l);
         if (r == -ENOMEM)
                 return log_error_errno(r, "cannot read the settings: %m");
         if (r >= 0) {
@@ -179,7 +179,7 @@ static int run(void) {
                 if (r < 0)
                         return log_error_errno(r, "cannot run the checks: %m");
         }
-        data_dir = s.data_dir ? s.data_dir : HEALTH_DEFAULT_DATA_DIR;
+        data_dir = s.data_dir ? s.data_dir : SETTINGS_DEFAULT_DATA_DIR;
         instance = checker_instance();
 
         summary = health_summary(&l);

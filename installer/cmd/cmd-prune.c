@@ -21,8 +21,8 @@
 #include "metrics/prune-metrics.h"
 #include "metrics/textfile.h"
 #include "prune/prune-plan.h"
-#include "prune/prune-settings.h"
 #include "prune/prune-state.h"
+#include "base/settings.h"
 #include "systemd/journal.h"
 #include "systemd/journal-prune.h"
 #include "base/message-ids.h"
@@ -39,7 +39,7 @@ static bool arg_json;
 static bool arg_journal = true;
 
 struct run {
-        struct prune_settings s;
+        struct node_settings s;
         struct docker_client *c;
         char version[16];
         char run_id[JOURNAL_RUN_ID_LEN + 1];
@@ -68,7 +68,7 @@ static void usage(void) {
                "      --no-journal  do not send the steps to the journal\n"
                "  -h, --help        show this help\n"
                "\n"
-               "Settings (environment; the timer reads /etc/dind-cache/dind-cache.env):\n"
+               "Settings (environment; the timer reads " SETTINGS_ENV_FILE "):\n"
                "  DOCKER_HOST                 tcp://HOST:PORT or unix:///PATH of the daemon\n"
                "  DOCKER_TLS_VERIFY, DOCKER_CERT_PATH  mutual TLS with the daemon, as for check\n"
                "  DIND_CACHE_DATA_DIR         the cache's mount point (default %s)\n"
@@ -77,7 +77,7 @@ static void usage(void) {
                "  DIND_CACHE_PRUNE_RESERVE    percent of the filesystem the build cache keeps (10)\n"
                "  DIND_CACHE_PRUNE_STATE      last-use state file (default %s)\n"
                "  DIND_CACHE_TIMEOUT          each daemon call (default 60s)\n",
-               PRUNE_DEFAULT_DATA_DIR, PRUNE_DEFAULT_STATE);
+               SETTINGS_DEFAULT_DATA_DIR, SETTINGS_DEFAULT_PRUNE_STATE);
 }
 
 static int parse_argv(int argc, char **argv) {
@@ -140,7 +140,7 @@ static void journal_entry(struct run *r, const char *message, int priority, cons
                 .message = message, .priority = priority, .message_id = mid, .step = step,
                 .has_counts = counts, .count = count, .bytes = bytes,
                 .use_before = before, .use_after = after,
-                .data_dir = r->s.data_dir, .docker_host = r->s.docker_host,
+                .data_dir = r->s.data_dir, .docker_host = r->s.docker_host.text,
                 .run_id = r->run_id[0] ? r->run_id : NULL, .params = params,
         };
         int q;
@@ -540,11 +540,12 @@ static int run(struct run *r) {
         _cleanup_(docker_image_list_done) struct docker_image_list images = {};
         _cleanup_(docker_container_list_done) struct docker_container_list containers = {};
         _cleanup_(prune_state_done) struct prune_state state = {};
-        _cleanup_free_ char *problem = NULL;
+        _cleanup_(check_list_done) struct check_list problems = {};
         int q;
 
-        q = prune_settings_from_env(&r->s, &problem);
+        q = node_settings_read_prune(NULL, &r->s, &problems);
         if (q == -EINVAL) {
+                const char *problem = problems.items[0].message;
                 _cleanup_free_ char *msg = strdup_printf("dind-cache prune: bad setting: %s", problem);
                 log_error("bad setting: %s", problem);
                 if (msg)
@@ -561,10 +562,9 @@ static int run(struct run *r) {
         r->use_start = r->fs.percent;
         r->fs_known = true;
 
-        q = docker_client_new(r->s.docker_host, &r->c);
+        q = docker_client_new(&r->s.docker_host, &r->c);
         if (q < 0) {
-                _cleanup_free_ char *host = text_sanitize_line(r->s.docker_host, 64);
-                log_error_errno(q, "bad setting: DOCKER_HOST='%s': %m", host ? host : "?");
+                log_error_errno(q, "bad setting: DOCKER_HOST='%s': %m", r->s.docker_host.text);
                 return EXIT_PRUNE_SETTINGS;
         }
         docker_client_set_timeout(r->c, r->s.timeout_usec);
@@ -680,6 +680,6 @@ int cmd_prune(int argc, char **argv) {
         q = q < 0 ? EXIT_PRUNE_DAEMON : q;
         write_metrics(&r, q);
         docker_client_free(r.c);
-        prune_settings_done(&r.s);
+        node_settings_done(&r.s);
         return q;
 }

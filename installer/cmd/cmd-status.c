@@ -44,7 +44,7 @@ static void help(void) {
                "\n"
                "Options:\n"
                "  --data-dir PATH   the data directory to look at (default: the one the last\n"
-               "                    check reported, else " DEFAULT_DATA_DIR ")\n"
+               "                    check reported, else " SETTINGS_DEFAULT_DATA_DIR ")\n"
                "  --kubeconfig FILE kubeconfig (default: $KUBECONFIG, ~/.kube/config,\n"
                "                    /etc/kubernetes/admin.conf)\n"
                "  --context NAME    kubeconfig context (default: current-context)\n"
@@ -192,14 +192,14 @@ static void gather(struct status *s) {
 
         s->data_dir = arg_data_dir ? arg_data_dir :
                       s->run_found > 0 && s->run.data_dir && s->run.data_dir[0] == '/' ? s->run.data_dir :
-                      DEFAULT_DATA_DIR;
+                      SETTINGS_DEFAULT_DATA_DIR;
         s->disk_r = disk_facts_get(s->data_dir, NULL, &s->disk);
 
         if (arg_instance)
                 s->instance = strdup(arg_instance);
         else {
                 _cleanup_(envfile_done) struct envfile env = {};
-                if (envfile_read(ENV_FILE, &env) >= 0 && !isempty(env.instance))
+                if (envfile_read(SETTINGS_ENV_FILE, &env) >= 0 && !isempty(env.instance))
                         s->instance = text_sanitize(env.instance, strlen(env.instance), 63);
         }
         r = status_members_gather(arg_kubeconfig, arg_context, arg_namespace, &s->members);

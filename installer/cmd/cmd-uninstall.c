@@ -14,7 +14,7 @@
 #include "systemd/catalog.h"
 #include "systemd/checker-units.h"
 #include "systemd/prune-units.h"
-#include "prune/prune-settings.h"
+#include "base/settings.h"
 #include "cmd/cmd.h"
 #include "cmd/install.h"
 #include "base/log.h"
@@ -50,11 +50,11 @@ static void help(void) {
                "Stops and removes the checker and the pruner: dind-cache-check.timer and\n"
                ".service, dind-cache-prune.timer and .service (with the Debian package: disables\n"
                "their units and removes install's drop-ins), the pruner's state, the env\n"
-               "file " ENV_FILE " and the journal catalog. The data directory's mount\n"
+               "file " SETTINGS_ENV_FILE " and the journal catalog. The data directory's mount\n"
                "unit and the data stay, unless --wipe-data. Running it again is harmless.\n"
                "\n"
                "Options:\n"
-               "  --data-dir PATH            the data directory (default " DEFAULT_DATA_DIR ")\n"
+               "  --data-dir PATH            the data directory (default " SETTINGS_DEFAULT_DATA_DIR ")\n"
                "  --delete-cluster-objects   also delete what install applied to the cluster\n"
                "                             (the PersistentVolume keeps the data: Retain)\n"
                "  --kubeconfig FILE          kubeconfig for --delete-cluster-objects\n"
@@ -127,7 +127,7 @@ static int parse_argv(int argc, char **argv, struct uninstall_args *a) {
         };
         int c, r;
 
-        a->data_dir = (char *) DEFAULT_DATA_DIR;
+        a->data_dir = (char *) SETTINGS_DEFAULT_DATA_DIR;
         a->namespace_ = (char *) DEFAULT_NAMESPACE;
         opterr = 0;
         optind = 0;
@@ -325,11 +325,11 @@ static int uninstall_checker(struct ctx *c) {
                 (void) rmdir("/etc/dind-cache"); /* only when empty */
 
         /* The pruner's memory of image use: it means nothing without the pruner. */
-        r = remove_file(c, PRUNE_STATE_DIR, PRUNE_STATE_NAME, false);
+        r = remove_file(c, SETTINGS_STATE_DIR, SETTINGS_PRUNE_STATE_NAME, false);
         if (r < 0)
                 return r;
         if (!c->args->dry_run)
-                (void) rmdir(PRUNE_STATE_DIR); /* only when empty */
+                (void) rmdir(SETTINGS_STATE_DIR); /* only when empty */
 
         r = remove_file(c, CATALOG_DIR, CATALOG_NAME, false);
         if (r < 0)
@@ -458,18 +458,18 @@ static int delete_cluster_objects(struct ctx *c) {
         return 0;
 }
 
-/* 1 (after saying so) when ENV_FILE names another instance than --instance: this
+/* 1 (after saying so) when SETTINGS_ENV_FILE names another instance than --instance: this
  * node's checker, env file and data are that instance's, not ours to remove. */
 static int node_holds_other_instance(const struct uninstall_args *a) {
         _cleanup_(envfile_done) struct envfile env = {};
         _cleanup_free_ char *shown = NULL;
         int r;
 
-        r = envfile_read(ENV_FILE, &env);
+        r = envfile_read(SETTINGS_ENV_FILE, &env);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
-                return log_error_errno(r, "cannot read '%s': %m", ENV_FILE);
+                return log_error_errno(r, "cannot read '%s': %m", SETTINGS_ENV_FILE);
         if (isempty(env.instance) ? !a->instance : streq(env.instance, a->instance))
                 return 0;
         if (!env.node && !env.docker_host && !env.instance)
@@ -484,7 +484,7 @@ static int node_holds_other_instance(const struct uninstall_args *a) {
                 log_error("this node holds %s%s%s (%s), not %s%s%s: nothing removed. Pass --instance %s to "
                           "remove it, or add --delete-cluster-objects to delete the other instance's cluster "
                           "objects from here", shown ? "instance '" : "the unnamed cache", shown ?: "",
-                          shown ? "'" : "", ENV_FILE, a->instance ? "instance '" : "the unnamed cache",
+                          shown ? "'" : "", SETTINGS_ENV_FILE, a->instance ? "instance '" : "the unnamed cache",
                           a->instance ?: "", a->instance ? "'" : "", shown ?: "(none: leave --instance out)");
         return 1;
 }

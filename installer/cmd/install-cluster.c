@@ -186,20 +186,20 @@ static int skip_apply(const struct install_options *o, uint64_t capacity) {
                 return log_error_errno(-ENOMEM, "cannot build the render command: %m");
         if (o->dry_run)
                 printf("Would update %s (DIND_CACHE_DATA_DIR=%s, DIND_CACHE_NODE=%s; DOCKER_HOST kept)\n",
-                       ENV_FILE, o->data_dir, o->node);
+                       SETTINGS_ENV_FILE, o->data_dir, o->node);
         else {
-                r = envfile_write(ENV_FILE, &env);
+                r = envfile_write(SETTINGS_ENV_FILE, &env);
                 if (r == -EBADMSG)
                         return log_error_errno(r, "cannot update '%s': it holds a NUL byte or invalid UTF-8, "
-                                               "for which systemd refuses the whole file; fix or remove it", ENV_FILE);
+                                               "for which systemd refuses the whole file; fix or remove it", SETTINGS_ENV_FILE);
                 if (r < 0)
-                        return log_error_errno(r, "cannot write '%s': %m", ENV_FILE);
+                        return log_error_errno(r, "cannot write '%s': %m", SETTINGS_ENV_FILE);
         }
         printf("Skipping the cluster (--skip-apply). Apply the manifests from a machine with cluster access:\n\n"
                "  %s \\\n    | kubectl apply --server-side --field-manager=" KUBE_FIELD_MANAGER " -f -\n\n"
                "then set DOCKER_HOST=tcp://CLUSTER_IP:%d in %s (CLUSTER_IP: kubectl -n %s get service "
                "%s -o jsonpath='{.spec.clusterIP}').\n",
-               cmd, o->plaintext ? MANIFEST_PLAINTEXT_PORT : MANIFEST_TLS_PORT, ENV_FILE, o->namespace_,
+               cmd, o->plaintext ? MANIFEST_PLAINTEXT_PORT : MANIFEST_TLS_PORT, SETTINGS_ENV_FILE, o->namespace_,
                o->names.service);
         if (o->instance)
                 printf("Once its daemon is ready, list it in ConfigMap %s/" INSTANCE_MEMBERS_CONFIGMAP " under its own field "
@@ -508,7 +508,7 @@ int install_cluster(const struct install_options *o, const struct install_disk_r
 
         if (o->dry_run) {
                 printf("Would wait until the claim is Bound, the Deployment rolled out on '%s' and the Service has "
-                       "a ready endpoint; then write %s\n", o->node, ENV_FILE);
+                       "a ready endpoint; then write %s\n", o->node, SETTINGS_ENV_FILE);
                 r = install_members_register(o, c, cfg, &ret->members);
                 if (r < 0)
                         return r;
@@ -526,7 +526,7 @@ int install_cluster(const struct install_options *o, const struct install_disk_r
         {
                 _cleanup_(envfile_done) struct envfile before = {};
                 /* A plaintext install before this one: the jobs must change (cmd-install.c). */
-                if (envfile_read(ENV_FILE, &before) >= 0 && before.docker_host && !o->plaintext &&
+                if (envfile_read(SETTINGS_ENV_FILE, &before) >= 0 && before.docker_host && !o->plaintext &&
                     strlen(before.docker_host) > 5 &&
                     streq(before.docker_host + strlen(before.docker_host) - 5, ":2375"))
                         ret->was_plaintext = true;
@@ -536,13 +536,13 @@ int install_cluster(const struct install_options *o, const struct install_disk_r
                 .tls_verify = o->plaintext ? "" : "1",
                 .cert_path = o->plaintext ? "" : PKI_DEFAULT_DIR "/checker",
         };
-        r = envfile_write(ENV_FILE, &env);
+        r = envfile_write(SETTINGS_ENV_FILE, &env);
         if (r == -EBADMSG)
                 return log_error_errno(r, "cannot update '%s': it holds a NUL byte or invalid UTF-8, "
-                                       "for which systemd refuses the whole file; fix or remove it", ENV_FILE);
+                                       "for which systemd refuses the whole file; fix or remove it", SETTINGS_ENV_FILE);
         if (r < 0)
-                return log_error_errno(r, "cannot write '%s': %m", ENV_FILE);
-        printf("%s %s (DOCKER_HOST=%s)\n", r > 0 ? "Wrote" : "Unchanged:", ENV_FILE, docker_host);
+                return log_error_errno(r, "cannot write '%s': %m", SETTINGS_ENV_FILE);
+        printf("%s %s (DOCKER_HOST=%s)\n", r > 0 ? "Wrote" : "Unchanged:", SETTINGS_ENV_FILE, docker_host);
         fflush(stdout);
 
         /* Last: a member is listed once its daemon is ready. */

@@ -164,11 +164,11 @@ int install_check_node_instance(const struct install_options *o) {
         _cleanup_free_ char *shown = NULL;
         int r;
 
-        r = envfile_read(ENV_FILE, &env);
+        r = envfile_read(SETTINGS_ENV_FILE, &env);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
-                return log_error_errno(r, "cannot read '%s': %m", ENV_FILE);
+                return log_error_errno(r, "cannot read '%s': %m", SETTINGS_ENV_FILE);
         if (!env.node && !env.docker_host && !env.instance)
                 return 0;   /* nothing installed here */
         if (isempty(env.instance) ? !o->instance : streq(env.instance, o->instance))
@@ -177,12 +177,12 @@ int install_check_node_instance(const struct install_options *o) {
                 log_error("this node already holds the unnamed cache (%s names no DIND_CACHE_INSTANCE): one instance "
                           "per node. To turn it into instance '%s', remove it first: dind-cache uninstall "
                           "--delete-cluster-objects (the data stays), then run this install again",
-                          ENV_FILE, o->instance);
+                          SETTINGS_ENV_FILE, o->instance);
                 return -EEXIST;
         }
         shown = text_escape(env.instance, 64);
         log_error("this node already holds the cache instance '%s' (DIND_CACHE_INSTANCE in %s): one instance per "
                   "node. Re-run install with --instance %s, or remove it first: dind-cache uninstall --instance %s "
-                  "--delete-cluster-objects", shown ?: "?", ENV_FILE, shown ?: "?", shown ?: "?");
+                  "--delete-cluster-objects", shown ?: "?", SETTINGS_ENV_FILE, shown ?: "?", shown ?: "?");
         return -EEXIST;
 }

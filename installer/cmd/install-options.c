@@ -48,7 +48,7 @@ static const struct option_doc {
         const char *help;
 } option_docs[] = {
         { { "data-dir", required_argument, NULL, ARG_DATA_DIR }, OPTS_DISK, "PATH",
-          "the Docker data directory on this node (default " DEFAULT_DATA_DIR ")" },
+          "the Docker data directory on this node (default " SETTINGS_DEFAULT_DATA_DIR ")" },
         { { "device", required_argument, NULL, ARG_DEVICE }, OPTS_DEVICE, "DEV",
           "a block device to hold the data directory (never formatted if it has any signature)" },
         { { "format", no_argument, NULL, ARG_FORMAT }, OPTS_DEVICE, NULL,
@@ -165,7 +165,7 @@ static int set_defaults(struct install_options *o) {
         for (char *p = host; *p; p++)
                 if (*p >= 'A' && *p <= 'Z')
                         *p = (char) (*p - 'A' + 'a');
-        o->data_dir = strdup(DEFAULT_DATA_DIR);
+        o->data_dir = strdup(SETTINGS_DEFAULT_DATA_DIR);
         o->namespace_ = strdup(DEFAULT_NAMESPACE);
         o->prune_schedule = strdup(DEFAULT_PRUNE_SCHEDULE);
         o->cluster_domain = strdup(DEFAULT_CLUSTER_DOMAIN);

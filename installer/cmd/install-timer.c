@@ -57,10 +57,10 @@ static void timer_files_done(struct timer_files *f) {
  * node_exporter's default (listed with '-', so it may be absent). */
 static int textfile_dir(char **ret) {
         _cleanup_(envfile_done) struct envfile env = {};
-        int r = envfile_read(ENV_FILE, &env);
+        int r = envfile_read(SETTINGS_ENV_FILE, &env);
 
         if (r < 0 && r != -ENOENT)
-                return log_error_errno(r, "cannot read '%s': %m", ENV_FILE);
+                return log_error_errno(r, "cannot read '%s': %m", SETTINGS_ENV_FILE);
         if (r >= 0 && env.textfile_dir) {
                 if (isempty(env.textfile_dir))
                         return 0;
@@ -69,7 +69,7 @@ static int textfile_dir(char **ret) {
                         return log_error_errno(-EINVAL, "the checker's sandbox cannot write the metrics directory "
                                                "%s='%s' set in '%s' (not absolute, under /home, /root, /tmp, "
                                                "/var/tmp, or with unusual characters)", METRICS_DIR_ENV,
-                                               metrics_label_escape(env.textfile_dir, shown, sizeof(shown)), ENV_FILE);
+                                               metrics_label_escape(env.textfile_dir, shown, sizeof(shown)), SETTINGS_ENV_FILE);
                 }
                 *ret = TAKE_PTR(env.textfile_dir);
                 return 0;
@@ -163,8 +163,8 @@ static void say_dry_run(const struct install_options *o, const struct timer_file
                format_timespan_unit(o->check_interval_usec, span, sizeof(span)));
         printf("  ExecStart=%s prune, OnUnitActiveSec=%s\n", f->binary,
                format_timespan_unit(o->prune_interval_usec, span, sizeof(span)));
-        if (access(ENV_FILE, F_OK) < 0)
-                printf("  (the checker and the pruner read %s, which the cluster step writes)\n", ENV_FILE);
+        if (access(SETTINGS_ENV_FILE, F_OK) < 0)
+                printf("  (the checker and the pruner read %s, which the cluster step writes)\n", SETTINGS_ENV_FILE);
         printf("Would reload systemd, enable and start %s and %s, and run %s once\n", CHECKER_TIMER, PRUNE_TIMER,
                CHECKER_SERVICE);
 }
@@ -220,7 +220,7 @@ static int run_one_check(sd_bus *bus) {
                                        "(journalctl -x -u %s explains each finding)", CHECKER_SERVICE);
         case 3:
                 return log_error_errno(-EINVAL, "the first check could not tell (UNKNOWN): check the settings in '%s'",
-                                       ENV_FILE);
+                                       SETTINGS_ENV_FILE);
         default:
                 return log_error_errno(-EIO, "'%s' could not run the check (result '%s', exit status %d): "
                                        "see journalctl -u %s", CHECKER_SERVICE, result ? result : st.result,
@@ -305,9 +305,9 @@ int install_timer(const struct install_options *o) {
                 return 0;
         }
 
-        if (access(ENV_FILE, R_OK) < 0)
+        if (access(SETTINGS_ENV_FILE, R_OK) < 0)
                 return log_error_errno(-errno, "cannot read '%s': %m (the checker's unit reads DOCKER_HOST and "
-                                       "DIND_CACHE_DATA_DIR from it; the cluster step writes it)", ENV_FILE);
+                                       "DIND_CACHE_DATA_DIR from it; the cluster step writes it)", SETTINGS_ENV_FILE);
 
         for (size_t i = 0; i < ELEMENTSOF(f.places); i++) {
                 r = unit_place_apply(&f.places[i]);

@@ -15,11 +15,11 @@
 
 #include <jansson.h>
 
+#include "base/settings.h"
 #include "base/util.h"
 #include "kube/instance.h"
 #include "kube/members.h"
 
-#define DEFAULT_DATA_DIR "/mnt/k8s/docker"
 #define DEFAULT_NAMESPACE "kube-ops"
 #define DEFAULT_PRUNE_SCHEDULE "0 3 * * 0"
 #define DEFAULT_CLUSTER_DOMAIN "cluster.local"
@@ -27,7 +27,6 @@
 #define DEFAULT_TIMEOUT_USEC (5ULL * 60 * 1000000)
 #define DEFAULT_CHECK_INTERVAL_USEC (5ULL * 60 * 1000000)
 #define DEFAULT_PRUNE_INTERVAL_USEC (5ULL * 60 * 1000000)
-#define ENV_FILE "/etc/dind-cache/dind-cache.env"
 #define UNIT_DIR "/etc/systemd/system"
 
 /* Which options a command accepts. */
@@ -110,7 +109,7 @@ struct install_cluster_result {
 void install_cluster_result_done(struct install_cluster_result *r);
 
 /* Render the manifests, preflight the cluster, server-side apply, wait until ready,
- * write ENV_FILE. With --skip-apply: say how to apply from elsewhere. */
+ * write SETTINGS_ENV_FILE. With --skip-apply: say how to apply from elsewhere. */
 int install_cluster(const struct install_options *o, const struct install_disk_result *disk,
                     struct install_cluster_result *ret);
 
@@ -118,7 +117,7 @@ int install_cluster(const struct install_options *o, const struct install_disk_r
  * members M (install-members.c). */
 void install_members_print(const struct install_options *o, const struct members *m);
 
-/* One instance per node: refuses (logged, -EEXIST) when ENV_FILE says this node holds
+/* One instance per node: refuses (logged, -EEXIST) when SETTINGS_ENV_FILE says this node holds
  * another instance than O's (or the unnamed one, or it holds one and O is unnamed). */
 int install_check_node_instance(const struct install_options *o);
 

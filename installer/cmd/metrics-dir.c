@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* Where check and prune write their metrics files: one place that reads
- * DIND_CACHE_TEXTFILE_DIR and says why nothing was written. */
+/* Where check and prune write their metrics files: DIND_CACHE_TEXTFILE_DIR from the
+ * node's settings, and one place that says why nothing was written. */
 #include <stdlib.h>
 
 #include "base/log.h"
+#include "base/settings.h"
 #include "cmd/cmd.h"
 #include "metrics/textfile.h"
 
 int cmd_metrics_dir(char **ret) {
-        const char *env = getenv(METRICS_DIR_ENV);
+        const char *env = node_settings_textfile_dir(NULL);
         int r = metrics_textfile_dir(env, METRICS_DEFAULT_DIR, ret);
 
         if (r < 0) {

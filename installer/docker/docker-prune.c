@@ -45,31 +45,7 @@ static int64_t get_int(const json_t *o, const char *key) {
         return 0;
 }
 
-/* GET/POST/DELETE PATH expecting a 200 reply in RET. */
-static int call_ok(struct docker_client *c, const char *method, const char *path, size_t max,
-                   struct http_response *ret) {
-        struct http_response resp = {};
-        int r;
-
-        r = docker_call(c, method, path, max, &resp);
-        if (r < 0)
-                return r;
-        if (resp.status != 200) {
-                _cleanup_json_ json_t *doc = json_loadb(resp.body, resp.body_size, 0, NULL);
-                _cleanup_free_ char *msg = NULL;
-                const char *m = json_object_get_string(doc, "message");
-
-                if (m)
-                        msg = text_sanitize_line(m, 160);
-                docker_client_set_error(c, "%s %s: HTTP status %ld%s%s", method, path, resp.status,
-                                        msg ? ": " : "", msg ? msg : "");
-                r = resp.status == 409 ? -EBUSY : resp.status == 404 ? -ENOENT : -EPROTO;
-                http_response_done(&resp);
-                return r;
-        }
-        *ret = resp;
-        return 0;
-}
+#define NOT_API_JSON "the JSON the API describes"
 
 int docker_negotiate_version(struct docker_client *c, char ret[16]) {
         _cleanup_(docker_version_done) struct docker_version v = {};
@@ -191,28 +167,12 @@ int docker_images_parse(const char *json, size_t size, struct docker_image_list 
         return 0;
 }
 
-/* GET PATH and parse it with PARSE. */
-static int get_parsed(struct docker_client *c, const char *path, size_t max,
-                      int (*parse)(const char *json, size_t size, void *ret), void *ret) {
-        struct http_response resp = {};
-        int r;
-
-        r = call_ok(c, "GET", path, max, &resp);
-        if (r < 0)
-                return r;
-        r = parse(resp.body, resp.body_size, ret);
-        http_response_done(&resp);
-        if (r == -EBADMSG)
-                docker_client_set_error(c, "GET %s: not the JSON the API describes", path);
-        return r;
-}
-
 static int parse_images(const char *json, size_t size, void *ret) {
         return docker_images_parse(json, size, ret);
 }
 
 int docker_list_images(struct docker_client *c, struct docker_image_list *ret) {
-        return get_parsed(c, "/images/json", DOCKER_PRUNE_MAX_LIST, parse_images, ret);
+        return docker_request_parsed(c, "GET", "/images/json", DOCKER_PRUNE_MAX_LIST, parse_images, ret, NOT_API_JSON);
 }
 
 int docker_image_inspect_parse(const char *json, size_t size, struct docker_image *img) {
@@ -268,7 +228,7 @@ int docker_image_inspect(struct docker_client *c, struct docker_image *img) {
 
         if (!e || !(path = strdup_printf("/images/%s/json", e)))
                 return -ENOMEM;
-        return get_parsed(c, path, 1u << 20, parse_inspect, img);
+        return docker_request_parsed(c, "GET", path, 1u << 20, parse_inspect, img, NOT_API_JSON);
 }
 
 void docker_container_list_done(struct docker_container_list *l) {
@@ -320,7 +280,8 @@ static int parse_containers(const char *json, size_t size, void *ret) {
 }
 
 int docker_list_containers(struct docker_client *c, struct docker_container_list *ret) {
-        return get_parsed(c, "/containers/json?all=1", DOCKER_PRUNE_MAX_LIST, parse_containers, ret);
+        return docker_request_parsed(c, "GET", "/containers/json?all=1", DOCKER_PRUNE_MAX_LIST, parse_containers, ret,
+                                     NOT_API_JSON);
 }
 
 void docker_event_list_done(struct docker_event_list *l) {
@@ -404,33 +365,37 @@ int docker_events_parse(const char *text, size_t size, struct docker_event_list 
         return 0;
 }
 
+static int parse_events(const char *text, size_t size, void *ret) {
+        return docker_events_parse(text, size, ret);
+}
+
 int docker_get_events(struct docker_client *c, int64_t since, int64_t until, struct docker_event_list *ret) {
         _cleanup_free_ char *filters = http_escape("{\"type\":[\"container\",\"image\"]}"), *path = NULL;
-        struct http_response resp = {};
-        int r;
 
         if (!filters)
                 return -ENOMEM;
         path = strdup_printf("/events?since=%" PRId64 "&until=%" PRId64 "&filters=%s", since, until, filters);
         if (!path)
                 return -ENOMEM;
-        r = call_ok(c, "GET", path, DOCKER_PRUNE_MAX_LIST, &resp);
-        if (r < 0)
-                return r;
-        r = docker_events_parse(resp.body, resp.body_size, ret);
-        http_response_done(&resp);
-        return r;
+        return docker_request_parsed(c, "GET", path, DOCKER_PRUNE_MAX_LIST, parse_events, ret, NOT_API_JSON);
 }
 
-static int parse_prune_report(const char *json, size_t size, const char *list_key, struct docker_prune_report *ret) {
+/* What POST /{containers,images,build}/prune answered: the list at KEY counted. */
+struct prune_reply {
+        const char *list_key;
+        struct docker_prune_report *report;
+};
+
+static int parse_prune_report(const char *json, size_t size, void *userdata) {
         _cleanup_json_ json_t *doc = json_loadb(json, size, 0, NULL);
+        struct prune_reply *reply = userdata;
         int64_t bytes;
 
         if (!json_is_object(doc))
                 return -EBADMSG;
         bytes = get_int(doc, "SpaceReclaimed");
-        *ret = (struct docker_prune_report) {
-                .count = json_array_size(json_object_get(doc, list_key)),
+        *reply->report = (struct docker_prune_report) {
+                .count = json_array_size(json_object_get(doc, reply->list_key)),
                 .bytes = bytes > 0 ? (uint64_t) bytes : 0,
         };
         return 0;
@@ -438,17 +403,8 @@ static int parse_prune_report(const char *json, size_t size, const char *list_ke
 
 static int post_prune(struct docker_client *c, const char *path, const char *list_key,
                       struct docker_prune_report *ret) {
-        struct http_response resp = {};
-        int r;
-
-        r = call_ok(c, "POST", path, DOCKER_PRUNE_MAX_LIST, &resp);
-        if (r < 0)
-                return r;
-        r = parse_prune_report(resp.body, resp.body_size, list_key, ret);
-        http_response_done(&resp);
-        if (r == -EBADMSG)
-                docker_client_set_error(c, "POST %s: not the JSON the API describes", path);
-        return r;
+        return docker_request_parsed(c, "POST", path, DOCKER_PRUNE_MAX_LIST, parse_prune_report,
+                                     &(struct prune_reply) { .list_key = list_key, .report = ret }, NOT_API_JSON);
 }
 
 /* "?filters=" with {"until":["Ns"]} and EXTRA ("\"dangling\":[\"true\"],"), or "". */
@@ -552,33 +508,30 @@ int docker_system_df_build_cache_parse(const char *json, size_t size, uint64_t *
         return 0;
 }
 
+/* GET /system/df's build cache figures. */
+struct build_cache_size {
+        uint64_t *bytes, *count;
+};
+
+static int parse_build_cache_size(const char *json, size_t size, void *userdata) {
+        struct build_cache_size *out = userdata;
+        return docker_system_df_build_cache_parse(json, size, out->bytes, out->count);
+}
+
 int docker_build_cache_size(struct docker_client *c, const char *version, uint64_t *ret_bytes, uint64_t *ret_count) {
-        struct http_response resp = {};
         /* Since 1.42 /system/df can skip the expensive image and volume sizes. */
         const char *path = docker_api_version_compare(version, "1.42") >= 0 ? "/system/df?type=build-cache"
                                                                             : "/system/df";
-        int r;
 
-        r = call_ok(c, "GET", path, DOCKER_PRUNE_MAX_LIST, &resp);
-        if (r < 0)
-                return r;
-        r = docker_system_df_build_cache_parse(resp.body, resp.body_size, ret_bytes, ret_count);
-        http_response_done(&resp);
-        if (r == -EBADMSG)
-                docker_client_set_error(c, "GET %s: not the JSON the API describes", path);
-        return r;
+        return docker_request_parsed(c, "GET", path, DOCKER_PRUNE_MAX_LIST, parse_build_cache_size,
+                                     &(struct build_cache_size) { .bytes = ret_bytes, .count = ret_count },
+                                     NOT_API_JSON);
 }
 
 int docker_remove_image(struct docker_client *c, const char *name) {
         _cleanup_free_ char *e = escape_name(name), *path = NULL;
-        struct http_response resp = {};
-        int r;
 
         if (!e || !(path = strdup_printf("/images/%s", e)))
                 return -ENOMEM;
-        r = call_ok(c, "DELETE", path, 1u << 20, &resp);
-        if (r < 0)
-                return r;
-        http_response_done(&resp);
-        return 0;
+        return docker_request(c, "DELETE", path, 1u << 20, NULL);
 }

@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: MIT */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -23,123 +22,19 @@ struct docker_client {
         char error[256];
 };
 
-static bool host_char_ok(char ch) {
-        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-               ch == '.' || ch == '-' || ch == '_';
-}
-
-/* HOST (LEN bytes) is a host name (labels of 1 to 63 characters, not starting or
- * ending with '-', 253 in all) or, when it is only digits and dots, an IPv4 address. */
-static bool host_name_ok(const char *host, size_t len) {
-        char buf[254];
-        size_t label = 0;
-
-        if (len == 0 || len > 253)
-                return false;
-        memcpy(buf, host, len);
-        buf[len] = '\0';
-        if (strspn(buf, "0123456789.") == len) {
-                struct in_addr a;
-                return inet_pton(AF_INET, buf, &a) == 1;
-        }
-        for (size_t i = 0; i <= len; i++) {
-                if (i == len || buf[i] == '.') {
-                        if (label == 0 || label > 63 || buf[i - 1] == '-' || buf[i - label] == '-')
-                                return false;
-                        label = 0;
-                } else if (!host_char_ok(buf[i]))
-                        return false;
-                else
-                        label++;
-        }
-        return true;
-}
-
-/* "HOST[:PORT][/]" or "[V6][:PORT][/]" -> "http://HOST:PORT". */
-static int parse_tcp(const char *s, char **ret_url) {
-        const char *host = s, *end, *port = NULL;
-        size_t host_len;
-        long port_nr = 2375;
-        char port_buf[8];
-
-        if (*s == '[') {
-                char v6[INET6_ADDRSTRLEN];
-                struct in6_addr a;
-
-                end = strchr(s, ']');
-                if (!end || end == s + 1 || (size_t) (end - s - 1) >= sizeof(v6))
-                        return -EINVAL;
-                memcpy(v6, s + 1, (size_t) (end - s - 1));
-                v6[end - s - 1] = '\0';
-                if (inet_pton(AF_INET6, v6, &a) != 1)
-                        return -EINVAL;
-                end++;
-        } else {
-                end = s;
-                while (host_char_ok(*end))
-                        end++;
-                if (!host_name_ok(s, (size_t) (end - s)))
-                        return -EINVAL;
-        }
-        host_len = (size_t) (end - host);
-        if (*end == ':') {
-                port = end + 1;
-                size_t n = strspn(port, "0123456789");
-                if (n == 0 || n >= sizeof(port_buf))
-                        return -EINVAL;
-                memcpy(port_buf, port, n);
-                port_buf[n] = '\0';
-                if (parse_int_range(port_buf, 1, 65535, &port_nr) < 0)
-                        return -EINVAL;
-                end = port + n;
-        }
-        if (*end == '/')
-                end++;
-        if (*end)
-                return -EINVAL;
-
-        char *url = strdup_printf("http://%.*s:%ld", (int) host_len, host, port_nr);
-        if (!url)
-                return -ENOMEM;
-        *ret_url = url;
-        return 0;
-}
-
-int docker_host_parse(const char *docker_host, char **ret_base_url, char **ret_socket_path) {
-        _cleanup_free_ char *url = NULL, *path = NULL;
-        int r;
-
-        if (isempty(docker_host))
-                return -EINVAL;
-        if (strncmp(docker_host, "tcp://", 6) == 0) {
-                r = parse_tcp(docker_host + 6, &url);
-                if (r < 0)
-                        return r;
-        } else if (strncmp(docker_host, "unix://", 7) == 0) {
-                const char *p = docker_host + 7;
-                if (p[0] != '/' || p[1] == '\0' || strlen(p) >= 108 /* sun_path */)
-                        return -EINVAL;
-                path = strdup(p);
-                url = strdup("http://localhost");
-                if (!path || !url)
-                        return -ENOMEM;
-        } else
-                return -EINVAL;
-
-        *ret_base_url = TAKE_PTR(url);
-        *ret_socket_path = TAKE_PTR(path);
-        return 0;
-}
-
-int docker_client_new(const char *docker_host, struct docker_client **ret) {
+int docker_client_new(const struct docker_host *host, struct docker_client **ret) {
         _cleanup_(http_client_freep) struct http_client *http = NULL;
         _cleanup_free_ char *url = NULL, *socket_path = NULL;
         struct docker_client *c;
         int r;
 
-        r = docker_host_parse(docker_host, &url, &socket_path);
-        if (r < 0)
-                return r;
+        if (host->kind == DOCKER_HOST_UNSET)
+                return -EINVAL;
+        url = docker_host_base_url(host);
+        if (!url)
+                return -ENOMEM;
+        if (host->socket_path && !(socket_path = strdup(host->socket_path)))
+                return -ENOMEM;
         r = http_client_new(&http);
         if (r < 0)
                 return r;
@@ -278,7 +173,9 @@ void docker_client_set_error(struct docker_client *c, const char *fmt, ...) {
         va_end(ap);
 }
 
-int docker_call(struct docker_client *c, const char *method, const char *path, size_t max_body,
+/* METHOD PATH, whatever the status: 0 with the response in RET, or a negative errno
+ * with c->error set when none arrived. */
+static int call(struct docker_client *c, const char *method, const char *path, size_t max_body,
                 struct http_response *ret) {
         _cleanup_free_ char *url = NULL;
         struct http_response resp = {};
@@ -297,6 +194,7 @@ int docker_call(struct docker_client *c, const char *method, const char *path, s
         http_client_set_max_body(c->http, DOCKER_MAX_BODY);
         if (r < 0) {
                 if (c->socket_path && r == -ECONNREFUSED)
+                        /* curl names "localhost port 80" here, which misleads. */
                         snprintf(c->error, sizeof(c->error), "%s %s: cannot connect to '%s'", method,
                                  path, c->socket_path);
                 else
@@ -308,33 +206,48 @@ int docker_call(struct docker_client *c, const char *method, const char *path, s
         return 0;
 }
 
-/* GET PATH; 0 with a 200 response in RET, or a negative errno with c->error set. */
-static int docker_get(struct docker_client *c, const char *path, struct http_response *ret) {
-        _cleanup_free_ char *url = strdup_printf("%s%s", c->base_url, path);
+int docker_request(struct docker_client *c, const char *method, const char *path, size_t max_body,
+                   struct http_response *ret) {
         struct http_response resp = {};
         int r;
 
-        c->error[0] = '\0';
-        if (!url)
-                return -ENOMEM;
-        http_client_set_timeouts(c->http, c->timeout_usec, c->timeout_usec);
-        r = http_client_request(c->http, "GET", url, NULL, NULL, NULL, 0, &resp);
-        if (r < 0) {
-                if (c->socket_path && r == -ECONNREFUSED)
-                        /* curl names "localhost port 80" here, which misleads. */
-                        snprintf(c->error, sizeof(c->error), "GET %s: cannot connect to '%s'", path,
-                                 c->socket_path);
-                else
-                        snprintf(c->error, sizeof(c->error), "GET %s: %s", path, http_client_last_error(c->http));
+        r = call(c, method, path, max_body, &resp);
+        if (r < 0)
+                return r;
+        if (resp.status != 200) {
+                _cleanup_json_ json_t *doc = json_loadb(resp.body, resp.body_size, 0, NULL);
+                _cleanup_free_ char *msg = NULL;
+                const char *m = json_object_get_string(doc, "message");
+
+                if (m)
+                        msg = text_sanitize_line(m, 160);
+                docker_client_set_error(c, "%s %s: HTTP status %ld%s%s", method, path, resp.status,
+                                        msg ? ": " : "", msg ? msg : "");
+                r = resp.status == 409 ? -EBUSY : resp.status == 404 ? -ENOENT : -EPROTO;
+                http_response_done(&resp);
                 return r;
         }
-        if (resp.status != 200) {
-                snprintf(c->error, sizeof(c->error), "GET %s: HTTP status %ld", path, resp.status);
+        if (ret)
+                *ret = resp;
+        else
                 http_response_done(&resp);
-                return -EPROTO;
-        }
-        *ret = resp;
         return 0;
+}
+
+int docker_request_parsed(struct docker_client *c, const char *method, const char *path, size_t max_body,
+                          int (*parse)(const char *body, size_t size, void *userdata), void *userdata,
+                          const char *what) {
+        struct http_response resp = {};
+        int r;
+
+        r = docker_request(c, method, path, max_body, &resp);
+        if (r < 0)
+                return r;
+        r = parse(resp.body, resp.body_size, userdata);
+        http_response_done(&resp);
+        if (r == -EBADMSG)
+                docker_client_set_error(c, "%s %s: not %s", method, path, what);
+        return r;
 }
 
 int docker_ping(struct docker_client *c, uint64_t *ret_rtt_usec) {
@@ -342,7 +255,7 @@ int docker_ping(struct docker_client *c, uint64_t *ret_rtt_usec) {
         uint64_t start = now_usec();
         int r;
 
-        r = docker_get(c, "/_ping", &resp);
+        r = docker_request(c, "GET", "/_ping", 0, &resp);
         if (r < 0)
                 return r;
         uint64_t rtt = now_usec() - start;
@@ -427,29 +340,12 @@ int docker_info_parse(const char *json, size_t size, struct docker_info *ret) {
         return 0;
 }
 
-/* GET PATH and parse its body with PARSE into RET; WHAT says what the body lacked. */
-static int docker_get_parsed(struct docker_client *c, const char *path,
-                             int (*parse)(const char *json, size_t size, void *ret), void *ret,
-                             const char *what) {
-        struct http_response resp = {};
-        int r;
-
-        r = docker_get(c, path, &resp);
-        if (r < 0)
-                return r;
-        r = parse(resp.body, resp.body_size, ret);
-        http_response_done(&resp);
-        if (r == -EBADMSG)
-                snprintf(c->error, sizeof(c->error), "GET %s: not a JSON object with %s", path, what);
-        return r;
-}
-
 static int parse_info(const char *json, size_t size, void *ret) {
         return docker_info_parse(json, size, ret);
 }
 
 int docker_get_info(struct docker_client *c, struct docker_info *ret) {
-        return docker_get_parsed(c, "/info", parse_info, ret, "a \"Driver\"");
+        return docker_request_parsed(c, "GET", "/info", 0, parse_info, ret, "a JSON object with a \"Driver\"");
 }
 
 void docker_info_done(struct docker_info *i) {
@@ -485,7 +381,8 @@ static int parse_version(const char *json, size_t size, void *ret) {
 }
 
 int docker_get_version(struct docker_client *c, struct docker_version *ret) {
-        return docker_get_parsed(c, "/version", parse_version, ret, "an \"ApiVersion\"");
+        return docker_request_parsed(c, "GET", "/version", 0, parse_version, ret,
+                                     "a JSON object with an \"ApiVersion\"");
 }
 
 void docker_version_done(struct docker_version *v) {

@@ -1,36 +1,35 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* The Docker Engine API, as much as the checker needs: /_ping, /info, /version.
+/* The Engine API as the node needs it: the checker's /_ping, /info and /version here,
+ * the pruner's calls in docker-prune.h, every one through one request helper.
  *
- * Invariants: a client talks to one daemon named by a DOCKER_HOST value, either
- * tcp://HOST[:PORT] (port 2375 when absent; HOST a host name of at most 253 bytes, an
- * IPv4 address or an [IPv6] address; PORT 1 to 65535) or unix:///PATH (an absolute path
- * that fits sun_path); anything else is -EINVAL. Strings from the daemon (driver,
- * backing filesystem, versions) are capped (256 bytes; the root directory PATH_MAX)
- * and cleaned of control characters (text_sanitize) as they are parsed.
+ * Invariants: a client talks to one daemon named by a parsed DOCKER_HOST
+ * (base/docker-host.h: the node's settings parse it once and pass the struct down).
+ * Strings from the daemon (driver, backing filesystem, versions) are capped (256
+ * bytes; the root directory PATH_MAX) and cleaned of control characters
+ * (text_sanitize) as they are parsed.
  * Every call has its own timeout (connect and total), set by docker_client_set_timeout()
- * before the call, and every response body is capped (1 MiB), so a hung or hostile
- * daemon costs at most the timeout and the cap. Never prints; negative errno as in
- * http.h, plus:
+ * before the call, and every response body is capped (1 MiB unless the call says
+ * more), so a hung or hostile daemon costs at most the timeout and the cap. Never
+ * prints; negative errno as in http.h, plus:
  *   -EBADMSG   the daemon answered, but not with what the API promises (bad JSON, not
  *              "OK" from /_ping)
- *   -EPROTO    an HTTP status other than 200 (docker_client_last_error() says which)
+ *   -EPROTO    an HTTP status other than 200 (docker_client_last_error() says which,
+ *              with the daemon's own message)
+ *   -EBUSY     409 Conflict (an image in use), -ENOENT 404 (no such object)
  * docker_client_last_error() says what went wrong for every failure. */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/docker-host.h"
+
 struct docker_client;
 
-/* Splits a DOCKER_HOST value into the base URL of the API and, for unix://, the
- * socket path: "tcp://10.0.0.1:2375" -> "http://10.0.0.1:2375", NULL;
- * "unix:///run/docker.sock" -> "http://localhost", "/run/docker.sock".
- * -EINVAL for another scheme, an empty host or path, a bad port. */
-int docker_host_parse(const char *docker_host, char **ret_base_url, char **ret_socket_path);
-
-int docker_client_new(const char *docker_host, struct docker_client **ret);
+/* A client of the daemon at HOST. -EINVAL for an unset HOST. */
+int docker_client_new(const struct docker_host *host, struct docker_client **ret);
 struct docker_client *docker_client_free(struct docker_client *c);
 static inline void docker_client_freep(struct docker_client **c) {
         docker_client_free(*c);
@@ -57,19 +56,25 @@ void docker_client_set_timeout(struct docker_client *c, uint64_t usec);
 /* What went wrong in the last failed call, for people ("" if nothing). */
 const char *docker_client_last_error(const struct docker_client *c);
 
-/* Names API version VERSION ("1.51") in the path of every docker_call(), so the daemon
+/* Names API version VERSION ("1.51") in the path of every request, so the daemon
  * speaks that version's API; NULL: no version (the daemon's newest). -EINVAL unless
  * VERSION is "1.N". */
 int docker_client_set_api_version(struct docker_client *c, const char *version);
 
 struct http_response;
 
-/* One call: METHOD PATH ("/images/json?all=1", already escaped), behind the version
- * prefix when one is set, with the body capped at MAX_BODY (0: the 1 MiB default).
- * 0 when a response arrived, whatever its status (RET->status; RET released with
- * http_response_done()), a negative errno when none did (the last error says why). */
-int docker_call(struct docker_client *c, const char *method, const char *path, size_t max_body,
-                struct http_response *ret);
+/* The one request helper: METHOD PATH ("/images/json?all=1", already escaped), behind
+ * the version prefix when one is set, with the body capped at MAX_BODY (0: the 1 MiB
+ * default). 0 with a 200 response in RET (released with http_response_done(); NULL:
+ * dropped); any other status is an error as the invariants say. */
+int docker_request(struct docker_client *c, const char *method, const char *path, size_t max_body,
+                   struct http_response *ret);
+
+/* docker_request() whose body PARSE reads into USERDATA; when PARSE says -EBADMSG, the
+ * last error is "METHOD PATH: not WHAT" (WHAT: "the JSON the API describes"). */
+int docker_request_parsed(struct docker_client *c, const char *method, const char *path, size_t max_body,
+                          int (*parse)(const char *body, size_t size, void *userdata), void *userdata,
+                          const char *what);
 
 /* Sets what docker_client_last_error() says (for callers that judge a reply). */
 void docker_client_set_error(struct docker_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

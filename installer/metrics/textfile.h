@@ -22,11 +22,12 @@
 
 #include "base/check-list.h"
 #include "base/figures.h"
+#include "base/settings.h"
 
 #define METRICS_FILE_NAME "dind_cache.prom"
 /* Debian's prometheus-node-exporter reads textfiles from here. */
 #define METRICS_DEFAULT_DIR "/var/lib/prometheus/node-exporter"
-#define METRICS_DIR_ENV "DIND_CACHE_TEXTFILE_DIR"
+#define METRICS_DIR_ENV SETTINGS_KEY_TEXTFILE_DIR    /* the node setting that names it */
 #define METRICS_LABEL_MAX 256
 
 struct metrics_input {

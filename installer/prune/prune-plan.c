@@ -34,7 +34,7 @@ uint64_t prune_bytes_over(const struct prune_fs *fs, int percent) {
         return fs->used > target ? fs->used - target : 0;
 }
 
-void prune_build_params(const struct prune_fs *fs, const struct prune_settings *s, bool crit,
+void prune_build_params(const struct prune_fs *fs, const struct node_settings *s, bool crit,
                         uint64_t cache_bytes, struct docker_build_prune *ret) {
         uint64_t low_bytes = fs->size / 100 * (uint64_t) s->low;
         uint64_t need = prune_bytes_over(fs, s->low);

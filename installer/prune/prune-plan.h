@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "docker/docker-prune.h"
-#include "prune/prune-settings.h"
+#include "base/settings.h"
 #include "prune/prune-state.h"
 
 struct prune_fs {
@@ -43,7 +43,7 @@ uint64_t prune_bytes_over(const struct prune_fs *fs, int percent);
  * reserve, no cap; `all`, every record images still hold too, is the caller's last
  * resort, set after). CACHE_BYTES is the cache's own size, for keep-storage, which
  * older daemons read instead. */
-void prune_build_params(const struct prune_fs *fs, const struct prune_settings *s, bool crit,
+void prune_build_params(const struct prune_fs *fs, const struct node_settings *s, bool crit,
                         uint64_t cache_bytes, struct docker_build_prune *ret);
 
 enum prune_verdict {

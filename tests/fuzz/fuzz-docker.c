@@ -2,7 +2,8 @@
 /* docker/docker.h and the daemon verdict of check/health-daemon.c: any /info and
  * /version body (the input, split at "\n---8<---\n") is parsed without crashing or
  * leaking, and the storage-driver verdict follows the rules; any DOCKER_HOST value (the
- * input's first line) gives a usable URL or -EINVAL. */
+ * input's first line) gives a usable host or -EINVAL, as a model says, and the node's
+ * settings (base/settings.h), which parse it for check and prune, agree. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
@@ -10,6 +11,8 @@
 #include <stdio.h>
 
 #include "fuzz.h"
+#include "base/settings.h"
+#include "base/text.h"
 /* The verdict (check_driver) is static: the harness includes its source (and the
  * Makefile leaves that object out of this harness's link). */
 #include "check/health-daemon.c"
@@ -127,12 +130,44 @@ static char *model_tcp(const char *s, bool *ret_canonical) {
         return url;
 }
 
+/* What the node's settings make of DOCKER_HOST=TEXT: refused exactly when the parser
+ * refuses it or it is not printable text, else the host the parser gave. */
+static void settings_agree(const char *text, int parsed, const struct docker_host *h) {
+        _cleanup_free_ char *var = NULL;
+        struct node_settings s = {};
+        struct check_list l = {};
+        bool refused = parsed < 0 || text_setting_problem(text);
+        int r;
+
+        if (asprintf(&var, "DOCKER_HOST=%s", text) < 0)
+                abort();
+        r = node_settings_read_check((char *const[]) { var, NULL }, &s, &l);
+        if (!*text) {
+                FUZZ_ASSERT(r == 0 && s.docker_host.kind == DOCKER_HOST_UNSET);
+        } else if (refused) {
+                FUZZ_ASSERT(r == -EINVAL && l.n == 1 && strstr(l.items[0].message, "DOCKER_HOST="));
+                FUZZ_ASSERT(fuzz_no_control(l.items[0].message, NULL) && strlen(l.items[0].message) < 2048);
+        } else {
+                FUZZ_ASSERT(r == 0 && s.docker_host.kind == h->kind && streq(s.docker_host.text, text));
+                FUZZ_ASSERT(s.docker_host.port == h->port);
+        }
+        node_settings_done(&s);
+        check_list_done(&l);
+}
+
 static void docker_host(const char *text) {
-        char *url = NULL, *socket_path = NULL, *model = NULL;
+        struct docker_host h = { .kind = 99 };
+        char *url = NULL, *model = NULL;
         bool canonical = false;
-        int r = docker_host_parse(text, &url, &socket_path);
+        int r = docker_host_parse(text, &h);
 
         FUZZ_ASSERT(r == 0 || r == -EINVAL);
+        settings_agree(text, r, &h);
+        if (r < 0) {
+                FUZZ_ASSERT(h.kind == 99 && !h.text && !h.host && !h.socket_path);   /* untouched */
+                h = (struct docker_host) {};
+        } else
+                url = docker_host_base_url(&h);
         if (strncmp(text, "tcp://", 6) == 0) {
                 /* Only a well-formed host passes ("tcp://[1]:2375" and 10,000-character
                  * hosts did), and every well-formed one does. */
@@ -143,18 +178,19 @@ static void docker_host(const char *text) {
                         FUZZ_ASSERT(!model || !canonical);
                 free(model);
         }
-        if (r < 0) {
-                FUZZ_ASSERT(!url && !socket_path);
+        if (r < 0)
                 return;
-        }
         FUZZ_ASSERT(url && strncmp(url, "http://", 7) == 0);
         FUZZ_ASSERT(fuzz_no_control(url, NULL) && !strchr(url, ' '));
+        FUZZ_ASSERT(streq(h.text, text));
         if (strncmp(text, "unix://", 7) == 0)
-                FUZZ_ASSERT(socket_path && socket_path[0] == '/' && strlen(socket_path) < 108);
+                FUZZ_ASSERT(h.kind == DOCKER_HOST_UNIX && h.socket_path && h.socket_path[0] == '/' &&
+                            strlen(h.socket_path) < 108 && !h.host);
         else
-                FUZZ_ASSERT(!socket_path && strncmp(text, "tcp://", 6) == 0);
+                FUZZ_ASSERT(h.kind == DOCKER_HOST_TCP && !h.socket_path && h.port >= 1 &&
+                            strncmp(text, "tcp://", 6) == 0);
         free(url);
-        free(socket_path);
+        docker_host_done(&h);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The checker's settings as an operator writes them in the env file, the threshold
- * arithmetic, the summary line, and checks that need neither disk nor daemon. */
+/* The checker's threshold arithmetic, the summary line, checks that need neither disk
+ * nor daemon, and the daemon's verdicts against a canned one. (Its settings, as an
+ * operator writes them in the env file: base/test-settings.c.) */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,111 +18,6 @@
 
 #include "check/health.h"
 #include "base/message-ids.h"
-
-static const char *const VARS[] = {
-        "DOCKER_HOST", "DIND_CACHE_DATA_DIR", "DIND_CACHE_DISK_WARN", "DIND_CACHE_DISK_CRIT",
-        "DIND_CACHE_INODE_WARN", "DIND_CACHE_INODE_CRIT", "DIND_CACHE_WRITE_WARN_MS",
-        "DIND_CACHE_TIMEOUT", "DIND_CACHE_DEADLINE", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH",
-        "DIND_CACHE_CERT_WARN_DAYS", "DIND_CACHE_CERT_CRIT_DAYS",
-};
-
-static int clear_env(void **state) {
-        for (size_t i = 0; i < sizeof(VARS) / sizeof(VARS[0]); i++)
-                unsetenv(VARS[i]);
-        return 0;
-}
-
-static void test_defaults(void **state) {
-        struct health_settings s = {};
-        struct check_list l = {};
-
-        assert_int_equal(health_settings_from_env(&s, &l), 0);
-        assert_int_equal(l.n, 0);
-        assert_null(s.docker_host);
-        assert_string_equal(s.data_dir, "/mnt/k8s/docker");
-        assert_int_equal(s.disk_warn, 80);
-        assert_int_equal(s.disk_crit, 90);
-        assert_int_equal(s.inode_warn, 80);
-        assert_int_equal(s.inode_crit, 90);
-        assert_int_equal(s.write_warn_usec, 1000000);
-        assert_int_equal(s.timeout_usec, 5000000);
-        assert_int_equal(s.deadline_usec, 30000000);
-        health_settings_done(&s);
-}
-
-static void test_values_from_the_environment(void **state) {
-        struct health_settings s = {};
-        struct check_list l = {};
-
-        setenv("DOCKER_HOST", "tcp://10.0.0.5:2375", 1);
-        setenv("DIND_CACHE_DATA_DIR", "/srv/cache", 1);
-        setenv("DIND_CACHE_DISK_WARN", "70", 1);
-        setenv("DIND_CACHE_DISK_CRIT", "95", 1);
-        setenv("DIND_CACHE_INODE_WARN", "", 1); /* an empty line in the env file: default */
-        setenv("DIND_CACHE_WRITE_WARN_MS", "250", 1);
-        setenv("DIND_CACHE_TIMEOUT", "1500ms", 1);
-        setenv("DIND_CACHE_DEADLINE", "20", 1);
-        assert_int_equal(health_settings_from_env(&s, &l), 0);
-        assert_string_equal(s.docker_host, "tcp://10.0.0.5:2375");
-        assert_string_equal(s.data_dir, "/srv/cache");
-        assert_int_equal(s.disk_warn, 70);
-        assert_int_equal(s.disk_crit, 95);
-        assert_int_equal(s.inode_warn, 80);
-        assert_int_equal(s.write_warn_usec, 250000);
-        assert_int_equal(s.timeout_usec, 1500000);
-        assert_int_equal(s.deadline_usec, 20000000);
-        health_settings_done(&s);
-}
-
-/* Sets NAME=VALUE and expects one UNKNOWN "settings" result naming NAME. */
-static void expect_bad(const char *name, const char *value) {
-        struct health_settings s = { .data_dir = (char *) "untouched" };
-        struct check_list l = {};
-
-        clear_env(NULL);
-        setenv(name, value, 1);
-        assert_int_equal(health_settings_from_env(&s, &l), -EINVAL);
-        assert_string_equal(s.data_dir, "untouched");
-        assert_int_equal(l.n, 1);
-        assert_string_equal(l.items[0].name, "settings");
-        assert_int_equal(l.items[0].state, CHECK_UNKNOWN);
-        assert_string_equal(l.items[0].message_id, MID_SETTINGS_INVALID);
-        assert_non_null(strstr(l.items[0].message, name));
-        assert_int_equal(check_state_to_plugin_status(check_list_worst(&l)), 3);
-        check_list_done(&l);
-}
-
-static void test_bad_values_are_unknown_naming_the_variable(void **state) {
-        expect_bad("DIND_CACHE_DISK_WARN", "abc");
-        expect_bad("DIND_CACHE_DISK_WARN", "80%");
-        expect_bad("DIND_CACHE_DISK_WARN", "0");
-        expect_bad("DIND_CACHE_DISK_CRIT", "101");
-        expect_bad("DIND_CACHE_DISK_CRIT", "-5");
-        expect_bad("DIND_CACHE_DISK_WARN", "90");   /* not below crit 90 */
-        expect_bad("DIND_CACHE_DISK_CRIT", "50");   /* below warn 80 */
-        expect_bad("DIND_CACHE_INODE_WARN", "99999999999999999999");
-        expect_bad("DIND_CACHE_INODE_CRIT", "1e2");
-        expect_bad("DIND_CACHE_WRITE_WARN_MS", "fast");
-        expect_bad("DIND_CACHE_WRITE_WARN_MS", "0");
-        expect_bad("DIND_CACHE_TIMEOUT", "forever");
-        expect_bad("DIND_CACHE_TIMEOUT", "0");
-        expect_bad("DIND_CACHE_DEADLINE", "2h");
-        expect_bad("DIND_CACHE_DATA_DIR", "relative/dir");
-        expect_bad("DOCKER_HOST", "ssh://node1");
-        expect_bad("DOCKER_HOST", "tcp://host:notaport");
-}
-
-static void test_every_bad_value_is_reported(void **state) {
-        struct health_settings s = {};
-        struct check_list l = {};
-
-        setenv("DIND_CACHE_DISK_WARN", "x", 1);
-        setenv("DIND_CACHE_INODE_CRIT", "200", 1);
-        setenv("DOCKER_HOST", "ftp://x", 1);
-        assert_int_equal(health_settings_from_env(&s, &l), -EINVAL);
-        assert_int_equal(l.n, 3);
-        check_list_done(&l);
-}
 
 static void test_thresholds(void **state) {
         assert_int_equal(health_threshold_state(0, 80, 90), CHECK_OK);
@@ -167,7 +63,7 @@ static void test_summary_lists_what_is_not_ok_worst_first(void **state) {
 }
 
 static void test_missing_data_dir_is_critical(void **state) {
-        struct health_settings s = { .data_dir = (char *) "/nonexistent/dind-cache", .disk_warn = 80,
+        struct node_settings s = { .data_dir = (char *) "/nonexistent/dind-cache", .disk_warn = 80,
                                      .disk_crit = 90, .timeout_usec = 1000000, .deadline_usec = 5000000 };
         struct check_list l = {};
         char *fs_type = NULL;
@@ -182,7 +78,7 @@ static void test_missing_data_dir_is_critical(void **state) {
 }
 
 static void test_no_docker_host_is_a_warning(void **state) {
-        struct health_settings s = { .timeout_usec = 1000000, .deadline_usec = 5000000 };
+        struct node_settings s = { .timeout_usec = 1000000, .deadline_usec = 5000000 };
         struct check_list l = {};
 
         assert_int_equal(health_check_daemon(&s, "xfs", now_usec() + s.deadline_usec, &l), 0);
@@ -194,15 +90,17 @@ static void test_no_docker_host_is_a_warning(void **state) {
 }
 
 static void test_a_passed_deadline_skips_the_daemon_as_unknown(void **state) {
-        struct health_settings s = { .docker_host = (char *) "tcp://127.0.0.1:9", .timeout_usec = 1000000,
-                                     .deadline_usec = 1000000 };
+        struct node_settings s = { .timeout_usec = 1000000, .deadline_usec = 1000000 };
         struct check_list l = {};
+
+        assert_int_equal(docker_host_parse("tcp://127.0.0.1:9", &s.docker_host), 0);
 
         assert_int_equal(health_check_daemon(&s, "xfs", now_usec() - 1, &l), 0);
         assert_int_equal(l.n, 1);
         assert_int_equal(l.items[0].state, CHECK_UNKNOWN);
         assert_string_equal(l.items[0].message_id, MID_DEADLINE_PASSED);
         check_list_done(&l);
+        docker_host_done(&s.docker_host);
 }
 
 /* A canned Docker Engine API on a unix socket: answers /_ping, /info and /version
@@ -283,9 +181,11 @@ static enum check_state driver_state(const char *info, const char *fs_type, char
 
         fake_daemon_start(&d, info);
         snprintf(host, sizeof(host), "unix://%s", d.path);
-        struct health_settings s = { .docker_host = host, .timeout_usec = 2000000, .deadline_usec = 10000000 };
+        struct node_settings s = { .timeout_usec = 2000000, .deadline_usec = 10000000 };
+        assert_int_equal(docker_host_parse(host, &s.docker_host), 0);
         assert_int_equal(health_check_daemon(&s, fs_type, now_usec() + s.deadline_usec, &l), 0);
         fake_daemon_stop(&d);
+        docker_host_done(&s.docker_host);
 
         assert_non_null(check_list_find(&l, "daemon"));
         assert_int_equal(check_list_find(&l, "daemon")->state, CHECK_OK);
@@ -326,71 +226,8 @@ static void test_storage_driver_verdicts(void **state) {
         }
 }
 
-static void test_tls_settings_follow_the_docker_cli(void **state) {
-        struct health_settings s = {};
-        struct check_list l = {};
-
-        assert_int_equal(health_settings_from_env(&s, &l), 0);
-        assert_false(s.tls_verify);
-        assert_null(s.cert_path);
-        assert_int_equal(s.cert_warn_days, 30);
-        assert_int_equal(s.cert_crit_days, 7);
-        health_settings_done(&s);
-
-        setenv("DOCKER_TLS_VERIFY", "1", 1);
-        setenv("DOCKER_CERT_PATH", "/etc/dind-cache/pki/checker", 1);
-        setenv("DIND_CACHE_CERT_WARN_DAYS", "60", 1);
-        setenv("DIND_CACHE_CERT_CRIT_DAYS", "14", 1);
-        assert_int_equal(health_settings_from_env(&s, &l), 0);
-        assert_true(s.tls_verify);
-        assert_string_equal(s.cert_path, "/etc/dind-cache/pki/checker");
-        assert_int_equal(s.cert_warn_days, 60);
-        assert_int_equal(s.cert_crit_days, 14);
-        health_settings_done(&s);
-
-        /* As the Docker CLI reads it: empty is unset. */
-        setenv("DOCKER_TLS_VERIFY", "", 1);
-        assert_int_equal(health_settings_from_env(&s, &l), 0);
-        assert_false(s.tls_verify);
-        health_settings_done(&s);
-        assert_int_equal(l.n, 0);
-}
-
-static void test_bad_tls_settings_name_the_variable(void **state) {
-        static const char *const cases[][3] = {
-                { "DOCKER_TLS_VERIFY", "1", "DOCKER_CERT_PATH" },          /* no cert path */
-                { "DOCKER_CERT_PATH", "relative/dir", "DOCKER_CERT_PATH" },
-                { "DIND_CACHE_CERT_WARN_DAYS", "soon", "DIND_CACHE_CERT_WARN_DAYS" },
-                { "DIND_CACHE_CERT_CRIT_DAYS", "40", "DIND_CACHE_CERT_CRIT_DAYS" }, /* not below warn */
-        };
-
-        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-                struct health_settings s = {};
-                struct check_list l = {};
-
-                clear_env(NULL);
-                setenv("DOCKER_TLS_VERIFY", "1", 1);
-                if (strcmp(cases[i][0], "DOCKER_TLS_VERIFY") != 0)
-                        setenv("DOCKER_CERT_PATH", "/etc/dind-cache/pki/checker", 1);
-                setenv(cases[i][0], cases[i][1], 1);
-                assert_int_equal(health_settings_from_env(&s, &l), -EINVAL);
-                assert_int_equal(l.n, 1);
-                assert_int_equal(l.items[0].state, CHECK_UNKNOWN);
-                if (!strstr(l.items[0].message, cases[i][2]))
-                        fail_msg("case %zu: '%s' does not name %s", i, l.items[0].message, cases[i][2]);
-                check_list_done(&l);
-        }
-        clear_env(NULL);
-}
-
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup(test_defaults, clear_env),
-                cmocka_unit_test_setup(test_values_from_the_environment, clear_env),
-                cmocka_unit_test_setup(test_tls_settings_follow_the_docker_cli, clear_env),
-                cmocka_unit_test_setup(test_bad_tls_settings_name_the_variable, clear_env),
-                cmocka_unit_test_setup(test_bad_values_are_unknown_naming_the_variable, clear_env),
-                cmocka_unit_test_setup(test_every_bad_value_is_reported, clear_env),
                 cmocka_unit_test(test_thresholds),
                 cmocka_unit_test(test_percent_used_rounds_up_like_df),
                 cmocka_unit_test(test_summary_lists_what_is_not_ok_worst_first),

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The pruner's decisions: settings refused with the variable named, the last-use state
- * and what events move it, the order images go in, and the build cache's targets. */
+/* The pruner's decisions: the last-use state and what events move it, the order images
+ * go in, and the build cache's targets. (Its settings: base/test-settings.c.) */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,65 +13,10 @@
 #include <cmocka.h>
 
 #include "prune/prune-plan.h"
-#include "prune/prune-settings.h"
 #include "prune/prune-state.h"
 
 #define ID(c) "sha256:" c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c \
                         c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
-
-static void clear_env(void) {
-        static const char *vars[] = { "DOCKER_HOST", "DIND_CACHE_DATA_DIR", "DIND_CACHE_PRUNE_HIGH",
-                                      "DIND_CACHE_PRUNE_LOW", "DIND_CACHE_PRUNE_CRIT", "DIND_CACHE_PRUNE_MIN_AGE",
-                                      "DIND_CACHE_PRUNE_RESERVE", "DIND_CACHE_PRUNE_STATE", "DIND_CACHE_TIMEOUT" };
-        for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
-                unsetenv(vars[i]);
-        setenv("DOCKER_HOST", "tcp://127.0.0.1:2375", 1);
-}
-
-static void test_settings_defaults(void **state) {
-        struct prune_settings s = {};
-        char *problem = NULL;
-
-        clear_env();
-        assert_int_equal(prune_settings_from_env(&s, &problem), 0);
-        assert_int_equal(s.high, 80);
-        assert_int_equal(s.low, 70);
-        assert_int_equal(s.crit, 90);
-        assert_int_equal(s.reserve, 10);
-        assert_true(s.min_age_usec == 3600ULL * 1000000);
-        assert_string_equal(s.data_dir, "/mnt/k8s/docker");
-        assert_string_equal(s.state_path, "/var/lib/dind-cache/prune-state.json");
-        prune_settings_done(&s);
-}
-
-static void assert_refused(const char *var, const char *value, const char *named) {
-        struct prune_settings s = {};
-        char *problem = NULL;
-
-        clear_env();
-        setenv(var, value, 1);
-        assert_int_equal(prune_settings_from_env(&s, &problem), -EINVAL);
-        assert_non_null(problem);
-        if (!strstr(problem, named))
-                fail_msg("'%s' does not name %s", problem, named);
-        assert_null(strchr(problem, '\n'));
-        free(problem);
-        unsetenv(var);
-}
-
-static void test_bad_settings_name_the_variable(void **state) {
-        assert_refused("DIND_CACHE_PRUNE_LOW", "80", "DIND_CACHE_PRUNE_LOW=80 must be below DIND_CACHE_PRUNE_HIGH=80");
-        assert_refused("DIND_CACHE_PRUNE_HIGH", "0", "DIND_CACHE_PRUNE_HIGH='0'");
-        assert_refused("DIND_CACHE_PRUNE_CRIT", "101", "DIND_CACHE_PRUNE_CRIT='101'");
-        assert_refused("DIND_CACHE_PRUNE_HIGH", "eighty", "DIND_CACHE_PRUNE_HIGH='eighty'");
-        assert_refused("DIND_CACHE_PRUNE_HIGH", "95", "must be below DIND_CACHE_PRUNE_CRIT=90");
-        assert_refused("DIND_CACHE_PRUNE_MIN_AGE", "soon", "DIND_CACHE_PRUNE_MIN_AGE");
-        assert_refused("DIND_CACHE_PRUNE_RESERVE", "60", "DIND_CACHE_PRUNE_RESERVE");
-        assert_refused("DIND_CACHE_PRUNE_STATE", "relative/path", "DIND_CACHE_PRUNE_STATE");
-        assert_refused("DOCKER_HOST", "ssh://node", "DOCKER_HOST");
-        /* Control characters from the environment never reach the message raw. */
-        assert_refused("DIND_CACHE_PRUNE_HIGH", "8\n0", "DIND_CACHE_PRUNE_HIGH='8?0'");
-}
 
 static struct docker_image image(const char *id, const char *tag, int64_t created, uint64_t size, char **layers) {
         struct docker_image i = { .id = strdup(id), .created = created, .size = size, .layers = layers };
@@ -223,7 +168,7 @@ static void test_plan_orders_lru_and_protects_bases_and_containers(void **state)
 }
 
 static void test_build_cache_targets(void **state) {
-        struct prune_settings s = { .high = 80, .low = 70, .crit = 90, .reserve = 10 };
+        struct node_settings s = { .high = 80, .low = 70, .crit = 90, .reserve = 10 };
         struct docker_build_prune p;
         struct prune_fs fs;
 
@@ -250,8 +195,6 @@ static void test_build_cache_targets(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_settings_defaults),
-                cmocka_unit_test(test_bad_settings_name_the_variable),
                 cmocka_unit_test(test_names_resolve_to_images),
                 cmocka_unit_test(test_events_move_last_use_forward_only),
                 cmocka_unit_test(test_state_file_round_trip_and_damage),
