@@ -29,6 +29,14 @@ int prune_fs_read(const char *path, struct prune_fs *ret) {
         return 0;
 }
 
+void prune_fs_lower(struct prune_fs *fs, uint64_t bytes) {
+        uint64_t used = fs->used > bytes ? fs->used - bytes : 0;
+
+        fs->used = used;
+        fs->avail = fs->size - used;
+        fs->percent = percent_used(used, fs->avail);
+}
+
 uint64_t prune_bytes_over(const struct prune_fs *fs, int percent) {
         uint64_t target = fs->size / 100 * (uint64_t) percent + fs->size % 100 * (uint64_t) percent / 100;
         return fs->used > target ? fs->used - target : 0;

@@ -35,6 +35,9 @@ int prune_fs_read(const char *path, struct prune_fs *ret);
 void prune_fs_from_counts(uint64_t blocks, uint64_t bfree, uint64_t bavail, uint64_t frsize,
                           struct prune_fs *ret);
 
+/* FS with BYTES fewer used (a dry run's estimate of a step). */
+void prune_fs_lower(struct prune_fs *fs, uint64_t bytes);
+
 /* Bytes to free so that use falls under PERCENT: used - size * PERCENT / 100, or 0. */
 uint64_t prune_bytes_over(const struct prune_fs *fs, int percent);
 

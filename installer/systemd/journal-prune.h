@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* The pruner's journal entries: one per step and one summary per run. Never prints.
+/* The pruner's journal entries (built with journal.h's entry builder): one per step
+ * and one summary per run; and the last run read back for status. Never prints.
  *
  * Every entry carries:
  *   MESSAGE, PRIORITY, MESSAGE_ID (message-ids.h, MID_PRUNE_*), SYSLOG_IDENTIFIER=dind-cache

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <systemd/sd-id128.h>
@@ -8,8 +11,6 @@
 
 #include "systemd/journal.h"
 #include "base/message-ids.h"
-
-#define MAX_FIELDS 12
 
 bool journal_available(void) {
         return access(JOURNAL_SOCKET, F_OK) == 0;
@@ -24,25 +25,41 @@ int journal_new_run_id(char ret[JOURNAL_RUN_ID_LEN + 1]) {
         return 0;
 }
 
-/* The fields of one entry, each "NAME=value" in its own allocation. */
-struct entry {
-        char *fields[MAX_FIELDS];
-        size_t n;
-        bool oom;
-};
-
-static void entry_add(struct entry *e, const char *name, const char *value) {
-        if (!value || e->n >= MAX_FIELDS)
-                return;
-        char *f = strdup_printf("%s=%s", name, value);
-        if (!f)
+static void entry_take(struct journal_entry *e, char *field) {
+        if (!field)
                 e->oom = true;
+        else if (e->n >= JOURNAL_MAX_FIELDS)
+                free(field);
         else
-                e->fields[e->n++] = f;
+                e->fields[e->n++] = field;
 }
 
-static int entry_send(struct entry *e) {
-        struct iovec iov[MAX_FIELDS];
+void journal_entry_add(struct journal_entry *e, const char *name, const char *value) {
+        if (value)
+                entry_take(e, strdup_printf("%s=%s", name, value));
+}
+
+void journal_entry_addf(struct journal_entry *e, const char *name, const char *fmt, ...) {
+        _cleanup_free_ char *value = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&value, fmt, ap) < 0)
+                value = NULL;
+        va_end(ap);
+        entry_take(e, value ? strdup_printf("%s=%s", name, value) : NULL);
+}
+
+void journal_entry_begin(struct journal_entry *e, const char *message, int priority, const char *message_id) {
+        *e = (struct journal_entry) {};
+        journal_entry_add(e, "MESSAGE", message);
+        journal_entry_addf(e, "PRIORITY", "%d", priority);
+        journal_entry_add(e, "MESSAGE_ID", message_id);
+        journal_entry_add(e, "SYSLOG_IDENTIFIER", "dind-cache");
+}
+
+int journal_entry_send(struct journal_entry *e) {
+        struct iovec iov[JOURNAL_MAX_FIELDS];
         int r;
 
         for (size_t i = 0; i < e->n; i++)
@@ -50,25 +67,19 @@ static int entry_send(struct entry *e) {
         r = e->oom ? -ENOMEM : sd_journal_sendv(iov, (int) e->n);
         for (size_t i = 0; i < e->n; i++)
                 free(e->fields[i]);
-        *e = (struct entry) {};
+        *e = (struct journal_entry) {};
         return r;
 }
 
-static void entry_common(struct entry *e, const char *message, enum check_state state,
+static void entry_common(struct journal_entry *e, const char *message, enum check_state state,
                          const char *message_id, const char *check, const char *data_dir,
                          const char *instance, const char *run_id) {
-        char prio[4];
-
-        snprintf(prio, sizeof(prio), "%d", check_state_to_priority(state));
-        entry_add(e, "MESSAGE", message);
-        entry_add(e, "PRIORITY", prio);
-        entry_add(e, "MESSAGE_ID", message_id);
-        entry_add(e, "SYSLOG_IDENTIFIER", "dind-cache");
-        entry_add(e, "DIND_CHECK", check);
-        entry_add(e, "DIND_STATE", check_state_to_plugin_string(state));
-        entry_add(e, "DIND_DATA_DIR", data_dir);
-        entry_add(e, "DIND_RUN_ID", run_id);
-        entry_add(e, "DIND_INSTANCE", instance);
+        journal_entry_begin(e, message, check_state_to_priority(state), message_id);
+        journal_entry_add(e, "DIND_CHECK", check);
+        journal_entry_add(e, "DIND_STATE", check_state_to_plugin_string(state));
+        journal_entry_add(e, "DIND_DATA_DIR", data_dir);
+        journal_entry_add(e, "DIND_RUN_ID", run_id);
+        journal_entry_add(e, "DIND_INSTANCE", instance);
 }
 
 int journal_send_checks(const struct check_list *l, const char *summary, const char *data_dir,
@@ -82,21 +93,21 @@ int journal_send_checks_instance(const struct check_list *l, const char *summary
 
         for (size_t i = 0; i < l->n; i++) {
                 const struct check_result *c = &l->items[i];
-                struct entry e = {};
+                struct journal_entry e;
 
                 entry_common(&e, c->message, c->state, c->message_id, c->name, data_dir, instance, run_id);
-                entry_add(&e, "DIND_VALUE", c->value);
-                entry_add(&e, "DIND_THRESHOLD", c->threshold);
+                journal_entry_add(&e, "DIND_VALUE", c->value);
+                journal_entry_add(&e, "DIND_THRESHOLD", c->threshold);
                 if (c->state != CHECK_OK)
-                        entry_add(&e, "DIND_REMEDY", c->remedy);
-                r = entry_send(&e);
+                        journal_entry_add(&e, "DIND_REMEDY", c->remedy);
+                r = journal_entry_send(&e);
                 if (r < 0 && first == 0)
                         first = r;
         }
 
-        struct entry e = {};
+        struct journal_entry e;
         entry_common(&e, summary, check_list_worst(l), MID_SUMMARY, "summary", data_dir, instance, run_id);
-        r = entry_send(&e);
+        r = journal_entry_send(&e);
         if (r < 0 && first == 0)
                 first = r;
         return first;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* The checker's results as structured journal entries (sd-journal): one entry per
- * result and one summary entry per run. The designated journal module: it sends, but
- * never prints; only cmd-check calls it.
+/* Structured journal entries (sd-journal): the one entry builder, and the checker's
+ * results on it, one entry per result and one summary entry per run (the pruner's
+ * entries, journal-prune.h, are built with it too). The designated journal module: it
+ * sends, but never prints; only cmd/ calls it.
  *
  * Every entry carries (helper `status` reads these back; keep the names):
  *   MESSAGE           the result's message, readable on its own
@@ -20,11 +21,33 @@
  * The summary's MESSAGE is health_summary(). */
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "base/check-list.h"
+#include "base/util.h"
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
 #define JOURNAL_RUN_ID_LEN 32
+#define JOURNAL_MAX_FIELDS 16
+
+/* One entry under construction: fields "NAME=value", in the order they were added.
+ * A field that cannot be made (memory) makes the send fail with -ENOMEM; fields past
+ * JOURNAL_MAX_FIELDS are dropped. */
+struct journal_entry {
+        char *fields[JOURNAL_MAX_FIELDS];
+        size_t n;
+        bool oom;
+};
+
+/* Starts E afresh with MESSAGE, PRIORITY, MESSAGE_ID and SYSLOG_IDENTIFIER=dind-cache,
+ * the fields every entry of dind-cache carries. */
+void journal_entry_begin(struct journal_entry *e, const char *message, int priority, const char *message_id);
+/* Adds NAME=VALUE; a NULL VALUE adds nothing. */
+void journal_entry_add(struct journal_entry *e, const char *name, const char *value);
+/* Adds NAME=the formatted value. */
+void journal_entry_addf(struct journal_entry *e, const char *name, const char *fmt, ...) _printf_(3, 4);
+/* Sends E and frees its fields (E is empty after): 0 or negative errno. */
+int journal_entry_send(struct journal_entry *e);
 
 /* Whether journald listens here (its socket exists). */
 bool journal_available(void);

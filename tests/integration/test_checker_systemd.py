@@ -231,6 +231,30 @@ def test_the_pruner_runs_in_its_sandbox_and_status_shows_its_last_run(node):
     assert doc["prune"]["last_run"].startswith("dind-cache prune OK") and doc["prune"]["next_run_usec"] > 0
 
 
+def test_the_pruner_cannot_read_the_cas_the_servers_or_the_jobs_keys(node):
+    """As the checker's: the loaded unit lists them, and a shell run in the pruner's
+    sandbox (its unit, ExecStart= alone replaced by a runtime drop-in) reads the key the
+    pruner presents but none of those."""
+    keys = [f"{PKI}/{d}/key.pem" for d in ("ca", "server", "client")]
+    out = node.run("systemctl", "show", PRUNE_SERVICE, "--property=InaccessiblePaths", check=True).stdout
+    assert out.strip() == "InaccessiblePaths=" + " ".join(f"-{k}" for k in keys), out
+
+    probe = f"cat {PKI}/checker/key.pem >/dev/null || exit 5; " + "".join(
+        f"test -e {k} || exit 3; if cat {k} >/dev/null; then exit 4; fi; " for k in keys)
+    dropin = f"/run/systemd/system/{PRUNE_SERVICE}.d/zz-probe.conf"
+    node.systemd.run("sh", "-c", f"mkdir -p {dropin.rsplit('/', 1)[0]} && cat > {dropin}",
+                     input=f"[Service]\nExecStart=\nExecStart=/bin/sh -c '{probe}'\n")
+    try:
+        node.run("systemctl", "daemon-reload", check=True)
+        r = node.run("systemctl", "start", PRUNE_SERVICE)
+        log = node.run("journalctl", "--no-pager", "-n", "20", "-u", PRUNE_SERVICE).stdout
+        assert r.returncode == 0, log
+        assert all(f"{k}: Permission denied" in log for k in keys), log
+    finally:
+        node.run("rm", "-f", dropin)
+        node.run("systemctl", "daemon-reload", check=True)
+
+
 def test_a_started_check_shows_its_summary_in_systemctl_status(node):
     r = node.run("systemctl", "start", SERVICE)
     assert r.returncode == 0, r.stderr

@@ -304,6 +304,34 @@ def test_a_running_containers_image_is_never_removed(cache, daemon, projects):
     daemon.docker("rm", "-f", "job")
 
 
+def test_a_stopped_containers_image_is_never_removed(cache, daemon, tmp_path):
+    """A stopped container holds its image as a running one does. Its image is the least
+    recently used one here, and above CRIT nothing is kept for its recent use: the
+    container alone holds it. (A stopped container older than MIN_AGE goes in the cheap
+    step, and one within it has just used its image: below CRIT the grace holds that
+    image too.) The image has a second tag: the daemon refuses to remove an image a
+    container uses, but it untags one of several names without a word."""
+    make_base(daemon, tmp_path)
+    make_project(daemon, tmp_path, "held")
+    daemon.docker("tag", "held:latest", "held:v2")
+    daemon.docker("create", "--name", "stopped-job", "held:latest", "true")
+    time.sleep(1.1)  # event times are in seconds: the others are used later
+    for name in ("cold0", "hot0"):
+        make_project(daemon, tmp_path, name)
+    time.sleep(1.1)
+    use(daemon, "hot0")
+    fill_to(cache, 95)
+    env = dict(watermarks(cache, 3), DIND_CACHE_PRUNE_MIN_AGE="1h")
+    env["DIND_CACHE_PRUNE_CRIT"] = str(int(env["DIND_CACHE_PRUNE_HIGH"]) + 1)
+    status, doc, p = prune_json(daemon, cache, env=env)
+    assert status in (0, 1), p.stdout + p.stderr
+    left = images(daemon)
+    assert {"held:latest", "held:v2", "bb:latest"} <= left, p.stdout   # bb: the base of an image in use
+    assert not [i for i in doc["images"] if set(i["tags"]) & {"held:latest", "held:v2"}], doc["images"]
+    assert "cold0:latest" not in left, doc["images"]                    # the next least recently used went
+    assert daemon.docker("inspect", "-f", "{{.State.Status}}", "stopped-job").stdout.strip() == "created"
+
+
 def test_recently_used_images_are_kept_and_the_warning_says_why(cache, daemon, projects):
     fill_to(cache, 88)
     env = dict(watermarks(cache, 3), DIND_CACHE_PRUNE_MIN_AGE="1h")

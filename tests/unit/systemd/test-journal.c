@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Every MESSAGE_ID the checker logs is explained in the embedded catalog, and run ids
- * are what `status` filters on. */
+/* Every MESSAGE_ID the checker logs is explained in the embedded catalog, run ids are
+ * what `status` filters on, and the one entry builder (the checker's and the pruner's
+ * entries) makes the fields it is given, in order. */
 #include <ctype.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -8,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -70,11 +72,36 @@ static void test_run_ids_are_32_hex_and_fresh(void **state) {
         assert_string_not_equal(a, b);
 }
 
+static void test_entries_carry_the_common_fields_then_the_given_ones(void **state) {
+        static const char *const want[] = {
+                "MESSAGE=images: removed 2 images", "PRIORITY=6", "MESSAGE_ID=0123456789abcdef0123456789abcdef",
+                "SYSLOG_IDENTIFIER=dind-cache", "DIND_PRUNE_STEP=images", "DIND_COUNT=2", "DIND_USE_AFTER=-1",
+        };
+        struct journal_entry e;
+
+        journal_entry_begin(&e, "images: removed 2 images", 6, "0123456789abcdef0123456789abcdef");
+        journal_entry_add(&e, "DIND_PRUNE_STEP", "images");
+        journal_entry_add(&e, "DIND_PARAMS", NULL);               /* none: no field */
+        journal_entry_addf(&e, "DIND_COUNT", "%d", 2);
+        journal_entry_addf(&e, "DIND_USE_AFTER", "%d", -1);
+        assert_false(e.oom);
+        assert_int_equal(e.n, ELEMENTSOF(want));
+        for (size_t i = 0; i < e.n; i++)
+                assert_string_equal(e.fields[i], want[i]);
+        /* Past the limit, fields are dropped, never written past the array. */
+        for (size_t i = 0; i < 2 * JOURNAL_MAX_FIELDS; i++)
+                journal_entry_addf(&e, "DIND_X", "%zu", i);
+        assert_int_equal(e.n, JOURNAL_MAX_FIELDS);
+        for (size_t i = 0; i < e.n; i++)
+                free(e.fields[i]);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_every_message_id_has_a_catalog_entry),
                 cmocka_unit_test(test_message_ids_are_distinct),
                 cmocka_unit_test(test_run_ids_are_32_hex_and_fresh),
+                cmocka_unit_test(test_entries_carry_the_common_fields_then_the_given_ones),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
