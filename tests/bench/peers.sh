@@ -266,26 +266,29 @@ class Env:
         return r
 
 
-def replay(env, way, projects, order, log):
-    rows, seen = [], set()
+def replay(env, projects, order, log):
+    """The trace, each build done every way in turn (so that the other work on the machine
+    weighs on every way alike): {way: [one row a build]}."""
+    results, seen = {way: [] for way in WAYS}, set()
     for n, i in enumerate(order, 1):
         p = projects[i]
         cold = p["name"] not in seen
         seen.add(p["name"])
         ctx = context(p, n, env.bases)
-        before = env.proxy.counts()
-        r = env.job(way, p, ctx, n)
-        after = env.proxy.counts()
-        r.update(way=way, n=n, project=p["name"], cold=cold,
-                 pulled=after[0] - before[0], pushed=after[1] - before[1])
-        rows.append(r)
-        if log:
-            log.write(json.dumps(r) + "\n")
-        print(f"  {way} {n:3d}/{len(order)} {p['name']}{' (cold)' if cold else ''}: start {r['start']:4.1f}s "
-              f"pull {r['pull']:4.1f}s build {r['build']:4.1f}s push {r['push']:4.1f}s "
-              f"deps {'CACHED' if r['hit'] else 'built'} pulled {r['pulled'] / 2**20:5.1f} MiB "
-              f"pushed {r['pushed'] / 2**20:5.1f} MiB{'' if r['ok'] else ' FAILED'}", file=sys.stderr, flush=True)
-    return rows
+        for way in WAYS:
+            before = env.proxy.counts()
+            r = env.job(way, p, ctx, n)
+            after = env.proxy.counts()
+            r.update(way=way, n=n, project=p["name"], cold=cold,
+                     pulled=after[0] - before[0], pushed=after[1] - before[1])
+            results[way].append(r)
+            if log:
+                log.write(json.dumps(r) + "\n")
+            print(f"  {way} {n:3d}/{len(order)} {p['name']}{' (cold)' if cold else ''}: start {r['start']:4.1f}s "
+                  f"pull {r['pull']:4.1f}s build {r['build']:4.1f}s push {r['push']:4.1f}s "
+                  f"deps {'CACHED' if r['hit'] else 'built'} pulled {r['pulled'] / 2**20:5.1f} MiB "
+                  f"pushed {r['pushed'] / 2**20:5.1f} MiB{'' if r['ok'] else ' FAILED'}", file=sys.stderr, flush=True)
+    return results
 
 
 def fan_out(env, way, project, first, log):
@@ -387,16 +390,17 @@ def plot(path, env, results, projects, order):
     data = bl.W / "plot.dat"
     colours = {"a": "#d62728", "b": "#1f77b4", "d": "#9467bd", "c": "#2ca02c"}
     with open(data, "w") as f:
-        for way in WAYS:   # one block a way (two blank lines between): n, seconds, cold
+        for way in WAYS:   # one block a way (two blank lines between): n, seconds, cold, missed
             for r in results[way]:
-                f.write(f"{r['n']} {r['job']:.4f} {int(r['cold'])}\n")
+                f.write(f"{r['n']} {r['job']:.4f} {int(r['cold'])} {int(way in 'bd' and not r['cold'] and not r['hit'])}\n")
             f.write("\n\n")
     times = [r["job"] for way in WAYS for r in results[way]]
     log = max(times) / max(min(times), 1e-3) > 10
+    yrange = f"set yrange [{min(times) / 1.5:g}:{max(times) * 1.5:g}]" if log else "set yrange [0:*]"
     title = (f"{len(order)} builds of {len(projects)} projects, dockerd {env.version}, "
              f"{time.strftime('%Y-%m-%d')}")
     script = PLOT.format(out=path, title=title, n=len(order), xstep=1 if len(order) <= 30 else 5, scale="log scale" if log else "linear",
-                         log="set logscale y\nset format y '%g'" if log else "set yrange [0:*]")
+                         log=("set logscale y\nset format y '%g'\n" if log else "") + yrange)
     plots = []
     for k, way in enumerate(WAYS):
         s = summary(results[way])
@@ -405,6 +409,9 @@ def plot(path, env, results, projects, order):
                      f"lc rgb '{colours[way]}' title '{NAMES[way]}{extra}'")
     plots.append(f"'{data}' using 1:($3 == 1 ? $2 : 1/0) with points pt 6 ps 1.6 lc rgb 'black' "
                  "title \"a project's first (cold) build\"")
+    if any(not r["cold"] and not r["hit"] for way in "bd" if way in results for r in results[way]):
+        plots.append(f"'{data}' using 1:($4 == 1 ? $2 : 1/0) with points pt 2 ps 1.4 lw 2 lc rgb 'black' "
+                     "title 'a warm build whose dependency step missed the registry cache'")
     script += "plot " + ", \\\n     ".join(plots) + "\n"
     (bl.W / "plot.gp").write_text(script)
     bl.sh("gnuplot", bl.W / "plot.gp")
@@ -422,9 +429,7 @@ def main():
         f"{p['name']} x{order.count(i)} (base{p['base']}, deps {p['deps_mib']} MiB)" for i, p in enumerate(projects)),
           file=sys.stderr)
     shared = env.start_shared()
-    results = {}
-    for way in WAYS:
-        results[way] = replay(env, way, projects, order, log)
+    results = replay(env, projects, order, log)
     fan = {"name": "fan", "base": 0, "deps_mib": 30, "step": 5}
     fans = {}
     for rnd, first in (("cold", 1001), ("warm", 1001 + K)):
