@@ -10,6 +10,8 @@ root given; a local docker-registry on 127.0.0.1; busybox base images pushed to 
 import http.client, os, random, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[2]
+BINARY = os.environ.get("BINARY") or str(ROOT / "build/dind-cache")   # dind-cache, BINARY=.. to pick
 NAME = "bench"          # the benchmark's name, for its messages
 W = None                # the work directory
 cleanups = []           # run in reverse order at exit
@@ -71,9 +73,8 @@ def debs_dir():
     worktrees' parent."""
     if os.environ.get("DEBS"):
         return Path(os.environ["DEBS"])
-    root = Path(__file__).resolve().parents[2]
-    d = root / "../shared/debs"
-    return d if d.is_dir() else root / "../../shared/debs"
+    d = ROOT / "../shared/debs"
+    return d if d.is_dir() else ROOT / "../../shared/debs"
 
 
 def pinned():

@@ -26,16 +26,13 @@
 #                                         POLICIES=CD for some, BUILD_LOG=FILE for each build,
 #                                         MIN_AGE=12s for the pruner's grace)
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-export ROOT BINARY=${BINARY:-$ROOT/build/dind-cache}
+export BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 exec /usr/bin/python3 - "$@" <<'PYTHON'
 import json, os, random, re, statistics, subprocess, sys, time
-from pathlib import Path
 
-ROOT, BINARY = Path(os.environ["ROOT"]), os.environ["BINARY"]
-sys.path.insert(0, str(ROOT / "tests/bench"))
+sys.path.insert(0, os.environ["BENCH_DIR"])
 import benchlib as bl
-from benchlib import Daemon, make_bases, registry
+from benchlib import BINARY, Daemon, make_bases, registry
 
 SEED = int(os.environ.get("SEED", "8"))
 PROJECTS = int(os.environ.get("PROJECTS", "20"))

@@ -35,16 +35,15 @@
 #                                               S s of install work to the dependency step,
 #                                               BUILD_LOG=FILE for each build as JSON)
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-export ROOT BINARY=${BINARY:-$ROOT/build/dind-cache}
+export BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 exec /usr/bin/python3 - "$@" <<'PYTHON'
 import concurrent.futures, json, os, random, re, selectors, shutil, socket, statistics, subprocess, sys
 import threading, time
 from pathlib import Path
 
-ROOT, BINARY = Path(os.environ["ROOT"]), os.environ["BINARY"]
-sys.path.insert(0, str(ROOT / "tests/bench"))
+sys.path.insert(0, os.environ["BENCH_DIR"])
 import benchlib as bl
+from benchlib import BINARY
 
 USAGE = """usage: tests/bench/peers.sh [--plot FILE.svg]
   SEED=17 PROJECTS=4 BUILDS=20 K=4 WAYS=abdc DEPS_SECONDS=0 BUILD_LOG=FILE (environment)"""
