@@ -394,12 +394,17 @@ def plot(path, env, results, projects, order):
                 f.write(f"{r['n']} {r['job']:.4f} {int(r['cold'])} {int(way in 'bd' and not r['cold'] and not r['hit'])}\n")
             f.write("\n\n")
     times = [r["job"] for way in WAYS for r in results[way]]
-    log = max(times) / max(min(times), 1e-3) > 10
-    yrange = f"set yrange [{min(times) / 1.5:g}:{max(times) * 1.5:g}]" if log else "set yrange [0:*]"
-    title = (f"{len(order)} builds of {len(projects)} projects, dockerd {env.version}, "
+    # A log scale where the ways' medians are an order of magnitude apart, with ticks at
+    # 1, 2 and 5 of each decade (a narrow log range would show one labelled tick).
+    medians = [p50([r["job"] for r in results[way]]) for way in WAYS]
+    log = max(medians) / max(min(medians), 1e-3) > 10
+    ticks = ", ".join(f"{m * 10.0 ** e:g}" for e in range(-2, 4) for m in (1, 2, 5))
+    yrange = (f"set yrange [{min(times) / 1.5:g}:{max(times) * 1.5:g}]\nset ytics ({ticks})"
+              if log else "set yrange [0:*]")
+    title = (f"{len(order)} builds of {len(projects)} project{'s' if len(projects) > 1 else ''}, dockerd {env.version}, "
              f"{time.strftime('%Y-%m-%d')}")
     script = PLOT.format(out=path, title=title, n=len(order), xstep=1 if len(order) <= 30 else 5, scale="log scale" if log else "linear",
-                         log=("set logscale y\nset format y '%g'\n" if log else "") + yrange)
+                         log=("set logscale y\n" if log else "") + yrange)
     plots = []
     for k, way in enumerate(WAYS):
         s = summary(results[way])
