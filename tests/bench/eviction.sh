@@ -26,19 +26,14 @@
 #                                         POLICIES=CD for some, BUILD_LOG=FILE for each build,
 #                                         MIN_AGE=12s for the pruner's grace)
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-export ROOT BINARY=${BINARY:-$ROOT/build/dind-cache}
-# The pinned debs: ../shared/debs of the main checkout, or of the worktrees' parent.
-if [ -z "${DEBS:-}" ]; then
-    DEBS=$ROOT/../shared/debs
-    [ -d "$DEBS" ] || DEBS=$ROOT/../../shared/debs
-fi
-export DEBS
+export BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 exec /usr/bin/python3 - "$@" <<'PYTHON'
-import json, os, random, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
-from pathlib import Path
+import json, os, random, re, statistics, subprocess, sys, time
 
-ROOT, BINARY, DEBS = Path(os.environ["ROOT"]), os.environ["BINARY"], Path(os.environ["DEBS"])
+sys.path.insert(0, os.environ["BENCH_DIR"])
+import benchlib as bl
+from benchlib import BINARY, Daemon, make_bases, registry
+
 SEED = int(os.environ.get("SEED", "8"))
 PROJECTS = int(os.environ.get("PROJECTS", "20"))
 BUILDS = int(os.environ.get("BUILDS", "60"))
@@ -49,111 +44,8 @@ DISK_MIB = int(os.environ.get("DISK_MIB", "320"))
 # period; the default 1h is 12 periods of 5 min: MIN_AGE=12s is about that ratio.
 MIN_AGE = os.environ.get("MIN_AGE", "1s")
 POLICIES = os.environ.get("POLICIES", "ABCD")  # which of the four to replay
-DOCKER = "/usr/bin/docker"                    # the 20.10 CLI: it has BuildKit
 LOG = open(os.environ["BUILD_LOG"], "w") if os.environ.get("BUILD_LOG") else None  # one JSON line a build
-W = Path(tempfile.mkdtemp(prefix="dc-evict-", dir="/tmp"))
-cleanups = []
-
-
-def sh(*args, **kw):
-    return subprocess.run([str(a) for a in args], check=kw.pop("check", True), text=True,
-                          capture_output=True, **kw)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait(pred, what, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return
-        time.sleep(0.2)
-    raise SystemExit(f"eviction.sh: timed out waiting for {what}")
-
-
-def dockerd_binary():
-    debs = sorted(DEBS.glob("*.deb")) if DEBS.is_dir() else []
-    if not debs:
-        return "dockerd", []
-    dest = W / "pinned"
-    for d in debs:
-        sh("dpkg-deb", "-x", d, dest)
-    return str(dest / "usr/sbin/dockerd"), ["--tls=false"]
-
-
-class Daemon:
-    def __init__(self, name, disk_mib, config=None):
-        self.dir = W / name
-        self.mnt = self.dir / "mnt"
-        self.mnt.mkdir(parents=True)
-        img = self.dir / "xfs.img"
-        sh("truncate", "-s", f"{disk_mib}M", img)
-        sh("mkfs.xfs", "-q", "-f", "-n", "ftype=1", img)
-        self.loop = sh("losetup", "--find", "--show", img).stdout.strip()
-        sh("mount", self.loop, self.mnt)
-        self.port = free_port()
-        self.host = f"tcp://127.0.0.1:{self.port}"
-        binary, extra = DOCKERD
-        if config:
-            extra = extra + ["--config-file", str(config)]
-        self.proc = subprocess.Popen(
-            [binary, *extra, "--data-root", str(self.mnt), "-H", self.host,
-             "--pidfile", str(self.dir / "docker.pid"), "--exec-root", str(self.dir / "exec"),
-             "--iptables=false", "--ip6tables=false", "--bridge=none", "--storage-driver", "overlay2"],
-            stdout=open(self.dir / "dockerd.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
-        cleanups.append(self.stop)
-        try:
-            wait(lambda: self.proc.poll() is not None or
-                 sh(DOCKER, "-H", self.host, "version", check=False).returncode == 0, "dockerd")
-            if self.proc.poll() is not None:
-                raise SystemExit(f"eviction.sh: dockerd {name} exited with status {self.proc.returncode}")
-        except SystemExit:
-            print("".join((self.dir / "dockerd.log").read_text().splitlines(True)[-15:]), file=sys.stderr)
-            raise
-        self.version = sh(DOCKER, "-H", self.host, "version", "-f", "{{.Server.Version}}").stdout.strip()
-
-    def docker(self, *args, check=True):
-        return sh(DOCKER, "-H", self.host, *args, check=check, env=dict(os.environ, DOCKER_BUILDKIT="1"))
-
-    def percent(self):
-        st = os.statvfs(self.mnt)
-        used = (st.f_blocks - st.f_bfree) * st.f_frsize
-        return -(-used * 100 // (used + st.f_bavail * st.f_frsize))
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        subprocess.run(f"grep -o ' {self.dir}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l",
-                       shell=True, capture_output=True)
-        subprocess.run(["losetup", "-d", self.loop], capture_output=True)
-
-
-def registry():
-    port = free_port()
-    store = W / "registry"
-    cfg = W / "registry.yml"
-    cfg.write_text(f"version: 0.1\nlog:\n  level: info\n  formatter: json\nstorage:\n  filesystem:\n"
-                   f"    rootdirectory: {store}\nhttp:\n  addr: 127.0.0.1:{port}\n")
-    log = W / "registry.log"
-    p = subprocess.Popen(["docker-registry", "serve", str(cfg)], stdout=open(log, "w"),
-                         stderr=subprocess.STDOUT, start_new_session=True)
-    cleanups.append(lambda: (p.terminate(), p.wait()))
-    def up():
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return True
-        except OSError:
-            return False
-    wait(up, "the registry")
-    return f"127.0.0.1:{port}", log
+W = bl.setup("eviction.sh", "dc-evict-")
 
 
 def pulled_bytes(log, start):
@@ -169,29 +61,6 @@ def pulled_bytes(log, start):
             if e.get("http.request.method") == "GET" and "/blobs/" in e.get("http.request.uri", ""):
                 total += int(e.get("http.response.written", 0))
     return total
-
-
-def make_bases(daemon, reg, n=3):
-    rootfs = W / "rootfs"
-    (rootfs / "bin").mkdir(parents=True)
-    shutil.copy("/bin/busybox", rootfs / "bin/busybox")
-    (rootfs / "bin/sh").symlink_to("busybox")
-    for line in sh("ldd", "/bin/busybox", check=False).stdout.splitlines():
-        lib = next((w for w in line.split() if w.startswith("/")), None)
-        if lib:
-            (rootfs / lib.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(lib, rootfs / lib.lstrip("/"))
-    names = []
-    for k in range(n):
-        with open(rootfs / "pad", "wb") as f:   # each base its own 6 MiB of content
-            f.write(random.Random(k).randbytes(6 << 20))
-        tar = subprocess.run(["tar", "-C", str(rootfs), "-c", "."], capture_output=True, check=True).stdout
-        name = f"{reg}/base{k}:1"
-        subprocess.run([DOCKER, "-H", daemon.host, "import", "-", name], input=tar, check=True,
-                       capture_output=True)
-        daemon.docker("push", name)
-        names.append(name)
-    return names
 
 
 HOT, WARM = 3, 5     # popularity classes by rank: the 3 most popular, the next 5, the rest
@@ -310,8 +179,6 @@ def replay(label, daemon, bases, reg_log, projects, order, prune, every):
 
 
 def main():
-    global DOCKERD
-    DOCKERD = dockerd_binary()
     reg, reg_log = registry()
     seeder = Daemon("seed", 512)
     bases = make_bases(seeder, reg)
@@ -367,13 +234,5 @@ def main():
                     f"{k} {r[f'cacheable_{k}'] / ceiling[f'cacheable_{k}']:.0%}"
                     for k in ("all", "hot", "warm", "cold") if ceiling[f"cacheable_{k}"]) + " (cacheable steps)")
 
-try:
-    main()
-finally:
-    for c in reversed(cleanups):
-        try:
-            c()
-        except Exception:
-            pass
-    shutil.rmtree(W, ignore_errors=True)
+bl.run(main)
 PYTHON
