@@ -52,17 +52,18 @@ class Node:
         return dict(line.split("=", 1) for line in text.splitlines()
                     if line and not line.startswith("#"))
 
-    def install(self, api, *extra, kubeconfig=None, timeout="30s", node=NODE, faketime=None):
+    def install(self, api, *extra, kubeconfig=None, timeout="30s", node=NODE, faketime=None, env=None):
+        """KUBECONFIG "": no --kubeconfig, the file is found from ENV (KUBECONFIG, HOME)."""
         if kubeconfig is None:
             kubeconfig = api.kubeconfig(self.tmp / "kubeconfig")
         script = ('mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1,workdir=$2" /etc '
                   '&& shift 2 && exec "$@"')
         args = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
                 self.etc_upper, self.etc_work, *(["faketime", "-f", faketime] if faketime else []),
-                BINARY, "install", "--kubeconfig", kubeconfig,
+                BINARY, "install", *(["--kubeconfig", kubeconfig] if kubeconfig else []),
                 "--node", node, "--data-dir", self.data_dir, "--skip-timer",
                 "--timeout", timeout, *extra]
-        return subprocess.run([str(a) for a in args], text=True, capture_output=True, timeout=180)
+        return subprocess.run([str(a) for a in args], text=True, capture_output=True, timeout=180, env=env)
 
 
 @pytest.fixture
