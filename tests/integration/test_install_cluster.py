@@ -192,6 +192,22 @@ def test_skip_apply_talks_to_no_cluster_and_keeps_docker_host(api, node):
     assert env["DIND_CACHE_NODE"] == NODE
 
 
+def test_an_env_file_systemd_versions_read_differently_stops_install_naming_the_line(api, node):
+    # systemd 252 reads line 2 as part of the comment, 254 and later as DOCKER_HOST:
+    # written back by either's rules, the other's service would change. Nothing is applied.
+    text = "DIND_CACHE_DISK_WARN=70\n# old address \\\nDOCKER_HOST=tcp://10.96.0.99:2375\n"
+    node.env_file.parent.mkdir(parents=True)
+    node.env_file.write_text(text)
+    api.clear_requests()
+    p = node.install(api)
+    assert p.returncode != 0
+    assert ("cannot read '/etc/dind-cache/dind-cache.env': line 2: a comment that ends in a backslash runs on, "
+            "for systemd 252 (Debian 12), over line 3, which systemd 254 and later (Debian 13) read as a "
+            "setting") in p.stderr, p.stderr
+    assert node.env_file.read_text() == text
+    assert patches(api) == []
+
+
 # ---- kubeconfig forms
 
 @pytest.mark.parametrize("auth,ca", [("cert", "file"), ("cert-data", "data"), ("token", "file"),
