@@ -198,6 +198,15 @@ static int parser_add_assignment(struct parser *p) {
         return parser_add(p, ITEM_ASSIGNMENT);
 }
 
+/* Adds C to B; *WS is where the blanks B ends in start, or SIZE_MAX. */
+static int add_tracking_blanks(struct buf *b, size_t *ws, char c) {
+        if (!in(c, WHITESPACE))
+                *ws = SIZE_MAX;
+        else if (*ws == SIZE_MAX)
+                *ws = b->n;
+        return buf_addc(b, c);
+}
+
 static int step_key(struct parser *p, char c, bool after_cr) {
         if (p->state == PRE_KEY) {
                 p->item_line = p->line;
@@ -224,11 +233,7 @@ static int step_key(struct parser *p, char c, bool after_cr) {
                 p->value_ws = SIZE_MAX;
                 return 0;
         }
-        if (!in(c, WHITESPACE))
-                p->key_ws = SIZE_MAX;
-        else if (p->key_ws == SIZE_MAX)
-                p->key_ws = p->key.n;
-        return buf_addc(&p->key, c);
+        return add_tracking_blanks(&p->key, &p->key_ws, c);
 }
 
 static int step_value(struct parser *p, char c) {
@@ -255,11 +260,7 @@ static int step_value(struct parser *p, char c) {
                 p->state = VALUE;
                 return buf_addc(&p->value, c);
         }
-        if (!in(c, WHITESPACE))
-                p->value_ws = SIZE_MAX;
-        else if (p->value_ws == SIZE_MAX)
-                p->value_ws = p->value.n;
-        return buf_addc(&p->value, c);
+        return add_tracking_blanks(&p->value, &p->value_ws, c);
 }
 
 static int step_quoted(struct parser *p, char c) {
