@@ -207,7 +207,7 @@ _dc_leave() {
 		_dc_round _dc_a _dc_b _dc_na _dc_c _dc_len _dc_shown _dc_host _dc_port \
 		_dc_key _dc_hk _dc_m _dc_pairs _dc_p _dc_w _dc_best _dc_bestw _dc_left \
 		_dc_ranked _dc_count _dc_seen _dc_timeout _dc_rank _dc_tried _dc_skipped \
-		_dc_certs _dc_out _dc_rc _dc_why _dc_fn _dc_total _dc_hosts
+		_dc_certs _dc_certs_shown _dc_out _dc_rc _dc_why _dc_fn _dc_total _dc_hosts
 }
 
 # _dc_rank_into FUNCTION KEY MEMBER... (one member at least): sets _dc_ranked to the members best first,
@@ -312,16 +312,22 @@ dind_cache_rank() {
 }
 
 # _dc_probe MEMBER: true when the daemon at MEMBER answers `docker version` within
-# _dc_timeout seconds; sets _dc_why to what went wrong (or the server's version) and
-# _dc_certs to the member's certificate directory when TLS is on.
+# _dc_timeout seconds; sets _dc_why to what went wrong (or the server's version),
+# _dc_certs to the member's certificate directory when TLS is on, and _dc_certs_shown
+# to it fit for the job log (DIND_CACHE_CERT_DIR comes from outside, as every value
+# printed does).
 _dc_probe() {
 	_dc_split_member "$1"
 	_dc_certs=
+	_dc_certs_shown=
 	if [ -n "${DOCKER_TLS_VERIFY-}" ]; then
 		_dc_certs=${DIND_CACHE_CERT_DIR:-/certs/dind-cache}/$_dc_host
+		_dc_show "$_dc_certs"
+		_dc_certs_shown=$_dc_shown
 		for _dc_p in ca.pem cert.pem key.pem; do
 			if [ ! -r "$_dc_certs/$_dc_p" ]; then
-				_dc_why="TLS is on but '$_dc_certs/$_dc_p' is missing"
+				_dc_show "$_dc_certs/$_dc_p"
+				_dc_why="TLS is on but '$_dc_shown' is missing"
 				return 1
 			fi
 		done
@@ -405,7 +411,7 @@ _dc_route() {
 			if [ -n "$_dc_tried" ]; then
 				_dc_skipped="; skipped$_dc_tried"
 			fi
-			_dc_err dind_cache_route "key '$_dc_key' -> $_dc_m (rank $_dc_rank of $_dc_total, $_dc_why${_dc_certs:+, certificates in $_dc_certs})$_dc_skipped"
+			_dc_err dind_cache_route "key '$_dc_key' -> $_dc_m (rank $_dc_rank of $_dc_total, $_dc_why${_dc_certs:+, certificates in $_dc_certs_shown})$_dc_skipped"
 			return 0
 		fi
 		_dc_err dind_cache_route "skipping $_dc_m (rank $_dc_rank of $_dc_total): $_dc_why"

@@ -5,8 +5,8 @@
 
 #include "base/text.h"
 
-/* The length of the valid UTF-8 sequence at S (1 to 4), or 0 when S does not start one. */
-static size_t utf8_sequence(const unsigned char *s) {
+size_t text_utf8_char(const char *text) {
+        const unsigned char *s = (const unsigned char *) text;
         unsigned char c = s[0];
         size_t n;
         unsigned cp;
@@ -87,7 +87,7 @@ char *text_escape(const char *s, size_t max) {
                 return NULL;
         for (size_t i = 0; i < cut;) {
                 const unsigned char *p = (const unsigned char *) s + i;
-                size_t n = utf8_sequence(p);
+                size_t n = text_utf8_char((const char *) p);
 
                 if (n > 1 && i + n <= cut && !is_c1(p)) {
                         memcpy(o, p, n);
@@ -116,7 +116,7 @@ char *text_escape(const char *s, size_t max) {
 
 bool text_is_utf8(const char *s) {
         for (const unsigned char *p = (const unsigned char *) s; *p;) {
-                size_t n = utf8_sequence(p);
+                size_t n = text_utf8_char((const char *) p);
                 if (n == 0)
                         return false;
                 p += n;

@@ -30,7 +30,12 @@ char *text_sanitize_line(const char *s, size_t max);
  * on -ENOMEM. */
 char *text_escape(const char *s, size_t max);
 
-/* S is valid UTF-8 (no overlong forms, no surrogates, at most U+10FFFF). */
+/* The one strict UTF-8 decoder: the length (1 to 4) of the character S starts, or 0
+ * when the bytes at S are not one (an overlong form, a surrogate, above U+10FFFF, a
+ * sequence cut short by a NUL or another byte). S[0] is not NUL. */
+size_t text_utf8_char(const char *s);
+
+/* S is valid UTF-8 (text_utf8_char() all along). */
 bool text_is_utf8(const char *s);
 
 /* Why S cannot be a setting: "is not valid UTF-8", "holds a control character", or

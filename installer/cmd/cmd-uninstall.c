@@ -465,11 +465,11 @@ static int node_holds_other_instance(const struct uninstall_args *a) {
         _cleanup_free_ char *shown = NULL;
         int r;
 
-        r = envfile_read(SETTINGS_ENV_FILE, &env);
+        r = cmd_envfile_read(SETTINGS_ENV_FILE, &env);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
-                return log_error_errno(r, "cannot read '%s': %m", SETTINGS_ENV_FILE);
+                return r;
         if (isempty(env.instance) ? !a->instance : streq(env.instance, a->instance))
                 return 0;
         if (!env.node && !env.docker_host && !env.instance)

@@ -25,3 +25,10 @@ int cmd_prune(int argc, char **argv);
  * exists): 1 and the path in RET, or 0 for none (a bad setting is logged as a
  * warning: metrics never fail a command). */
 int cmd_metrics_dir(char **ret);
+
+struct envfile;
+/* envfile_read() and envfile_write() of the node's env file at PATH, with their
+ * results; an error is logged (a read's -ENOENT is not: no file yet), naming the line
+ * when systemd refuses the file or its versions read it differently. */
+int cmd_envfile_read(const char *path, struct envfile *ret);
+int cmd_envfile_write(const char *path, const struct envfile *e);

@@ -9,6 +9,7 @@
 
 #include "systemd/envfile.h"
 #include "cmd/install-cluster-private.h"
+#include "cmd/cmd.h"
 #include "cmd/install.h"
 #include "base/json-util.h"
 #include "kube/kube.h"
@@ -188,12 +189,9 @@ static int skip_apply(const struct install_options *o, uint64_t capacity) {
                 printf("Would update %s (DIND_CACHE_DATA_DIR=%s, DIND_CACHE_NODE=%s; DOCKER_HOST kept)\n",
                        SETTINGS_ENV_FILE, o->data_dir, o->node);
         else {
-                r = envfile_write(SETTINGS_ENV_FILE, &env);
-                if (r == -EBADMSG)
-                        return log_error_errno(r, "cannot update '%s': it holds a NUL byte or invalid UTF-8, "
-                                               "for which systemd refuses the whole file; fix or remove it", SETTINGS_ENV_FILE);
+                r = cmd_envfile_write(SETTINGS_ENV_FILE, &env);
                 if (r < 0)
-                        return log_error_errno(r, "cannot write '%s': %m", SETTINGS_ENV_FILE);
+                        return r;
         }
         printf("Skipping the cluster (--skip-apply). Apply the manifests from a machine with cluster access:\n\n"
                "  %s \\\n    | kubectl apply --server-side --field-manager=" KUBE_FIELD_MANAGER " -f -\n\n"
@@ -536,12 +534,9 @@ int install_cluster(const struct install_options *o, const struct install_disk_r
                 .tls_verify = o->plaintext ? "" : "1",
                 .cert_path = o->plaintext ? "" : PKI_DEFAULT_DIR "/checker",
         };
-        r = envfile_write(SETTINGS_ENV_FILE, &env);
-        if (r == -EBADMSG)
-                return log_error_errno(r, "cannot update '%s': it holds a NUL byte or invalid UTF-8, "
-                                       "for which systemd refuses the whole file; fix or remove it", SETTINGS_ENV_FILE);
+        r = cmd_envfile_write(SETTINGS_ENV_FILE, &env);
         if (r < 0)
-                return log_error_errno(r, "cannot write '%s': %m", SETTINGS_ENV_FILE);
+                return r;
         printf("%s %s (DOCKER_HOST=%s)\n", r > 0 ? "Wrote" : "Unchanged:", SETTINGS_ENV_FILE, docker_host);
         fflush(stdout);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd/install-cluster-private.h"
+#include "cmd/cmd.h"
 #include "cmd/install.h"
 #include "base/json-util.h"
 #include "base/text.h"
@@ -164,11 +165,11 @@ int install_check_node_instance(const struct install_options *o) {
         _cleanup_free_ char *shown = NULL;
         int r;
 
-        r = envfile_read(SETTINGS_ENV_FILE, &env);
+        r = cmd_envfile_read(SETTINGS_ENV_FILE, &env);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
-                return log_error_errno(r, "cannot read '%s': %m", SETTINGS_ENV_FILE);
+                return r;
         if (!env.node && !env.docker_host && !env.instance)
                 return 0;   /* nothing installed here */
         if (isempty(env.instance) ? !o->instance : streq(env.instance, o->instance))

@@ -14,6 +14,7 @@
 #include "systemd/catalog.h"
 #include "systemd/checker-units.h"
 #include "systemd/prune-units.h"
+#include "cmd/cmd.h"
 #include "cmd/install.h"
 #include "systemd/journal-read.h"
 #include "base/log.h"
@@ -57,10 +58,10 @@ static void timer_files_done(struct timer_files *f) {
  * node_exporter's default (listed with '-', so it may be absent). */
 static int textfile_dir(char **ret) {
         _cleanup_(envfile_done) struct envfile env = {};
-        int r = envfile_read(SETTINGS_ENV_FILE, &env);
+        int r = cmd_envfile_read(SETTINGS_ENV_FILE, &env);
 
         if (r < 0 && r != -ENOENT)
-                return log_error_errno(r, "cannot read '%s': %m", SETTINGS_ENV_FILE);
+                return r;
         if (r >= 0 && env.textfile_dir) {
                 if (isempty(env.textfile_dir))
                         return 0;

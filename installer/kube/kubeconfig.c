@@ -71,15 +71,31 @@ static int refuse_unprintable(const char *value, const char *what, const char *p
         return fail(-EINVAL, ret_message, "kubeconfig '%s': %s '%s' %s", path, what, shown, why);
 }
 
-static bool file_exists(const char *path) {
+/* A candidate kubeconfig: 1 a regular file, 0 absent (nothing by that name, or a
+ * path through something that is not a directory), else why it cannot be one:
+ * -EBADFD for a FIFO, socket or device, -EISDIR, or stat()'s error. Never opened. */
+static int candidate(const char *path) {
         struct stat st;
-        return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+
+        if (stat(path, &st) < 0)
+                return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        return S_ISREG(st.st_mode) ? 1 : -EBADFD;
+}
+
+/* A candidate that exists but is no kubeconfig is refused by name: a FIFO must not
+ * read as "does not exist", nor be skipped for the next one. */
+static int refuse_candidate(int r, const char *path, const char *where, char **ret_message) {
+        _cleanup_free_ char *shown = text_escape(path, 1024);
+        return fail(r, ret_message, "kubeconfig '%s'%s: %s", shown ?: "?", where, file_error_to_string(r));
 }
 
 int kubeconfig_find(const char *explicit_path, char **ret_path, char **ret_message) {
         const char *env = getenv("KUBECONFIG"), *home = getenv("HOME");
         _cleanup_free_ char *home_config = NULL;
         char *p;
+        int r;
 
         if (explicit_path) {
                 p = strdup(explicit_path);
@@ -95,14 +111,18 @@ int kubeconfig_find(const char *explicit_path, char **ret_path, char **ret_messa
 
                 if (!list)
                         return -ENOMEM;
-                for (char *e = strtok_r(list, ":", &save); e; e = strtok_r(NULL, ":", &save))
-                        if (file_exists(e)) {
-                                p = strdup(e);
-                                if (!p)
-                                        return -ENOMEM;
-                                *ret_path = p;
-                                return 0;
-                        }
+                for (char *e = strtok_r(list, ":", &save); e; e = strtok_r(NULL, ":", &save)) {
+                        r = candidate(e);
+                        if (r < 0)
+                                return refuse_candidate(r, e, " (in $KUBECONFIG)", ret_message);
+                        if (r == 0)
+                                continue;
+                        p = strdup(e);
+                        if (!p)
+                                return -ENOMEM;
+                        *ret_path = p;
+                        return 0;
+                }
                 _cleanup_free_ char *shown = text_escape(env, 1024);
                 return fail(-ENOENT, ret_message, "no file of $KUBECONFIG ('%s') exists", shown ?: "?");
         }
@@ -111,12 +131,18 @@ int kubeconfig_find(const char *explicit_path, char **ret_path, char **ret_messa
                 home_config = strdup_printf("%s/.kube/config", home);
                 if (!home_config)
                         return -ENOMEM;
-                if (file_exists(home_config)) {
+                r = candidate(home_config);
+                if (r < 0)
+                        return refuse_candidate(r, home_config, "", ret_message);
+                if (r > 0) {
                         *ret_path = TAKE_PTR(home_config);
                         return 0;
                 }
         }
-        if (file_exists(SYSTEM_KUBECONFIG)) {
+        r = candidate(SYSTEM_KUBECONFIG);
+        if (r < 0)
+                return refuse_candidate(r, SYSTEM_KUBECONFIG, "", ret_message);
+        if (r > 0) {
                 p = strdup(SYSTEM_KUBECONFIG);
                 if (!p)
                         return -ENOMEM;

@@ -59,7 +59,9 @@ struct kubeconfig {
 
 /* Which file to read: EXPLICIT if not NULL, else $KUBECONFIG's first existing file,
  * else ~/.kube/config (HOME), else /etc/kubernetes/admin.conf. -ENOENT with a message
- * listing what was tried when none exists. */
+ * listing what was tried when none exists. The first candidate that exists but is not
+ * a regular file is refused with a message naming it (-EBADFD "not a regular file"
+ * for a FIFO, a socket or a device, -EISDIR): never opened, never skipped. */
 int kubeconfig_find(const char *explicit_path, char **ret_path, char **ret_message);
 
 /* Reads PATH and resolves CONTEXT (NULL: current-context). */

@@ -7,6 +7,7 @@
 
 #include "base/assets.h"
 #include "base/json-util.h"
+#include "base/text.h"
 #include "kube/daemon-config.h"
 #include "kube/instance.h"
 #include "kube/manifest.h"
@@ -75,12 +76,31 @@ static bool valid_label(const char *s) {
         return s && validate_dns_label(s, &why) == 0;
 }
 
+/* "invalid FIELD 'VALUE': WHY" in *RET_ERROR, -EINVAL. VALUE is shown escaped: a
+ * parameter may hold anything (a newline, bytes that are not UTF-8), and the message
+ * is one printable line. */
+static int refuse_value(char **ret_error, const char *field, const char *value, const char *why) {
+        _cleanup_free_ char *shown = text_escape(value, 256);
+
+        if (!shown)
+                return -ENOMEM;
+        return manifest_fail(ret_error, "invalid %s '%s': %s", field, shown, why ?: "refused");
+}
+
 /* VALIDATE's refusal of VALUE as FIELD, in *RET_ERROR. */
 static int refuse(char **ret_error, const char *field, const char *value, int r, char *why) {
         _cleanup_free_ char *reason = why;
         if (r == -ENOMEM || r >= 0)
                 return r;
-        return manifest_fail(ret_error, "invalid %s '%s': %s", field, value, reason ?: "refused");
+        return refuse_value(ret_error, field, value, reason);
+}
+
+/* A parameter written as it is into an object (a path, a URL) is printable UTF-8:
+ * JSON cannot hold anything else, and a control character would forge lines where
+ * it is shown. */
+static int refuse_unless_text(char **ret_error, const char *field, const char *value) {
+        const char *why = text_setting_problem(value);
+        return why ? refuse_value(ret_error, field, value, why) : 0;
 }
 
 int manifest_ref(const json_t *obj, struct manifest_ref *ret) {
@@ -309,11 +329,18 @@ static int apply_namespace(json_t *objects, const struct manifest_params *p, cha
         size_t i;
         int r;
 
-        if (!valid_label(ns))
-                return manifest_fail(ret_error, "invalid namespace '%s'", ns);
-        for (char *const *s = p->allow_namespaces; s && *s; s++)
-                if (!valid_label(*s))
-                        return manifest_fail(ret_error, "invalid namespace '%s'", *s);
+        {
+                char *why = NULL;
+                r = validate_dns_label(ns, &why);
+                if ((r = refuse(ret_error, "namespace", ns, r, why)) < 0)
+                        return r;
+        }
+        for (char *const *s = p->allow_namespaces; s && *s; s++) {
+                char *why = NULL;
+                r = validate_dns_label(*s, &why);
+                if ((r = refuse(ret_error, "namespace", *s, r, why)) < 0)
+                        return r;
+        }
 
         json_array_foreach(objects, i, o) {
                 struct manifest_ref ref;
@@ -357,7 +384,7 @@ static int apply_namespace(json_t *objects, const struct manifest_params *p, cha
                 return -EINVAL;
         char service[64];
         if (!instance_object_name(MANIFEST_SERVICE, p->instance, service, sizeof(service)))
-                return manifest_fail(ret_error, "invalid instance '%s'", p->instance);
+                return refuse_value(ret_error, "instance", p->instance, NULL);
         host = strdup_printf("tcp://%s.%s.svc:%" JSON_INTEGER_FORMAT, service, ns,
                              json_integer_value(json_object_get(json_array_get(
                                      json_get_path(svc, "spec", "ports", NULL), 0), "port")));
@@ -400,8 +427,10 @@ static int apply_volume(json_t *objects, const struct manifest_params *p, char *
 
         if (p->data_dir) {
                 json_t *local = json_get_path(pv, "spec", "local", NULL);
+                if ((r = refuse_unless_text(ret_error, "data directory", p->data_dir)) < 0)
+                        return r;
                 if (p->data_dir[0] != '/')
-                        return manifest_fail(ret_error, "data directory '%s' is not an absolute path", p->data_dir);
+                        return refuse_value(ret_error, "data directory", p->data_dir, "not an absolute path");
                 if (!json_is_object(local))
                         return manifest_fail(ret_error, "PersistentVolume '%s' is not a local volume", MANIFEST_PV);
                 if ((r = set_string(local, "path", p->data_dir)) < 0)
@@ -470,10 +499,13 @@ static int apply_daemon(json_t *objects, const struct manifest_params *p, char *
                 if (r < 0 || (r = set_string(c, "image", p->image)) < 0)
                         return r;
         }
-        if (p->registry_mirror && strncmp(p->registry_mirror, "http://", 7) != 0 &&
-            strncmp(p->registry_mirror, "https://", 8) != 0)
-                return manifest_fail(ret_error, "invalid registry mirror '%s' (an http:// or https:// URL is needed)",
-                                     p->registry_mirror);
+        if (p->registry_mirror) {
+                if ((r = refuse_unless_text(ret_error, "registry mirror", p->registry_mirror)) < 0)
+                        return r;
+                if (strncmp(p->registry_mirror, "http://", 7) != 0 && strncmp(p->registry_mirror, "https://", 8) != 0)
+                        return refuse_value(ret_error, "registry mirror", p->registry_mirror,
+                                            "an http:// or https:// URL is needed");
+        }
         if (p->mtu != 0 && (p->mtu < 68 || p->mtu > 65535))
                 return manifest_fail(ret_error, "invalid MTU %ld", p->mtu);
         return apply_daemon_config(objects, dep, p, ret_error);

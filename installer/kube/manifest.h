@@ -69,7 +69,9 @@ int manifest_load(json_t **ret_objects, char **ret_error);
 /* Changes OBJECTS (as manifest_load() returned them) in place according to P.
  * -EINVAL (with ret_error) when an object the override needs is missing or not shaped
  * as expected, or a parameter is not valid (a namespace or node that is not a DNS
- * name, a relative data_dir). On failure OBJECTS may be partly changed. */
+ * name, a relative data_dir, a data_dir or registry_mirror that is not printable
+ * UTF-8, which the objects could not hold). The message is one printable line: it
+ * shows the value escaped (base/text.h). On failure OBJECTS may be partly changed. */
 int manifest_apply_params(json_t *objects, const struct manifest_params *p, char **ret_error);
 
 /* manifest_load() then manifest_apply_params(): the objects to apply. */

@@ -1,24 +1,34 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "kube/validate.h"
+#include "base/text.h"
 #include "base/util.h"
 
 #define LOWER_ALNUM "abcdefghijklmnopqrstuvwxyz0123456789"
 #define ALNUM LOWER_ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
+/* Reasons quote parts of the value, which may hold anything (a newline, an escape
+ * sequence, bytes that are not UTF-8): the reason is shown escaped (base/text.h), one
+ * printable line of at most REASON_MAX bytes of text. */
+#define REASON_MAX 512
+
 static int reason(char **ret_reason, const char *fmt, ...) _printf_(2, 3);
 static int reason(char **ret_reason, const char *fmt, ...) {
+        _cleanup_free_ char *raw = NULL;
         va_list ap;
         char *s;
 
         va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
+        if (vasprintf(&raw, fmt, ap) < 0)
+                raw = NULL;
         va_end(ap);
+        s = raw ? text_escape(raw, REASON_MAX) : NULL;
         if (!s)
                 return -ENOMEM;
         if (ret_reason)
@@ -122,10 +132,11 @@ static const struct cron_field cron_fields[] = {
         { "day of week", 0, 6, dow_names },
 };
 
-/* strconv.Atoi: an optional sign and decimal digits, within int. */
+/* strconv.Atoi: an optional sign and decimal digits, within int64. */
 static int cron_int(const char *s, size_t n, long *ret) {
+        const uint64_t limit = UINT64_C(1) << 63;
+        uint64_t v = 0;
         size_t i = 0;
-        long v = 0;
         bool neg = false;
 
         if (n > 0 && (s[0] == '+' || s[0] == '-'))
@@ -135,11 +146,12 @@ static int cron_int(const char *s, size_t n, long *ret) {
         for (; i < n; i++) {
                 if (s[i] < '0' || s[i] > '9')
                         return -EINVAL;
-                if (v > 100000000)
+                if (v > limit / 10 || (v = v * 10 + (uint64_t) (s[i] - '0')) > limit)
                         return -ERANGE;
-                v = v * 10 + (s[i] - '0');
         }
-        *ret = neg ? -v : v;
+        if (v == limit && !neg)
+                return -ERANGE;
+        *ret = v == limit ? LONG_MIN : neg ? -(long) v : (long) v;
         return 0;
 }
 
@@ -159,20 +171,21 @@ static int cron_value(const struct cron_field *f, const char *s, size_t n, long 
         return 0;
 }
 
+/* One expression, as getRange() reads it: split at '/' (the step) and the range at
+ * '-'; a range whose first part is "*" or "?" is the whole field, whatever follows
+ * it ("*-5" is "*"). */
 static int cron_expression(const struct cron_field *f, const char *s, size_t n, char **ret_reason) {
         const char *slash = memchr(s, '/', n), *dash;
-        size_t range_n = slash ? (size_t) (slash - s) : n;
+        size_t range_n = slash ? (size_t) (slash - s) : n, low_n;
         long start, end, step = 1;
         int r;
 
-        if (slash && memchr(slash + 1, '/', n - range_n - 1))
-                return reason(ret_reason, "%s field: too many slashes in '%.*s'", f->name, (int) n, s);
         dash = memchr(s, '-', range_n);
-        if ((range_n == 1 && (s[0] == '*' || s[0] == '?'))) {
+        low_n = dash ? (size_t) (dash - s) : range_n;
+        if (low_n == 1 && (s[0] == '*' || s[0] == '?')) {
                 start = f->min;
                 end = f->max;
         } else {
-                size_t low_n = dash ? (size_t) (dash - s) : range_n;
                 if (dash && memchr(dash + 1, '-', range_n - low_n - 1))
                         return reason(ret_reason, "%s field: too many hyphens in '%.*s'", f->name, (int) n, s);
                 if ((r = cron_value(f, s, low_n, &start, ret_reason)) < 0)
@@ -182,6 +195,8 @@ static int cron_expression(const struct cron_field *f, const char *s, size_t n, 
                         return r;
         }
         if (slash) {
+                if (memchr(slash + 1, '/', n - range_n - 1))
+                        return reason(ret_reason, "%s field: too many slashes in '%.*s'", f->name, (int) n, s);
                 if ((r = cron_int(slash + 1, n - range_n - 1, &step)) < 0)
                         return reason(ret_reason, "%s field: failed to parse int from '%.*s'", f->name,
                                       (int) (n - range_n - 1), slash + 1);
@@ -201,6 +216,89 @@ static int cron_expression(const struct cron_field *f, const char *s, size_t n, 
         return 0;
 }
 
+/* The length of the white space character at P as Go's unicode.IsSpace sees it
+ * (strings.Fields splits a schedule on it), or 0: the ASCII blanks, U+0085, U+00A0,
+ * U+1680, U+2000 to U+200A, U+2028, U+2029, U+202F, U+205F, U+3000. */
+static size_t go_space(const char *p) {
+        const unsigned char *u = (const unsigned char *) p;
+
+        if (in(*p, " \t\n\r\v\f"))
+                return 1;
+        if (u[0] == 0xc2 && (u[1] == 0x85 || u[1] == 0xa0))
+                return 2;
+        if ((u[0] == 0xe1 && u[1] == 0x9a && u[2] == 0x80) || (u[0] == 0xe3 && u[1] == 0x80 && u[2] == 0x80) ||
+            (u[0] == 0xe2 && u[1] == 0x81 && u[2] == 0x9f) ||
+            (u[0] == 0xe2 && u[1] == 0x80 && (u[2] <= 0x8a || u[2] == 0xa8 || u[2] == 0xa9 || u[2] == 0xaf) &&
+             u[2] >= 0x80))
+                return 3;
+        return 0;
+}
+
+/* Go's time.ParseDuration accepts S: "0", or [-+]?([0-9]*(\.[0-9]*)?UNIT)+ within
+ * 2^63 ns (the arithmetic as Go does it, wrap-around included). robfig/cron's
+ * @every takes whatever it parses, a negative duration too (it becomes 1s). */
+static bool go_duration_ok(const char *s) {
+        static const struct {
+                const char *unit;
+                uint64_t ns;
+        } units[] = {
+                { "ns", 1 }, { "us", 1000 }, { "\xc2\xb5s", 1000 }, { "\xce\xbcs", 1000 }, { "ms", 1000000 },
+                { "s", UINT64_C(1000000000) }, { "m", UINT64_C(60000000000) }, { "h", UINT64_C(3600000000000) },
+        };
+        const uint64_t limit = UINT64_C(1) << 63;
+        uint64_t d = 0;
+        bool neg = false;
+
+        if (*s == '-' || *s == '+')
+                neg = *s++ == '-';
+        if (streq(s, "0"))
+                return true;
+        if (!*s)
+                return false;
+        while (*s) {
+                const char *digits = s, *u;
+                uint64_t v = 0, f = 0, unit = 0;
+                double scale = 1;
+                bool pre, post = false, overflow = false;
+
+                if (*s != '.' && !(*s >= '0' && *s <= '9'))
+                        return false;
+                for (; *s >= '0' && *s <= '9'; s++)
+                        if (v > limit / 10 || (v = v * 10 + (uint64_t) (*s - '0')) > limit)
+                                return false;
+                pre = s > digits;
+                if (*s == '.') {
+                        digits = ++s;
+                        for (; *s >= '0' && *s <= '9'; s++) {
+                                uint64_t y;
+                                if (overflow || f > (limit - 1) / 10 || (y = f * 10 + (uint64_t) (*s - '0')) > limit) {
+                                        overflow = true;        /* later digits are ignored */
+                                        continue;
+                                }
+                                f = y;
+                                scale *= 10;
+                        }
+                        post = s > digits;
+                }
+                if (!pre && !post)
+                        return false;
+                for (u = s; *s && *s != '.' && !(*s >= '0' && *s <= '9'); s++)
+                        ;
+                for (size_t i = 0; i < ELEMENTSOF(units) && !unit; i++)
+                        if ((size_t) (s - u) == strlen(units[i].unit) && strncmp(u, units[i].unit, (size_t) (s - u)) == 0)
+                                unit = units[i].ns;
+                if (!unit || v > limit / unit)
+                        return false;
+                v *= unit;
+                if (f > 0 && (v += (uint64_t) ((double) f * ((double) unit / scale))) > limit)
+                        return false;
+                d += v;
+                if (d > limit)
+                        return false;
+        }
+        return neg || d < limit;
+}
+
 int validate_cron_schedule(const char *s, char **ret_reason) {
         static const char *const macros[] = { "@yearly", "@annually", "@monthly", "@weekly",
                                               "@daily", "@midnight", "@hourly" };
@@ -218,44 +316,44 @@ int validate_cron_schedule(const char *s, char **ret_reason) {
                         if (streq(p, macros[i]))
                                 return 0;
                 if (strncmp(p, "@every ", 7) == 0) {
-                        uint64_t usec;
-                        const char *d = p + 7;
-                        r = parse_duration(d, &usec);
-                        /* Go's durations need a unit, but for 0; finer than a microsecond is fine. */
-                        if ((r >= 0 || r == -EDOM) && (strspn(d, "0123456789") != strlen(d) || streq(d, "0")))
+                        if (go_duration_ok(p + 7))
                                 return 0;
                         return reason(ret_reason, "failed to parse duration %s", p);
                 }
                 return reason(ret_reason, "unrecognized descriptor: %s", p);
         }
-        /* Five fields split on blanks (counted first, as robfig/cron does), each a
-         * comma list of expressions. */
+        /* Five fields split on white space as strings.Fields() does (counted first, as
+         * robfig/cron does), each a comma list of expressions in which empty ones are
+         * dropped (strings.FieldsFunc()). */
         for (const char *q = p;;) {
-                q += strspn(q, " \t\n\r\v\f");
+                size_t w;
+                while ((w = go_space(q)) > 0)
+                        q += w;
                 if (!*q)
                         break;
-                q += strcspn(q, " \t\n\r\v\f");
+                while (*q && !go_space(q))
+                        q++;
                 fields++;
         }
         if (fields != ELEMENTSOF(cron_fields))
                 return reason(ret_reason, "expected exactly 5 fields, found %zu: [%s]", fields, s);
         for (size_t f = 0; f < ELEMENTSOF(cron_fields); f++) {
-                size_t n;
-                p += strspn(p, " \t\n\r\v\f");
-                n = strcspn(p, " \t\n\r\v\f");
-                for (const char *e = p; e < p + n;) {
+                const char *end;
+                size_t w;
+
+                while ((w = go_space(p)) > 0)
+                        p += w;
+                for (end = p; *end && !go_space(end); end++)
+                        ;
+                for (const char *e = p; e < end;) {
                         size_t en = strcspn(e, ",");
-                        if (en > (size_t) (p + n - e))
-                                en = (size_t) (p + n - e);
-                        r = cron_expression(&cron_fields[f], e, en, ret_reason);
-                        if (r < 0)
+                        if (en > (size_t) (end - e))
+                                en = (size_t) (end - e);
+                        if (en > 0 && (r = cron_expression(&cron_fields[f], e, en, ret_reason)) < 0)
                                 return r;
                         e += en + 1;
-                        if (e == p + n)                 /* a trailing comma: an empty expression */
-                                return reason(ret_reason, "%s field: failed to parse int from ''",
-                                              cron_fields[f].name);
                 }
-                p += n;
+                p = end;
         }
         return 0;
 }
@@ -270,8 +368,8 @@ static bool domain_ok(const char *s, size_t n) {
                 const char *close = memchr(s, ']', n);
                 if (!close || close == s + 1)
                         return false;
-                for (const char *q = s + 1; q < close; q++)
-                        if (!in(*q, "0123456789abcdefABCDEF:."))
+                for (const char *q = s + 1; q < close; q++)     /* no IPv4-mapped form */
+                        if (!in(*q, "0123456789abcdefABCDEF:"))
                                 return false;
                 host_n = (size_t) (close - s + 1);
                 if (host_n < n && s[host_n] != ':')
@@ -334,13 +432,17 @@ static bool path_ok(const char *s, size_t n) {
 
 int validate_image_reference(const char *s, char **ret_reason) {
         const char *at, *name_end, *slash, *colon, *first_end;
-        size_t name_n;
+        size_t name_n, domain_n = strlen("docker.io");
+        bool hub = true;
 
         if (isempty(s))
                 return reason(ret_reason, "an image reference is needed");
         for (const char *q = s; *q; q++)
                 if ((unsigned char) *q <= ' ' || (unsigned char) *q >= 0x7f)
                         return reason(ret_reason, "an image reference has no blanks, control or non-ASCII characters");
+        if (strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64)
+                return reason(ret_reason, "invalid repository name (64-byte hexadecimal), cannot specify "
+                              "64-byte hexadecimal strings");
 
         at = strchr(s, '@');
         if (at) {
@@ -380,8 +482,6 @@ int validate_image_reference(const char *s, char **ret_reason) {
         name_n = (size_t) (name_end - s);
         if (name_n == 0)
                 return reason(ret_reason, "invalid reference format: the repository name is empty");
-        if (name_n > 255)
-                return reason(ret_reason, "repository name must not be more than 255 characters");
 
         /* The first component is a registry when it looks like one (ParseNormalizedNamed). */
         first_end = memchr(s, '/', name_n);
@@ -393,6 +493,8 @@ int validate_image_reference(const char *s, char **ret_reason) {
                 if (memchr(s, '.', f) || memchr(s, ':', f) || (f == 9 && strncmp(s, "localhost", 9) == 0) || upper) {
                         if (!domain_ok(s, f))
                                 return reason(ret_reason, "invalid reference format: bad registry '%.*s'", (int) f, s);
+                        hub = (f == 9 && strncmp(s, "docker.io", 9) == 0) || (f == 15 && strncmp(s, "index.docker.io", 15) == 0);
+                        domain_n = hub ? domain_n : f;
                         s = first_end + 1;
                         name_n -= f + 1;
                 }
@@ -400,12 +502,16 @@ int validate_image_reference(const char *s, char **ret_reason) {
         for (size_t i = 0; i < name_n; i++)
                 if (s[i] >= 'A' && s[i] <= 'Z')
                         return reason(ret_reason, "invalid reference format: repository name must be lowercase");
-        if (!first_end && name_n == 64 && strspn(s, "0123456789abcdef") == 64)
-                return reason(ret_reason, "invalid repository name (64-byte hexadecimal), cannot specify "
-                              "64-byte hexadecimal strings");
         if (!path_ok(s, name_n))
                 return reason(ret_reason, "invalid reference format: a repository path is lower-case letters "
                               "and digits in parts joined by '/', with '.', '_', '__' or '-' between them");
+        /* Counted as normalised: Docker Hub's one-part names are docker.io/library/NAME.
+         * The path has at most 255 characters (distribution/reference), and so has the
+         * whole name (as older copies of it count). */
+        if (hub && !memchr(s, '/', name_n))
+                name_n += strlen("library/");
+        if (name_n > 255 || domain_n + 1 + name_n > 255)
+                return reason(ret_reason, "repository name must not be more than 255 characters");
         return 0;
 }
 

@@ -6,27 +6,8 @@
 #include <sys/stat.h>
 
 #include "metrics/textfile.h"
+#include "base/text.h"
 #include "base/util.h"
-
-/* The length of the valid UTF-8 sequence at P (1..4), or 0 when P starts none. */
-static size_t utf8_sequence(const unsigned char *p) {
-        size_t n;
-
-        if (p[0] < 0x80)
-                return 1;
-        if (p[0] >= 0xc2 && p[0] <= 0xdf)
-                n = 2;
-        else if (p[0] >= 0xe0 && p[0] <= 0xef)
-                n = 3;
-        else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-                n = 4;
-        else
-                return 0;
-        for (size_t i = 1; i < n; i++)
-                if ((p[i] & 0xc0) != 0x80)
-                        return 0;
-        return n;
-}
 
 char *metrics_label_escape(const char *s, char *buf, size_t size) {
         const unsigned char *p = (const unsigned char *) (s ? s : "");
@@ -35,7 +16,9 @@ char *metrics_label_escape(const char *s, char *buf, size_t size) {
         if (size == 0)
                 return buf;
         while (*p && used < METRICS_LABEL_MAX) {
-                size_t n = utf8_sequence(p);
+                /* The one strict decoder: Prometheus refuses the whole file over an
+                 * overlong form, a surrogate or a code point above U+10FFFF. */
+                size_t n = text_utf8_char((const char *) p);
 
                 if (n == 0) {
                         /* Not UTF-8, which the format requires: one '?' for the byte. */
@@ -48,10 +31,10 @@ char *metrics_label_escape(const char *s, char *buf, size_t size) {
                 }
                 if (used + n > METRICS_LABEL_MAX)
                         break;
-                if (n == 1 && (*p < 0x20 || *p == 0x7f)) {
-                        /* Control characters never reach the file. */
-                        used++;
-                        p++;
+                if ((n == 1 && (*p < 0x20 || *p == 0x7f)) || (n == 2 && p[0] == 0xc2 && p[1] < 0xa0)) {
+                        /* Control characters (C0, DEL, C1) never reach the file. */
+                        used += n;
+                        p += n;
                         continue;
                 }
                 if (n == 1 && (*p == '\\' || *p == '"')) {

@@ -12,8 +12,10 @@
  * - Every metric has HELP and TYPE; names have the one prefix "dind_cache_" and base
  *   units (bytes, seconds, ratios), as `promtool check metrics` wants.
  * - Label values come from outside (check names, the data directory): control
- *   characters are dropped, \ " and newline escaped, at most METRICS_LABEL_MAX bytes
- *   kept (never cutting a UTF-8 sequence). One series per check name: a name listed
+ *   characters (C0, DEL, C1) are dropped, \ and " escaped, each byte that starts no
+ *   character of strict UTF-8 (base/text.h: no overlong form, no surrogate, nothing
+ *   above U+10FFFF, for which Prometheus refuses the whole file) becomes '?', at most
+ *   METRICS_LABEL_MAX bytes kept (never cutting a UTF-8 sequence). One series per check name: a name listed
  *   twice (several bad settings) gives its worst state.
  * - No secret is written: no DOCKER_HOST, no node credentials.
  * - Library: never prints; negative errno. */

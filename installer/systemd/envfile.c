@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "systemd/envfile.h"
+#include "base/text.h"
 #include "base/util.h"
 
 #define HEADER "# Written by dind-cache install; read by dind-cache-check.service.\n"
@@ -65,38 +66,6 @@ static int buf_adds(struct buf *b, const char *s) {
         return buf_add(b, s, strlen(s));
 }
 
-static bool utf8_valid(const char *s, size_t n) {
-        const unsigned char *p = (const unsigned char *) s, *end = p + n;
-
-        while (p < end) {
-                unsigned c = *p, len, cp;
-                if (c < 0x80) {
-                        p++;
-                        continue;
-                }
-                if (c >= 0xc2 && c <= 0xdf)
-                        len = 2, cp = c & 0x1f;
-                else if (c >= 0xe0 && c <= 0xef)
-                        len = 3, cp = c & 0x0f;
-                else if (c >= 0xf0 && c <= 0xf4)
-                        len = 4, cp = c & 0x07;
-                else
-                        return false;
-                if ((size_t) (end - p) < len)
-                        return false;
-                for (unsigned i = 1; i < len; i++) {
-                        if ((p[i] & 0xc0) != 0x80)
-                                return false;
-                        cp = cp << 6 | (p[i] & 0x3f);
-                }
-                if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-                    (cp >= 0xd800 && cp <= 0xdfff))
-                        return false;
-                p += len;
-        }
-        return true;
-}
-
 /* What the file says, item by item, as systemd's parser sees it. */
 enum item_kind {
         ITEM_ASSIGNMENT,    /* KEY=VALUE: key and value */
@@ -108,12 +77,26 @@ enum item_kind {
 struct item {
         enum item_kind kind;
         char *key, *value, *text;
+        unsigned line, end_line;        /* where it starts and ends (1-based) */
 };
 
 struct items {
         struct item *v;
         size_t n;
+        bool continued_comment;         /* a backslash escaped a line break in a comment */
 };
+
+/* Why systemd refuses a file, or why its versions disagree on it. */
+struct refusal {
+        enum { REFUSED_NONE, REFUSED_NUL, REFUSED_UTF8, REFUSED_TWO_READINGS } kind;
+        unsigned line, end_line;
+        char *key;                      /* REFUSED_UTF8: the assignment's key (raw) */
+};
+
+static void refusal_done(struct refusal *f) {
+        free(f->key);
+        *f = (struct refusal) {};
+}
 
 static void items_done(struct items *it) {
         for (size_t i = 0; i < it->n; i++) {
@@ -125,7 +108,8 @@ static void items_done(struct items *it) {
         *it = (struct items) {};
 }
 
-static int items_add(struct items *it, enum item_kind kind, struct buf *a, struct buf *b) {
+static int items_add(struct items *it, enum item_kind kind, struct buf *a, struct buf *b, unsigned line,
+                     unsigned end_line, struct refusal *refusal) {
         struct item *grown = reallocarray(it->v, it->n + 1, sizeof(*grown));
         struct item *i;
 
@@ -133,7 +117,7 @@ static int items_add(struct items *it, enum item_kind kind, struct buf *a, struc
                 return -ENOMEM;
         it->v = grown;
         i = &it->v[it->n];
-        *i = (struct item) { .kind = kind };
+        *i = (struct item) { .kind = kind, .line = line, .end_line = end_line };
         if (kind == ITEM_ASSIGNMENT) {
                 i->key = strndup(a->s ?: "", a->n);
                 i->value = strndup(b->s ?: "", b->n);
@@ -142,9 +126,11 @@ static int items_add(struct items *it, enum item_kind kind, struct buf *a, struc
                         free(i->value);
                         return -ENOMEM;
                 }
-                /* systemd refuses the whole file over invalid UTF-8 in a key or value. */
-                if (!utf8_valid(i->key, a->n) || !utf8_valid(i->value, b->n)) {
-                        free(i->key);
+                /* systemd refuses the whole file over invalid UTF-8 in a key or value (the
+                 * text holds no NUL: a file with one is refused before). */
+                if (!text_is_utf8(i->key) || !text_is_utf8(i->value)) {
+                        *refusal = (struct refusal) { .kind = REFUSED_UTF8, .line = line, .end_line = end_line,
+                                                      .key = TAKE_PTR(i->key) };
                         free(i->value);
                         return -EBADMSG;
                 }
@@ -167,166 +153,383 @@ static bool in(char c, const char *set) {
         return c && strchr(set, c);
 }
 
-/* systemd 252's parser for EnvironmentFile= (src/basic/env-file.c,
+/* systemd's parser for EnvironmentFile= (src/basic/env-file.c,
  * parse_env_file_internal) re-implemented, recording comments and ignored lines too so
  * that a file can be written back with the same meaning. Its rules: a NUL ends the
  * text; CR and LF both end a line; '#' or ';' first on a line starts a comment, in
- * which a backslash escapes the next character (a newline too); a line with no '=' is
- * ignored; around the key, blanks are dropped; in the value, blanks before it are
- * dropped, and after it too when it ends unquoted; an unquoted backslash takes the
- * next character literally (a newline: both vanish); single quotes take everything
- * literally up to the next one, newlines included; double quotes too, except that a
- * backslash before one of " \ ` $ stands for that character, before a newline
- * vanishes with it, and before anything else is kept; after a closing quote the value
- * goes on (blanks dropped), a quote elsewhere is an ordinary character. */
-static int parse_items(const char *text, size_t size, struct items *ret) {
+ * which a backslash escapes the next character; a line with no '=' is ignored; around
+ * the key, blanks are dropped; in the value, blanks before it are dropped, and after it
+ * too when it ends unquoted; an unquoted backslash takes the next character literally
+ * (a newline: both vanish); single quotes take everything literally up to the next
+ * one, newlines included; double quotes too, except that a backslash before one of
+ * " \ ` $ stands for that character, before a newline vanishes with it, and before
+ * anything else is kept; after a closing quote the value goes on (blanks dropped), a
+ * quote elsewhere is an ordinary character.
+ *
+ * One rule changed in systemd 254, after systemd issue #27975: a backslash before a
+ * line break in a comment used to carry the comment on to the next line (252, Debian
+ * 12: "# note \" then "X=1" is all comment); since 254 (Debian 13) the line break
+ * ends the comment and the next line is read on its own (X=1 is set; env-file.c's
+ * COMMENT_ESCAPE state: "treated as a non comment line since v254"). V254 picks the
+ * rules. Which way a file both would read differently goes: envfile.h. */
+struct parser {
         enum {
                 PRE_KEY, KEY, PRE_VALUE, VALUE, VALUE_ESCAPE, SINGLE_QUOTE_VALUE,
                 DOUBLE_QUOTE_VALUE, DOUBLE_QUOTE_VALUE_ESCAPE, COMMENT, COMMENT_ESCAPE,
-        } state = PRE_KEY;
-        struct buf key = {}, value = {};
-        struct items it = {};
-        size_t key_ws = SIZE_MAX, value_ws = SIZE_MAX;
+        } state;
+        bool v254;
+        struct buf key, value;          /* the key, or a comment's or ignored line's text */
+        size_t key_ws, value_ws;        /* where trailing blanks start, or SIZE_MAX */
+        unsigned line, item_line;       /* the current line; where the item began */
+        struct items it;
+        struct refusal *refusal;
+};
+
+static int parser_add(struct parser *p, enum item_kind kind) {
+        return items_add(&p->it, kind, &p->key, &p->value, p->item_line, p->line, p->refusal);
+}
+
+/* An assignment ends: blanks after an unquoted value and after the key are not kept. */
+static int parser_add_assignment(struct parser *p) {
+        if (p->state == VALUE && p->value_ws != SIZE_MAX)
+                p->value.n = p->value_ws;
+        if (p->key_ws != SIZE_MAX)
+                p->key.n = p->key_ws;
+        return parser_add(p, ITEM_ASSIGNMENT);
+}
+
+/* Adds C to B; *WS is where the blanks B ends in start, or SIZE_MAX. */
+static int add_tracking_blanks(struct buf *b, size_t *ws, char c) {
+        if (!in(c, WHITESPACE))
+                *ws = SIZE_MAX;
+        else if (*ws == SIZE_MAX)
+                *ws = b->n;
+        return buf_addc(b, c);
+}
+
+static int step_key(struct parser *p, char c, bool after_cr) {
+        if (p->state == PRE_KEY) {
+                p->item_line = p->line;
+                if (in(c, COMMENTS)) {
+                        p->state = COMMENT;
+                        return buf_addc(&p->key, c);
+                }
+                if (in(c, NEWLINE))     /* CR LF is one line break */
+                        return c == '\n' && after_cr ? 0 : parser_add(p, ITEM_BLANK);
+                if (in(c, WHITESPACE))
+                        return 0;
+                p->state = KEY;
+                p->key_ws = SIZE_MAX;
+                return buf_addc(&p->key, c);
+        }
+        if (in(c, NEWLINE)) {
+                p->state = PRE_KEY;
+                if (p->key_ws != SIZE_MAX)
+                        p->key.n = p->key_ws;
+                return parser_add(p, ITEM_OTHER);
+        }
+        if (c == '=') {
+                p->state = PRE_VALUE;
+                p->value_ws = SIZE_MAX;
+                return 0;
+        }
+        return add_tracking_blanks(&p->key, &p->key_ws, c);
+}
+
+static int step_value(struct parser *p, char c) {
+        int r;
+
+        if (in(c, NEWLINE)) {
+                r = parser_add_assignment(p);
+                p->state = PRE_KEY;
+                return r;
+        }
+        if (p->state == PRE_VALUE && (c == '\'' || c == '"')) {
+                p->state = c == '\'' ? SINGLE_QUOTE_VALUE : DOUBLE_QUOTE_VALUE;
+                return 0;
+        }
+        if (c == '\\') {
+                if (p->state == VALUE)
+                        p->value_ws = SIZE_MAX;
+                p->state = VALUE_ESCAPE;
+                return 0;
+        }
+        if (p->state == PRE_VALUE) {
+                if (in(c, WHITESPACE))
+                        return 0;
+                p->state = VALUE;
+                return buf_addc(&p->value, c);
+        }
+        return add_tracking_blanks(&p->value, &p->value_ws, c);
+}
+
+static int step_quoted(struct parser *p, char c) {
+        int r;
+
+        switch (p->state) {
+        case VALUE_ESCAPE:
+                p->state = VALUE;
+                return in(c, NEWLINE) ? 0 : buf_addc(&p->value, c);
+        case SINGLE_QUOTE_VALUE:
+                if (c == '\'')
+                        p->state = PRE_VALUE;
+                return c == '\'' ? 0 : buf_addc(&p->value, c);
+        case DOUBLE_QUOTE_VALUE:
+                if (c == '"' || c == '\\') {
+                        p->state = c == '"' ? PRE_VALUE : DOUBLE_QUOTE_VALUE_ESCAPE;
+                        return 0;
+                }
+                return buf_addc(&p->value, c);
+        default:                        /* DOUBLE_QUOTE_VALUE_ESCAPE */
+                p->state = DOUBLE_QUOTE_VALUE;
+                if (in(c, SHELL_NEED_ESCAPE))
+                        return buf_addc(&p->value, c);
+                if (c == '\n')
+                        return 0;
+                r = buf_addc(&p->value, '\\');
+                return r < 0 ? r : buf_addc(&p->value, c);
+        }
+}
+
+static int step_comment(struct parser *p, char c) {
+        if (p->state == COMMENT_ESCAPE) {
+                if (in(c, NEWLINE)) {
+                        if (p->v254) {          /* the line break ends the comment */
+                                p->state = PRE_KEY;
+                                return parser_add(p, ITEM_COMMENT);
+                        }
+                        p->it.continued_comment = true;
+                }
+                p->state = COMMENT;
+                return buf_addc(&p->key, c);
+        }
+        if (c == '\\')
+                p->state = COMMENT_ESCAPE;
+        else if (in(c, NEWLINE)) {
+                p->state = PRE_KEY;
+                return parser_add(p, ITEM_COMMENT);
+        }
+        return buf_addc(&p->key, c);
+}
+
+/* The item the text ends in. */
+static int parser_finish(struct parser *p) {
+        switch (p->state) {
+        case PRE_KEY:
+                return 0;
+        case KEY:
+                if (p->key_ws != SIZE_MAX)
+                        p->key.n = p->key_ws;
+                return parser_add(p, ITEM_OTHER);
+        case COMMENT:
+        case COMMENT_ESCAPE:
+                return parser_add(p, ITEM_COMMENT);
+        default:
+                return parser_add_assignment(p);
+        }
+}
+
+/* TEXT[0..SIZE) (up to a NUL) as items, by systemd 252's rules or (V254) 254's.
+ * -EBADMSG with REFUSAL for invalid UTF-8 in an assignment, -ENOMEM. */
+static int parse_items(const char *text, size_t size, bool v254, struct items *ret, struct refusal *refusal) {
+        struct parser p = { .state = PRE_KEY, .v254 = v254, .key_ws = SIZE_MAX, .value_ws = SIZE_MAX,
+                            .line = 1, .item_line = 1, .refusal = refusal };
         int r = 0;
 
         for (size_t i = 0; r >= 0 && i < size && text[i]; i++) {
                 char c = text[i];
+                bool after_cr = i > 0 && text[i - 1] == '\r';
 
-                switch (state) {
+                switch (p.state) {
                 case PRE_KEY:
-                        if (in(c, COMMENTS)) {
-                                state = COMMENT;
-                                r = buf_addc(&key, c);
-                        } else if (in(c, NEWLINE)) {
-                                if (!(c == '\n' && i > 0 && text[i - 1] == '\r'))
-                                        r = items_add(&it, ITEM_BLANK, &key, &value);
-                        } else if (!in(c, WHITESPACE)) {
-                                state = KEY;
-                                key_ws = SIZE_MAX;
-                                r = buf_addc(&key, c);
-                        }
-                        break;
                 case KEY:
-                        if (in(c, NEWLINE)) {
-                                state = PRE_KEY;
-                                if (key_ws != SIZE_MAX)
-                                        key.n = key_ws;
-                                r = items_add(&it, ITEM_OTHER, &key, &value);
-                        } else if (c == '=') {
-                                state = PRE_VALUE;
-                                value_ws = SIZE_MAX;
-                        } else {
-                                if (!in(c, WHITESPACE))
-                                        key_ws = SIZE_MAX;
-                                else if (key_ws == SIZE_MAX)
-                                        key_ws = key.n;
-                                r = buf_addc(&key, c);
-                        }
+                        r = step_key(&p, c, after_cr);
                         break;
                 case PRE_VALUE:
                 case VALUE:
-                        if (in(c, NEWLINE)) {
-                                if (state == VALUE && value_ws != SIZE_MAX)
-                                        value.n = value_ws;
-                                if (key_ws != SIZE_MAX)
-                                        key.n = key_ws;
-                                state = PRE_KEY;
-                                r = items_add(&it, ITEM_ASSIGNMENT, &key, &value);
-                        } else if (state == PRE_VALUE && c == '\'')
-                                state = SINGLE_QUOTE_VALUE;
-                        else if (state == PRE_VALUE && c == '"')
-                                state = DOUBLE_QUOTE_VALUE;
-                        else if (c == '\\') {
-                                if (state == VALUE)
-                                        value_ws = SIZE_MAX;
-                                state = VALUE_ESCAPE;
-                        } else if (state == PRE_VALUE) {
-                                if (!in(c, WHITESPACE)) {
-                                        state = VALUE;
-                                        r = buf_addc(&value, c);
-                                }
-                        } else {
-                                if (!in(c, WHITESPACE))
-                                        value_ws = SIZE_MAX;
-                                else if (value_ws == SIZE_MAX)
-                                        value_ws = value.n;
-                                r = buf_addc(&value, c);
-                        }
-                        break;
-                case VALUE_ESCAPE:
-                        state = VALUE;
-                        if (!in(c, NEWLINE))
-                                r = buf_addc(&value, c);
-                        break;
-                case SINGLE_QUOTE_VALUE:
-                        if (c == '\'')
-                                state = PRE_VALUE;
-                        else
-                                r = buf_addc(&value, c);
-                        break;
-                case DOUBLE_QUOTE_VALUE:
-                        if (c == '"')
-                                state = PRE_VALUE;
-                        else if (c == '\\')
-                                state = DOUBLE_QUOTE_VALUE_ESCAPE;
-                        else
-                                r = buf_addc(&value, c);
-                        break;
-                case DOUBLE_QUOTE_VALUE_ESCAPE:
-                        state = DOUBLE_QUOTE_VALUE;
-                        if (in(c, SHELL_NEED_ESCAPE))
-                                r = buf_addc(&value, c);
-                        else if (c != '\n') {
-                                r = buf_addc(&value, '\\');
-                                if (r >= 0)
-                                        r = buf_addc(&value, c);
-                        }
-                        break;
-                case COMMENT:
-                        if (c == '\\')
-                                state = COMMENT_ESCAPE;
-                        else if (in(c, NEWLINE)) {
-                                state = PRE_KEY;
-                                r = items_add(&it, ITEM_COMMENT, &key, &value);
-                                break;
-                        }
-                        r = buf_addc(&key, c);
-                        break;
-                case COMMENT_ESCAPE:
-                        state = COMMENT;
-                        r = buf_addc(&key, c);
-                        break;
-                }
-        }
-
-        if (r >= 0)
-                switch (state) {
-                case PRE_KEY:
-                        break;
-                case KEY:
-                        if (key_ws != SIZE_MAX)
-                                key.n = key_ws;
-                        r = items_add(&it, ITEM_OTHER, &key, &value);
+                        r = step_value(&p, c);
                         break;
                 case COMMENT:
                 case COMMENT_ESCAPE:
-                        r = items_add(&it, ITEM_COMMENT, &key, &value);
+                        r = step_comment(&p, c);
                         break;
                 default:
-                        if (state == VALUE && value_ws != SIZE_MAX)
-                                value.n = value_ws;
-                        if (key_ws != SIZE_MAX)
-                                key.n = key_ws;
-                        r = items_add(&it, ITEM_ASSIGNMENT, &key, &value);
+                        r = step_quoted(&p, c);
                 }
-        free(key.s);
-        free(value.s);
+                if (c == '\r' || (c == '\n' && !after_cr))
+                        p.line++;
+        }
+        if (r >= 0)
+                r = parser_finish(&p);
+        free(p.key.s);
+        free(p.value.s);
         if (r < 0) {
-                items_done(&it);
+                items_done(&p.it);
                 return r;
         }
-        *ret = it;
+        *ret = p.it;
         return 0;
+}
+
+/* --- What systemd reads, and whether its versions agree ---------------------------- */
+
+struct env_entry {
+        const char *key, *value;
+        size_t order;
+};
+
+static int compare_entries(const void *a, const void *b) {
+        const struct env_entry *x = a, *y = b;
+        int c = strcmp(x->key, y->key);
+        return c ? c : x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* A name the service gets: systemd drops the others (env_name_is_valid()). */
+static bool env_name_ok(const char *key) {
+        return *key && !(*key >= '0' && *key <= '9') &&
+               strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(key);
+}
+
+/* IT's environment as the service gets it: each valid name once, with its last value,
+ * sorted by name. */
+static struct env_entry *environment(const struct items *it, size_t *ret_n) {
+        struct env_entry *v = calloc(it->n + 1, sizeof(*v));
+        size_t n = 0, kept = 0;
+
+        if (!v)
+                return NULL;
+        for (size_t i = 0; i < it->n; i++)
+                if (it->v[i].kind == ITEM_ASSIGNMENT && env_name_ok(it->v[i].key))
+                        v[n++] = (struct env_entry) { it->v[i].key, it->v[i].value, i };
+        qsort(v, n, sizeof(*v), compare_entries);
+        for (size_t i = 0; i < n; i++)
+                if (i + 1 == n || !streq(v[i].key, v[i + 1].key))
+                        v[kept++] = v[i];
+        *ret_n = kept;
+        return v;
+}
+
+/* 1 when A and B give a unit the same variables, 0 when not, -ENOMEM. */
+static int same_environment(const struct items *a, const struct items *b) {
+        _cleanup_free_ struct env_entry *x = NULL, *y = NULL;
+        size_t nx = 0, ny = 0;
+
+        x = environment(a, &nx);
+        y = environment(b, &ny);
+        if (!x || !y)
+                return -ENOMEM;
+        if (nx != ny)
+                return 0;
+        for (size_t i = 0; i < nx; i++)
+                if (!streq(x[i].key, y[i].key) || !streq(x[i].value, y[i].value))
+                        return 0;
+        return 1;
+}
+
+/* Where 252 and 254 part: the first comment that 252 carries over several lines (in
+ * IT252) holding the start of an assignment that 254 reads (in IT254, or the one whose
+ * invalid UTF-8 made 254 refuse the file, R254). The environments can only differ
+ * there: outside such comments both read the same items. */
+static void blame(const struct items *it252, const struct items *it254, const struct refusal *r254,
+                  struct refusal *ret) {
+        *ret = (struct refusal) { .kind = REFUSED_TWO_READINGS };
+        for (size_t c = 0; c < it252->n; c++) {
+                const struct item *comment = &it252->v[c];
+                unsigned first = 0;
+
+                if (comment->kind != ITEM_COMMENT || comment->end_line == comment->line)
+                        continue;
+                for (size_t a = 0; a <= it254->n; a++) {
+                        unsigned line = a < it254->n ? (it254->v[a].kind == ITEM_ASSIGNMENT ? it254->v[a].line : 0)
+                                                     : (r254->kind == REFUSED_UTF8 ? r254->line : 0);
+                        if (line > comment->line && line <= comment->end_line && (!first || line < first))
+                                first = line;
+                }
+                if (first) {
+                        ret->line = comment->line;
+                        ret->end_line = first;
+                        return;
+                }
+        }
+}
+
+static unsigned line_at(const char *text, size_t pos) {
+        unsigned line = 1;
+        for (size_t i = 0; i < pos; i++)
+                line += text[i] == '\r' || (text[i] == '\n' && !(i > 0 && text[i - 1] == '\r'));
+        return line;
+}
+
+/* TEXT[0..SIZE) as systemd reads it: its items by 252's rules, or -EBADMSG with
+ * REFUSAL when systemd refuses the file (a NUL anywhere; invalid UTF-8 in a key or a
+ * value), or when systemd 252 and 254 would give the unit different variables (see
+ * envfile.h: refused, never written back by one version's rules). -ENOMEM. */
+static int read_text(const char *text, size_t size, struct items *ret, struct refusal *refusal) {
+        const char *nul = memchr(text, '\0', size);
+        struct items it254 = {};
+        struct refusal r254 = {};
+        int r, same;
+
+        /* systemd reads the file whole and refuses one with a NUL in it (read_full_stream()
+         * without a size: the text would be ambiguous), so the unit does not start. */
+        if (nul) {
+                *refusal = (struct refusal) { .kind = REFUSED_NUL, .line = line_at(text, (size_t) (nul - text)) };
+                return -EBADMSG;
+        }
+        r = parse_items(text, size, false, ret, refusal);
+        if (r < 0 || !ret->continued_comment)
+                return r;       /* without a comment carried on, 254 reads the same items */
+        r = parse_items(text, size, true, &it254, &r254);
+        same = r == -ENOMEM ? r : r < 0 ? 0 : same_environment(ret, &it254);
+        if (same == 0) {
+                blame(ret, &it254, &r254, refusal);
+                r = -EBADMSG;
+        } else
+                r = same < 0 ? same : 0;
+        items_done(&it254);
+        refusal_done(&r254);
+        if (r < 0)
+                items_done(ret);
+        return r;
+}
+
+char *envfile_explain(const char *text, size_t size) {
+        _cleanup_free_ char *key = NULL;
+        struct refusal f = {};
+        struct items it = {};
+        char *m = NULL;
+        int r;
+
+        r = read_text(text, size, &it, &f);
+        items_done(&it);
+        if (r != -EBADMSG)
+                return NULL;
+        key = f.key ? text_escape(f.key, 64) : NULL;
+        switch (f.kind) {
+        case REFUSED_NUL:
+                m = strdup_printf("line %u holds a NUL byte, for which systemd refuses the whole file", f.line);
+                break;
+        case REFUSED_UTF8:
+                m = strdup_printf("line %u: the assignment of '%s' is not valid UTF-8, for which systemd refuses "
+                                  "the whole file", f.line, key ?: "?");
+                break;
+        default:
+                m = strdup_printf("line %u: a comment that ends in a backslash runs on, for systemd 252 (Debian 12), "
+                                  "over line %u, which systemd 254 and later (Debian 13) read as a setting: the "
+                                  "service's variables would depend on the systemd version; end the comment "
+                                  "without a trailing backslash", f.line, f.end_line);
+        }
+        refusal_done(&f);
+        return m;
+}
+
+char *envfile_explain_file(const char *path) {
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+
+        if (read_file_full(path, ENVFILE_MAX_SIZE, &text, &size) < 0)
+                return NULL;
+        return envfile_explain(text, size);
 }
 
 static bool has_control(const char *s) {
@@ -396,13 +599,16 @@ int envfile_update_text(const char *old, const struct envfile *e, char **ret_tex
         int r = 0;
 
         for (size_t k = 0; k < ELEMENTSOF(keys); k++)
-                if (cfield(e, k) && (has_control(cfield(e, k)) ||
-                                     !utf8_valid(cfield(e, k), strlen(cfield(e, k)))))
+                if (cfield(e, k) && (has_control(cfield(e, k)) || !text_is_utf8(cfield(e, k))))
                         return -EINVAL;
 
-        r = parse_items(old ?: "", strlen(old ?: ""), &it);
-        if (r < 0)
-                return r;
+        {
+                struct refusal f = {};
+                r = read_text(old ?: "", strlen(old ?: ""), &it, &f);
+                refusal_done(&f);
+                if (r < 0)
+                        return r;
+        }
 
         /* The whole file is written back normalised: every assignment in the form above,
          * comments and ignored lines cut where systemd ends them, so that nothing another
@@ -474,14 +680,12 @@ int envfile_write(const char *path, const struct envfile *e) {
 
 int envfile_parse(const char *text, size_t size, struct envfile *ret) {
         struct envfile e = {};
+        struct refusal f = {};
         struct items it = {};
         int r;
 
-        /* systemd reads the file whole and refuses one with a NUL in it (read_full_stream()
-         * without a size: the text would be ambiguous), so the unit does not start. */
-        if (memchr(text, '\0', size))
-                return -EBADMSG;
-        r = parse_items(text, size, &it);
+        r = read_text(text, size, &it, &f);
+        refusal_done(&f);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < it.n; i++) {

@@ -11,10 +11,22 @@
  *     DOCKER_CERT_PATH=/etc/dind-cache/pki/checker
  *
  * Invariants:
- * - The reader is systemd 252's EnvironmentFile= parser (src/basic/env-file.c): values
- *   and comments may run across lines (a trailing backslash, quotes), CR ends a line;
- *   a NUL anywhere in the file, or invalid UTF-8 in a key or value, refuses the whole
- *   file (-EBADMSG), as systemd then refuses to start the unit.
+ * - The reader is systemd's EnvironmentFile= parser (src/basic/env-file.c): values
+ *   may run across lines (a trailing backslash, quotes), CR ends a line; a NUL
+ *   anywhere in the file, or invalid UTF-8 in a key or value, refuses the whole file
+ *   (-EBADMSG), as systemd then refuses to start the unit.
+ * - One rule differs by version: in systemd 252 (Debian 12) a comment ending in a
+ *   backslash runs on over the next line; since systemd 254 (Debian 13) the line break
+ *   ends it and the next line counts ("# note \" then "X=1": X unset, then set). A
+ *   file the two read alike (almost every file: the rule only matters for a comment
+ *   ending in a backslash) is read and written normally. A file they would read
+ *   differently (their whole environments compared) is refused, -EBADMSG, naming the
+ *   comment's line and the line read two ways (envfile_explain()). Refused rather than
+ *   kept as it was: a kept line is still read two ways, and on 254 such a line can
+ *   open a quote that swallows the settings written after it, or set a key ours
+ *   replaced earlier; nor written back by one version's rules, which silently drops
+ *   what the other set (the fault this replaces: normalised by 252's rules, the
+ *   service on 254 lost the assignment it had).
  * - Writing keeps what else the file holds (comments, thresholds such as
  *   DIND_CACHE_DISK_WARN that an administrator added), but writes the whole file back
  *   normalised: every assignment as one KEY=VALUE line that systemd reads back as the
@@ -24,7 +36,9 @@
  * - Values are written unquoted when they are made of safe characters only, else in
  *   double quotes with \ " $ ` escaped, so systemd reads back exactly the value.
  *   Our values with control characters (a newline) or invalid UTF-8 are refused
- *   (-EINVAL); a file holding a NUL or invalid UTF-8 is refused (-EBADMSG), untouched.
+ *   (-EINVAL); a file the reader refuses is refused (-EBADMSG), untouched. What is
+ *   written is read the same by every systemd version (no comment ends in a
+ *   backslash).
  * - The file holds no secret (an address, paths, a node name), so a new one is 0644:
  *   people and tools on the node may read where the cache is. An existing file keeps
  *   a stricter mode an administrator gave it (never more than 0644). Written
@@ -59,7 +73,15 @@ int envfile_write(const char *path, const struct envfile *e);
 
 /* Our keys' values from TEXT[0..SIZE) (systemd's rules: comments, quotes, escapes; the
  * last assignment wins). Keys absent stay NULL. -EBADMSG when systemd refuses the file
- * (a NUL in it, invalid UTF-8 in a key or value). */
+ * (a NUL in it, invalid UTF-8 in a key or value), or systemd 252 and 254 would read it
+ * differently. */
 int envfile_parse(const char *text, size_t size, struct envfile *ret);
 /* The same from PATH; -ENOENT when it does not exist, -EFBIG over ENVFILE_MAX_SIZE. */
 int envfile_read(const char *path, struct envfile *ret);
+
+/* Why envfile_parse() refuses TEXT[0..SIZE), naming the line, one printable line
+ * ("line 3 holds a NUL byte, ..."); NULL when it does not refuse it, or -ENOMEM. The
+ * caller frees. */
+char *envfile_explain(const char *text, size_t size);
+/* The same for the file at PATH; NULL also when it cannot be read. */
+char *envfile_explain_file(const char *path);

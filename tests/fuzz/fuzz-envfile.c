@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* systemd/envfile.h, differential: the env file's reader and writer against a small
  * independent model of systemd's EnvironmentFile= parser (src/basic/env-file.c of
- * systemd 252, Debian 12's), which is what the checker's unit really reads.
+ * systemd 252, Debian 12's, and of 254 and later, Debian 13's, where a line break that
+ * a comment's trailing backslash escapes ends the comment), which is what the checker's
+ * unit really reads. A file the two versions read differently (whole environments
+ * compared) is refused by the reader and the writer, naming the line; what the writer
+ * writes, both read alike.
  *
  * Input: the old file's text, then "\n---8<---\n", then up to three lines: the values of
  * DOCKER_HOST, DIND_CACHE_DATA_DIR and DIND_CACHE_NODE to write (a missing line: NULL,
@@ -77,8 +81,9 @@ static int env_push(struct env *e, struct buf *key, size_t key_len, struct buf *
         return 0;
 }
 
-/* TEXT[0..SIZE): systemd reads the file whole and refuses one holding a NUL (-EBADMSG). */
-static int model_parse(const char *text, size_t size, struct env *ret) {
+/* TEXT[0..SIZE): systemd reads the file whole and refuses one holding a NUL (-EBADMSG).
+ * V254: systemd 254's rule for a comment's escaped line break. */
+static int model_parse(const char *text, size_t size, bool v254, struct env *ret) {
         enum {
                 PRE_KEY, KEY, PRE_VALUE, VALUE, VALUE_ESCAPE, SINGLE_QUOTE_VALUE,
                 DOUBLE_QUOTE_VALUE, DOUBLE_QUOTE_VALUE_ESCAPE, COMMENT, COMMENT_ESCAPE,
@@ -187,7 +192,8 @@ static int model_parse(const char *text, size_t size, struct env *ret) {
                                 state = PRE_KEY;
                         break;
                 case COMMENT_ESCAPE:
-                        state = COMMENT;        /* systemd < 254: the comment goes on */
+                        /* systemd < 254: the comment goes on; 254: a line break ends it */
+                        state = v254 && NEWLINE(c) ? PRE_KEY : COMMENT;
                         break;
                 }
         }
@@ -229,6 +235,50 @@ static bool same(const char *a, const char *b) {
         return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+/* systemd hands the service only assignments whose name is valid (exec's
+ * strv_env_clean_with_callback(), env_name_is_valid()): [A-Za-z_][A-Za-z0-9_]*. */
+static bool name_passed_on(const char *k) {
+        if (!*k || (*k >= '0' && *k <= '9'))
+                return false;
+        for (; *k; k++)
+                if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || (*k >= '0' && *k <= '9') || *k == '_'))
+                        return false;
+        return true;
+}
+
+/* A and B give a unit the same variables. */
+static bool same_env(const struct env *a, const struct env *b) {
+        for (size_t i = 0; i < a->n; i++)
+                if (name_passed_on(a->keys[i]) && !same(env_get(a, a->keys[i]), env_get(b, a->keys[i])))
+                        return false;
+        for (size_t i = 0; i < b->n; i++)
+                if (name_passed_on(b->keys[i]) && !env_get(a, b->keys[i]))
+                        return false;
+        return true;
+}
+
+/* What systemd 252 and 254 both read from TEXT[0..SIZE) into RET (252's reading), or
+ * <0: one of them refuses it, or they read it differently. */
+static int model_read(const char *text, size_t size, struct env *ret) {
+        struct env v254 = {};
+        int m = model_parse(text, size, false, ret), m254 = model_parse(text, size, true, &v254);
+
+        if (m == 0 && (m254 < 0 || !same_env(ret, &v254)))
+                m = -EBADMSG;
+        env_done(&v254);
+        return m;
+}
+
+/* A refusal's explanation: one printable line naming the line. */
+static void check_explanation(const char *text, size_t size, bool refused) {
+        char *why = envfile_explain(text, size);
+
+        FUZZ_ASSERT(!refused == !why);
+        FUZZ_ASSERT(!why || (strncmp(why, "line ", 5) == 0 && fuzz_utf8_valid(why, strlen(why)) &&
+                             fuzz_no_control(why, NULL) && strlen(why) < 1024));
+        free(why);
+}
+
 /* A value the writer must refuse (-EINVAL): a C0 control character or DEL (a newline
  * would forge an assignment), or not UTF-8 (systemd would refuse the whole file). */
 static bool unwritable(const char *v) {
@@ -243,7 +293,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         size_t a_size, b_size;
         char *old, *values, *text = NULL, *again = NULL;
         struct envfile want = {}, got = {}, reread = {};
-        struct env model_old = {}, model_new = {};
+        struct env model_old = {}, model_new = {}, model_new254 = {};
         bool refuse = false;
         int r, m;
 
@@ -254,9 +304,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         /* 1. The reader reads what systemd reads, and refuses what systemd refuses. */
         r = envfile_parse(old, a_size, &got);
-        m = model_parse(old, a_size, &model_old);
+        m = model_read(old, a_size, &model_old);
         FUZZ_ASSERT(r == 0 || r == -EBADMSG);
         FUZZ_ASSERT((r < 0) == (m < 0));
+        check_explanation(old, a_size, r < 0);
         if (r == 0)
                 for (size_t i = 0; i < ELEMENTSOF(our_keys); i++)
                         FUZZ_ASSERT(same(ef_get(&got, i), env_get(&model_old, our_keys[i])));
@@ -284,12 +335,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 FUZZ_ASSERT(r == -EINVAL && !text);
                 goto finish;
         }
-        if (m < 0) {            /* systemd refuses the old file: so does the writer, untouched */
+        if (m < 0) {            /* systemd refuses the old file, or its versions disagree on it:
+                                 * so does the writer, untouched */
                 FUZZ_ASSERT(r == -EBADMSG && !text);
                 goto finish;
         }
         FUZZ_ASSERT(r == 0);
-        FUZZ_ASSERT(model_parse(text, strlen(text), &model_new) == 0);
+        FUZZ_ASSERT(model_parse(text, strlen(text), false, &model_new) == 0);
+        /* Every systemd version reads what was written alike. */
+        FUZZ_ASSERT(model_parse(text, strlen(text), true, &model_new254) == 0 && same_env(&model_new, &model_new254));
         for (size_t i = 0; i < ELEMENTSOF(our_keys); i++)
                 FUZZ_ASSERT(same(env_get(&model_new, our_keys[i]),
                                  i < N_WRITTEN && ef_get(&want, i) ? ef_get(&want, i)
@@ -311,6 +365,7 @@ finish:
         envfile_done(&reread);
         env_done(&model_old);
         env_done(&model_new);
+        env_done(&model_new254);
         free(text);
         free(again);
         free(values);

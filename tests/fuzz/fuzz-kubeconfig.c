@@ -5,7 +5,13 @@
  * only when it is scheme://host[:port][/path] with nothing a request path could be
  * swallowed by. Files it names resolve against a scratch directory holding a CA, a
  * client certificate and key, a token file, and a FIFO ("fifo", and "fifo-link" to
- * it), which must be refused at once, never waited on. */
+ * it), which must be refused at once, never waited on.
+ *
+ * An input whose first line is "KUBECONFIG=LIST" tests kubeconfig_find() instead: the
+ * list (relative entries resolved in the scratch directory, which also holds a
+ * directory "sub") picks the first entry that exists when it is a regular file; one
+ * that exists and is not (the FIFO, a directory) is refused naming it, on one line,
+ * never skipped and never "does not exist"; none: -ENOENT. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ftw.h>
@@ -53,13 +59,69 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         put("token", "  abc.def  \n");
         put("empty", "");
         {
-                char fifo[128], link[128];
+                char fifo[128], link[128], sub[128];
                 snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
                 snprintf(link, sizeof(link), "%s/fifo-link", dir);
-                if (mkfifo(fifo, 0600) < 0 || symlink("fifo", link) < 0)
+                snprintf(sub, sizeof(sub), "%s/sub", dir);
+                if (mkfifo(fifo, 0600) < 0 || symlink("fifo", link) < 0 || mkdir(sub, 0700) < 0)
                         abort();
         }
+        /* Never the host's ~/.kube/config. */
+        if (setenv("HOME", dir, 1) < 0)
+                abort();
         return 0;
+}
+
+/* kubeconfig_find() on $KUBECONFIG=LIST against a model: stat() each non-empty entry. */
+static void check_find(const char *list) {
+        char *value = malloc(strlen(list) * (strlen(dir) + 2) + 2), *o = value, *copy, *save = NULL;
+        char *path = NULL, *message = NULL, *want_path = NULL;
+        int r, want = -ENOENT;
+
+        if (!value)
+                abort();
+        /* Relative entries are the scratch directory's. */
+        for (const char *p = list; *p;) {
+                size_t n = strcspn(p, ":");
+                if (n > 0 && p[0] != '/')
+                        o += sprintf(o, "%s/", dir);
+                memcpy(o, p, n);
+                o += n;
+                p += n;
+                if (*p)
+                        *o++ = *p++;
+        }
+        *o = '\0';
+        copy = strdup(value);
+        if (!copy)
+                abort();
+        for (char *e = strtok_r(copy, ":", &save); e && want == -ENOENT; e = strtok_r(NULL, ":", &save)) {
+                struct stat st;
+                if (stat(e, &st) < 0) {
+                        if (errno != ENOENT && errno != ENOTDIR)
+                                want = -errno;
+                } else if (S_ISREG(st.st_mode)) {
+                        want = 0;
+                        want_path = e;
+                } else
+                        want = S_ISDIR(st.st_mode) ? -EISDIR : -EBADFD;
+        }
+        if (setenv("KUBECONFIG", value, 1) < 0)
+                abort();
+        r = kubeconfig_find(NULL, &path, &message);
+        FUZZ_ASSERT(r == want);
+        if (r == 0)
+                FUZZ_ASSERT(path && strcmp(path, want_path) == 0 && !message);
+        else {
+                FUZZ_ASSERT(!path && message && fuzz_no_control(message, NULL) && strlen(message) < MESSAGE_MAX);
+                FUZZ_ASSERT(strstr(message, r == -ENOENT ? "no file of $KUBECONFIG" : "(in $KUBECONFIG): "));
+                FUZZ_ASSERT(r != -EBADFD || strstr(message, "not a regular file"));
+        }
+        unsetenv("KUBECONFIG");
+        free(path);
+        free(message);
+        free(copy);
+        free(value);
 }
 
 /* Opening a device node as root can act (a watchdog arms, a tape rewinds) and a
@@ -132,6 +194,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         if (size > 65536 || strlen(text) != size || may_name_a_system_file(text))
                 goto out;
+        if (strncmp(text, "KUBECONFIG=", 11) == 0) {
+                char *nl = strchr(text, '\n');
+                if (nl)
+                        *nl = '\0';
+                if (text[11] && size < 4096)
+                        check_find(text + 11);
+                goto out;
+        }
 
         r = kubeconfig_parse(text, size, dir, "/etc/kubernetes/fuzz.conf", NULL, &k, &message);
         FUZZ_ASSERT(r == 0 || r == -EINVAL || r == -ENOENT || r == -EOPNOTSUPP || r == -EFBIG ||

@@ -181,6 +181,19 @@ def test_fifo_named_by_the_kubeconfig_is_refused_not_waited_on(api, node, tmp_pa
     assert [r for r in api.requests if r["method"] == "PATCH"] == []
 
 
+def test_a_fifo_in_kubeconfig_env_is_named_not_a_regular_file(api, node, tmp_path):
+    # Found through $KUBECONFIG, not --kubeconfig: the FIFO is named for what it is, not
+    # "no file of $KUBECONFIG exists", and not skipped for the next entry.
+    good = api.kubeconfig(tmp_path / "kubeconfig")
+    fifo = fifo_instead_of(tmp_path / "fifo-config")
+    env = dict(os.environ, KUBECONFIG=f"{tmp_path / 'missing'}:{fifo}:{good}", HOME=str(tmp_path))
+    p = node.install(api, kubeconfig="", env=env, timeout="10s")
+    assert p.returncode != 0
+    assert f"kubeconfig '{fifo}' (in $KUBECONFIG): not a regular file" in p.stderr, p.stderr
+    assert "exists" not in p.stderr
+    assert [r for r in api.requests if r["method"] == "PATCH"] == []
+
+
 # ---- 6: the server URL is validated: no query, fragment, user info; a real port
 
 @pytest.mark.parametrize("suffix,words", [("/?x", "no query or fragment"),

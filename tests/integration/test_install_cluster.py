@@ -52,17 +52,18 @@ class Node:
         return dict(line.split("=", 1) for line in text.splitlines()
                     if line and not line.startswith("#"))
 
-    def install(self, api, *extra, kubeconfig=None, timeout="30s", node=NODE, faketime=None):
+    def install(self, api, *extra, kubeconfig=None, timeout="30s", node=NODE, faketime=None, env=None):
+        """KUBECONFIG "": no --kubeconfig, the file is found from ENV (KUBECONFIG, HOME)."""
         if kubeconfig is None:
             kubeconfig = api.kubeconfig(self.tmp / "kubeconfig")
         script = ('mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1,workdir=$2" /etc '
                   '&& shift 2 && exec "$@"')
         args = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
                 self.etc_upper, self.etc_work, *(["faketime", "-f", faketime] if faketime else []),
-                BINARY, "install", "--kubeconfig", kubeconfig,
+                BINARY, "install", *(["--kubeconfig", kubeconfig] if kubeconfig else []),
                 "--node", node, "--data-dir", self.data_dir, "--skip-timer",
                 "--timeout", timeout, *extra]
-        return subprocess.run([str(a) for a in args], text=True, capture_output=True, timeout=180)
+        return subprocess.run([str(a) for a in args], text=True, capture_output=True, timeout=180, env=env)
 
 
 @pytest.fixture
@@ -189,6 +190,22 @@ def test_skip_apply_talks_to_no_cluster_and_keeps_docker_host(api, node):
     assert env["DIND_CACHE_DISK_WARN"] == "70"
     assert env["DIND_CACHE_DATA_DIR"] == str(node.data_dir)
     assert env["DIND_CACHE_NODE"] == NODE
+
+
+def test_an_env_file_systemd_versions_read_differently_stops_install_naming_the_line(api, node):
+    # systemd 252 reads line 2 as part of the comment, 254 and later as DOCKER_HOST:
+    # written back by either's rules, the other's service would change. Nothing is applied.
+    text = "DIND_CACHE_DISK_WARN=70\n# old address \\\nDOCKER_HOST=tcp://10.96.0.99:2375\n"
+    node.env_file.parent.mkdir(parents=True)
+    node.env_file.write_text(text)
+    api.clear_requests()
+    p = node.install(api)
+    assert p.returncode != 0
+    assert ("cannot read '/etc/dind-cache/dind-cache.env': line 2: a comment that ends in a backslash runs on, "
+            "for systemd 252 (Debian 12), over line 3, which systemd 254 and later (Debian 13) read as a "
+            "setting") in p.stderr, p.stderr
+    assert node.env_file.read_text() == text
+    assert patches(api) == []
 
 
 # ---- kubeconfig forms

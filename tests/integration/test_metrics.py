@@ -147,6 +147,28 @@ def test_a_label_from_outside_cannot_break_the_file(textfile_dir, tmp_path):
         (textfile_dir / FILE).read_text()
 
 
+HELPER = ROOT / "build" / "tests" / "helpers" / "metrics-text"
+
+
+@pytest.mark.parametrize("label", [
+    b"/mnt/a\xe0\x80\xafb",          # an overlong '/'
+    b"/mnt/a\xed\xa0\x80b",          # a surrogate (U+D800)
+    b"/mnt/a\xf4\x90\x80\x80b",      # above U+10FFFF
+    b"/mnt/a\xc0\xafb\xff",          # bytes that start no character
+], ids=["overlong", "surrogate", "above-max", "stray-bytes"])
+def test_promtool_accepts_the_file_whatever_bytes_a_label_holds(tmp_path, label):
+    # The library, not the command: the command refuses such arguments before metrics
+    # are written, but the file must stay one Prometheus reads whatever it is given.
+    assert HELPER.exists(), "make build/tests/helpers/metrics-text first"
+    path = tmp_path / FILE
+    with open(path, "wb") as f:
+        subprocess.run([HELPER, label, label], stdout=f, check=True, timeout=60)
+    promtool_ok(path)
+    text = path.read_text()     # strict UTF-8, or this raises
+    assert 'dind_cache_info{data_dir="/mnt/a?' in text
+    assert 'dind_instance="/mnt/a?' in text
+
+
 def test_bad_textfile_dir_warns_and_keeps_the_check_status(xfs_cache, tmp_path):
     p = check(xfs_cache, None, tmp_path / "missing")
     assert p.returncode == 1, p.stdout + p.stderr  # WARNING: DOCKER_HOST not set, as without metrics

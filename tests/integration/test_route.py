@@ -318,6 +318,35 @@ echo "DOCKER_HOST=${DOCKER_HOST-unset}"
     assert f"{silent} (no answer within 1s)" in last
 
 
+ODD_CERT_DIR = "certs \033[31mred\033]0;title\a\nforged: line \xe9"
+
+
+@pytest.mark.parametrize("shell", ["busybox", "dash", "bash", "mksh"])
+def test_the_certificate_directory_reaches_the_log_cleaned(bb, tmp_path, shell):
+    # DIND_CACHE_CERT_DIR comes from the job's settings like every other value the
+    # script prints: no escape sequence and no line break of it reaches the job log.
+    certs = tmp_path / ODD_CERT_DIR
+    certs.mkdir()
+    member = f"127.0.0.1:{closed_port()}"
+    script = "dind_cache_route || echo rc=$?"
+    env = {"CI_PROJECT_ID": "7", "DIND_CACHE_HOSTS": member, "DOCKER_TLS_VERIFY": "1",
+           "DIND_CACHE_CERT_DIR": str(certs), "DIND_CACHE_PROBE_TIMEOUT": "1"}
+    if shell == "busybox":
+        r = bb(script, env=env)
+    else:
+        path = shutil.which(shell)
+        if not path:
+            pytest.skip(f"{shell} is not installed (scripts/install-deps installs it)")
+        r = subprocess.run([path, "-c", f". '{SCRIPT}'\n{script}"], capture_output=True, text=True,
+                           env=dict(env, PATH="/usr/bin:/bin"), timeout=60)
+    assert "rc=1" in r.stdout, r.stderr
+    shown = str(tmp_path) + "/certs ?[31mred?]0;title? forged: line ??"
+    want = f"dind_cache_route: skipping {member} (rank 1 of 1): TLS is on but '{shown}/127.0.0.1/ca.pem' is missing"
+    assert want in r.stderr.split("\n"), r.stderr
+    assert "\033" not in r.stderr and "\a" not in r.stderr and "\xe9" not in r.stderr
+    assert all(line.startswith("dind_cache_route: ") for line in r.stderr.strip().split("\n")), r.stderr
+
+
 def make_certs(d):
     """A CA, a server certificate for 127.0.0.1 and a client certificate, as
     docker's DOCKER_CERT_PATH wants them (ca.pem, cert.pem, key.pem)."""
@@ -380,7 +409,7 @@ def tls_daemon(tmp_path):
 
 def test_mutual_tls_uses_the_chosen_members_certificates(bb, tmp_path, tls_daemon):
     port, pki = tls_daemon
-    certs = tmp_path / "certs"
+    certs = tmp_path / ODD_CERT_DIR    # shown cleaned in the log, used as it is
     # The member's own directory, named by its host: the client certificate of this CA.
     mine = certs / "127.0.0.1"
     mine.mkdir(parents=True)
@@ -402,9 +431,11 @@ docker version --format 'server {{.Server.Version}}'
     assert r.returncode == 0, r.stderr
     assert f"DOCKER_HOST=tcp://{live} CERTS={mine}" in r.stdout
     assert "server " in r.stdout
+    shown = str(tmp_path) + "/certs ?[31mred?]0;title? forged: line ??"
     assert (f"skipping {other} (rank 1 of 2): TLS is on but "
-            f"'{certs}/localhost/ca.pem' is missing") in r.stderr
-    assert f"certificates in {mine}" in r.stderr
+            f"'{shown}/localhost/ca.pem' is missing") in r.stderr
+    assert f"certificates in {shown}/127.0.0.1)" in r.stderr
+    assert "\033" not in r.stderr and "\xe9" not in r.stderr and len(r.stderr.strip().split("\n")) == 2
 
     # Without TLS settings the same daemon refuses the plain-TCP probe: skipped, rc 1.
     r = bb("dind_cache_route || echo rc=$?",

@@ -320,6 +320,40 @@ static void the_file_is_found_in_order(void **state) {
         assert_string_equal(p, home_cfg);
 }
 
+/* A $KUBECONFIG entry that exists but is no file is named as what it is, never
+ * "does not exist", and not skipped for the next entry (a FIFO is never opened). */
+static void a_kubeconfig_that_is_not_a_regular_file_is_named(void **state) {
+        _cleanup_free_ char *a = put("b", "x: 1\n"), *fifo = strdup_printf("%s/fifo\tconf", dir);
+        _cleanup_free_ char *list = strdup_printf("%s/missing:%s:%s", dir, fifo, a), *want = NULL;
+        _cleanup_free_ char *p = NULL, *m = NULL, *home = strdup_printf("%s/fifo-home", dir);
+
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        setenv("KUBECONFIG", list, 1);
+        assert_int_equal(kubeconfig_find(NULL, &p, &m), -EBADFD);
+        assert_null(p);
+        want = strdup_printf("kubeconfig '%s/fifo\\tconf' (in $KUBECONFIG): not a regular file", dir);
+        assert_string_equal(m, want);
+        free(m), m = NULL;
+
+        setenv("KUBECONFIG", dir, 1);
+        assert_int_equal(kubeconfig_find(NULL, &p, &m), -EISDIR);
+        assert_non_null(strstr(m, "a directory, not a file"));
+        free(m), m = NULL;
+
+        /* ~/.kube/config too. */
+        unsetenv("KUBECONFIG");
+        assert_int_equal(mkdir(home, 0700), 0);
+        free(p), p = strdup_printf("%s/.kube", home);
+        assert_int_equal(mkdir(p, 0700), 0);
+        free(p), p = strdup_printf("%s/.kube/config", home);
+        assert_int_equal(mkfifo(p, 0600), 0);
+        free(p), p = NULL;
+        setenv("HOME", home, 1);
+        assert_int_equal(kubeconfig_find(NULL, &p, &m), -EBADFD);
+        assert_non_null(strstr(m, "/.kube/config': not a regular file"));
+        assert_int_equal(unlink(fifo), 0);
+}
+
 /* Names and the server URL reach messages and the log: escape characters in them are
  * refused, echoed escaped, never raw. */
 /* A file name from the kubeconfig that cannot be read is echoed escaped: a tab, an
@@ -387,6 +421,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(malformed_files_fail_cleanly, setup, teardown),
                 cmocka_unit_test_setup_teardown(oversized_files_are_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(the_file_is_found_in_order, setup, teardown),
+                cmocka_unit_test_setup_teardown(a_kubeconfig_that_is_not_a_regular_file_is_named, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 
 #include "base/json-util.h"
 #include "kube/daemon-config.h"
+#include "base/text.h"
 #include "kube/manifest.h"
 #include "base/util.h"
 
@@ -395,6 +396,15 @@ static void invalid_params_are_refused(void **state) {
                 { .mtu = 10 },
                 { .prune_after_usec = 10 },
                 { .allow_namespaces = bad_allow },
+                /* Text the objects cannot hold: refused with a reason, not -ENOMEM. */
+                { .data_dir = "/mnt/\xff" },
+                { .data_dir = "/mnt/\xed\xa0\x80" },
+                { .data_dir = "/mnt/a\nb" },
+                { .registry_mirror = "https://mirror\xc0\xaf" },
+                { .registry_mirror = "https://m/\x1b[2J" },
+                { .namespace_ = "a\nb" },
+                { .prune_schedule = "1\n\x1b[31m 2 3 4" },
+                { .image = "\xff" },
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 json_t *objects = (json_t *) 0x1;
@@ -402,7 +412,22 @@ static void invalid_params_are_refused(void **state) {
                 assert_int_equal(manifest_render(&cases[i], &objects, &error), -EINVAL);
                 assert_ptr_equal(objects, (json_t *) 0x1);
                 assert_non_null(error);
+                /* One printable line, whatever the value held. */
+                assert_null(text_setting_problem(error));
         }
+}
+
+static void values_that_are_not_text_are_named_and_shown_escaped(void **state) {
+        _cleanup_free_ char *dir = NULL, *mirror = NULL;
+        json_t *objects = NULL;
+
+        assert_int_equal(manifest_render(&(struct manifest_params) { .data_dir = "/mnt/a\xff" "b" }, &objects, &dir),
+                         -EINVAL);
+        assert_string_equal(dir, "invalid data directory '/mnt/a\\xffb': is not valid UTF-8");
+        assert_int_equal(manifest_render(&(struct manifest_params) { .registry_mirror = "https://m\n" }, &objects,
+                                         &mirror), -EINVAL);
+        assert_string_equal(mirror, "invalid registry mirror 'https://m\\n': holds a control character");
+        assert_null(objects);
 }
 
 static void rest_paths_follow_group_version_and_scope(void **state) {
@@ -588,6 +613,7 @@ int main(void) {
                 cmocka_unit_test(prune_overrides_land_in_the_cronjob),
                 cmocka_unit_test(no_params_change_nothing),
                 cmocka_unit_test(invalid_params_are_refused),
+                cmocka_unit_test(values_that_are_not_text_are_named_and_shown_escaped),
                 cmocka_unit_test(rest_paths_follow_group_version_and_scope),
                 cmocka_unit_test(malformed_objects_have_no_path),
                 cmocka_unit_test(plaintext_is_port_2375_without_tls_and_without_certificates),

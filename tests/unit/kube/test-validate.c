@@ -68,6 +68,12 @@ static void cron_schedules_as_robfig_cron_reads_them(void **state) {
                 "0 3 * * 0", "*/15 * * * *", "0 0 1,15 * *", "5/15 * * * *", "0 9-17/2 * * mon-fri",
                 "0 3 * JAN-Dec ?", "0 0 * * SUN,sat", "  0   3 * * *  ", "0\t3 * * 1", "@weekly", "@hourly", "@midnight",
                 "@every 1h30m", "@every 0", "59 23 31 12 6", "+5 * * * *",
+                /* What robfig/cron takes although it reads oddly (found by fuzz-validate): */
+                "0 0 1,15, * *", ", * * * *",                   /* empty expressions are dropped */
+                "*-5 * * * *", "?-x-y * * * *",                 /* "*" whatever follows its '-' */
+                "*/99999999999 * * * *",                        /* a step is any int64 */
+                "0\xc2\xa0" "3 * * *", "0\xe3\x80\x80" "3\xe2\x80\xaf* * *", /* Unicode white space */
+                "@every -1.5h", "@every +0", "@every .5s", "@every 5.s", "@every 2562047h",
         };
         for (size_t i = 0; i < ELEMENTSOF(good); i++)
                 ok(validate_cron_schedule, good[i]);
@@ -83,7 +89,10 @@ static void cron_schedules_as_robfig_cron_reads_them(void **state) {
         bad(validate_cron_schedule, "5-1 * * * *", "beginning of range (5) beyond end of range (1)");
         bad(validate_cron_schedule, "1-2-3 * * * *", "too many hyphens");
         bad(validate_cron_schedule, "*/2/3 * * * *", "too many slashes");
-        bad(validate_cron_schedule, "0 0 1,15, * *", "failed to parse int from ''");
+        bad(validate_cron_schedule, "@every 2562048h", "failed to parse duration");    /* over 2^63 ns */
+        bad(validate_cron_schedule, "@every 00", "failed to parse duration");
+        bad(validate_cron_schedule, "@every .s", "failed to parse duration");
+        bad(validate_cron_schedule, "0 0\xc2\xa1 * * *", "failed to parse int");        /* not a space */
         bad(validate_cron_schedule, "0 0 * * funday", "failed to parse int from 'funday'");
         bad(validate_cron_schedule, "!@#$% ^&*() * * *", "failed to parse int");
         bad(validate_cron_schedule, "@fortnightly", "unrecognized descriptor");
@@ -130,6 +139,40 @@ static void image_references_by_the_docker_grammar(void **state) {
         bad(validate_image_reference, "docker@sha256", "ALGORITHM:HEX");
         bad(validate_image_reference, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
             "64-byte hexadecimal");
+        /* Found by fuzz-validate against distribution/reference: */
+        ok(validate_image_reference, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef:latest");
+        bad(validate_image_reference, "[::ffff:1.2.3.4]:5000/a", "bad registry");   /* no IPv4-mapped form */
+        {
+                char name[300];
+                memset(name, 'a', 237);                 /* docker.io/library/ + 237: 255 */
+                name[237] = '\0';
+                ok(validate_image_reference, name);
+                memset(name, 'a', 238);
+                name[238] = '\0';
+                bad(validate_image_reference, name, "not be more than 255 characters");
+                memcpy(name, "reg.example.com/", 16);   /* the whole name counts too */
+                memset(name + 16, 'a', 240);
+                name[256] = '\0';
+                bad(validate_image_reference, name, "not be more than 255 characters");
+                name[255] = '\0';
+                ok(validate_image_reference, name);
+        }
+}
+
+static void reasons_are_one_printable_line_whatever_the_value_held(void **state) {
+        char *why = NULL;
+
+        assert_int_equal(validate_cron_schedule("1\x1b[31m\xff 2 3 4 5", &why), -EINVAL);
+        assert_string_equal(why, "minute field: failed to parse int from '1\\e[31m\\xff'");
+        free(why);
+        why = NULL;
+        assert_int_equal(validate_cron_schedule("a\nb", &why), -EINVAL);
+        assert_string_equal(why, "expected exactly 5 fields, found 2: [a\\nb]");
+        free(why);
+        why = NULL;
+        assert_int_equal(validate_node_name("a.b\xc2\x9b" "2J", &why), -EINVAL);
+        assert_non_null(strstr(why, "here the part 'b\\xc2\\x9b2J' is not"));
+        free(why);
 }
 
 static void local_paths_are_normalised_or_refused_with_the_reason(void **state) {
@@ -165,6 +208,7 @@ int main(void) {
                 cmocka_unit_test(label_values),
                 cmocka_unit_test(cron_schedules_as_robfig_cron_reads_them),
                 cmocka_unit_test(image_references_by_the_docker_grammar),
+                cmocka_unit_test(reasons_are_one_printable_line_whatever_the_value_held),
                 cmocka_unit_test(local_paths_are_normalised_or_refused_with_the_reason),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

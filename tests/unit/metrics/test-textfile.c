@@ -102,6 +102,14 @@ static void test_label_values_are_escaped_and_capped(void **state) {
         assert_string_equal(metrics_label_escape("/mnt/a\"b\\c", buf, sizeof(buf)), "/mnt/a\\\"b\\\\c");
         assert_string_equal(metrics_label_escape("a\nb\x1b[31mc\x7f", buf, sizeof(buf)), "ab[31mc");
         assert_string_equal(metrics_label_escape("caf\xc3\xa9 \xff!", buf, sizeof(buf)), "caf\xc3\xa9 ?!");
+        /* Only strict UTF-8 passes (promtool refuses the whole file otherwise): an
+         * overlong '/', a surrogate and a code point above U+10FFFF are '?' byte by byte. */
+        assert_string_equal(metrics_label_escape("/a\xe0\x80\xaf/b", buf, sizeof(buf)), "/a\?\?\?/b");
+        assert_string_equal(metrics_label_escape("\xed\xa0\x80x", buf, sizeof(buf)), "???x");
+        assert_string_equal(metrics_label_escape("\xf4\x90\x80\x80!", buf, sizeof(buf)), "\?\?\?\?!");
+        assert_string_equal(metrics_label_escape("\xf4\x8f\xbf\xbf", buf, sizeof(buf)), "\xf4\x8f\xbf\xbf");
+        /* C1 controls (a CSI) are dropped like C0 ones; U+00A0 stays. */
+        assert_string_equal(metrics_label_escape("a\xc2\x9b" "31m\xc2\xa0", buf, sizeof(buf)), "a31m\xc2\xa0");
 
         /* Capped at METRICS_LABEL_MAX bytes, never inside a UTF-8 sequence. */
         memset(big, 'x', sizeof(big));

@@ -108,7 +108,7 @@ static void reader_follows_systemd_on_crlf_backslashes_and_mid_value_quotes(void
                 { "DIND_CACHE_NODE=\"a\"  'b'c  ", "abc" },                  /* the value goes on after quotes */
                 { "DIND_CACHE_NODE='a\nb'", "a\nb" },                        /* quotes span lines */
                 { "DIND_CACHE_NODE=x\n# c\rDIND_CACHE_NODE=y", "y" },        /* CR ends a comment */
-                { "DIND_CACHE_NODE=x\n# c\\\nDIND_CACHE_NODE=y", "x" },      /* a comment goes on after \ */
+                { "DIND_CACHE_NODE=x\n# c\\\n# DIND_CACHE_NODE=y", "x" },    /* a comment goes on after \ */
                 { "DIND_CACHE_NODE=x\nY=z\\\nDIND_CACHE_NODE=y", "x" },      /* so does a value */
                 { "  DIND_CACHE_NODE \t= \t v w \t", "v w" },
                 { "DIND_CACHE_NODE=\"x\\", "x" },                            /* ends in an escape */
@@ -146,6 +146,62 @@ static void a_nul_refuses_the_file_as_systemd_does(void **state) {
         envfile_done(&e);
 }
 
+/* systemd 254 (Debian 13) ends a comment at a line break its trailing backslash
+ * escapes; 252 (Debian 12) carries the comment on. A file the two would read
+ * differently is refused naming the lines (written back by 252's rules, the service on
+ * 254 lost the assignment); one they read alike is read and written as before. */
+static void comments_two_systemd_versions_read_differently_are_refused(void **state) {
+        static const struct { const char *text; unsigned comment, read_twice; } refused[] = {
+                { "# note \\\nDOCKER_HOST=tcp://hidden:2375\n", 1, 2 },
+                { "DIND_CACHE_NODE=x\n# c\\\nDIND_CACHE_NODE=y", 2, 3 },
+                { "# a \\\nfoo \\\nBAR=1\n", 1, 3 },                   /* carried on by a line that is no comment */
+                { "# a \\\n# b \\\n\nX=1\n# c \\\nY=\"open\nZ=1\n", 5, 6 },    /* the first that matters */
+                { "# c \\\rX=1", 1, 2 },                                  /* CR is a line break too */
+                { "X=1\n# c \\\nX=2\n", 2, 3 },
+                { "# c \\\nK=\xff\n", 1, 2 },                             /* 254 refuses the file, 252 not */
+        };
+        static const char *const alike[] = {
+                "# a \\\n# b\nX=1\n", "# a \\\n\nX=1\n", "# a \\\nX=1\nX=1\n", "# a \\\nno assignment\n",
+                "# c \\", "# c \\ \nX=1\n", "# c \\\\\nX=1\n",
+                "# c \\\r\nX=1\n",                                        /* 252 escapes the CR, LF ends it */
+                "# c \\\n1X=2\n", " ;=\\\n `=#='\"",                        /* names systemd drops */
+        };
+        for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+                struct envfile e = {};
+                char *text = NULL, *want = NULL;
+                _cleanup_free_ char *why = NULL;
+                assert_int_equal(envfile_parse(refused[i].text, strlen(refused[i].text), &e), -EBADMSG);
+                assert_int_equal(envfile_update_text(refused[i].text, &(struct envfile) { .node = (char *) "n" },
+                                                     &text), -EBADMSG);
+                assert_null(text);
+                why = envfile_explain(refused[i].text, strlen(refused[i].text));
+                want = strdup_printf("line %u: a comment that ends in a backslash runs on, for systemd 252 "
+                                     "(Debian 12), over line %u,", refused[i].comment, refused[i].read_twice);
+                if (!why || strncmp(why, want, strlen(want)) != 0)
+                        fail_msg("case %zu: '%s'", i, why ?: "(none)");
+                free(want);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(alike); i++) {
+                struct envfile e = {};
+                _cleanup_free_ char *t = NULL;
+                assert_int_equal(envfile_parse(alike[i], strlen(alike[i]), &e), 0);
+                assert_null(envfile_explain(alike[i], strlen(alike[i])));
+                envfile_done(&e);
+                t = update(alike[i], "tcp://h:1", NULL, NULL);
+                /* What is written has no comment that ends in a backslash. */
+                assert_null(strstr(t, "\\\n"));
+        }
+}
+
+static void refusals_name_the_line(void **state) {
+        _cleanup_free_ char *nul = envfile_explain("A=1\r\nB=2\n\0C=3", 13);
+        _cleanup_free_ char *utf8 = envfile_explain("A=1\n\nK\x1b=\xff\n", 10);
+        assert_string_equal(nul, "line 3 holds a NUL byte, for which systemd refuses the whole file");
+        assert_string_equal(utf8, "line 3: the assignment of 'K\\e' is not valid UTF-8, for which systemd "
+                                  "refuses the whole file");
+        assert_null(envfile_explain("A=1\n", 4));
+}
+
 /* The file install writes: whatever the old text held, systemd reads our values, and
  * the kept keys keep the value systemd read before. */
 static void our_keys_survive_lines_that_swallow_the_next(void **state) {
@@ -155,7 +211,8 @@ static void our_keys_survive_lines_that_swallow_the_next(void **state) {
                 "X=\"open\n",                                           /* an open quote */
                 "X='open",
                 "X=\"multi\nDOCKER_HOST=tcp://evil:2375\n\"\n",         /* inside another value */
-                "# comment \\\nDOCKER_HOST=tcp://hidden:2375\n",        /* a continued comment */
+                "# comment \\\n# DOCKER_HOST=tcp://hidden:2375\n",      /* a continued comment */
+                "# comment \\\nX=1\nX=1\n",                             /* read alike by 252 and 254 */
                 "# comment \\",
                 "DOCKER_HOST=old\r\nX=1\r",
                 "garbage",
@@ -280,6 +337,8 @@ int main(void) {
                 cmocka_unit_test(invalid_utf8_refuses_the_file_as_systemd_does),
                 cmocka_unit_test(a_nul_refuses_the_file_as_systemd_does),
                 cmocka_unit_test(our_keys_survive_lines_that_swallow_the_next),
+                cmocka_unit_test(comments_two_systemd_versions_read_differently_are_refused),
+                cmocka_unit_test(refusals_name_the_line),
                 cmocka_unit_test(other_assignments_are_written_back_as_systemd_read_them),
                 cmocka_unit_test(the_administrators_metrics_directory_is_read_and_kept),
                 cmocka_unit_test(written_atomically_with_mode_0644),
