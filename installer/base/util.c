@@ -445,6 +445,16 @@ char *format_quantity(uint64_t bytes, char *buf, size_t size) {
         return buf;
 }
 
+uint64_t capacity_round_down(uint64_t fs_bytes) {
+        const uint64_t mib = UINT64_C(1) << 20, gib = UINT64_C(1) << 30;
+
+        if (fs_bytes >= gib)
+                return fs_bytes / gib * gib;
+        if (fs_bytes >= mib)
+                return fs_bytes / mib * mib;
+        return fs_bytes;
+}
+
 char *format_bytes(uint64_t bytes, char *buf, size_t size) {
         static const char units[] = "BKMGTPE";
         long double v = (long double) bytes;

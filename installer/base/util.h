@@ -111,6 +111,12 @@ int parse_quantity(const char *s, uint64_t *ret_bytes);
  * BUF must hold at least 32 bytes. Returns BUF. */
 char *format_quantity(uint64_t bytes, char *buf, size_t size);
 
+/* The volume capacity to claim on a filesystem of FS_BYTES (install's PV, render's
+ * manifests): rounded down to a whole GiB, or a whole MiB below 1 GiB, so that the
+ * claim never exceeds the disk and reads well ("49Gi", not "52521566208"); below
+ * 1 MiB the size itself, never 0 for a filesystem that has a size. */
+uint64_t capacity_round_down(uint64_t fs_bytes);
+
 /* Bytes to a short readable size: "4.9G". BUF must hold at least 16 bytes. */
 char *format_bytes(uint64_t bytes, char *buf, size_t size);
 

@@ -27,8 +27,6 @@
 /* udev makes /dev/disk/by-uuid/UUID after mkfs; nudge it once, then give up. */
 #define UDEV_LINK_WAIT_USEC (5ULL * 1000000)
 #define UDEV_LINK_NUDGE_WAIT_USEC (20ULL * 1000000)
-#define GIB (1024ULL * 1024 * 1024)
-#define MIB (1024ULL * 1024)
 
 static const char *bus_error_text(const sd_bus_error *e, int r) {
         return sd_bus_error_is_set(e) ? e->message : strerror(-r);
@@ -64,16 +62,6 @@ static int fs_facts(const char *path, struct disk_facts *ret) {
         }
 }
 
-/* The capacity the PV claims: --capacity, or the filesystem's size rounded down to a
- * whole GiB (MiB under 1 GiB) so the quantity reads well. */
-static uint64_t round_capacity(uint64_t size) {
-        if (size >= GIB)
-                return size / GIB * GIB;
-        if (size >= MIB)
-                return size / MIB * MIB;
-        return size;
-}
-
 static int fill_result(const struct install_options *o, const char *fallback_type, uint64_t fallback_size,
                        const char *uuid, struct install_disk_result *ret) {
         _cleanup_(disk_facts_done) struct disk_facts f = {};
@@ -91,7 +79,7 @@ static int fill_result(const struct install_options *o, const char *fallback_typ
                 size = f.size;
         }
         res.fs_size = size;
-        res.capacity = o->capacity ? o->capacity : round_capacity(size);
+        res.capacity = o->capacity ? o->capacity : capacity_round_down(size);
         res.fs_type = strdup(type ? type : "unknown");
         res.uuid = uuid ? strdup(uuid) : NULL;
         if (!res.fs_type || (uuid && !res.uuid)) {

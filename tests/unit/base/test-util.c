@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Quantities and durations as the flags take them; their short renderings. */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +93,35 @@ static void bytes_formatting_is_short(void **state) {
         assert_string_equal(format_bytes(512, buf, sizeof(buf)), "512B");
         assert_string_equal(format_bytes(1024, buf, sizeof(buf)), "1.0K");
         assert_string_equal(format_bytes(5 * GI + 512 * MI, buf, sizeof(buf)), "5.5G");
+}
+
+/* One rounding for install's PV and render's manifests: whole GiB from 1 GiB, whole
+ * MiB from 1 MiB, the size itself below (never 0, never more than the disk). */
+static void capacity_rounds_down_at_the_edges(void **state) {
+        static const struct {
+                uint64_t fs, want;
+        } cases[] = {
+                { 0, 0 },
+                { 1, 1 },
+                { 1000, 1000 },
+                { (UINT64_C(1) << 20) - 1, (UINT64_C(1) << 20) - 1 },
+                { UINT64_C(1) << 20, UINT64_C(1) << 20 },
+                { (UINT64_C(1) << 20) + 1, UINT64_C(1) << 20 },
+                { (UINT64_C(500) << 20) + 7, UINT64_C(500) << 20 },
+                { (UINT64_C(1) << 30) - 1, UINT64_C(1023) << 20 },
+                { UINT64_C(1) << 30, UINT64_C(1) << 30 },
+                { (UINT64_C(2) << 30) - 1, UINT64_C(1) << 30 },
+                { (UINT64_C(50) << 30) + 12345, UINT64_C(50) << 30 },
+                { UINT64_MAX, UINT64_MAX / (UINT64_C(1) << 30) * (UINT64_C(1) << 30) },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                uint64_t got = capacity_round_down(cases[i].fs);
+                if (got != cases[i].want)
+                        fail_msg("capacity of %" PRIu64 " bytes: %" PRIu64 ", want %" PRIu64, cases[i].fs, got,
+                                 cases[i].want);
+                assert_true(got <= cases[i].fs);
+        }
 }
 
 static void duration_ok(const char *s, uint64_t want) {
@@ -269,6 +299,7 @@ int main(void) {
                 cmocka_unit_test(quantity_formatting_picks_the_largest_exact_suffix),
                 cmocka_unit_test(quantity_round_trips),
                 cmocka_unit_test(bytes_formatting_is_short),
+                cmocka_unit_test(capacity_rounds_down_at_the_edges),
                 cmocka_unit_test(durations_go_style),
                 cmocka_unit_test(durations_malformed_or_too_long),
                 cmocka_unit_test(quantity_fractions_are_exact_decimals),
