@@ -60,7 +60,7 @@ char *strdup_printf(const char *fmt, ...) {
         return r < 0 ? NULL : s;
 }
 
-static int mkdir_parents(const char *path) {
+int mkdir_parents(const char *path) {
         _cleanup_free_ char *copy = strdup(path);
         if (!copy)
                 return -ENOMEM;
@@ -73,6 +73,27 @@ static int mkdir_parents(const char *path) {
                 *p = '/';
         }
         return 0;
+}
+
+int mkdir_p(const char *dir, mode_t mode) {
+        struct stat st;
+        int r;
+
+        if (stat(dir, &st) == 0)
+                return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+        r = mkdir_parents(dir);
+        if (r < 0)
+                return r;
+        if (mkdir(dir, mode) < 0) {
+                if (errno != EEXIST)
+                        return -errno;
+                if (stat(dir, &st) < 0)
+                        return -errno;
+                return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+        }
+        if (chmod(dir, mode) < 0)
+                return -errno;
+        return 1;
 }
 
 static bool file_has_content(const char *path, const void *data, size_t size, mode_t mode) {

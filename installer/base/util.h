@@ -80,6 +80,15 @@ char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
  * 0 if it already held exactly DATA with MODE (nothing touched), negative errno. */
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode);
 
+/* mkdir -p of what lies above PATH: every missing directory on the way to it (not
+ * PATH itself) is made with mode 0755 (as the umask leaves it). */
+int mkdir_parents(const char *path);
+
+/* mkdir -p DIR: the missing directories above it as mkdir_parents(), DIR itself with
+ * MODE whatever the umask. 1 when it made DIR, 0 when DIR was a directory already
+ * (its mode untouched), -ENOTDIR when it is something else. */
+int mkdir_p(const char *dir, mode_t mode);
+
 /* Opens PATH (FLAGS: O_RDONLY, ...; O_CLOEXEC is added) only if it is a regular file,
  * without ever blocking in open(): a FIFO, socket or device named by input (a
  * kubeconfig, a file it names, the env file) is -EBADFD, a directory -EISDIR. Returns

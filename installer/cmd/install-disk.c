@@ -181,28 +181,6 @@ static int disk_without_device(const struct install_options *o, struct install_d
         return fill_result(o, NULL, 0, NULL, ret);
 }
 
-/* mkdir -p with the data directory itself 0711 (whatever the umask). */
-static int make_data_dir(const char *dir) {
-        _cleanup_free_ char *copy = strdup(dir);
-        struct stat st;
-
-        if (!copy)
-                return -ENOMEM;
-        if (stat(dir, &st) == 0)
-                return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-        for (char *p = strchr(copy + 1, '/'); p; p = strchr(p + 1, '/')) {
-                *p = '\0';
-                if (mkdir(copy, 0755) < 0 && errno != EEXIST)
-                        return -errno;
-                *p = '/';
-        }
-        if (mkdir(dir, 0711) < 0 && errno != EEXIST)
-                return -errno;
-        if (chmod(dir, 0711) < 0)
-                return -errno;
-        return 1;
-}
-
 /* Waits until udev has made LINK; nudges udev once when it is slow. */
 static int wait_for_link(const char *link, const char *device) {
         uint64_t deadline = now_usec() + UDEV_LINK_WAIT_USEC;
@@ -299,7 +277,7 @@ static int mount_persistently(const struct install_options *o, const char *unit,
         char *const names[] = { (char *) unit, NULL };
         int r, written, enabled, sealed;
 
-        r = make_data_dir(o->data_dir);
+        r = mkdir_p(o->data_dir, 0711);
         if (r < 0)
                 return log_error_errno(r, "cannot create '%s': %m", o->data_dir);
         if (r > 0)

@@ -82,24 +82,6 @@ static int check_kernel_overlay(struct run *r) {
                    "the kernel has no overlay filesystem (not in /proc/filesystems, no overlay module)");
 }
 
-/* mkdir -p: missing parents 0755, DIR itself MODE (whatever the umask). */
-static int mkdir_parents_mode(const char *dir, mode_t mode) {
-        _cleanup_free_ char *copy = strdup(dir);
-
-        if (!copy)
-                return -ENOMEM;
-        for (char *p = copy + 1; *p; p++)
-                if (*p == '/') {
-                        *p = '\0';
-                        if (mkdir(copy, 0755) < 0 && errno != EEXIST)
-                                return -errno;
-                        *p = '/';
-                }
-        if (mkdir(dir, mode) < 0)
-                return -errno;
-        return chmod(dir, mode) < 0 ? -errno : 0;
-}
-
 /* The nearest existing ancestor of PATH. */
 static int existing_parent(const char *path, char **ret) {
         _cleanup_free_ char *p = strdup(path);
@@ -141,7 +123,7 @@ static int check_data_dir(struct run *r, char **ret_target) {
                         return add(r, "data_dir", CHECK_FAIL, NULL, "cannot examine '%s': %m", path);
                 }
                 if (r->o->create) {
-                        k = mkdir_parents_mode(path, 0711);
+                        k = mkdir_p(path, 0711);
                         if (k < 0) {
                                 r->skip_fs = "the data directory could not be created (see data_dir)";
                                 return add(r, "data_dir", CHECK_FAIL, NULL, "cannot create '%s': %s", path, strerror(-k));

@@ -291,6 +291,34 @@ static void only_temporary_files_nobody_holds_are_stale(void **state) {
         assert_int_equal(system(cmd), 0);
 }
 
+/* mkdir -p: the parents as the umask leaves them, the directory itself with its mode
+ * whatever the umask; a directory already there is left as it is. */
+static void mkdir_p_makes_the_parents_and_the_mode(void **state) {
+        char base[] = "/tmp/test-util-mkdir-XXXXXX";
+        char *dir, *file;
+        struct stat st;
+        mode_t old = umask(077);
+
+        assert_non_null(mkdtemp(base));
+        dir = strdup_printf("%s/a/b/c", base);
+        file = strdup_printf("%s/file", base);
+        assert_int_equal(mkdir_p(dir, 0711), 1);
+        assert_int_equal(stat(dir, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0711);
+        assert_int_equal(chmod(dir, 0700), 0);
+        assert_int_equal(mkdir_p(dir, 0711), 0);
+        assert_int_equal(stat(dir, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0700);
+        assert_int_equal(close(open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600)), 0);
+        assert_int_equal(mkdir_p(file, 0711), -ENOTDIR);
+        umask(old);
+        free(dir);
+        free(file);
+        dir = strdup_printf("rm -rf '%s'", base);
+        assert_int_equal(system(dir), 0);
+        free(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(quantities_binary_decimal_and_plain),
@@ -308,6 +336,7 @@ int main(void) {
                 cmocka_unit_test(int_ranges),
                 cmocka_unit_test(fifo_and_directory_are_refused_without_blocking),
                 cmocka_unit_test(only_temporary_files_nobody_holds_are_stale),
+                cmocka_unit_test(mkdir_p_makes_the_parents_and_the_mode),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
