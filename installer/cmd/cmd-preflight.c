@@ -46,7 +46,7 @@ int cmd_preflight(int argc, char **argv) {
                         if (!check_list_add(&l, "device", CHECK_OK, NULL, "%s is mounted at %s", o.device, o.data_dir))
                                 r = -ENOMEM;
                 } else
-                        r = blockdev_check(o.device, o.capacity, &l, &verdict);
+                        r = blockdev_check(o.device, NULL, o.capacity, &l, &verdict);
                 if (r < 0) {
                         log_error_errno(r, "cannot check '%s': %m", o.device);
                         return 1;

@@ -211,7 +211,7 @@ static int prepare_device(const struct install_options *o, char **ret_uuid, bool
         int r;
 
         log_info("Disk: checking the device %s", o->device);
-        r = blockdev_check(o->device, o->capacity, &l, &verdict);
+        r = blockdev_check(o->device, NULL, o->capacity, &l, &verdict);
         if (r < 0)
                 return log_error_errno(r, "cannot check '%s': %m", o->device);
         r = print_report(&l);
@@ -221,7 +221,7 @@ static int prepare_device(const struct install_options *o, char **ret_uuid, bool
                 return log_error_errno(-EBUSY, "refusing to use '%s': see the failed checks above; "
                                        "nothing was written to it (there is no option to override this)", o->device);
 
-        r = blockdev_inspect(o->device, &info);
+        r = blockdev_inspect(o->device, NULL, &info);
         if (r < 0)
                 return log_error_errno(r, "cannot examine '%s': %m", o->device);
         *ret_device_size = info.size;
@@ -370,7 +370,7 @@ static int disk_with_device(const struct install_options *o, struct install_disk
                 _cleanup_(blockdev_info_done) struct blockdev_info info = {};
 
                 log_info("Disk: %s is mounted at %s", o->device, o->data_dir);
-                r = blockdev_inspect(o->device, &info);
+                r = blockdev_inspect(o->device, NULL, &info);
                 if (r < 0)
                         return log_error_errno(r, "cannot examine '%s': %m", o->device);
                 if (isempty(info.uuid))

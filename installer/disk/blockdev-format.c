@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include "disk/blockdev-private.h"
+#include "disk/mountinfo.h"
 #include "base/util.h"
 
 #define MKFS_STDERR_MAX (64U * 1024)
@@ -105,8 +106,9 @@ static int run_capture_stderr(char *const *argv, uint64_t timeout_usec, char **r
 }
 
 /* The checks again, this time while holding the device O_EXCL: nobody can mount it,
- * add it to an array or open it exclusively until we let go. */
-static int recheck_exclusive(const char *path) {
+ * add it to an array or open it exclusively until we let go. MOUNTS: read right
+ * before, as the last look before the device is written. */
+static int recheck_exclusive(const char *path, const struct mountinfo *mounts) {
         _cleanup_(blockdev_info_done) struct blockdev_info i = {};
         _cleanup_close_ int fd = -1;
         struct stat st;
@@ -118,7 +120,7 @@ static int recheck_exclusive(const char *path) {
         i.path = strdup(path);
         if (!i.path)
                 return -ENOMEM;
-        r = blockdev_inspect_fd(path, fd, &st, true, &i);
+        r = blockdev_inspect_fd(path, fd, &st, true, mounts, &i);
         if (r < 0)
                 return r;
         if (i.mount_point || i.swap || i.holders || i.partitions)
@@ -132,13 +134,17 @@ static int recheck_exclusive(const char *path) {
 
 int blockdev_format_xfs_full(const char *path, char **ret_uuid, char **ret_mkfs_error) {
         _cleanup_(blockdev_info_done) struct blockdev_info after = {};
+        _cleanup_(mountinfo_done) struct mountinfo mounts = {};
         _cleanup_free_ char *err = NULL, *uuid = NULL;
         char *argv[] = { (char *) mkfs_paths[0], (char *) "-n", (char *) "ftype=1", (char *) path, NULL };
         int r;
 
         if (isempty(path) || path[0] != '/')
                 return -EINVAL;
-        r = recheck_exclusive(path);
+        r = mountinfo_read(NULL, &mounts);
+        if (r < 0)
+                return r;
+        r = recheck_exclusive(path, &mounts);
         if (r < 0)
                 return r;
 
@@ -160,8 +166,9 @@ int blockdev_format_xfs_full(const char *path, char **ret_uuid, char **ret_mkfs_
                 return -EIO;
         }
 
-        /* Proof, from the device itself, that overlay2 can use what was made. */
-        r = blockdev_inspect(path, &after);
+        /* Proof, from the device itself, that overlay2 can use what was made (its
+         * mounts are not the question: the table of the recheck serves). */
+        r = blockdev_inspect(path, &mounts, &after);
         if (r < 0)
                 return r;
         if (!streq(after.signature, "xfs") || !after.xfs_ftype || isempty(after.uuid)) {

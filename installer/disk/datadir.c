@@ -12,6 +12,7 @@
 
 #include "disk/datadir.h"
 #include "disk/disk.h"
+#include "disk/mountinfo.h"
 #include "disk/seal.h"
 #include "disk/superblock.h"
 
@@ -476,7 +477,7 @@ static int check_filesystem(struct run *r) {
         return 0;
 }
 
-int datadir_device_mounted(const char *data_dir, const char *device, const char *mountinfo) {
+int datadir_device_mounted(const char *data_dir, const char *device, const struct mountinfo *mounts) {
         _cleanup_(disk_facts_done) struct disk_facts f = {};
         struct stat st;
         int k;
@@ -485,7 +486,7 @@ int datadir_device_mounted(const char *data_dir, const char *device, const char 
                 return -errno;
         if (!S_ISBLK(st.st_mode))
                 return 0;
-        k = disk_facts_get(data_dir, mountinfo, &f);
+        k = disk_facts_get(data_dir, mounts, &f);
         if (k == -ENOENT || k == -ENOTDIR)
                 return 0;
         if (k < 0)
@@ -494,16 +495,27 @@ int datadir_device_mounted(const char *data_dir, const char *device, const char 
 }
 
 int datadir_check(const struct datadir_options *o, struct check_list *l) {
+        _cleanup_(mountinfo_done) struct mountinfo read_here = {};
         _cleanup_free_ char *target = NULL, *skip = NULL;
         struct run r = { .o = o, .l = l, .root = geteuid() == 0 };
+        const struct mountinfo *mounts = o->mounts;
         int k;
 
         if ((k = check_privileges(&r)) < 0 || (k = check_kernel_overlay(&r)) < 0 ||
             (k = check_data_dir(&r, &target)) < 0)
                 goto finish;
+        /* Read once for every question below; on failure each asks again and
+         * reports what it met. */
+        if (!mounts && !r.skip_fs) {
+                k = mountinfo_read(NULL, &read_here);
+                if (k == -ENOMEM)
+                        goto finish;
+                if (k >= 0)
+                        mounts = &read_here;
+        }
 
         if (!r.skip_fs && o->device) {
-                k = datadir_device_mounted(o->data_dir, o->device, o->mountinfo);
+                k = datadir_device_mounted(o->data_dir, o->device, mounts);
                 if (k <= 0) {
                         skip = strdup_printf("checked once %s is mounted at %s", o->device, o->data_dir);
                         if (!skip) {
@@ -514,7 +526,7 @@ int datadir_check(const struct datadir_options *o, struct check_list *l) {
                 }
         }
         if (!r.skip_fs) {
-                k = disk_facts_get(target, o->mountinfo, &r.f);
+                k = disk_facts_get(target, mounts, &r.f);
                 if (k < 0) {
                         skip = strdup_printf("cannot learn about the filesystem of %s: %s", target, strerror(-k));
                         if (!skip) {

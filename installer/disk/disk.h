@@ -34,9 +34,11 @@ struct disk_facts {
         uint64_t inodes_free;
 };
 
-/* Fills RET for PATH, which must exist. MOUNTINFO is the mountinfo file to read
- * (NULL: /proc/self/mountinfo), so tests can inject one. */
-int disk_facts_get(const char *path, const char *mountinfo, struct disk_facts *ret);
+struct mountinfo;
+
+/* Fills RET for PATH, which must exist. MOUNTS is the mount table read earlier in the
+ * run (mountinfo.h), so tests can inject one; NULL: /proc/self/mountinfo is read. */
+int disk_facts_get(const char *path, const struct mountinfo *mounts, struct disk_facts *ret);
 void disk_facts_done(struct disk_facts *f);
 
 /* The name of a statfs f_type: "xfs", "ext2/3/4", "btrfs", "tmpfs", "overlayfs",

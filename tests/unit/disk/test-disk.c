@@ -90,6 +90,14 @@ static void mountinfo_line_fields_and_escapes(void **state) {
         assert_int_equal(mountinfo_parse_line("x 35 98:0 / /mnt rw - xfs /dev/vdb rw", &e), -EINVAL);
 }
 
+/* The facts of DIR by the mountinfo text in the file MI. */
+static int facts_by(const char *dir, const char *mi, struct disk_facts *f) {
+        _cleanup_(mountinfo_done) struct mountinfo m = {};
+        int r = mountinfo_read(mi, &m);
+
+        return r < 0 ? r : disk_facts_get(dir, &m, f);
+}
+
 static void facts_from_an_injected_mountinfo(void **state) {
         _cleanup_free_ char *dir = make_tmpdir("facts"), *mi = NULL, *sub = NULL, *text = NULL;
         struct disk_facts f = {};
@@ -107,7 +115,7 @@ static void facts_from_an_injected_mountinfo(void **state) {
                              dir, dir);
         write_text(mi, text);
 
-        assert_int_equal(disk_facts_get(dir, mi, &f), 0);
+        assert_int_equal(facts_by(dir, mi, &f), 0);
         assert_string_equal(f.path, dir);
         assert_string_equal(f.mount_point, dir);
         assert_string_equal(f.source, "/dev/vdb");
@@ -120,7 +128,7 @@ static void facts_from_an_injected_mountinfo(void **state) {
         disk_facts_done(&f);
 
         /* A directory below it: same mount, not a mount point itself. */
-        assert_int_equal(disk_facts_get(sub, mi, &f), 0);
+        assert_int_equal(facts_by(sub, mi, &f), 0);
         assert_string_equal(f.mount_point, dir);
         assert_false(f.is_mount_point);
         disk_facts_done(&f);
@@ -129,7 +137,7 @@ static void facts_from_an_injected_mountinfo(void **state) {
         {
                 _cleanup_free_ char *link = strdup_printf("%s/link", dir);
                 assert_int_equal(symlink(sub, link), 0);
-                assert_int_equal(disk_facts_get(link, mi, &f), 0);
+                assert_int_equal(facts_by(link, mi, &f), 0);
                 assert_string_equal(f.path, link);
                 assert_string_equal(f.mount_point, dir);
                 disk_facts_done(&f);
@@ -138,9 +146,9 @@ static void facts_from_an_injected_mountinfo(void **state) {
 
         /* A mountinfo with no mount holding the path. */
         write_text(mi, "2 1 253:16 / /nowhere rw - xfs /dev/vdc rw\n");
-        assert_int_equal(disk_facts_get(dir, mi, &f), -ENOENT);
+        assert_int_equal(facts_by(dir, mi, &f), -ENOENT);
         unlink(mi);
-        assert_int_equal(disk_facts_get(dir, mi, &f), -ENOENT);
+        assert_int_equal(facts_by(dir, mi, &f), -ENOENT);
         assert_int_equal(disk_facts_get("/does/not/exist", NULL, &f), -ENOENT);
 
         rmdir(sub);
