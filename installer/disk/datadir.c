@@ -392,9 +392,13 @@ static int check_low(struct run *r, const char *name, const char *what, uint64_t
 static int check_dedicated(struct run *r) {
         const char *remedy = "mount a dedicated disk at the data directory: dind-cache install --device DEV --format";
 
-        if (r->exists && r->f.is_mount_point)
+        if (r->exists && r->f.is_fs_root)
                 return add(r, "dedicated_fs", CHECK_OK, NULL, "%s is its own filesystem (%s)",
                            r->o->data_dir, r->f.source);
+        if (r->exists && r->f.is_mount_point)
+                return add(r, "dedicated_fs", CHECK_WARN, remedy,
+                           "%s is a bind mount of the directory %s of %s, not a filesystem of its own: "
+                           "the checker takes it for a missing disk", r->o->data_dir, r->f.mount_root, r->f.source);
         if (r->f.on_root_fs)
                 return add(r, "dedicated_fs", CHECK_WARN, remedy,
                            "%s is on the root filesystem: the cache can fill the node's disk", r->o->data_dir);
@@ -491,7 +495,7 @@ int datadir_device_mounted(const char *data_dir, const char *device, const struc
                 return 0;
         if (k < 0)
                 return k;
-        return f.is_mount_point && f.dev == st.st_rdev;
+        return f.is_fs_root && f.dev == st.st_rdev;
 }
 
 int datadir_check(const struct datadir_options *o, struct check_list *l) {

@@ -36,7 +36,7 @@ int datadir_check(const struct datadir_options *o, struct check_list *l);
 
 struct mountinfo;
 
-/* 1 when the filesystem mounted at DATA_DIR (its own mount point) is on the block
- * device DEVICE, 0 when not (or DATA_DIR is
+/* 1 when the filesystem mounted at DATA_DIR (its own mount point, showing the
+ * filesystem's root) is on the block device DEVICE, 0 when not (or DATA_DIR is
  * missing), <0 error (-ENOENT: no DEVICE). MOUNTS: the run's mount table (NULL: read). */
 int datadir_device_mounted(const char *data_dir, const char *device, const struct mountinfo *mounts);

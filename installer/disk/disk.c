@@ -132,16 +132,17 @@ int disk_facts_get(const char *path, const struct mountinfo *mounts, struct disk
                         return r;
                 mounts = &read_here;
         }
-        m = mountinfo_holder(mounts, canonical);
+        m = mountinfo_holder_unbound(mounts, canonical);
         if (!m)
                 return -ENOENT;
 
         f.path = strdup(path);
         f.mount_point = strdup(m->mount_point);
+        f.mount_root = strdup(m->root);
         f.source = strdup(m->source);
         f.fs_type = strdup(m->fs_type);
         f.mount_options = strdup_printf("%s,%s", m->options, m->super_options);
-        if (!f.path || !f.mount_point || !f.source || !f.fs_type || !f.mount_options) {
+        if (!f.path || !f.mount_point || !f.mount_root || !f.source || !f.fs_type || !f.mount_options) {
                 disk_facts_done(&f);
                 return -ENOMEM;
         }
@@ -150,6 +151,7 @@ int disk_facts_get(const char *path, const struct mountinfo *mounts, struct disk
         f.mount_id = m->id;
         f.read_only = svfs.f_flag & ST_RDONLY;
         f.is_mount_point = streq(canonical, m->mount_point);
+        f.is_fs_root = f.is_mount_point && mountinfo_entry_is_fs_root(m);
         f.on_root_fs = st.st_dev == root_st.st_dev;
         f.size = (uint64_t) svfs.f_blocks * svfs.f_frsize;
         f.avail = (uint64_t) svfs.f_bavail * svfs.f_frsize;
@@ -163,6 +165,7 @@ int disk_facts_get(const char *path, const struct mountinfo *mounts, struct disk
 void disk_facts_done(struct disk_facts *f) {
         free(f->path);
         free(f->mount_point);
+        free(f->mount_root);
         free(f->source);
         free(f->fs_type);
         free(f->mount_options);

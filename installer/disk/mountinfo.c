@@ -168,6 +168,60 @@ const struct mountinfo_entry *mountinfo_holder(const struct mountinfo *m, const 
         return i == SIZE_MAX ? NULL : &m->entries[i];
 }
 
+/* PATH's place inside the filesystem E shows, as two parts to be read one after the
+ * other: E's root and what follows E's mount point in PATH. */
+static void place_in_fs(const struct mountinfo_entry *e, const char *path, const char **ret_a,
+                        const char **ret_b) {
+        const char *tail = streq(e->mount_point, "/") ? path : path + strlen(e->mount_point);
+
+        if (streq(tail, "/"))
+                tail = "";
+        *ret_a = streq(e->root, "/") && *tail ? "" : e->root;
+        *ret_b = tail;
+}
+
+/* A1 A2 and B1 B2, each read as one string, are the same. */
+static bool joined_equal(const char *a1, const char *a2, const char *b1, const char *b2) {
+        for (;;) {
+                if (!*a1 && a2) {
+                        a1 = a2;
+                        a2 = NULL;
+                        continue;
+                }
+                if (!*b1 && b2) {
+                        b1 = b2;
+                        b2 = NULL;
+                        continue;
+                }
+                if (*a1 != *b1)
+                        return false;
+                if (!*a1)
+                        return true;
+                a1++;
+                b1++;
+        }
+}
+
+const struct mountinfo_entry *mountinfo_holder_unbound(const struct mountinfo *m, const char *path) {
+        size_t top = holder_below(m, path, SIZE_MAX, SIZE_MAX);
+
+        while (top != SIZE_MAX) {
+                const struct mountinfo_entry *e = &m->entries[top], *b;
+                size_t below = holder_below(m, path, strlen(e->mount_point), top);
+                const char *a1, *a2, *b1, *b2;
+
+                if (below == SIZE_MAX)
+                        break;
+                b = &m->entries[below];
+                place_in_fs(e, path, &a1, &a2);
+                place_in_fs(b, path, &b1, &b2);
+                if (e->dev != b->dev || !joined_equal(a1, a2, b1, b2))
+                        break;
+                top = below; /* the same directory of the same filesystem: a bind onto itself */
+        }
+        return top == SIZE_MAX ? NULL : &m->entries[top];
+}
+
 const struct mountinfo_entry *mountinfo_device_mount(const struct mountinfo *m, dev_t rdev) {
         for (size_t i = 0; i < m->n; i++) {
                 const struct mountinfo_entry *e = &m->entries[i];
@@ -178,6 +232,24 @@ const struct mountinfo_entry *mountinfo_device_mount(const struct mountinfo *m, 
                         return e;
         }
         return NULL;
+}
+
+bool mountinfo_entry_is_fs_root(const struct mountinfo_entry *e) {
+        size_t n;
+
+        if (streq(e->root, "/"))
+                return true;
+        if (!streq(e->fs_type, "btrfs"))
+                return false;
+        n = strlen(e->root);
+        for (const char *p = e->super_options; p; p = strchr(p, ',')) {
+                if (*p == ',')
+                        p++;
+                if (strncmp(p, "subvol=", 7) == 0 && strncmp(p + 7, e->root, n) == 0 &&
+                    (p[7 + n] == '\0' || p[7 + n] == ','))
+                        return true;
+        }
+        return false;
 }
 
 int mountinfo_entry_copy(const struct mountinfo_entry *e, struct mountinfo_entry *ret) {

@@ -13,6 +13,7 @@
  * it again only where the mounts may have changed: right before a destructive act,
  * and after one of its own mounts. */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -52,10 +53,22 @@ void mountinfo_done(struct mountinfo *m);
  * share it (the one on top). NULL when none does (a table without "/"). */
 const struct mountinfo_entry *mountinfo_holder(const struct mountinfo *m, const char *path);
 
+/* The mount that holds PATH, seen through binds of a place onto itself: a mount
+ * that shows at PATH exactly the directory of the same filesystem that the mount
+ * beneath it shows there (systemd's ReadWritePaths= and ReadOnlyPaths= make such
+ * binds in a unit's sandbox) is skipped, so that a unit and a shell see the same
+ * mount. NULL when no mount holds PATH. */
+const struct mountinfo_entry *mountinfo_holder_unbound(const struct mountinfo *m, const char *path);
+
 /* The first mount of the block device RDEV: by its device number, or by a source
  * path naming the device (btrfs mounts show an anonymous device number). NULL when
  * it is not mounted. */
 const struct mountinfo_entry *mountinfo_device_mount(const struct mountinfo *m, dev_t rdev);
+
+/* True when E shows the root of its filesystem, not a directory inside it (a bind
+ * mount): its root field is "/", or on btrfs the subvolume it mounts ("subvol=/@data"
+ * among the super options, root "/@data"). */
+bool mountinfo_entry_is_fs_root(const struct mountinfo_entry *e);
 
 /* mountinfo_read() and mountinfo_holder() in one call, for a single question: a copy
  * of the entry in RET, -ENOENT when no mount holds PATH. */

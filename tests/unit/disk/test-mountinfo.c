@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The mount table read once (disk/mountinfo.h): which mount holds a path, and the
- * mount of a device. */
+/* The mount table read once (disk/mountinfo.h): which mount holds a path, seen
+ * through the binds a unit's sandbox makes or not, which mounts show a filesystem's
+ * root (btrfs subvolumes included), and the mount of a device. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,22 +31,22 @@ static const char table[] =
         "42 33 0:40 /@sub /srv/sub rw - btrfs /dev/loop2 rw,space_cache=v2,subvolid=256,subvol=/@sub\n"
         "43 33 0:40 /@sub/inner /srv/sub/inner rw - btrfs /dev/loop2 rw,subvolid=256,subvol=/@sub\n";
 
-static void the_holder_is_the_longest_mount_point_on_top(void **state) {
+static void holders_with_and_without_the_sandbox_binds(void **state) {
         static const struct {
                 const char *path;
-                unsigned holder;  /* mount id */
+                unsigned holder, unbound;  /* mount ids */
         } cases[] = {
-                { "/", 21 },
-                { "/etc", 21 },
-                { "/mnt/k8s", 21 },
-                { "/mnt/k8s/docker", 40 },       /* the later of two at the same place */
-                { "/mnt/k8s/docker/overlay2", 40 },
-                { "/mnt/k8s/dockerx", 21 },      /* a prefix of the name is not a parent */
-                { "/srv/other/docker", 41 },
-                { "/srv/other/docker/x", 41 },
-                { "/srv/bound", 32 },
-                { "/srv/sub", 42 },
-                { "/srv/sub/inner", 43 },
+                { "/", 21, 21 },
+                { "/etc", 21, 21 },
+                { "/mnt/k8s", 21, 21 },
+                { "/mnt/k8s/docker", 40, 30 },       /* the cache disk, bound onto itself */
+                { "/mnt/k8s/docker/overlay2", 40, 30 },
+                { "/mnt/k8s/dockerx", 21, 21 },      /* a prefix of the name is not a parent */
+                { "/srv/other/docker", 41, 31 },     /* a directory of loop0, bound onto itself */
+                { "/srv/other/docker/x", 41, 31 },
+                { "/srv/bound", 32, 32 },            /* a bind of another directory: not seen through */
+                { "/srv/sub", 42, 33 },
+                { "/srv/sub/inner", 43, 33 },
         };
         struct mountinfo m = {};
 
@@ -53,11 +54,37 @@ static void the_holder_is_the_longest_mount_point_on_top(void **state) {
         assert_int_equal(m.n, 9);
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 const struct mountinfo_entry *h = mountinfo_holder(&m, cases[i].path);
+                const struct mountinfo_entry *u = mountinfo_holder_unbound(&m, cases[i].path);
 
-                if (!h || h->id != cases[i].holder)
-                        fail_msg("%s: held by %u", cases[i].path, h ? h->id : 0);
+                if (!h || !u || h->id != cases[i].holder || u->id != cases[i].unbound)
+                        fail_msg("%s: held by %u, seen through binds %u", cases[i].path, h ? h->id : 0,
+                                 u ? u->id : 0);
         }
         mountinfo_done(&m);
+}
+
+static void filesystem_roots_and_btrfs_subvolumes(void **state) {
+        static const struct {
+                const char *root, *type, *super;
+                bool fs_root;
+        } cases[] = {
+                { "/", "xfs", "rw", true },
+                { "/docker", "ext4", "rw", false },
+                { "/@sub", "btrfs", "rw,space_cache=v2,subvolid=256,subvol=/@sub", true },
+                { "/@sub", "btrfs", "rw,subvol=/@sub,space_cache=v2", true },
+                { "/@sub/inner", "btrfs", "rw,subvolid=256,subvol=/@sub", false },
+                { "/@sub", "btrfs", "rw,subvol=/@subvolume", false },
+                { "/@sub", "btrfs", "rw,notsubvol=/@sub", false },
+                { "/@sub", "ext4", "rw,subvol=/@sub", false },   /* only btrfs has subvolumes */
+                { "/", "btrfs", "rw,subvolid=5,subvol=/", true },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct mountinfo_entry e = { .root = (char *) cases[i].root, .fs_type = (char *) cases[i].type,
+                                             .super_options = (char *) cases[i].super };
+                if (mountinfo_entry_is_fs_root(&e) != cases[i].fs_root)
+                        fail_msg("%s on %s with %s", cases[i].root, cases[i].type, cases[i].super);
+        }
 }
 
 static void a_device_is_found_by_its_number(void **state) {
@@ -84,6 +111,7 @@ static void empty_lines_say_nothing_and_a_missing_file_is_enoent(void **state) {
 
         assert_int_equal(mountinfo_parse("", &m), 0);
         assert_null(mountinfo_holder(&m, "/"));
+        assert_null(mountinfo_holder_unbound(&m, "/"));
         mountinfo_done(&m);
 
         assert_int_equal(mountinfo_read("/does/not/exist", &m), -ENOENT);
@@ -103,7 +131,8 @@ static void the_real_table_holds_the_root(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(the_holder_is_the_longest_mount_point_on_top),
+                cmocka_unit_test(holders_with_and_without_the_sandbox_binds),
+                cmocka_unit_test(filesystem_roots_and_btrfs_subvolumes),
                 cmocka_unit_test(a_device_is_found_by_its_number),
                 cmocka_unit_test(empty_lines_say_nothing_and_a_missing_file_is_enoent),
                 cmocka_unit_test(the_real_table_holds_the_root),
