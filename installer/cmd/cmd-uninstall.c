@@ -461,20 +461,13 @@ static int delete_cluster_objects(struct ctx *c) {
 /* 1 (after saying so) when SETTINGS_ENV_FILE names another instance than --instance: this
  * node's checker, env file and data are that instance's, not ours to remove. */
 static int node_holds_other_instance(const struct uninstall_args *a) {
-        _cleanup_(envfile_done) struct envfile env = {};
-        _cleanup_free_ char *shown = NULL;
+        _cleanup_free_ char *other = NULL, *shown = NULL;
         int r;
 
-        r = envfile_read(SETTINGS_ENV_FILE, &env);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return log_error_errno(r, "cannot read '%s': %m", SETTINGS_ENV_FILE);
-        if (isempty(env.instance) ? !a->instance : streq(env.instance, a->instance))
-                return 0;
-        if (!env.node && !env.docker_host && !env.instance)
-                return 0;
-        shown = isempty(env.instance) ? NULL : text_escape(env.instance, 64);
+        r = install_node_other_instance(a->instance, &other);
+        if (r <= 0)
+                return r;
+        shown = other ? text_escape(other, 64) : NULL;
         if (a->delete_cluster_objects)
                 log_info("This node holds %s%s%s, not %s%s%s: deleting that instance's cluster objects only; "
                          "this node's checker, env file and data stay", shown ? "instance '" : "the unnamed cache",
