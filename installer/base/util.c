@@ -51,6 +51,16 @@ bool strv_contains(char *const *v, const char *s) {
         return false;
 }
 
+int free_and_strdup(char **p, const char *s) {
+        char *copy = strdup(s);
+
+        if (!copy)
+                return -ENOMEM;
+        free(*p);
+        *p = copy;
+        return 0;
+}
+
 char *strdup_printf(const char *fmt, ...) {
         va_list ap;
         char *s;

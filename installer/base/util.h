@@ -71,6 +71,9 @@ size_t strv_length(char *const *v);
 int strv_extend(char ***v, const char *s);
 bool strv_contains(char *const *v, const char *s);
 
+/* Replaces *P (freed) with a copy of S; -ENOMEM leaves *P as it was. */
+int free_and_strdup(char **p, const char *s);
+
 /* asprintf that returns NULL on failure. */
 char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
 

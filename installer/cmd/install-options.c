@@ -140,15 +140,6 @@ static int flag_invalid(const char *name, const char *flag, const char *value, i
         return usage_error(name, "invalid value for %s: '%s': %s", flag, value, reason);
 }
 
-static int set_string(char **field, const char *value) {
-        char *copy = strdup(value);
-        if (!copy)
-                return -ENOMEM;
-        free(*field);
-        *field = copy;
-        return 0;
-}
-
 static int set_defaults(struct install_options *o) {
         char host[256];
 
@@ -213,7 +204,7 @@ int install_options_parse(const char *name, unsigned accept, int argc, char **ar
                         if (optarg[0] != '/')
                                 r = usage_error(name, "invalid value for --device: '%s' (a path like /dev/vdb is needed)", optarg);
                         else
-                                r = set_string(&o.device, optarg);
+                                r = free_and_strdup(&o.device, optarg);
                         break;
                 case ARG_FORMAT:
                         o.format = true;
@@ -236,14 +227,14 @@ int install_options_parse(const char *name, unsigned accept, int argc, char **ar
                         r = validate_node_name(optarg, &why);
                         r = flag_invalid(name, "--node", optarg, r, why);
                         if (r >= 0)
-                                r = set_string(&o.node, optarg);
+                                r = free_and_strdup(&o.node, optarg);
                         break;
                 case ARG_INSTANCE:
                         why = NULL;
                         r = instance_validate(optarg, &why);
                         r = flag_invalid(name, "--instance", optarg, r, why);
                         if (r >= 0)
-                                r = set_string(&o.instance, optarg);
+                                r = free_and_strdup(&o.instance, optarg);
                         break;
                 case ARG_NAMESPACE:
                 case ARG_ALLOW_NAMESPACE: {
@@ -254,7 +245,7 @@ int install_options_parse(const char *name, unsigned accept, int argc, char **ar
                         if (r < 0)
                                 break;
                         if (c == ARG_NAMESPACE)
-                                r = set_string(&o.namespace_, optarg);
+                                r = free_and_strdup(&o.namespace_, optarg);
                         else if (!strv_contains(o.allow_namespaces, optarg))
                                 r = strv_extend(&o.allow_namespaces, optarg);
                         break;
@@ -264,14 +255,14 @@ int install_options_parse(const char *name, unsigned accept, int argc, char **ar
                         r = validate_image_reference(optarg, &why);
                         r = flag_invalid(name, "--image", optarg, r, why);
                         if (r >= 0)
-                                r = set_string(&o.image, optarg);
+                                r = free_and_strdup(&o.image, optarg);
                         break;
                 case ARG_REGISTRY_MIRROR:
                         if ((strncmp(optarg, "https://", 8) != 0 && strncmp(optarg, "http://", 7) != 0) ||
                             strpbrk(optarg, " \t\n\"'"))
                                 r = usage_error(name, "invalid value for --registry-mirror: '%s' (an http:// or https:// URL is needed)", optarg);
                         else
-                                r = set_string(&o.registry_mirror, optarg);
+                                r = free_and_strdup(&o.registry_mirror, optarg);
                         break;
                 case ARG_MTU:
                         r = parse_int_range(optarg, 68, 65535, &v);
@@ -285,7 +276,7 @@ int install_options_parse(const char *name, unsigned accept, int argc, char **ar
                         r = validate_cron_schedule(optarg, &why);
                         r = flag_invalid(name, "--prune-schedule", optarg, r, why);
                         if (r >= 0)
-                                r = set_string(&o.prune_schedule, optarg);
+                                r = free_and_strdup(&o.prune_schedule, optarg);
                         break;
                 case ARG_PRUNE_AFTER:
                 case ARG_TIMEOUT:
@@ -317,10 +308,10 @@ int install_options_parse(const char *name, unsigned accept, int argc, char **ar
                         break;
                 }
                 case ARG_KUBECONFIG:
-                        r = set_string(&o.kubeconfig, optarg);
+                        r = free_and_strdup(&o.kubeconfig, optarg);
                         break;
                 case ARG_CONTEXT:
-                        r = set_string(&o.context, optarg);
+                        r = free_and_strdup(&o.context, optarg);
                         break;
                 case ARG_DRY_RUN:
                         o.dry_run = true;
@@ -342,7 +333,7 @@ int install_options_parse(const char *name, unsigned accept, int argc, char **ar
                         r = validate_dns_subdomain(optarg, &why);
                         r = flag_invalid(name, "--cluster-domain", optarg, r, why);
                         if (r >= 0)
-                                r = set_string(&o.cluster_domain, optarg);
+                                r = free_and_strdup(&o.cluster_domain, optarg);
                         break;
                 case ARG_RENEW_CERTS:
                         o.renew_certs = true;

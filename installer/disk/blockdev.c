@@ -46,15 +46,6 @@ void blockdev_info_done(struct blockdev_info *i) {
         *i = (struct blockdev_info) {};
 }
 
-static int set_str(char **field, const char *value) {
-        char *copy = strdup(value);
-        if (!copy)
-                return -ENOMEM;
-        free(*field);
-        *field = copy;
-        return 0;
-}
-
 /* The mount point of the device RDEV's first mount, by MOUNTS (NULL: read them). */
 static int find_mount(dev_t rdev, const struct mountinfo *mounts, char **ret_mount_point) {
         _cleanup_(mountinfo_done) struct mountinfo read_here = {};
@@ -200,14 +191,14 @@ static int probe_signatures(int fd, struct blockdev_info *i) {
                 type = lookup(pr, "TYPE");
                 if (!type)
                         type = lookup(pr, "PTTYPE");
-                r = set_str(&i->signature, type ? type : "unknown");
+                r = free_and_strdup(&i->signature, type ? type : "unknown");
                 if (r < 0)
                         return r;
                 uuid = lookup(pr, "UUID");
-                if (uuid && (r = set_str(&i->uuid, uuid)) < 0)
+                if (uuid && (r = free_and_strdup(&i->uuid, uuid)) < 0)
                         return r;
                 label = lookup(pr, "LABEL");
-                if (label && (r = set_str(&i->label, label)) < 0)
+                if (label && (r = free_and_strdup(&i->label, label)) < 0)
                         return r;
         }
 
@@ -243,7 +234,7 @@ static int probe_signatures(int fd, struct blockdev_info *i) {
                         return -ENOMEM;
                 if (!strv_contains(i->signatures, s) && (r = strv_extend(&i->signatures, s)) < 0)
                         return r;
-                if (!i->signature && !i->ambivalent && (r = set_str(&i->signature, type)) < 0)
+                if (!i->signature && !i->ambivalent && (r = free_and_strdup(&i->signature, type)) < 0)
                         return r;
         }
         return 0;
