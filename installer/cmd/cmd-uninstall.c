@@ -108,6 +108,32 @@ static int check_spelled_out(int argc, char **argv, const struct option *options
         return 0;
 }
 
+/* --data-dir: absolute, trailing slashes dropped (in VALUE itself). */
+static int parse_data_dir(char *value, char **ret) {
+        size_t n = strlen(value);
+
+        while (n > 1 && value[n - 1] == '/')
+                value[--n] = '\0';
+        if (value[0] != '/' || streq(value, "/") || strstr(value, "/.") || strstr(value, "//"))
+                return usage_error("invalid value for --data-dir: '%s' (an absolute path is needed)", value);
+        *ret = value;
+        return 0;
+}
+
+static int parse_instance(char *value, char **ret) {
+        _cleanup_free_ char *why = NULL;
+        int r = instance_validate(value, &why);
+
+        if (r == -ENOMEM)
+                return log_error_errno(r, "out of memory");
+        if (r < 0) {
+                _cleanup_free_ char *shown = text_escape(value, 128);
+                return usage_error("invalid value for --instance: '%s': %s", shown ?: "?", why ?: "refused");
+        }
+        *ret = value;
+        return 0;
+}
+
 static int parse_argv(int argc, char **argv, struct uninstall_args *a) {
         enum {
                 ARG_DATA_DIR = 0x100, ARG_DELETE_CLUSTER_OBJECTS, ARG_KUBECONFIG, ARG_CONTEXT,
@@ -139,15 +165,11 @@ static int parse_argv(int argc, char **argv, struct uninstall_args *a) {
                 case 'h':
                         help();
                         return 0;
-                case ARG_DATA_DIR: {
-                        size_t n = strlen(optarg);
-                        while (n > 1 && optarg[n - 1] == '/')
-                                optarg[--n] = '\0';
-                        if (optarg[0] != '/' || streq(optarg, "/") || strstr(optarg, "/.") || strstr(optarg, "//"))
-                                return usage_error("invalid value for --data-dir: '%s' (an absolute path is needed)", optarg);
-                        a->data_dir = optarg;
+                case ARG_DATA_DIR:
+                        r = parse_data_dir(optarg, &a->data_dir);
+                        if (r < 0)
+                                return r;
                         break;
-                }
                 case ARG_DELETE_CLUSTER_OBJECTS:
                         a->delete_cluster_objects = true;
                         break;
@@ -160,19 +182,11 @@ static int parse_argv(int argc, char **argv, struct uninstall_args *a) {
                 case ARG_NAMESPACE:
                         a->namespace_ = optarg;
                         break;
-                case ARG_INSTANCE: {
-                        _cleanup_free_ char *why = NULL;
-                        r = instance_validate(optarg, &why);
-                        if (r == -ENOMEM)
-                                return log_error_errno(r, "out of memory");
-                        if (r < 0) {
-                                _cleanup_free_ char *shown = text_escape(optarg, 128);
-                                return usage_error("invalid value for --instance: '%s': %s", shown ?: "?",
-                                                   why ?: "refused");
-                        }
-                        a->instance = optarg;
+                case ARG_INSTANCE:
+                        r = parse_instance(optarg, &a->instance);
+                        if (r < 0)
+                                return r;
                         break;
-                }
                 case ARG_WIPE_DATA:
                         a->wipe_data = true;
                         break;
