@@ -179,153 +179,200 @@ static bool in(char c, const char *set) {
  * backslash before one of " \ ` $ stands for that character, before a newline
  * vanishes with it, and before anything else is kept; after a closing quote the value
  * goes on (blanks dropped), a quote elsewhere is an ordinary character. */
-static int parse_items(const char *text, size_t size, struct items *ret) {
+struct parser {
         enum {
                 PRE_KEY, KEY, PRE_VALUE, VALUE, VALUE_ESCAPE, SINGLE_QUOTE_VALUE,
                 DOUBLE_QUOTE_VALUE, DOUBLE_QUOTE_VALUE_ESCAPE, COMMENT, COMMENT_ESCAPE,
-        } state = PRE_KEY;
-        struct buf key = {}, value = {};
-        struct items it = {};
-        size_t key_ws = SIZE_MAX, value_ws = SIZE_MAX;
+        } state;
+        struct buf key, value;        /* a comment's or ignored line's text is in key */
+        struct items it;
+        size_t key_ws, value_ws;      /* where trailing blanks began, or SIZE_MAX */
+};
+
+/* The assignment read so far, its trailing blanks dropped. */
+static int end_assignment(struct parser *p) {
+        if (p->state == VALUE && p->value_ws != SIZE_MAX)
+                p->value.n = p->value_ws;
+        if (p->key_ws != SIZE_MAX)
+                p->key.n = p->key_ws;
+        p->state = PRE_KEY;
+        return items_add(&p->it, ITEM_ASSIGNMENT, &p->key, &p->value);
+}
+
+/* A line with no '=', its trailing blanks dropped. */
+static int end_other(struct parser *p) {
+        if (p->key_ws != SIZE_MAX)
+                p->key.n = p->key_ws;
+        p->state = PRE_KEY;
+        return items_add(&p->it, ITEM_OTHER, &p->key, &p->value);
+}
+
+/* C, which follows PREV, at the start of a line or in a key. */
+static int on_key(struct parser *p, char c, char prev) {
+        if (p->state == PRE_KEY) {
+                if (in(c, COMMENTS)) {
+                        p->state = COMMENT;
+                        return buf_addc(&p->key, c);
+                }
+                if (in(c, NEWLINE))
+                        return c == '\n' && prev == '\r' ? 0 : items_add(&p->it, ITEM_BLANK, &p->key, &p->value);
+                if (in(c, WHITESPACE))
+                        return 0;
+                p->state = KEY;
+                p->key_ws = SIZE_MAX;
+                return buf_addc(&p->key, c);
+        }
+        if (in(c, NEWLINE))
+                return end_other(p);
+        if (c == '=') {
+                p->state = PRE_VALUE;
+                p->value_ws = SIZE_MAX;
+                return 0;
+        }
+        if (!in(c, WHITESPACE))
+                p->key_ws = SIZE_MAX;
+        else if (p->key_ws == SIZE_MAX)
+                p->key_ws = p->key.n;
+        return buf_addc(&p->key, c);
+}
+
+/* C before or in an unquoted value. */
+static int on_value(struct parser *p, char c) {
+        if (in(c, NEWLINE))
+                return end_assignment(p);
+        if (p->state == PRE_VALUE && c == '\'') {
+                p->state = SINGLE_QUOTE_VALUE;
+                return 0;
+        }
+        if (p->state == PRE_VALUE && c == '"') {
+                p->state = DOUBLE_QUOTE_VALUE;
+                return 0;
+        }
+        if (c == '\\') {
+                if (p->state == VALUE)
+                        p->value_ws = SIZE_MAX;
+                p->state = VALUE_ESCAPE;
+                return 0;
+        }
+        if (p->state == PRE_VALUE) {
+                if (in(c, WHITESPACE))
+                        return 0;
+                p->state = VALUE;
+                return buf_addc(&p->value, c);
+        }
+        if (!in(c, WHITESPACE))
+                p->value_ws = SIZE_MAX;
+        else if (p->value_ws == SIZE_MAX)
+                p->value_ws = p->value.n;
+        return buf_addc(&p->value, c);
+}
+
+/* C after an unquoted backslash, or in quotes. */
+static int on_quoted(struct parser *p, char c) {
+        int r;
+
+        switch (p->state) {
+        case VALUE_ESCAPE:
+                p->state = VALUE;
+                return in(c, NEWLINE) ? 0 : buf_addc(&p->value, c);
+        case SINGLE_QUOTE_VALUE:
+                if (c != '\'')
+                        return buf_addc(&p->value, c);
+                p->state = PRE_VALUE;
+                return 0;
+        case DOUBLE_QUOTE_VALUE:
+                if (c == '"')
+                        p->state = PRE_VALUE;
+                else if (c == '\\')
+                        p->state = DOUBLE_QUOTE_VALUE_ESCAPE;
+                else
+                        return buf_addc(&p->value, c);
+                return 0;
+        default: /* DOUBLE_QUOTE_VALUE_ESCAPE */
+                p->state = DOUBLE_QUOTE_VALUE;
+                if (in(c, SHELL_NEED_ESCAPE))
+                        return buf_addc(&p->value, c);
+                if (c == '\n')
+                        return 0;
+                r = buf_addc(&p->value, '\\');
+                return r < 0 ? r : buf_addc(&p->value, c);
+        }
+}
+
+/* C in a comment. */
+static int on_comment(struct parser *p, char c) {
+        if (p->state == COMMENT_ESCAPE)
+                p->state = COMMENT;
+        else if (c == '\\')
+                p->state = COMMENT_ESCAPE;
+        else if (in(c, NEWLINE)) {
+                p->state = PRE_KEY;
+                return items_add(&p->it, ITEM_COMMENT, &p->key, &p->value);
+        }
+        return buf_addc(&p->key, c);
+}
+
+/* The item the text ended in. */
+static int parser_finish(struct parser *p) {
+        switch (p->state) {
+        case PRE_KEY:
+                return 0;
+        case KEY:
+                return end_other(p);
+        case COMMENT:
+        case COMMENT_ESCAPE:
+                return items_add(&p->it, ITEM_COMMENT, &p->key, &p->value);
+        default:
+                return end_assignment(p);
+        }
+}
+
+/* systemd 252's parser for EnvironmentFile= (src/basic/env-file.c,
+ * parse_env_file_internal) re-implemented, recording comments and ignored lines too so
+ * that a file can be written back with the same meaning. Its rules: a NUL ends the
+ * text; CR and LF both end a line; '#' or ';' first on a line starts a comment, in
+ * which a backslash escapes the next character (a newline too); a line with no '=' is
+ * ignored; around the key, blanks are dropped; in the value, blanks before it are
+ * dropped, and after it too when it ends unquoted; an unquoted backslash takes the
+ * next character literally (a newline: both vanish); single quotes take everything
+ * literally up to the next one, newlines included; double quotes too, except that a
+ * backslash before one of " \ ` $ stands for that character, before a newline
+ * vanishes with it, and before anything else is kept; after a closing quote the value
+ * goes on (blanks dropped), a quote elsewhere is an ordinary character. */
+static int parse_items(const char *text, size_t size, struct items *ret) {
+        struct parser p = { .state = PRE_KEY, .key_ws = SIZE_MAX, .value_ws = SIZE_MAX };
         int r = 0;
 
         for (size_t i = 0; r >= 0 && i < size && text[i]; i++) {
                 char c = text[i];
 
-                switch (state) {
+                switch (p.state) {
                 case PRE_KEY:
-                        if (in(c, COMMENTS)) {
-                                state = COMMENT;
-                                r = buf_addc(&key, c);
-                        } else if (in(c, NEWLINE)) {
-                                if (!(c == '\n' && i > 0 && text[i - 1] == '\r'))
-                                        r = items_add(&it, ITEM_BLANK, &key, &value);
-                        } else if (!in(c, WHITESPACE)) {
-                                state = KEY;
-                                key_ws = SIZE_MAX;
-                                r = buf_addc(&key, c);
-                        }
-                        break;
                 case KEY:
-                        if (in(c, NEWLINE)) {
-                                state = PRE_KEY;
-                                if (key_ws != SIZE_MAX)
-                                        key.n = key_ws;
-                                r = items_add(&it, ITEM_OTHER, &key, &value);
-                        } else if (c == '=') {
-                                state = PRE_VALUE;
-                                value_ws = SIZE_MAX;
-                        } else {
-                                if (!in(c, WHITESPACE))
-                                        key_ws = SIZE_MAX;
-                                else if (key_ws == SIZE_MAX)
-                                        key_ws = key.n;
-                                r = buf_addc(&key, c);
-                        }
+                        r = on_key(&p, c, i > 0 ? text[i - 1] : '\0');
                         break;
                 case PRE_VALUE:
                 case VALUE:
-                        if (in(c, NEWLINE)) {
-                                if (state == VALUE && value_ws != SIZE_MAX)
-                                        value.n = value_ws;
-                                if (key_ws != SIZE_MAX)
-                                        key.n = key_ws;
-                                state = PRE_KEY;
-                                r = items_add(&it, ITEM_ASSIGNMENT, &key, &value);
-                        } else if (state == PRE_VALUE && c == '\'')
-                                state = SINGLE_QUOTE_VALUE;
-                        else if (state == PRE_VALUE && c == '"')
-                                state = DOUBLE_QUOTE_VALUE;
-                        else if (c == '\\') {
-                                if (state == VALUE)
-                                        value_ws = SIZE_MAX;
-                                state = VALUE_ESCAPE;
-                        } else if (state == PRE_VALUE) {
-                                if (!in(c, WHITESPACE)) {
-                                        state = VALUE;
-                                        r = buf_addc(&value, c);
-                                }
-                        } else {
-                                if (!in(c, WHITESPACE))
-                                        value_ws = SIZE_MAX;
-                                else if (value_ws == SIZE_MAX)
-                                        value_ws = value.n;
-                                r = buf_addc(&value, c);
-                        }
-                        break;
-                case VALUE_ESCAPE:
-                        state = VALUE;
-                        if (!in(c, NEWLINE))
-                                r = buf_addc(&value, c);
-                        break;
-                case SINGLE_QUOTE_VALUE:
-                        if (c == '\'')
-                                state = PRE_VALUE;
-                        else
-                                r = buf_addc(&value, c);
-                        break;
-                case DOUBLE_QUOTE_VALUE:
-                        if (c == '"')
-                                state = PRE_VALUE;
-                        else if (c == '\\')
-                                state = DOUBLE_QUOTE_VALUE_ESCAPE;
-                        else
-                                r = buf_addc(&value, c);
-                        break;
-                case DOUBLE_QUOTE_VALUE_ESCAPE:
-                        state = DOUBLE_QUOTE_VALUE;
-                        if (in(c, SHELL_NEED_ESCAPE))
-                                r = buf_addc(&value, c);
-                        else if (c != '\n') {
-                                r = buf_addc(&value, '\\');
-                                if (r >= 0)
-                                        r = buf_addc(&value, c);
-                        }
-                        break;
-                case COMMENT:
-                        if (c == '\\')
-                                state = COMMENT_ESCAPE;
-                        else if (in(c, NEWLINE)) {
-                                state = PRE_KEY;
-                                r = items_add(&it, ITEM_COMMENT, &key, &value);
-                                break;
-                        }
-                        r = buf_addc(&key, c);
-                        break;
-                case COMMENT_ESCAPE:
-                        state = COMMENT;
-                        r = buf_addc(&key, c);
-                        break;
-                }
-        }
-
-        if (r >= 0)
-                switch (state) {
-                case PRE_KEY:
-                        break;
-                case KEY:
-                        if (key_ws != SIZE_MAX)
-                                key.n = key_ws;
-                        r = items_add(&it, ITEM_OTHER, &key, &value);
+                        r = on_value(&p, c);
                         break;
                 case COMMENT:
                 case COMMENT_ESCAPE:
-                        r = items_add(&it, ITEM_COMMENT, &key, &value);
+                        r = on_comment(&p, c);
                         break;
                 default:
-                        if (state == VALUE && value_ws != SIZE_MAX)
-                                value.n = value_ws;
-                        if (key_ws != SIZE_MAX)
-                                key.n = key_ws;
-                        r = items_add(&it, ITEM_ASSIGNMENT, &key, &value);
+                        r = on_quoted(&p, c);
+                        break;
                 }
-        free(key.s);
-        free(value.s);
+        }
+        if (r >= 0)
+                r = parser_finish(&p);
+        free(p.key.s);
+        free(p.value.s);
         if (r < 0) {
-                items_done(&it);
+                items_done(&p.it);
                 return r;
         }
-        *ret = it;
+        *ret = p.it;
         return 0;
 }
 
