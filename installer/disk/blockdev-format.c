@@ -20,6 +20,38 @@
 
 static const char *const mkfs_paths[] = { "/usr/sbin/mkfs.xfs", "/sbin/mkfs.xfs" };
 
+/* Reads FD until its end or DEADLINE (-ETIMEDOUT), keeping the first MKFS_STDERR_MAX
+ * bytes in BUF (*LEN of them) and draining the rest, so the writer never blocks on a
+ * full pipe. 0 at the end, or <0. */
+static int read_until(int fd, uint64_t deadline, char *buf, size_t *len) {
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                uint64_t now = now_usec();
+                char chunk[4096];
+                ssize_t n;
+
+                if (now >= deadline)
+                        return -ETIMEDOUT;
+                n = poll(&p, 1, (int) ((deadline - now) / 1000 + 1));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        continue;
+                n = read(fd, chunk, sizeof(chunk));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return 0;
+                if (*len < MKFS_STDERR_MAX) {
+                        size_t take = (size_t) n < MKFS_STDERR_MAX - *len ? (size_t) n : MKFS_STDERR_MAX - *len;
+                        memcpy(buf + *len, chunk, take);
+                        *len += take;
+                }
+        }
+}
+
 /* Runs ARGV (argv[0] a path; failing that, mkfs.xfs looked up in PATH), no shell, stdin and
  * stdout on /dev/null; collects stderr up to the cap. The exit status (0..255),
  * -ETIMEDOUT (killed), or a negative errno. */
@@ -55,38 +87,7 @@ static int run_capture_stderr(char *const *argv, uint64_t timeout_usec, char **r
                 _exit(127);
         }
         close(fds[1]);
-
-        for (;;) {
-                struct pollfd p = { .fd = fds[0], .events = POLLIN };
-                uint64_t now = now_usec();
-                char chunk[4096];
-                ssize_t n;
-
-                if (now >= deadline) {
-                        r = -ETIMEDOUT;
-                        break;
-                }
-                n = poll(&p, 1, (int) ((deadline - now) / 1000 + 1));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        r = -errno;
-                        break;
-                }
-                if (n == 0)
-                        continue;
-                n = read(fds[0], chunk, sizeof(chunk));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                /* Past the cap, keep draining so the child never blocks on a full pipe. */
-                if (len < MKFS_STDERR_MAX) {
-                        size_t take = (size_t) n < MKFS_STDERR_MAX - len ? (size_t) n : MKFS_STDERR_MAX - len;
-                        memcpy(buf + len, chunk, take);
-                        len += take;
-                }
-        }
+        r = read_until(fds[0], deadline, buf, &len);
         close(fds[0]);
         if (r < 0)
                 (void) kill(pid, SIGKILL);
