@@ -177,6 +177,18 @@ static char *render_command(const struct install_options *o, uint64_t capacity) 
         return r < 0 ? NULL : TAKE_PTR(cmd);
 }
 
+/* envfile_write() of SETTINGS_ENV_FILE, saying why it failed. 1 written, 0 unchanged. */
+static int write_settings(const struct envfile *env) {
+        int r = envfile_write(SETTINGS_ENV_FILE, env);
+
+        if (r == -EBADMSG)
+                return log_error_errno(r, "cannot update '%s': it holds a NUL byte or invalid UTF-8, "
+                                       "for which systemd refuses the whole file; fix or remove it", SETTINGS_ENV_FILE);
+        if (r < 0)
+                return log_error_errno(r, "cannot write '%s': %m", SETTINGS_ENV_FILE);
+        return r;
+}
+
 static int skip_apply(const struct install_options *o, uint64_t capacity) {
         _cleanup_free_ char *cmd = render_command(o, capacity);
         struct envfile env = { .data_dir = o->data_dir, .node = o->node, .instance = o->instance };
@@ -188,12 +200,9 @@ static int skip_apply(const struct install_options *o, uint64_t capacity) {
                 printf("Would update %s (DIND_CACHE_DATA_DIR=%s, DIND_CACHE_NODE=%s; DOCKER_HOST kept)\n",
                        SETTINGS_ENV_FILE, o->data_dir, o->node);
         else {
-                r = envfile_write(SETTINGS_ENV_FILE, &env);
-                if (r == -EBADMSG)
-                        return log_error_errno(r, "cannot update '%s': it holds a NUL byte or invalid UTF-8, "
-                                               "for which systemd refuses the whole file; fix or remove it", SETTINGS_ENV_FILE);
+                r = write_settings(&env);
                 if (r < 0)
-                        return log_error_errno(r, "cannot write '%s': %m", SETTINGS_ENV_FILE);
+                        return r;
         }
         printf("Skipping the cluster (--skip-apply). Apply the manifests from a machine with cluster access:\n\n"
                "  %s \\\n    | kubectl apply --server-side --field-manager=" KUBE_FIELD_MANAGER " -f -\n\n"
@@ -483,12 +492,9 @@ static int write_env_file(const struct install_options *o, const char *cluster_i
                 .tls_verify = o->plaintext ? "" : "1",
                 .cert_path = o->plaintext ? "" : PKI_DEFAULT_DIR "/checker",
         };
-        r = envfile_write(SETTINGS_ENV_FILE, &env);
-        if (r == -EBADMSG)
-                return log_error_errno(r, "cannot update '%s': it holds a NUL byte or invalid UTF-8, "
-                                       "for which systemd refuses the whole file; fix or remove it", SETTINGS_ENV_FILE);
+        r = write_settings(&env);
         if (r < 0)
-                return log_error_errno(r, "cannot write '%s': %m", SETTINGS_ENV_FILE);
+                return r;
         printf("%s %s (DOCKER_HOST=%s)\n", r > 0 ? "Wrote" : "Unchanged:", SETTINGS_ENV_FILE, docker_host);
         fflush(stdout);
         return 0;
