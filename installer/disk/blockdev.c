@@ -52,12 +52,9 @@ static int find_mount(dev_t rdev, const struct mountinfo *mounts, char **ret_mou
         const struct mountinfo_entry *e;
         int r;
 
-        if (!mounts) {
-                r = mountinfo_read(NULL, &read_here);
-                if (r < 0)
-                        return r;
-                mounts = &read_here;
-        }
+        r = mountinfo_given_or_read(&mounts, &read_here);
+        if (r < 0)
+                return r;
         e = mountinfo_device_mount(mounts, rdev);
         if (!e)
                 return 0;

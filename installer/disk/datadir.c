@@ -510,12 +510,10 @@ int datadir_check(const struct datadir_options *o, struct check_list *l) {
                 goto finish;
         /* Read once for every question below; on failure each asks again and
          * reports what it met. */
-        if (!mounts && !r.skip_fs) {
-                k = mountinfo_read(NULL, &read_here);
+        if (!r.skip_fs) {
+                k = mountinfo_given_or_read(&mounts, &read_here);
                 if (k == -ENOMEM)
                         goto finish;
-                if (k >= 0)
-                        mounts = &read_here;
         }
 
         if (!r.skip_fs && o->device) {

@@ -126,12 +126,9 @@ int disk_facts_get(const char *path, const struct mountinfo *mounts, struct disk
         if (stat("/", &root_st) < 0)
                 return -errno;
 
-        if (!mounts) {
-                r = mountinfo_read(NULL, &read_here);
-                if (r < 0)
-                        return r;
-                mounts = &read_here;
-        }
+        r = mountinfo_given_or_read(&mounts, &read_here);
+        if (r < 0)
+                return r;
         m = mountinfo_holder_unbound(mounts, canonical);
         if (!m)
                 return -ENOENT;

@@ -143,6 +143,18 @@ int mountinfo_read(const char *file, struct mountinfo *ret) {
         return parse_lines(data, ret);
 }
 
+int mountinfo_given_or_read(const struct mountinfo **m, struct mountinfo *storage) {
+        int r;
+
+        if (*m)
+                return 0;
+        r = mountinfo_read(NULL, storage);
+        if (r < 0)
+                return r;
+        *m = storage;
+        return 0;
+}
+
 /* The entry that holds PATH among those ranked below (LEN, INDEX) by (length of the
  * mount point, position in the table): the top one with SIZE_MAX, SIZE_MAX. */
 static size_t holder_below(const struct mountinfo *m, const char *path, size_t len, size_t index) {

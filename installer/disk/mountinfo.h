@@ -48,6 +48,10 @@ int mountinfo_read(const char *file, struct mountinfo *ret);
 int mountinfo_parse(const char *text, struct mountinfo *ret);
 void mountinfo_done(struct mountinfo *m);
 
+/* For a function that takes the run's table or NULL: *M when set, else the table read
+ * into STORAGE (which the caller frees with mountinfo_done), and *M points at it. */
+int mountinfo_given_or_read(const struct mountinfo **m, struct mountinfo *storage);
+
 /* The mount that holds PATH (absolute, canonical: no symlinks, no ".."): the entry
  * whose mount point is the longest prefix of PATH, the last one listed when several
  * share it (the one on top). NULL when none does (a table without "/"). */
