@@ -51,6 +51,16 @@ bool strv_contains(char *const *v, const char *s) {
         return false;
 }
 
+int free_and_strdup(char **p, const char *s) {
+        char *copy = strdup(s);
+
+        if (!copy)
+                return -ENOMEM;
+        free(*p);
+        *p = copy;
+        return 0;
+}
+
 char *strdup_printf(const char *fmt, ...) {
         va_list ap;
         char *s;
@@ -60,7 +70,7 @@ char *strdup_printf(const char *fmt, ...) {
         return r < 0 ? NULL : s;
 }
 
-static int mkdir_parents(const char *path) {
+int mkdir_parents(const char *path) {
         _cleanup_free_ char *copy = strdup(path);
         if (!copy)
                 return -ENOMEM;
@@ -73,6 +83,27 @@ static int mkdir_parents(const char *path) {
                 *p = '/';
         }
         return 0;
+}
+
+int mkdir_p(const char *dir, mode_t mode) {
+        struct stat st;
+        int r;
+
+        if (stat(dir, &st) == 0)
+                return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+        r = mkdir_parents(dir);
+        if (r < 0)
+                return r;
+        if (mkdir(dir, mode) < 0) {
+                if (errno != EEXIST)
+                        return -errno;
+                if (stat(dir, &st) < 0)
+                        return -errno;
+                return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+        }
+        if (chmod(dir, mode) < 0)
+                return -errno;
+        return 1;
 }
 
 static bool file_has_content(const char *path, const void *data, size_t size, mode_t mode) {
@@ -445,6 +476,16 @@ char *format_quantity(uint64_t bytes, char *buf, size_t size) {
         return buf;
 }
 
+uint64_t capacity_round_down(uint64_t fs_bytes) {
+        const uint64_t mib = UINT64_C(1) << 20, gib = UINT64_C(1) << 30;
+
+        if (fs_bytes >= gib)
+                return fs_bytes / gib * gib;
+        if (fs_bytes >= mib)
+                return fs_bytes / mib * mib;
+        return fs_bytes;
+}
+
 char *format_bytes(uint64_t bytes, char *buf, size_t size) {
         static const char units[] = "BKMGTPE";
         long double v = (long double) bytes;
@@ -461,7 +502,9 @@ char *format_bytes(uint64_t bytes, char *buf, size_t size) {
         return buf;
 }
 
-int parse_duration(const char *s, uint64_t *ret_usec) {
+/* One part of a Go duration at *P, a number and its unit ("1.5h"), in nanoseconds,
+ * moving *P past it. Exact: -EDOM for a part of a nanosecond. */
+static int read_duration_part(const char **p, unsigned __int128 *ret_nsec) {
         static const struct {
                 const char *unit;
                 uint64_t nsec;
@@ -470,9 +513,58 @@ int parse_duration(const char *s, uint64_t *ret_usec) {
                 { "ms", 1000000ULL }, { "s", 1000000000ULL }, { "m", 60000000000ULL },
                 { "h", 3600000000000ULL },
         };
+        uint64_t whole = 0, frac = 0, scale = 1;
+        unsigned __int128 part;
+        bool digits = false, inexact = false;
+        size_t i, nfrac = 0;
+        const char *f;
+
+        for (; **p >= '0' && **p <= '9'; (*p)++, digits = true)
+                if (mul_u64(whole, 10, &whole) < 0 || __builtin_add_overflow(whole, (uint64_t) (**p - '0'), &whole))
+                        return -ERANGE;
+        if (**p == '.') {
+                f = ++*p;
+                *p += strspn(*p, "0123456789");
+                digits = digits || *p > f;
+                nfrac = (size_t) (*p - f);
+                while (nfrac > 0 && f[nfrac - 1] == '0')
+                        nfrac--;               /* trailing zeros say nothing */
+                if (nfrac > 19)
+                        inexact = true;        /* finer than any unit can make whole */
+                for (size_t j = 0; !inexact && j < nfrac; j++) {
+                        frac = frac * 10 + (uint64_t) (f[j] - '0');
+                        scale *= 10;
+                }
+        }
+        if (!digits)
+                return -EINVAL;
+        for (i = 0; i < ELEMENTSOF(units); i++) {
+                size_t n = strlen(units[i].unit);
+                /* "ms" before "m": the longer unit that matches. */
+                if (strncmp(*p, units[i].unit, n) == 0 && !(n == 1 && (*p)[1] == 's' && **p == 'm'))
+                        break;
+        }
+        if (i == ELEMENTSOF(units))
+                return -EINVAL;
+        *p += strlen(units[i].unit);
+        if (inexact)
+                return -EDOM;
+        part = (unsigned __int128) whole * units[i].nsec;
+        if (frac) {
+                unsigned __int128 x = (unsigned __int128) frac * units[i].nsec;
+                if (x % scale)
+                        return -EDOM;          /* part of a nanosecond */
+                part += x / scale;
+        }
+        *ret_nsec = part;
+        return 0;
+}
+
+int parse_duration(const char *s, uint64_t *ret_usec) {
         const unsigned __int128 max_nsec = (unsigned __int128) UINT64_MAX * 1000;
-        unsigned __int128 total = 0;
+        unsigned __int128 total = 0, part;
         const char *p = s;
+        int r;
 
         if (isempty(s))
                 return -EINVAL;
@@ -480,7 +572,7 @@ int parse_duration(const char *s, uint64_t *ret_usec) {
         /* A plain number of seconds. */
         if (strspn(s, "0123456789") == strlen(s)) {
                 long v;
-                int r = parse_int_range(s, 0, LONG_MAX / 1000000, &v);
+                r = parse_int_range(s, 0, LONG_MAX / 1000000, &v);
                 if (r < 0)
                         return r;
                 *ret_usec = (uint64_t) v * 1000000ULL;
@@ -493,49 +585,9 @@ int parse_duration(const char *s, uint64_t *ret_usec) {
         if (!*p)
                 return -EINVAL;
         while (*p) {
-                uint64_t whole = 0, frac = 0, scale = 1;
-                unsigned __int128 part;
-                bool digits = false, inexact = false;
-                size_t i, nfrac = 0;
-                const char *f;
-
-                for (; *p >= '0' && *p <= '9'; p++, digits = true)
-                        if (mul_u64(whole, 10, &whole) < 0 || __builtin_add_overflow(whole, (uint64_t) (*p - '0'), &whole))
-                                return -ERANGE;
-                if (*p == '.') {
-                        f = ++p;
-                        p += strspn(p, "0123456789");
-                        digits = digits || p > f;
-                        nfrac = (size_t) (p - f);
-                        while (nfrac > 0 && f[nfrac - 1] == '0')
-                                nfrac--;               /* trailing zeros say nothing */
-                        if (nfrac > 19)
-                                inexact = true;        /* finer than any unit can make whole */
-                        for (size_t j = 0; !inexact && j < nfrac; j++) {
-                                frac = frac * 10 + (uint64_t) (f[j] - '0');
-                                scale *= 10;
-                        }
-                }
-                if (!digits)
-                        return -EINVAL;
-                for (i = 0; i < ELEMENTSOF(units); i++) {
-                        size_t n = strlen(units[i].unit);
-                        /* "ms" before "m": the longer unit that matches. */
-                        if (strncmp(p, units[i].unit, n) == 0 && !(n == 1 && p[1] == 's' && *p == 'm'))
-                                break;
-                }
-                if (i == ELEMENTSOF(units))
-                        return -EINVAL;
-                p += strlen(units[i].unit);
-                if (inexact)
-                        return -EDOM;
-                part = (unsigned __int128) whole * units[i].nsec;
-                if (frac) {
-                        unsigned __int128 x = (unsigned __int128) frac * units[i].nsec;
-                        if (x % scale)
-                                return -EDOM;          /* part of a nanosecond */
-                        part += x / scale;
-                }
+                r = read_duration_part(&p, &part);
+                if (r < 0)
+                        return r;
                 if (part > max_nsec || (total += part) > max_nsec)
                         return -ERANGE;
         }

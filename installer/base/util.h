@@ -71,6 +71,9 @@ size_t strv_length(char *const *v);
 int strv_extend(char ***v, const char *s);
 bool strv_contains(char *const *v, const char *s);
 
+/* Replaces *P (freed) with a copy of S; -ENOMEM leaves *P as it was. */
+int free_and_strdup(char **p, const char *s);
+
 /* asprintf that returns NULL on failure. */
 char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
 
@@ -79,6 +82,15 @@ char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
  * Creates missing parent directories with mode 0755. Returns 1 if PATH was written,
  * 0 if it already held exactly DATA with MODE (nothing touched), negative errno. */
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode);
+
+/* mkdir -p of what lies above PATH: every missing directory on the way to it (not
+ * PATH itself) is made with mode 0755 (as the umask leaves it). */
+int mkdir_parents(const char *path);
+
+/* mkdir -p DIR: the missing directories above it as mkdir_parents(), DIR itself with
+ * MODE whatever the umask. 1 when it made DIR, 0 when DIR was a directory already
+ * (its mode untouched), -ENOTDIR when it is something else. */
+int mkdir_p(const char *dir, mode_t mode);
 
 /* Opens PATH (FLAGS: O_RDONLY, ...; O_CLOEXEC is added) only if it is a regular file,
  * without ever blocking in open(): a FIFO, socket or device named by input (a
@@ -110,6 +122,12 @@ int parse_quantity(const char *s, uint64_t *ret_bytes);
 /* Bytes to the largest exact binary quantity: 5368709120 -> "5Gi", 1000 -> "1000".
  * BUF must hold at least 32 bytes. Returns BUF. */
 char *format_quantity(uint64_t bytes, char *buf, size_t size);
+
+/* The volume capacity to claim on a filesystem of FS_BYTES (install's PV, render's
+ * manifests): rounded down to a whole GiB, or a whole MiB below 1 GiB, so that the
+ * claim never exceeds the disk and reads well ("49Gi", not "52521566208"); below
+ * 1 MiB the size itself, never 0 for a filesystem that has a size. */
+uint64_t capacity_round_down(uint64_t fs_bytes);
 
 /* Bytes to a short readable size: "4.9G". BUF must hold at least 16 bytes. */
 char *format_bytes(uint64_t bytes, char *buf, size_t size);

@@ -149,7 +149,7 @@ static int run_probes(const char *dir, uint64_t timeout, struct probes *ret) {
 }
 
 static int check_mount(const char *dir, const struct disk_facts *f, struct check_list *l) {
-        if (f->is_mount_point && !f->on_root_fs)
+        if (f->is_fs_root && !f->on_root_fs)
                 return health_add(l, "mount", CHECK_OK, MID_MOUNT_OK, NULL,
                                   "'%s' is mounted from %s (%s)", dir, f->source ? f->source : "?",
                                   f->fs_type ? f->fs_type : "?") ? 0 : -ENOMEM;
@@ -161,6 +161,11 @@ static int check_mount(const char *dir, const struct disk_facts *f, struct check
                 return health_add(l, "mount", CHECK_FAIL, MID_NOT_MOUNTED, REMEDY_MOUNT,
                                   "'%s' is not mounted: pods would write the cache onto the root filesystem",
                                   dir) ? 0 : -ENOMEM;
+        if (f->is_mount_point)
+                return health_add(l, "mount", CHECK_FAIL, MID_NOT_MOUNTED, REMEDY_MOUNT,
+                                  "'%s' is not mounted: only a bind mount of the directory '%s' of %s is there, "
+                                  "not a filesystem of its own", dir, f->mount_root ? f->mount_root : "?",
+                                  f->source ? f->source : "?") ? 0 : -ENOMEM;
         return health_add(l, "mount", CHECK_FAIL, MID_NOT_MOUNTED, REMEDY_MOUNT,
                           "'%s' is not a mount point: pods would write the cache onto the filesystem "
                           "mounted at '%s'", dir, f->mount_point ? f->mount_point : "?") ? 0 : -ENOMEM;

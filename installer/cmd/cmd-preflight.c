@@ -6,6 +6,7 @@
 #include "disk/blockdev.h"
 #include "cmd/cmd.h"
 #include "disk/datadir.h"
+#include "disk/disk-step.h"
 #include "cmd/install.h"
 #include "base/log.h"
 #include "check/report.h"
@@ -15,6 +16,7 @@
 int cmd_preflight(int argc, char **argv) {
         _cleanup_(install_options_done) struct install_options o = {};
         _cleanup_(check_list_done) struct check_list l = {};
+        _cleanup_(disk_step_facts_done) struct disk_step_facts f = {};
         struct datadir_options d;
         enum check_state worst;
         int r;
@@ -29,11 +31,19 @@ int cmd_preflight(int argc, char **argv) {
                 return EXIT_USAGE;
         }
 
+        /* The facts install's disk step reads, once: one read of the mount table. */
+        r = disk_step_gather(&(struct disk_step_options) { .data_dir = o.data_dir, .device = o.device,
+                                                           .capacity = o.capacity }, &f);
+        if (r < 0) {
+                log_error_errno(r, "cannot read the mount table: %m");
+                return 1;
+        }
         d = (struct datadir_options) {
                 .data_dir = o.data_dir,
                 .capacity = o.capacity,
                 .create = false,
                 .device = o.device,
+                .mounts = &f.mounts,
         };
 
         if (o.device) {
@@ -41,12 +51,11 @@ int cmd_preflight(int argc, char **argv) {
 
                 /* A device already mounted at the data directory (install has run) is
                  * judged by the filesystem checks, not refused as "in use". */
-                r = datadir_device_mounted(o.data_dir, o.device, NULL);
-                if (r > 0) {
-                        if (!check_list_add(&l, "device", CHECK_OK, NULL, "%s is mounted at %s", o.device, o.data_dir))
-                                r = -ENOMEM;
-                } else
-                        r = blockdev_check(o.device, o.capacity, &l, &verdict);
+                if (f.mounted_r > 0)
+                        r = check_list_add(&l, "device", CHECK_OK, NULL, "%s is mounted at %s", o.device, o.data_dir)
+                                    ? 0 : -ENOMEM;
+                else
+                        r = blockdev_judge(o.device, f.inspect_r, &f.device, o.capacity, &l, &verdict);
                 if (r < 0) {
                         log_error_errno(r, "cannot check '%s': %m", o.device);
                         return 1;

@@ -30,9 +30,9 @@ static int render_capacity(const struct install_options *o, uint64_t *ret) {
                 *ret = 0;
                 return 0;
         }
-        *ret = manifest_capacity_round((uint64_t) sv.f_blocks * sv.f_frsize);
+        *ret = capacity_round_down((uint64_t) sv.f_blocks * sv.f_frsize);
         if (*ret == 0) {
-                fprintf(stderr, "# capacity: the filesystem at '%s' is smaller than 1Mi, so the "
+                fprintf(stderr, "# capacity: the filesystem at '%s' reports no size, so the "
                         "manifests' default is kept (set --capacity)\n", o->data_dir);
                 return 0;
         }

@@ -181,6 +181,62 @@ static int delete_secrets(struct kube_client *c, const struct uninstall_cluster_
         return deleted;
 }
 
+/* 1 when OBJ (a Namespace, the StorageClass or the NetworkPolicy) must stay because
+ * more than this instance may use it (said, with WHAT), 0 when it may go, or <0. */
+static int object_stays(struct kube_client *c, const struct uninstall_cluster_args *a,
+                        const struct instance_names *names, const char *kind, const char *what) {
+        int r;
+
+        if (streq(kind, "Namespace")) {
+                log_info("Cluster: %s stays (it may hold more than dind-cache's objects)", what);
+                return 1;
+        }
+        if (streq(kind, "StorageClass")) {
+                r = storage_class_in_use(c, MANIFEST_STORAGECLASS, names->pv);
+                if (r < 0)
+                        return log_error_errno(r, "cannot list the PersistentVolumes: %s", kube_why(c));
+                if (r > 0)
+                        log_info("Cluster: %s stays: another PersistentVolume uses it", what);
+                return r > 0;
+        }
+        if (streq(kind, "NetworkPolicy")) {
+                r = other_daemons(c, a->namespace_, names->deployment);
+                if (r < 0)
+                        return log_error_errno(r, "cannot list the Deployments: %s", kube_why(c));
+                if (r > 0)
+                        log_info("Cluster: %s stays: other instances' daemons use it", what);
+                return r > 0;
+        }
+        return 0;
+}
+
+/* Deletes one of the objects install applies (unless it stays): 1 deleted (or would
+ * be), 0 already gone or kept, <0. */
+static int delete_object(struct kube_client *c, const struct uninstall_cluster_args *a,
+                         const struct instance_names *names, json_t *obj) {
+        _cleanup_free_ char *what = manifest_describe(obj), *rest = NULL;
+        int r;
+
+        if (!what)
+                return log_error_errno(-ENOMEM, "cannot describe a cluster object: %m");
+        r = object_stays(c, a, names, json_object_get_string(obj, "kind"), what);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        r = manifest_rest_path(obj, &rest);
+        if (r < 0)
+                return log_error_errno(r, "cannot find the path of %s: %m", what);
+        r = kube_delete(c, rest, a->dry_run);
+        if (r == -ENOENT) /* its namespace is gone */
+                r = 0;
+        if (r < 0)
+                return log_error_errno(r, "cannot delete %s: %s", what, kube_why(c));
+        if (a->dry_run)
+                printf("%s %s\n", r > 0 ? "Would delete" : "Already gone:", what);
+        else
+                log_info("Cluster: %s %s", what, r > 0 ? "deleted" : "already gone");
+        return r > 0;
+}
+
 int uninstall_cluster_objects(const struct uninstall_cluster_args *a) {
         _cleanup_(kubeconfig_freep) struct kubeconfig *cfg = NULL;
         _cleanup_(kube_client_freep) struct kube_client *c = NULL;
@@ -213,48 +269,10 @@ int uninstall_cluster_objects(const struct uninstall_cluster_args *a) {
         deleted += r;
 
         for (size_t i = json_array_size(objects); i-- > 0;) {
-                json_t *obj = json_array_get(objects, i);
-                _cleanup_free_ char *what = manifest_describe(obj), *rest = NULL;
-                const char *kind = json_object_get_string(obj, "kind");
-
-                if (!what)
-                        return log_error_errno(-ENOMEM, "cannot describe a cluster object: %m");
-                if (streq(kind, "Namespace")) {
-                        log_info("Cluster: %s stays (it may hold more than dind-cache's objects)", what);
-                        continue;
-                }
-                if (streq(kind, "StorageClass")) {
-                        r = storage_class_in_use(c, MANIFEST_STORAGECLASS, names.pv);
-                        if (r < 0)
-                                return log_error_errno(r, "cannot list the PersistentVolumes: %s", kube_why(c));
-                        if (r > 0) {
-                                log_info("Cluster: %s stays: another PersistentVolume uses it", what);
-                                continue;
-                        }
-                }
-                if (streq(kind, "NetworkPolicy")) {
-                        r = other_daemons(c, a->namespace_, names.deployment);
-                        if (r < 0)
-                                return log_error_errno(r, "cannot list the Deployments: %s", kube_why(c));
-                        if (r > 0) {
-                                log_info("Cluster: %s stays: other instances' daemons use it", what);
-                                continue;
-                        }
-                }
-                r = manifest_rest_path(obj, &rest);
+                r = delete_object(c, a, &names, json_array_get(objects, i));
                 if (r < 0)
-                        return log_error_errno(r, "cannot find the path of %s: %m", what);
-                r = kube_delete(c, rest, a->dry_run);
-                if (r == -ENOENT) /* its namespace is gone */
-                        r = 0;
-                if (r < 0)
-                        return log_error_errno(r, "cannot delete %s: %s", what, kube_why(c));
-                if (r > 0)
-                        deleted++;
-                if (a->dry_run)
-                        printf("%s %s\n", r > 0 ? "Would delete" : "Already gone:", what);
-                else
-                        log_info("Cluster: %s %s", what, r > 0 ? "deleted" : "already gone");
+                        return r;
+                deleted += r;
         }
         r = delete_secrets(c, a);
         if (r < 0)

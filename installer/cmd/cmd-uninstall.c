@@ -108,6 +108,32 @@ static int check_spelled_out(int argc, char **argv, const struct option *options
         return 0;
 }
 
+/* --data-dir: absolute, trailing slashes dropped (in VALUE itself). */
+static int parse_data_dir(char *value, char **ret) {
+        size_t n = strlen(value);
+
+        while (n > 1 && value[n - 1] == '/')
+                value[--n] = '\0';
+        if (value[0] != '/' || streq(value, "/") || strstr(value, "/.") || strstr(value, "//"))
+                return usage_error("invalid value for --data-dir: '%s' (an absolute path is needed)", value);
+        *ret = value;
+        return 0;
+}
+
+static int parse_instance(char *value, char **ret) {
+        _cleanup_free_ char *why = NULL;
+        int r = instance_validate(value, &why);
+
+        if (r == -ENOMEM)
+                return log_error_errno(r, "out of memory");
+        if (r < 0) {
+                _cleanup_free_ char *shown = text_escape(value, 128);
+                return usage_error("invalid value for --instance: '%s': %s", shown ?: "?", why ?: "refused");
+        }
+        *ret = value;
+        return 0;
+}
+
 static int parse_argv(int argc, char **argv, struct uninstall_args *a) {
         enum {
                 ARG_DATA_DIR = 0x100, ARG_DELETE_CLUSTER_OBJECTS, ARG_KUBECONFIG, ARG_CONTEXT,
@@ -139,15 +165,11 @@ static int parse_argv(int argc, char **argv, struct uninstall_args *a) {
                 case 'h':
                         help();
                         return 0;
-                case ARG_DATA_DIR: {
-                        size_t n = strlen(optarg);
-                        while (n > 1 && optarg[n - 1] == '/')
-                                optarg[--n] = '\0';
-                        if (optarg[0] != '/' || streq(optarg, "/") || strstr(optarg, "/.") || strstr(optarg, "//"))
-                                return usage_error("invalid value for --data-dir: '%s' (an absolute path is needed)", optarg);
-                        a->data_dir = optarg;
+                case ARG_DATA_DIR:
+                        r = parse_data_dir(optarg, &a->data_dir);
+                        if (r < 0)
+                                return r;
                         break;
-                }
                 case ARG_DELETE_CLUSTER_OBJECTS:
                         a->delete_cluster_objects = true;
                         break;
@@ -160,19 +182,11 @@ static int parse_argv(int argc, char **argv, struct uninstall_args *a) {
                 case ARG_NAMESPACE:
                         a->namespace_ = optarg;
                         break;
-                case ARG_INSTANCE: {
-                        _cleanup_free_ char *why = NULL;
-                        r = instance_validate(optarg, &why);
-                        if (r == -ENOMEM)
-                                return log_error_errno(r, "out of memory");
-                        if (r < 0) {
-                                _cleanup_free_ char *shown = text_escape(optarg, 128);
-                                return usage_error("invalid value for --instance: '%s': %s", shown ?: "?",
-                                                   why ?: "refused");
-                        }
-                        a->instance = optarg;
+                case ARG_INSTANCE:
+                        r = parse_instance(optarg, &a->instance);
+                        if (r < 0)
+                                return r;
                         break;
-                }
                 case ARG_WIPE_DATA:
                         a->wipe_data = true;
                         break;
@@ -461,20 +475,13 @@ static int delete_cluster_objects(struct ctx *c) {
 /* 1 (after saying so) when SETTINGS_ENV_FILE names another instance than --instance: this
  * node's checker, env file and data are that instance's, not ours to remove. */
 static int node_holds_other_instance(const struct uninstall_args *a) {
-        _cleanup_(envfile_done) struct envfile env = {};
-        _cleanup_free_ char *shown = NULL;
+        _cleanup_free_ char *other = NULL, *shown = NULL;
         int r;
 
-        r = cmd_envfile_read(SETTINGS_ENV_FILE, &env);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
+        r = install_node_other_instance(a->instance, &other);
+        if (r <= 0)
                 return r;
-        if (isempty(env.instance) ? !a->instance : streq(env.instance, a->instance))
-                return 0;
-        if (!env.node && !env.docker_host && !env.instance)
-                return 0;
-        shown = isempty(env.instance) ? NULL : text_escape(env.instance, 64);
+        shown = other ? text_escape(other, 64) : NULL;
         if (a->delete_cluster_objects)
                 log_info("This node holds %s%s%s, not %s%s%s: deleting that instance's cluster objects only; "
                          "this node's checker, env file and data stay", shown ? "instance '" : "the unnamed cache",

@@ -178,6 +178,7 @@ static char *render_command(const struct install_options *o, uint64_t capacity) 
         return r < 0 ? NULL : TAKE_PTR(cmd);
 }
 
+/* envfile_write() of SETTINGS_ENV_FILE, saying why it failed. 1 written, 0 unchanged. */
 static int skip_apply(const struct install_options *o, uint64_t capacity) {
         _cleanup_free_ char *cmd = render_command(o, capacity);
         struct envfile env = { .data_dir = o->data_dir, .node = o->node, .instance = o->instance };
@@ -463,12 +464,38 @@ static int connect(const struct install_options *o, struct kubeconfig **ret_cfg,
         return 0;
 }
 
+/* SETTINGS_ENV_FILE with the daemon at CLUSTER_IP, for the checker, the pruner and a shell;
+ * RET_WAS_PLAINTEXT when it pointed at port 2375 before and now does not. */
+static int write_env_file(const struct install_options *o, const char *cluster_ip, bool *ret_was_plaintext) {
+        _cleanup_(envfile_done) struct envfile before = {};
+        _cleanup_free_ char *docker_host = install_docker_host(cluster_ip, o->plaintext);
+        int r;
+
+        if (!docker_host)
+                return log_oom();
+        /* A plaintext install before this one: the jobs must change (cmd-install.c). */
+        if (envfile_read(SETTINGS_ENV_FILE, &before) >= 0 && before.docker_host && !o->plaintext &&
+            strlen(before.docker_host) > 5 && streq(before.docker_host + strlen(before.docker_host) - 5, ":2375"))
+                *ret_was_plaintext = true;
+        struct envfile env = {
+                .docker_host = docker_host, .data_dir = o->data_dir, .node = o->node, .instance = o->instance,
+                .tls_verify = o->plaintext ? "" : "1",
+                .cert_path = o->plaintext ? "" : PKI_DEFAULT_DIR "/checker",
+        };
+        r = cmd_envfile_write(SETTINGS_ENV_FILE, &env);
+        if (r < 0)
+                return r;
+        printf("%s %s (DOCKER_HOST=%s)\n", r > 0 ? "Wrote" : "Unchanged:", SETTINGS_ENV_FILE, docker_host);
+        fflush(stdout);
+        return 0;
+}
+
 int install_cluster(const struct install_options *o, const struct install_disk_result *disk,
                     struct install_cluster_result *ret) {
         _cleanup_(kubeconfig_freep) struct kubeconfig *cfg = NULL;
         _cleanup_(kube_client_freep) struct kube_client *c = NULL;
         _cleanup_json_erase_ json_t *objects = NULL;   /* the Secrets carry keys */
-        _cleanup_free_ char *cluster_ip = NULL, *docker_host = NULL, *dns = NULL;
+        _cleanup_free_ char *cluster_ip = NULL, *dns = NULL;
         struct manifest_params p;
         uint64_t capacity = disk && disk->capacity ? disk->capacity : o->capacity;
         int r;
@@ -518,27 +545,9 @@ int install_cluster(const struct install_options *o, const struct install_disk_r
         if (r < 0)
                 return r;
 
-        docker_host = install_docker_host(cluster_ip, o->plaintext);
-        if (!docker_host)
-                return log_oom();
-        {
-                _cleanup_(envfile_done) struct envfile before = {};
-                /* A plaintext install before this one: the jobs must change (cmd-install.c). */
-                if (envfile_read(SETTINGS_ENV_FILE, &before) >= 0 && before.docker_host && !o->plaintext &&
-                    strlen(before.docker_host) > 5 &&
-                    streq(before.docker_host + strlen(before.docker_host) - 5, ":2375"))
-                        ret->was_plaintext = true;
-        }
-        struct envfile env = {
-                .docker_host = docker_host, .data_dir = o->data_dir, .node = o->node, .instance = o->instance,
-                .tls_verify = o->plaintext ? "" : "1",
-                .cert_path = o->plaintext ? "" : PKI_DEFAULT_DIR "/checker",
-        };
-        r = cmd_envfile_write(SETTINGS_ENV_FILE, &env);
+        r = write_env_file(o, cluster_ip, &ret->was_plaintext);
         if (r < 0)
                 return r;
-        printf("%s %s (DOCKER_HOST=%s)\n", r > 0 ? "Wrote" : "Unchanged:", SETTINGS_ENV_FILE, docker_host);
-        fflush(stdout);
 
         /* Last: a member is listed once its daemon is ready. */
         r = install_members_register(o, c, cfg, &ret->members);

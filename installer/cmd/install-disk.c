@@ -1,34 +1,48 @@
 /* SPDX-License-Identifier: MIT */
-/* install's disk step. Without --device: the data directory's checks. With --device:
- * the device's safety checks, mkfs.xfs on a blank device with --format, a systemd
- * mount unit that mounts it at the data directory at every boot, then the checks on
- * the mounted filesystem. Running it again with the same arguments changes nothing. */
+/* install's disk step: the facts gathered once (disk_step_gather), what to do decided
+ * from them alone (disk_step_decide, disk/disk-step.h), then the acts. Without
+ * --device: the data directory's checks. With --device: the device's safety checks,
+ * mkfs.xfs on a blank device with --format, a systemd mount unit that mounts it at the
+ * data directory at every boot, then the checks on the mounted filesystem. Running it
+ * again with the same arguments changes nothing. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
+#include "base/log.h"
+#include "base/unit-name.h"
+#include "check/report.h"
+#include "cmd/install.h"
 #include "disk/blockdev.h"
 #include "disk/datadir.h"
-#include "disk/disk.h"
-#include "cmd/install.h"
-#include "base/log.h"
-#include "disk/mountinfo.h"
+#include "disk/disk-step.h"
 #include "disk/seal.h"
-#include "check/report.h"
 #include "systemd/units.h"
-#include "base/unit-name.h"
 
 #define MOUNT_OPTIONS "defaults,noatime"
 #define MOUNT_START_TIMEOUT_USEC (120ULL * 1000000)
 /* udev makes /dev/disk/by-uuid/UUID after mkfs; nudge it once, then give up. */
 #define UDEV_LINK_WAIT_USEC (5ULL * 1000000)
 #define UDEV_LINK_NUDGE_WAIT_USEC (20ULL * 1000000)
-#define GIB (1024ULL * 1024 * 1024)
-#define MIB (1024ULL * 1024)
+
+/* One run of the step: the options, the facts, the plan. */
+struct disk_run {
+        const struct install_options *o;
+        struct disk_step_options so;
+        struct disk_step_facts f;
+        struct disk_step_plan p;
+        const struct mountinfo *mounts;  /* f.mounts, or the table read after our mount */
+        struct mountinfo mounts_after;
+};
+
+static void disk_run_done(struct disk_run *d) {
+        disk_step_facts_done(&d->f);
+        disk_step_plan_done(&d->p);
+        mountinfo_done(&d->mounts_after);
+}
 
 static const char *bus_error_text(const sd_bus_error *e, int r) {
         return sd_bus_error_is_set(e) ? e->message : strerror(-r);
@@ -44,14 +58,14 @@ static int print_report(const struct check_list *l) {
 }
 
 /* The filesystem size of PATH, or of its nearest existing parent (a dry run). */
-static int fs_facts(const char *path, struct disk_facts *ret) {
+static int fs_facts(const char *path, const struct mountinfo *mounts, struct disk_facts *ret) {
         _cleanup_free_ char *p = strdup(path);
         int r;
 
         if (!p)
                 return -ENOMEM;
         for (;;) {
-                r = disk_facts_get(p, NULL, ret);
+                r = disk_facts_get(p, mounts, ret);
                 if (r != -ENOENT)
                         return r;
                 char *slash = strrchr(p, '/');
@@ -64,26 +78,19 @@ static int fs_facts(const char *path, struct disk_facts *ret) {
         }
 }
 
-/* The capacity the PV claims: --capacity, or the filesystem's size rounded down to a
- * whole GiB (MiB under 1 GiB) so the quantity reads well. */
-static uint64_t round_capacity(uint64_t size) {
-        if (size >= GIB)
-                return size / GIB * GIB;
-        if (size >= MIB)
-                return size / MIB * MIB;
-        return size;
-}
-
-static int fill_result(const struct install_options *o, const char *fallback_type, uint64_t fallback_size,
+/* What the step found or made; FALLBACK_TYPE (a dry run that would format) stands
+ * for the filesystem not made yet, FALLBACK_SIZE for its size. */
+static int fill_result(const struct disk_run *d, const char *fallback_type, uint64_t fallback_size,
                        const char *uuid, struct install_disk_result *ret) {
         _cleanup_(disk_facts_done) struct disk_facts f = {};
+        const struct install_options *o = d->o;
         struct install_disk_result res = {};
         const char *type = fallback_type;
         uint64_t size = fallback_size;
         char a[32], b[32];
         int r;
 
-        r = fs_facts(o->data_dir, &f);
+        r = fs_facts(o->data_dir, d->mounts, &f);
         if (r < 0 && !fallback_type)
                 return log_error_errno(r, "cannot examine the filesystem of '%s': %m", o->data_dir);
         if (r >= 0 && !fallback_type) {
@@ -91,7 +98,7 @@ static int fill_result(const struct install_options *o, const char *fallback_typ
                 size = f.size;
         }
         res.fs_size = size;
-        res.capacity = o->capacity ? o->capacity : round_capacity(size);
+        res.capacity = o->capacity ? o->capacity : capacity_round_down(size);
         res.fs_type = strdup(type ? type : "unknown");
         res.uuid = uuid ? strdup(uuid) : NULL;
         if (!res.fs_type || (uuid && !res.uuid)) {
@@ -109,17 +116,19 @@ static int fill_result(const struct install_options *o, const char *fallback_typ
         return 0;
 }
 
-static int check_data_dir(const struct install_options *o, bool create, const char *device) {
+static int check_data_dir(const struct disk_run *d, bool create, const char *device) {
         _cleanup_(check_list_done) struct check_list l = {};
-        struct datadir_options d = {
+        const struct install_options *o = d->o;
+        struct datadir_options opts = {
                 .data_dir = o->data_dir,
                 .capacity = o->capacity,
                 .create = create,
                 .device = device,
+                .mounts = d->mounts,
         };
         int r;
 
-        r = datadir_check(&d, &l);
+        r = datadir_check(&opts, &l);
         if (r < 0)
                 return log_error_errno(r, "cannot check '%s': %m", o->data_dir);
         r = print_report(&l);
@@ -133,14 +142,51 @@ static int check_data_dir(const struct install_options *o, bool create, const ch
         return 0;
 }
 
+/* Logs why the plan refuses and returns its negative errno. */
+static int say_refusal(const struct disk_run *d) {
+        const char *dir = d->o->data_dir, *dev = d->o->device;
+        int e = d->p.error;
+
+        switch (d->p.refusal) {
+        case DISK_REFUSAL_MOUNT_UNKNOWN:
+                return log_error_errno(e, "cannot tell whether '%s' is mounted at '%s': %m", dev, dir);
+        case DISK_REFUSAL_DEVICE_UNREADABLE:
+                return log_error_errno(e, "cannot examine '%s': %m", dev);
+        case DISK_REFUSAL_NO_UUID:
+                return log_error_errno(-EINVAL, "'%s' is mounted at '%s' but libblkid finds no filesystem UUID on it",
+                                       dev, dir);
+        case DISK_REFUSAL_OTHER_MOUNT:
+                return log_error_errno(-EBUSY, "'%s' is already a mount point (%s from %s): unmount it first, "
+                                       "or choose another --data-dir; %s was not touched", dir,
+                                       d->f.at_data_dir.fs_type, d->f.at_data_dir.source, dev);
+        case DISK_REFUSAL_DEVICE_CHECKS:
+                return log_error_errno(-EBUSY, "refusing to use '%s': see the failed checks above; "
+                                       "nothing was written to it (there is no option to override this)", dev);
+        case DISK_REFUSAL_BLANK:
+                return log_error_errno(-EINVAL, "'%s' is blank: add --format to format it with mkfs.xfs -n ftype=1 "
+                                       "(nothing was written to it)", dev);
+        case DISK_REFUSAL_DIR_UNREADABLE:
+                return log_error_errno(e, "cannot examine '%s': %m", dir);
+        case DISK_REFUSAL_SEAL_MISSING:
+                return log_error_errno(-ENOENT, "cannot seal '%s': it does not exist, so nothing is mounted there",
+                                       dir);
+        case DISK_REFUSAL_SEAL_NOT_MOUNT:
+                return log_error_errno(-EINVAL, "cannot seal '%s': it is not a mount point, so it is the cache itself "
+                                       "(--seal-mount-point seals the directory beneath a disk mounted there)", dir);
+        case DISK_REFUSAL_NONE:
+                break;
+        }
+        return log_error_errno(-EINVAL, "cannot use '%s'", dir);
+}
+
 /* Seals the bare directory beneath the data directory's mount (seal.h): while the
  * disk is not mounted, nothing can be written there. 1 when it changed something. */
-static int seal_bare_directory(const struct install_options *o) {
+static int seal_bare_directory(const struct disk_run *d) {
+        const struct install_options *o = d->o;
         int r;
 
         if (o->dry_run) {
-                r = seal_state(o->data_dir);
-                if (r <= 0)
+                if (d->f.seal <= 0)
                         printf("Would seal %s: make the directory beneath the mount immutable (chattr +i), so that "
                                "nothing is written there while the disk is not mounted\n", o->data_dir);
                 return 0;
@@ -160,59 +206,21 @@ static int seal_bare_directory(const struct install_options *o) {
         return r;
 }
 
-/* --seal-mount-point without --device: the disk someone else mounted there. */
-static int seal_existing_mount(const struct install_options *o) {
-        _cleanup_(disk_facts_done) struct disk_facts f = {};
+static int disk_without_device(struct disk_run *d, struct install_disk_result *ret) {
         int r;
 
-        r = disk_facts_get(o->data_dir, NULL, &f);
-        if (r == -ENOENT && o->dry_run)
-                return log_error_errno(r, "cannot seal '%s': it does not exist, so nothing is mounted there", o->data_dir);
-        if (r < 0)
-                return log_error_errno(r, "cannot examine '%s': %m", o->data_dir);
-        if (!f.is_mount_point)
-                return log_error_errno(-EINVAL, "cannot seal '%s': it is not a mount point, so it is the cache itself "
-                                       "(--seal-mount-point seals the directory beneath a disk mounted there)",
-                                       o->data_dir);
-        r = seal_bare_directory(o);
-        return r < 0 ? r : 0;
-}
-
-static int disk_without_device(const struct install_options *o, struct install_disk_result *ret) {
-        int r;
-
-        log_info("Disk: checking the data directory %s", o->data_dir);
-        if (o->seal_mount_point) {
-                r = seal_existing_mount(o);
+        log_info("Disk: checking the data directory %s", d->o->data_dir);
+        if (d->p.action == DISK_STEP_REFUSE)
+                return say_refusal(d);
+        if (d->p.seal) {
+                r = seal_bare_directory(d);
                 if (r < 0)
                         return r;
         }
-        r = check_data_dir(o, !o->dry_run, NULL);
+        r = check_data_dir(d, d->p.check_creates_dir, NULL);
         if (r < 0)
                 return r;
-        return fill_result(o, NULL, 0, NULL, ret);
-}
-
-/* mkdir -p with the data directory itself 0711 (whatever the umask). */
-static int make_data_dir(const char *dir) {
-        _cleanup_free_ char *copy = strdup(dir);
-        struct stat st;
-
-        if (!copy)
-                return -ENOMEM;
-        if (stat(dir, &st) == 0)
-                return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-        for (char *p = strchr(copy + 1, '/'); p; p = strchr(p + 1, '/')) {
-                *p = '\0';
-                if (mkdir(copy, 0755) < 0 && errno != EEXIST)
-                        return -errno;
-                *p = '/';
-        }
-        if (mkdir(dir, 0711) < 0 && errno != EEXIST)
-                return -errno;
-        if (chmod(dir, 0711) < 0)
-                return -errno;
-        return 1;
+        return fill_result(d, NULL, 0, NULL, ret);
 }
 
 /* Waits until udev has made LINK; nudges udev once when it is slow. */
@@ -234,58 +242,18 @@ static int wait_for_link(const char *link, const char *device) {
         }
 }
 
-/* The device step up to a device known to hold xfs with ftype=1: its UUID in
- * RET_UUID (NULL in a dry run that would format), *RET_FORMATTED. */
-static int prepare_device(const struct install_options *o, char **ret_uuid, bool *ret_formatted,
-                          uint64_t *ret_device_size) {
-        _cleanup_(check_list_done) struct check_list l = {};
-        _cleanup_(blockdev_info_done) struct blockdev_info info = {};
-        _cleanup_free_ char *uuid = NULL, *mkfs_error = NULL;
-        enum blockdev_verdict verdict;
+/* mkfs.xfs on the blank device (blockdev_format_xfs checks it once more, under
+ * O_EXCL, against the mount table read right then): its new UUID in RET_UUID. */
+static int format_device(const struct install_options *o, char **ret_uuid) {
+        _cleanup_free_ char *mkfs_error = NULL;
         int r;
 
-        log_info("Disk: checking the device %s", o->device);
-        r = blockdev_check(o->device, o->capacity, &l, &verdict);
-        if (r < 0)
-                return log_error_errno(r, "cannot check '%s': %m", o->device);
-        r = print_report(&l);
-        if (r < 0)
-                return r;
-        if (verdict == BLOCKDEV_REFUSE)
-                return log_error_errno(-EBUSY, "refusing to use '%s': see the failed checks above; "
-                                       "nothing was written to it (there is no option to override this)", o->device);
-
-        r = blockdev_inspect(o->device, &info);
-        if (r < 0)
-                return log_error_errno(r, "cannot examine '%s': %m", o->device);
-        *ret_device_size = info.size;
-
-        if (verdict == BLOCKDEV_REUSE_XFS) {
-                log_info("Disk: %s already holds xfs with ftype=1 (UUID %s): using it as it is", o->device,
-                         info.uuid);
-                uuid = strdup(info.uuid);
-                if (!uuid)
-                        return log_error_errno(-ENOMEM, "cannot use '%s': %m", o->device);
-                *ret_uuid = TAKE_PTR(uuid);
-                *ret_formatted = false;
-                return 0;
-        }
-
-        /* BLOCKDEV_BLANK */
-        if (!o->format)
-                return log_error_errno(-EINVAL, "'%s' is blank: add --format to format it with mkfs.xfs -n ftype=1 "
-                                       "(nothing was written to it)", o->device);
-        if (o->dry_run) {
-                printf("Would format %s with mkfs.xfs -n ftype=1\n", o->device);
-                *ret_uuid = NULL;
-                *ret_formatted = true;
-                return 0;
-        }
         log_info("Disk: formatting %s with mkfs.xfs -n ftype=1", o->device);
-        r = blockdev_format_xfs_full(o->device, &uuid, &mkfs_error);
+        r = blockdev_format_xfs_full(o->device, ret_uuid, &mkfs_error);
         switch (r) {
         case 0:
-                break;
+                log_info("Disk: %s formatted: xfs with ftype=1, UUID %s", o->device, *ret_uuid);
+                return 0;
         case -EBUSY:
                 return log_error_errno(r, "refusing to format '%s': it came into use during the checks", o->device);
         case -EEXIST:
@@ -296,39 +264,43 @@ static int prepare_device(const struct install_options *o, char **ret_uuid, bool
         default:
                 return log_error_errno(r, "cannot format '%s': %m", o->device);
         }
-        log_info("Disk: %s formatted: xfs with ftype=1, UUID %s", o->device, uuid);
-        *ret_uuid = TAKE_PTR(uuid);
-        *ret_formatted = true;
-        return 0;
 }
 
-/* Writes, enables and starts the mount unit. RET_CHANGED: something was changed. */
-static int mount_persistently(const struct install_options *o, const char *unit, const char *text,
-                              const char *what, bool mounted, bool *ret_changed) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(unit_state_done) struct unit_state st = {};
-        char *const names[] = { (char *) unit, NULL };
-        int r, written, enabled, sealed;
+/* The device as the plan has it: reused, formatted, or mounted already. Its UUID in
+ * RET_UUID (NULL in a dry run that would format). */
+static int prepare_device(const struct disk_run *d, char **ret_uuid) {
+        const struct install_options *o = d->o;
 
-        r = make_data_dir(o->data_dir);
-        if (r < 0)
-                return log_error_errno(r, "cannot create '%s': %m", o->data_dir);
-        if (r > 0)
-                log_info("Disk: created %s (mode 0711)", o->data_dir);
-        /* Before the first mount (or beneath the mount of an earlier run). */
-        sealed = seal_bare_directory(o);
-        if (sealed < 0)
-                return sealed;
+        switch (d->p.action) {
+        case DISK_STEP_REUSE:
+        case DISK_STEP_USE_MOUNTED:
+                if (d->p.action == DISK_STEP_REUSE)
+                        log_info("Disk: %s already holds xfs with ftype=1 (UUID %s): using it as it is", o->device,
+                                 d->f.device.uuid);
+                *ret_uuid = strdup(d->f.device.uuid);
+                return *ret_uuid ? 0 : log_error_errno(-ENOMEM, "cannot use '%s': %m", o->device);
+        case DISK_STEP_FORMAT:
+                if (!o->dry_run)
+                        return format_device(o, ret_uuid);
+                printf("Would format %s with mkfs.xfs -n ftype=1\n", o->device);
+                *ret_uuid = NULL;
+                return 0;
+        default:
+                return say_refusal(d);
+        }
+}
+
+/* Writes, enables and reloads for the mount unit; RET_WRITTEN, RET_ENABLED. */
+static int enable_mount_unit(sd_bus *bus, const char *unit, const char *text, bool *ret_written,
+                             bool *ret_enabled) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        char *const names[] = { (char *) unit, NULL };
+        int r, written, enabled;
 
         written = unit_file_write(UNIT_DIR, unit, text);
         if (written < 0)
                 return log_error_errno(written, "cannot write '%s/%s': %m", UNIT_DIR, unit);
         log_info("Disk: %s/%s %s", UNIT_DIR, unit, written ? "written" : "unchanged");
-
-        r = systemd_connect(&bus);
-        if (r < 0)
-                return log_error_errno(r, "cannot connect to systemd: %m (is systemd running on this host?)");
         if (written || systemd_need_daemon_reload(bus, unit) > 0) {
                 r = systemd_daemon_reload(bus, &error);
                 if (r < 0)
@@ -339,52 +311,128 @@ static int mount_persistently(const struct install_options *o, const char *unit,
                 return log_error_errno(enabled, "cannot enable '%s': %s", unit, bus_error_text(&error, enabled));
         if (enabled)
                 log_info("Disk: %s enabled (local-fs.target wants it)", unit);
+        *ret_written = written > 0;
+        *ret_enabled = enabled > 0;
+        return 0;
+}
 
+/* Starts the mount unit, once udev has made its What= link. */
+static int start_mount_unit(const struct install_options *o, sd_bus *bus, const char *unit, const char *what) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *result = NULL;
+        int r;
+
+        r = wait_for_link(what, o->device);
+        if (r < 0)
+                return log_error_errno(r, "'%s' did not appear: udev has not processed '%s' (is systemd-udevd "
+                                       "running? try: udevadm trigger --action=add %s && udevadm settle)",
+                                       what, o->device, o->device);
+        log_info("Disk: starting %s", unit);
+        r = systemd_start(bus, unit, MOUNT_START_TIMEOUT_USEC, &result, &error);
+        if (r < 0 && sd_bus_error_is_set(&error))
+                return log_error_errno(r, "cannot start '%s': %s", unit, error.message);
+        if (r < 0)
+                return log_error_errno(r, "cannot mount %s at %s: %s %s (see journalctl -u %s)", what,
+                                       o->data_dir, unit, r == -ETIMEDOUT ? "timed out" : result ? result : "failed",
+                                       unit);
+        return 0;
+}
+
+/* The data directory made and sealed, the mount unit written, enabled and started.
+ * RET_CHANGED: something was changed; RET_STARTED: the unit was started (a mount). */
+static int mount_persistently(const struct disk_run *d, const char *unit, const char *text, const char *what,
+                              bool *ret_changed, bool *ret_started) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(unit_state_done) struct unit_state st = {};
+        const struct install_options *o = d->o;
+        bool mounted = d->p.action == DISK_STEP_USE_MOUNTED, written = false, enabled = false, start;
+        int r, sealed;
+
+        r = mkdir_p(o->data_dir, 0711);
+        if (r < 0)
+                return log_error_errno(r, "cannot create '%s': %m", o->data_dir);
+        if (r > 0)
+                log_info("Disk: created %s (mode 0711)", o->data_dir);
+        /* Before the first mount (or beneath the mount of an earlier run). */
+        sealed = seal_bare_directory(d);
+        if (sealed < 0)
+                return sealed;
+
+        r = systemd_connect(&bus);
+        if (r < 0)
+                return log_error_errno(r, "cannot connect to systemd: %m (is systemd running on this host?)");
+        r = enable_mount_unit(bus, unit, text, &written, &enabled);
+        if (r < 0)
+                return r;
         r = systemd_unit_state(bus, unit, &st);
         if (r < 0)
                 return log_error_errno(r, "cannot read the state of '%s': %m", unit);
-        if (!mounted || !streq(st.active_state, "active")) {
-                _cleanup_free_ char *result = NULL;
-
-                r = wait_for_link(what, o->device);
+        start = !mounted || !streq(st.active_state, "active");
+        if (start) {
+                r = start_mount_unit(o, bus, unit, what);
                 if (r < 0)
-                        return log_error_errno(r, "'%s' did not appear: udev has not processed '%s' (is systemd-udevd "
-                                               "running? try: udevadm trigger --action=add %s && udevadm settle)",
-                                               what, o->device, o->device);
-                log_info("Disk: starting %s", unit);
-                r = systemd_start(bus, unit, MOUNT_START_TIMEOUT_USEC, &result, &error);
-                if (r < 0 && sd_bus_error_is_set(&error))
-                        return log_error_errno(r, "cannot start '%s': %s", unit, error.message);
-                if (r < 0)
-                        return log_error_errno(r, "cannot mount %s at %s: %s %s (see journalctl -u %s)", what,
-                                               o->data_dir, unit, r == -ETIMEDOUT ? "timed out" : result ? result : "failed",
-                                               unit);
+                        return r;
         }
-        *ret_changed = written > 0 || enabled > 0 || sealed > 0 || !mounted;
+        *ret_changed = written || enabled || sealed > 0 || !mounted;
+        *ret_started = start;
         return 0;
 }
 
-/* Something else already mounted at the data directory would end up hidden under
- * the new mount, with the daemon's data on it: refuse. */
-static int refuse_other_mount(const struct install_options *o) {
-        _cleanup_(mountinfo_entry_done) struct mountinfo_entry e = {};
+/* --dry-run with --device: what would be done, and the checks as far as they go. */
+static int say_dry_run(const struct disk_run *d, const char *unit, const char *unit_path, const char *text,
+                       const char *what, const char *fs_type, const char *uuid, struct install_disk_result *ret) {
+        const struct install_options *o = d->o;
+        bool same = uuid && unit_file_same(UNIT_DIR, unit, text) > 0;
         int r;
 
-        r = mountinfo_find(NULL, o->data_dir, &e);
+        printf("Would %s %s (What=%s Where=%s Type=%s Options=%s)\n", same ? "leave unchanged" : "write",
+               unit_path, what, o->data_dir, fs_type, MOUNT_OPTIONS);
+        if (d->p.create_dir)
+                printf("Would create %s and seal it (immutable while the disk is not mounted)\n", o->data_dir);
+        else
+                (void) seal_bare_directory(d);
+        if (d->p.action != DISK_STEP_USE_MOUNTED)
+                printf("Would reload systemd, enable and start %s\n", unit);
+        r = check_data_dir(d, false, o->device);
         if (r < 0)
-                return log_error_errno(r, "cannot read the mount table: %m");
-        if (streq(e.mount_point, o->data_dir))
-                return log_error_errno(-EBUSY, "'%s' is already a mount point (%s from %s): unmount it first, "
-                                       "or choose another --data-dir; %s was not touched",
-                                       o->data_dir, e.fs_type, e.source, o->device);
-        return 0;
+                return r;
+        return fill_result(d, "xfs", d->f.device.size, uuid, ret);
 }
 
-static int disk_with_device(const struct install_options *o, struct install_disk_result *ret) {
-        _cleanup_free_ char *uuid = NULL, *unit = NULL, *what = NULL, *text = NULL, *unit_path = NULL,
-                            *fs_type = NULL;
-        bool formatted = false, mounted, changed = false;
-        uint64_t device_size = 0;
+/* After the mount: the device at the data directory, by the mount table as it is
+ * now (read again when this run mounted it), then the checks on its filesystem. */
+static int check_mounted(struct disk_run *d, const char *unit, bool changed, bool started, const char *uuid,
+                         struct install_disk_result *ret) {
+        const struct install_options *o = d->o;
+        int r;
+
+        if (started) {
+                r = mountinfo_read(NULL, &d->mounts_after);
+                if (r < 0)
+                        return log_error_errno(r, "cannot read the mount table: %m");
+                d->mounts = &d->mounts_after;
+        }
+        r = datadir_device_mounted(o->data_dir, o->device, d->mounts);
+        if (r <= 0)
+                return log_error_errno(r < 0 ? r : -ENXIO, "%s reports success but %s is not mounted at %s "
+                                       "(see journalctl -u %s)", unit, o->device, o->data_dir, unit);
+        if (d->p.action == DISK_STEP_FORMAT && chmod(o->data_dir, 0711) < 0)
+                return log_error_errno(-errno, "cannot set the mode of '%s': %m", o->data_dir);
+        log_info("Disk: %s is mounted at %s by %s", o->device, o->data_dir, unit);
+        if (!changed)
+                log_info("Disk: nothing changed (%s already mounted at %s by %s)", o->device, o->data_dir, unit);
+
+        r = check_data_dir(d, true, o->device);
+        if (r < 0)
+                return r;
+        return fill_result(d, NULL, 0, uuid, ret);
+}
+
+static int disk_with_device(struct disk_run *d, struct install_disk_result *ret) {
+        _cleanup_free_ char *uuid = NULL, *unit = NULL, *what = NULL, *text = NULL, *unit_path = NULL;
+        const struct install_options *o = d->o;
+        const char *fs_type = "xfs";
+        bool changed = false, started = false;
         int r;
 
         r = unit_name_from_path(o->data_dir, ".mount", &unit);
@@ -394,38 +442,19 @@ static int disk_with_device(const struct install_options *o, struct install_disk
         if (!unit_path)
                 return log_error_errno(-ENOMEM, "cannot name a mount unit for '%s': %m", o->data_dir);
 
-        /* Mounted at the data directory already (install has run): its filesystem is
-         * judged by the data directory's checks, not refused as "in use". */
-        r = datadir_device_mounted(o->data_dir, o->device, NULL);
-        if (r < 0 && r != -ENOENT)
-                return log_error_errno(r, "cannot tell whether '%s' is mounted at '%s': %m", o->device, o->data_dir);
-        mounted = r > 0;
-        if (mounted) {
-                _cleanup_(blockdev_info_done) struct blockdev_info info = {};
-
+        if (d->f.mounted_r > 0)
                 log_info("Disk: %s is mounted at %s", o->device, o->data_dir);
-                r = blockdev_inspect(o->device, &info);
-                if (r < 0)
-                        return log_error_errno(r, "cannot examine '%s': %m", o->device);
-                if (isempty(info.uuid))
-                        return log_error_errno(-EINVAL, "'%s' is mounted at '%s' but libblkid finds no filesystem UUID on it",
-                                               o->device, o->data_dir);
-                uuid = strdup(info.uuid);
-                fs_type = strdup(isempty(info.signature) ? "xfs" : info.signature);
-                if (!uuid || !fs_type)
-                        return log_error_errno(-ENOMEM, "cannot prepare the mount unit: %m");
-                device_size = info.size;
-        } else {
-                r = refuse_other_mount(o);
+        else if (d->p.device_report) {
+                log_info("Disk: checking the device %s", o->device);
+                r = print_report(&d->p.device_checks);
                 if (r < 0)
                         return r;
-                r = prepare_device(o, &uuid, &formatted, &device_size);
-                if (r < 0)
-                        return r;
-                fs_type = strdup("xfs");
-                if (!fs_type)
-                        return log_error_errno(-ENOMEM, "cannot prepare the mount unit: %m");
         }
+        r = prepare_device(d, &uuid);
+        if (r < 0)
+                return r;
+        if (d->p.action == DISK_STEP_USE_MOUNTED && !isempty(d->f.device.signature))
+                fs_type = d->f.device.signature;
 
         what = strdup_printf("/dev/disk/by-uuid/%s", uuid ? uuid : "<UUID of the new filesystem>");
         if (!what)
@@ -434,44 +463,37 @@ static int disk_with_device(const struct install_options *o, struct install_disk
         if (r < 0)
                 return log_error_errno(r, "cannot write a mount unit for '%s' (a path systemd cannot take as it is?): %m",
                                        o->data_dir);
+        if (o->dry_run)
+                return say_dry_run(d, unit, unit_path, text, what, fs_type, uuid, ret);
 
-        if (o->dry_run) {
-                bool same = uuid && unit_file_same(UNIT_DIR, unit, text) > 0;
-                printf("Would %s %s (What=%s Where=%s Type=%s Options=%s)\n", same ? "leave unchanged" : "write",
-                       unit_path, what, o->data_dir, fs_type, MOUNT_OPTIONS);
-                if (access(o->data_dir, F_OK) == 0)
-                        (void) seal_bare_directory(o);
-                else
-                        printf("Would create %s and seal it (immutable while the disk is not mounted)\n", o->data_dir);
-                if (!mounted)
-                        printf("Would reload systemd, enable and start %s\n", unit);
-                r = check_data_dir(o, false, o->device);
-                if (r < 0)
-                        return r;
-                return fill_result(o, "xfs", device_size, uuid, ret);
-        }
-
-        r = mount_persistently(o, unit, text, what, mounted, &changed);
+        r = mount_persistently(d, unit, text, what, &changed, &started);
         if (r < 0)
                 return r;
-        r = datadir_device_mounted(o->data_dir, o->device, NULL);
-        if (r <= 0)
-                return log_error_errno(r < 0 ? r : -ENXIO, "%s reports success but %s is not mounted at %s "
-                                       "(see journalctl -u %s)", unit, o->device, o->data_dir, unit);
-        if (formatted && chmod(o->data_dir, 0711) < 0)
-                return log_error_errno(-errno, "cannot set the mode of '%s': %m", o->data_dir);
-        log_info("Disk: %s is mounted at %s by %s", o->device, o->data_dir, unit);
-        if (!changed)
-                log_info("Disk: nothing changed (%s already mounted at %s by %s)", o->device, o->data_dir, unit);
-
-        r = check_data_dir(o, true, o->device);
-        if (r < 0)
-                return r;
-        return fill_result(o, NULL, 0, uuid, ret);
+        return check_mounted(d, unit, changed, started, uuid, ret);
 }
 
 int install_disk(const struct install_options *o, struct install_disk_result *ret) {
+        _cleanup_(disk_run_done) struct disk_run d = {
+                .o = o,
+                .so = {
+                        .data_dir = o->data_dir,
+                        .device = o->device,
+                        .capacity = o->capacity,
+                        .format = o->format,
+                        .seal_mount_point = o->seal_mount_point,
+                        .dry_run = o->dry_run,
+                },
+        };
+        int r;
+
+        r = disk_step_gather(&d.so, &d.f);
+        if (r < 0)
+                return log_error_errno(r, "cannot read the mount table: %m");
+        d.mounts = &d.f.mounts;
+        r = disk_step_decide(&d.so, &d.f, &d.p);
+        if (r < 0)
+                return log_error_errno(r, "cannot plan the disk step: %m");
         if (!o->device)
-                return disk_without_device(o, ret);
-        return disk_with_device(o, ret);
+                return disk_without_device(&d, ret);
+        return disk_with_device(&d, ret);
 }

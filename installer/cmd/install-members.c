@@ -160,9 +160,8 @@ void install_members_print(const struct install_options *o, const struct members
                o->plaintext ? "      DOCKER_TLS_VERIFY: \"\"\n" : "      DOCKER_TLS_VERIFY: \"1\"\n");
 }
 
-int install_check_node_instance(const struct install_options *o) {
+int install_node_other_instance(const char *instance, char **ret_other) {
         _cleanup_(envfile_done) struct envfile env = {};
-        _cleanup_free_ char *shown = NULL;
         int r;
 
         r = cmd_envfile_read(SETTINGS_ENV_FILE, &env);
@@ -172,16 +171,27 @@ int install_check_node_instance(const struct install_options *o) {
                 return r;
         if (!env.node && !env.docker_host && !env.instance)
                 return 0;   /* nothing installed here */
-        if (isempty(env.instance) ? !o->instance : streq(env.instance, o->instance))
+        if (isempty(env.instance) ? !instance : streq(env.instance, instance))
                 return 0;
-        if (isempty(env.instance)) {
+        *ret_other = isempty(env.instance) ? NULL : TAKE_PTR(env.instance);
+        return 1;
+}
+
+int install_check_node_instance(const struct install_options *o) {
+        _cleanup_free_ char *other = NULL, *shown = NULL;
+        int r;
+
+        r = install_node_other_instance(o->instance, &other);
+        if (r <= 0)
+                return r;
+        if (!other) {
                 log_error("this node already holds the unnamed cache (%s names no DIND_CACHE_INSTANCE): one instance "
                           "per node. To turn it into instance '%s', remove it first: dind-cache uninstall "
                           "--delete-cluster-objects (the data stays), then run this install again",
                           SETTINGS_ENV_FILE, o->instance);
                 return -EEXIST;
         }
-        shown = text_escape(env.instance, 64);
+        shown = text_escape(other, 64);
         log_error("this node already holds the cache instance '%s' (DIND_CACHE_INSTANCE in %s): one instance per "
                   "node. Re-run install with --instance %s, or remove it first: dind-cache uninstall --instance %s "
                   "--delete-cluster-objects", shown ?: "?", SETTINGS_ENV_FILE, shown ?: "?", shown ?: "?");

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -140,15 +141,6 @@ static int flag_invalid(const char *name, const char *flag, const char *value, i
         return usage_error(name, "invalid value for %s: '%s': %s", flag, value, reason);
 }
 
-static int set_string(char **field, const char *value) {
-        char *copy = strdup(value);
-        if (!copy)
-                return -ENOMEM;
-        free(*field);
-        *field = copy;
-        return 0;
-}
-
 static int set_defaults(struct install_options *o) {
         char host[256];
 
@@ -175,11 +167,173 @@ static int set_defaults(struct install_options *o) {
         return 0;
 }
 
+/* Flags that set a bool. */
+static const struct {
+        int arg;
+        size_t offset;
+} bool_flags[] = {
+        { ARG_FORMAT, offsetof(struct install_options, format) },
+        { ARG_JSON, offsetof(struct install_options, json) },
+        { ARG_DRY_RUN, offsetof(struct install_options, dry_run) },
+        { ARG_SKIP_APPLY, offsetof(struct install_options, skip_apply) },
+        { ARG_FORCE_CONFLICTS, offsetof(struct install_options, force_conflicts) },
+        { ARG_SKIP_TIMER, offsetof(struct install_options, skip_timer) },
+        { ARG_PLAINTEXT, offsetof(struct install_options, plaintext) },
+        { ARG_RENEW_CERTS, offsetof(struct install_options, renew_certs) },
+        { ARG_ROTATE_CA, offsetof(struct install_options, rotate_ca) },
+        { ARG_SEAL_MOUNT_POINT, offsetof(struct install_options, seal_mount_point) },
+};
+
+/* Flags that keep a string, checked first as the API server would (VALIDATE, or NULL). */
+static const struct {
+        int arg;
+        const char *flag;
+        int (*validate)(const char *s, char **ret_reason);
+        size_t offset;
+} string_flags[] = {
+        { ARG_NODE, "--node", validate_node_name, offsetof(struct install_options, node) },
+        { ARG_INSTANCE, "--instance", instance_validate, offsetof(struct install_options, instance) },
+        { ARG_NAMESPACE, "--namespace", validate_dns_label, offsetof(struct install_options, namespace_) },
+        { ARG_IMAGE, "--image", validate_image_reference, offsetof(struct install_options, image) },
+        { ARG_PRUNE_SCHEDULE, "--prune-schedule", validate_cron_schedule,
+          offsetof(struct install_options, prune_schedule) },
+        { ARG_CLUSTER_DOMAIN, "--cluster-domain", validate_dns_subdomain,
+          offsetof(struct install_options, cluster_domain) },
+        { ARG_KUBECONFIG, "--kubeconfig", NULL, offsetof(struct install_options, kubeconfig) },
+        { ARG_CONTEXT, "--context", NULL, offsetof(struct install_options, context) },
+};
+
+/* Flags that take a Go duration of at least a second. */
+static const struct {
+        int arg;
+        const char *flag;
+        size_t offset;
+} duration_flags[] = {
+        { ARG_PRUNE_AFTER, "--prune-after", offsetof(struct install_options, prune_after_usec) },
+        { ARG_TIMEOUT, "--timeout", offsetof(struct install_options, timeout_usec) },
+        { ARG_CHECK_INTERVAL, "--check-interval", offsetof(struct install_options, check_interval_usec) },
+        { ARG_PRUNE_INTERVAL, "--prune-interval", offsetof(struct install_options, prune_interval_usec) },
+};
+
+#define FIELD(o, type, offset) ((type *) ((char *) (o) + (offset)))
+
+static int parse_validated(const char *name, const char *flag, int (*validate)(const char *, char **),
+                           const char *value, char **field) {
+        char *why = NULL;
+        int r = validate ? validate(value, &why) : 0;
+
+        r = flag_invalid(name, flag, value, r, why);
+        return r < 0 ? r : free_and_strdup(field, value);
+}
+
+static int parse_duration_flag(const char *name, const char *flag, const char *value, uint64_t *field) {
+        uint64_t usec;
+        int r = parse_duration(value, &usec);
+
+        if (r == -EDOM)
+                return usage_error(name, "invalid value for %s: '%s': not a whole number of microseconds, "
+                                   "which is as fine as it can be kept (it is not rounded)", flag, value);
+        if (r == -ERANGE)
+                return usage_error(name, "invalid value for %s: '%s': too long a duration", flag, value);
+        if (r < 0)
+                return usage_error(name, "invalid value for %s: '%s': a duration such as 90s, 5m, 1h30m "
+                                   "or 168h is needed (units h m s ms us ns)", flag, value);
+        if (usec < 1000000ULL)
+                return usage_error(name, "invalid value for %s: '%s': at least 1s is needed", flag, value);
+        *field = usec;
+        return 0;
+}
+
+static int parse_capacity(const char *name, const char *value, uint64_t *field) {
+        int r = parse_quantity(value, field);
+
+        if (r == -ERANGE)
+                return usage_error(name, "invalid value for --capacity: '%s': more bytes than fit in 64 bits", value);
+        if (r < 0)
+                return usage_error(name, "invalid value for --capacity: '%s': a quantity such as 50Gi, "
+                                   "500Mi or 1.5T is needed (suffixes Ki Mi Gi Ti Pi Ei, k M G T P E, or an exponent)",
+                                   value);
+        if (*field == 0)
+                return usage_error(name, "invalid value for --capacity: '%s': the capacity must be more than zero", value);
+        return 0;
+}
+
+/* The flags no table above holds. */
+static int parse_other(const char *name, int c, const char *value, char **argv, struct install_options *o) {
+        char *why = NULL;
+        long v;
+        int r;
+
+        switch (c) {
+        case ARG_DATA_DIR:
+                free(o->data_dir);
+                o->data_dir = NULL;
+                r = validate_local_path(value, &o->data_dir, &why);
+                return flag_invalid(name, "--data-dir", value, r, why);
+        case ARG_DEVICE:
+                if (value[0] != '/')
+                        return usage_error(name, "invalid value for --device: '%s' (a path like /dev/vdb is needed)", value);
+                return free_and_strdup(&o->device, value);
+        case ARG_CAPACITY:
+                return parse_capacity(name, value, &o->capacity);
+        case ARG_ALLOW_NAMESPACE:
+                r = validate_dns_label(value, &why);
+                r = flag_invalid(name, "--allow-namespace", value, r, why);
+                if (r < 0 || strv_contains(o->allow_namespaces, value))
+                        return r;
+                return strv_extend(&o->allow_namespaces, value);
+        case ARG_REGISTRY_MIRROR:
+                if ((strncmp(value, "https://", 8) != 0 && strncmp(value, "http://", 7) != 0) ||
+                    strpbrk(value, " \t\n\"'"))
+                        return usage_error(name, "invalid value for --registry-mirror: '%s' (an http:// or https:// URL is needed)", value);
+                return free_and_strdup(&o->registry_mirror, value);
+        case ARG_MTU:
+                r = parse_int_range(value, 68, 65535, &v);
+                if (r < 0)
+                        return usage_error(name, "invalid value for --mtu: '%s' (a number from 68 to 65535 is needed)", value);
+                o->mtu = v;
+                return 0;
+        case ':':
+                return usage_error(name, "option '%s' needs a value", argv[optind - 1]);
+        default:
+                return usage_error(name, "unknown option '%s'", argv[optind - 1]);
+        }
+}
+
+/* One flag C with its VALUE (optarg) into O. */
+static int parse_flag(const char *name, int c, const char *value, char **argv, struct install_options *o) {
+        for (size_t i = 0; i < ELEMENTSOF(bool_flags); i++)
+                if (bool_flags[i].arg == c) {
+                        *FIELD(o, bool, bool_flags[i].offset) = true;
+                        return 0;
+                }
+        for (size_t i = 0; i < ELEMENTSOF(string_flags); i++)
+                if (string_flags[i].arg == c)
+                        return parse_validated(name, string_flags[i].flag, string_flags[i].validate, value,
+                                               FIELD(o, char *, string_flags[i].offset));
+        for (size_t i = 0; i < ELEMENTSOF(duration_flags); i++)
+                if (duration_flags[i].arg == c)
+                        return parse_duration_flag(name, duration_flags[i].flag, value,
+                                                   FIELD(o, uint64_t, duration_flags[i].offset));
+        return parse_other(name, c, value, argv, o);
+}
+
+/* What the flags say together, once each was read. */
+static int check_together(const char *name, struct install_options *o) {
+        if (o->format && !o->device)
+                return usage_error(name, "--format needs --device");
+        if (o->plaintext && (o->renew_certs || o->rotate_ca))
+                return usage_error(name, "%s makes no sense with --plaintext", o->rotate_ca ? "--rotate-ca" : "--renew-certs");
+        if (instance_names_init(o->instance, &o->names) < 0)
+                return usage_error(name, "invalid value for --instance: '%s'", o->instance);
+        return 0;
+}
+
 int install_options_parse(const char *name, unsigned accept, int argc, char **argv,
                           struct install_options *ret) {
+        _cleanup_(install_options_done) struct install_options o = {};
         struct option longopts[ELEMENTSOF(option_docs) + 2];
         size_t n = 0;
-        struct install_options o;
         int c, r;
 
         for (size_t i = 0; i < ELEMENTSOF(option_docs); i++)
@@ -190,202 +344,27 @@ int install_options_parse(const char *name, unsigned accept, int argc, char **ar
 
         r = set_defaults(&o);
         if (r < 0)
-                goto fail;
+                return r;
 
         opterr = 0;
         optind = 0;
         while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) >= 0) {
-                char *why;
-                long v;
-                switch (c) {
-                case 'h':
+                if (c == 'h') {
                         help(name, accept);
-                        install_options_done(&o);
                         return 0;
-                case ARG_DATA_DIR:
-                        free(o.data_dir);
-                        o.data_dir = NULL;
-                        why = NULL;
-                        r = validate_local_path(optarg, &o.data_dir, &why);
-                        r = flag_invalid(name, "--data-dir", optarg, r, why);
-                        break;
-                case ARG_DEVICE:
-                        if (optarg[0] != '/')
-                                r = usage_error(name, "invalid value for --device: '%s' (a path like /dev/vdb is needed)", optarg);
-                        else
-                                r = set_string(&o.device, optarg);
-                        break;
-                case ARG_FORMAT:
-                        o.format = true;
-                        break;
-                case ARG_CAPACITY:
-                        r = parse_quantity(optarg, &o.capacity);
-                        if (r == -ERANGE)
-                                r = usage_error(name, "invalid value for --capacity: '%s': more bytes than fit in 64 bits", optarg);
-                        else if (r < 0)
-                                r = usage_error(name, "invalid value for --capacity: '%s': a quantity such as 50Gi, "
-                                                "500Mi or 1.5T is needed (suffixes Ki Mi Gi Ti Pi Ei, k M G T P E, or an exponent)", optarg);
-                        else if (o.capacity == 0)
-                                r = usage_error(name, "invalid value for --capacity: '%s': the capacity must be more than zero", optarg);
-                        break;
-                case ARG_JSON:
-                        o.json = true;
-                        break;
-                case ARG_NODE:
-                        why = NULL;
-                        r = validate_node_name(optarg, &why);
-                        r = flag_invalid(name, "--node", optarg, r, why);
-                        if (r >= 0)
-                                r = set_string(&o.node, optarg);
-                        break;
-                case ARG_INSTANCE:
-                        why = NULL;
-                        r = instance_validate(optarg, &why);
-                        r = flag_invalid(name, "--instance", optarg, r, why);
-                        if (r >= 0)
-                                r = set_string(&o.instance, optarg);
-                        break;
-                case ARG_NAMESPACE:
-                case ARG_ALLOW_NAMESPACE: {
-                        const char *flag = c == ARG_NAMESPACE ? "--namespace" : "--allow-namespace";
-                        why = NULL;
-                        r = validate_dns_label(optarg, &why);
-                        r = flag_invalid(name, flag, optarg, r, why);
-                        if (r < 0)
-                                break;
-                        if (c == ARG_NAMESPACE)
-                                r = set_string(&o.namespace_, optarg);
-                        else if (!strv_contains(o.allow_namespaces, optarg))
-                                r = strv_extend(&o.allow_namespaces, optarg);
-                        break;
                 }
-                case ARG_IMAGE:
-                        why = NULL;
-                        r = validate_image_reference(optarg, &why);
-                        r = flag_invalid(name, "--image", optarg, r, why);
-                        if (r >= 0)
-                                r = set_string(&o.image, optarg);
-                        break;
-                case ARG_REGISTRY_MIRROR:
-                        if ((strncmp(optarg, "https://", 8) != 0 && strncmp(optarg, "http://", 7) != 0) ||
-                            strpbrk(optarg, " \t\n\"'"))
-                                r = usage_error(name, "invalid value for --registry-mirror: '%s' (an http:// or https:// URL is needed)", optarg);
-                        else
-                                r = set_string(&o.registry_mirror, optarg);
-                        break;
-                case ARG_MTU:
-                        r = parse_int_range(optarg, 68, 65535, &v);
-                        if (r < 0)
-                                r = usage_error(name, "invalid value for --mtu: '%s' (a number from 68 to 65535 is needed)", optarg);
-                        else
-                                o.mtu = v;
-                        break;
-                case ARG_PRUNE_SCHEDULE:
-                        why = NULL;
-                        r = validate_cron_schedule(optarg, &why);
-                        r = flag_invalid(name, "--prune-schedule", optarg, r, why);
-                        if (r >= 0)
-                                r = set_string(&o.prune_schedule, optarg);
-                        break;
-                case ARG_PRUNE_AFTER:
-                case ARG_TIMEOUT:
-                case ARG_CHECK_INTERVAL:
-                case ARG_PRUNE_INTERVAL: {
-                        const char *flag = c == ARG_PRUNE_AFTER ? "--prune-after" :
-                                           c == ARG_TIMEOUT     ? "--timeout" :
-                                           c == ARG_PRUNE_INTERVAL ? "--prune-interval" : "--check-interval";
-                        uint64_t usec;
-                        r = parse_duration(optarg, &usec);
-                        if (r == -EDOM)
-                                r = usage_error(name, "invalid value for %s: '%s': not a whole number of microseconds, "
-                                                "which is as fine as it can be kept (it is not rounded)", flag, optarg);
-                        else if (r == -ERANGE)
-                                r = usage_error(name, "invalid value for %s: '%s': too long a duration", flag, optarg);
-                        else if (r < 0)
-                                r = usage_error(name, "invalid value for %s: '%s': a duration such as 90s, 5m, 1h30m "
-                                                "or 168h is needed (units h m s ms us ns)", flag, optarg);
-                        else if (usec < 1000000ULL)
-                                r = usage_error(name, "invalid value for %s: '%s': at least 1s is needed", flag, optarg);
-                        else if (c == ARG_PRUNE_AFTER)
-                                o.prune_after_usec = usec;
-                        else if (c == ARG_TIMEOUT)
-                                o.timeout_usec = usec;
-                        else if (c == ARG_PRUNE_INTERVAL)
-                                o.prune_interval_usec = usec;
-                        else
-                                o.check_interval_usec = usec;
-                        break;
-                }
-                case ARG_KUBECONFIG:
-                        r = set_string(&o.kubeconfig, optarg);
-                        break;
-                case ARG_CONTEXT:
-                        r = set_string(&o.context, optarg);
-                        break;
-                case ARG_DRY_RUN:
-                        o.dry_run = true;
-                        break;
-                case ARG_SKIP_APPLY:
-                        o.skip_apply = true;
-                        break;
-                case ARG_FORCE_CONFLICTS:
-                        o.force_conflicts = true;
-                        break;
-                case ARG_SKIP_TIMER:
-                        o.skip_timer = true;
-                        break;
-                case ARG_PLAINTEXT:
-                        o.plaintext = true;
-                        break;
-                case ARG_CLUSTER_DOMAIN:
-                        why = NULL;
-                        r = validate_dns_subdomain(optarg, &why);
-                        r = flag_invalid(name, "--cluster-domain", optarg, r, why);
-                        if (r >= 0)
-                                r = set_string(&o.cluster_domain, optarg);
-                        break;
-                case ARG_RENEW_CERTS:
-                        o.renew_certs = true;
-                        break;
-                case ARG_ROTATE_CA:
-                        o.rotate_ca = true;
-                        break;
-                case ARG_SEAL_MOUNT_POINT:
-                        o.seal_mount_point = true;
-                        break;
-                case ':':
-                        r = usage_error(name, "option '%s' needs a value", argv[optind - 1]);
-                        break;
-                default:
-                        r = usage_error(name, "unknown option '%s'", argv[optind - 1]);
-                        break;
-                }
+                r = parse_flag(name, c, optarg, argv, &o);
                 if (r < 0)
-                        goto fail;
+                        return r;
         }
-        if (optind < argc) {
-                r = usage_error(name, "unexpected argument '%s'", argv[optind]);
-                goto fail;
-        }
-        if (o.format && !o.device) {
-                r = usage_error(name, "--format needs --device");
-                goto fail;
-        }
-        if (o.plaintext && (o.renew_certs || o.rotate_ca)) {
-                r = usage_error(name, "%s makes no sense with --plaintext", o.rotate_ca ? "--rotate-ca" : "--renew-certs");
-                goto fail;
-        }
-        r = instance_names_init(o.instance, &o.names);
-        if (r < 0) {
-                r = usage_error(name, "invalid value for --instance: '%s'", o.instance);
-                goto fail;
-        }
+        if (optind < argc)
+                return usage_error(name, "unexpected argument '%s'", argv[optind]);
+        r = check_together(name, &o);
+        if (r < 0)
+                return r;
         *ret = o;
+        o = (struct install_options) {};
         return 1;
-
-fail:
-        install_options_done(&o);
-        return r;
 }
 
 void install_options_done(struct install_options *o) {

@@ -276,15 +276,67 @@ static bool catalog_database_older(const char *catalog) {
                (db.st_mtim.tv_sec == file.st_mtim.tv_sec && db.st_mtim.tv_nsec < file.st_mtim.tv_nsec);
 }
 
+/* Writes the units (or drop-ins over the packaged ones) and the catalog. The number
+ * of unit files changed, or <0. */
+static int write_files(const struct timer_files *f) {
+        int r, changed = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(f->places); i++) {
+                r = unit_place_apply(&f->places[i]);
+                if (r < 0)
+                        return log_error_errno(r, "cannot write '%s': %m", f->places[i].path);
+                changed += r;
+        }
+        if (f->places[0].vendor)
+                log_info("Checker and pruner: the packaged %s, %s, %s and %s in %s, this node's settings %s",
+                         CHECKER_SERVICE, CHECKER_TIMER, PRUNE_SERVICE, PRUNE_TIMER, DIND_CACHE_UNITDIR,
+                         changed ? "written" : "unchanged");
+        else
+                log_info("Checker and pruner: %s/%s, %s, %s and %s %s", UNIT_DIR, CHECKER_SERVICE, CHECKER_TIMER,
+                         PRUNE_SERVICE, PRUNE_TIMER, changed ? "written" : "unchanged");
+
+        if (f->catalog) {
+                r = catalog_file_write(CATALOG_DIR, CATALOG_NAME, f->catalog);
+                if (r < 0)
+                        return log_error_errno(r, "cannot write '%s/%s': %m", CATALOG_DIR, CATALOG_NAME);
+                if ((r > 0 || catalog_database_older(CATALOG_DIR "/" CATALOG_NAME)) && install_update_catalog() >= 0)
+                        log_info("Checker: journal catalog %s/%s installed", CATALOG_DIR, CATALOG_NAME);
+        }
+        return changed;
+}
+
+/* Reloads systemd when CHANGED (or when it has not read the files yet: a run killed
+ * before its reload), enables both timers and starts them. */
+static int enable_timers(sd_bus *bus, bool changed, struct unit_state *ret_timer,
+                         struct unit_state *ret_prune_timer) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        char *const names[] = { (char *) CHECKER_TIMER, (char *) PRUNE_TIMER, NULL };
+        int r;
+
+        if (changed || systemd_need_daemon_reload(bus, CHECKER_SERVICE) > 0 ||
+            systemd_need_daemon_reload(bus, CHECKER_TIMER) > 0 || systemd_need_daemon_reload(bus, PRUNE_SERVICE) > 0 ||
+            systemd_need_daemon_reload(bus, PRUNE_TIMER) > 0) {
+                r = systemd_daemon_reload(bus, &error);
+                if (r < 0)
+                        return log_error_errno(r, "cannot reload systemd: %s", bus_error_text(&error, r));
+        }
+        r = systemd_enable(bus, names, &error);
+        if (r < 0)
+                return log_error_errno(r, "cannot enable '%s' and '%s': %s", CHECKER_TIMER, PRUNE_TIMER,
+                                       bus_error_text(&error, r));
+        r = start_timer(bus, CHECKER_TIMER, ret_timer);
+        if (r < 0)
+                return r;
+        return start_timer(bus, PRUNE_TIMER, ret_prune_timer);
+}
+
 int install_timer(const struct install_options *o) {
         _cleanup_(timer_files_done) struct timer_files f = {};
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(unit_state_done) struct unit_state timer = {}, prune_timer = {};
-        char *const names[] = { (char *) CHECKER_TIMER, (char *) PRUNE_TIMER, NULL };
         char span[32], when[64];
         uint64_t next;
-        int r, changed = 0;
+        int r, changed;
 
         if (o->skip_timer) {
                 log_info("Checker: not installing %s (--skip-timer); run 'dind-cache check' from your own "
@@ -309,49 +361,14 @@ int install_timer(const struct install_options *o) {
         if (access(SETTINGS_ENV_FILE, R_OK) < 0)
                 return log_error_errno(-errno, "cannot read '%s': %m (the checker's unit reads DOCKER_HOST and "
                                        "DIND_CACHE_DATA_DIR from it; the cluster step writes it)", SETTINGS_ENV_FILE);
-
-        for (size_t i = 0; i < ELEMENTSOF(f.places); i++) {
-                r = unit_place_apply(&f.places[i]);
-                if (r < 0)
-                        return log_error_errno(r, "cannot write '%s': %m", f.places[i].path);
-                changed += r;
-        }
-        if (f.places[0].vendor)
-                log_info("Checker and pruner: the packaged %s, %s, %s and %s in %s, this node's settings %s",
-                         CHECKER_SERVICE, CHECKER_TIMER, PRUNE_SERVICE, PRUNE_TIMER, DIND_CACHE_UNITDIR,
-                         changed ? "written" : "unchanged");
-        else
-                log_info("Checker and pruner: %s/%s, %s, %s and %s %s", UNIT_DIR, CHECKER_SERVICE, CHECKER_TIMER,
-                         PRUNE_SERVICE, PRUNE_TIMER, changed ? "written" : "unchanged");
-
-        if (f.catalog) {
-                r = catalog_file_write(CATALOG_DIR, CATALOG_NAME, f.catalog);
-                if (r < 0)
-                        return log_error_errno(r, "cannot write '%s/%s': %m", CATALOG_DIR, CATALOG_NAME);
-                if ((r > 0 || catalog_database_older(CATALOG_DIR "/" CATALOG_NAME)) && install_update_catalog() >= 0)
-                        log_info("Checker: journal catalog %s/%s installed", CATALOG_DIR, CATALOG_NAME);
-        }
+        changed = write_files(&f);
+        if (changed < 0)
+                return changed;
 
         r = systemd_connect(&bus);
         if (r < 0)
                 return log_error_errno(r, "cannot connect to systemd: %m");
-        /* Unchanged files that systemd has not read yet: a run killed before its reload. */
-        if (changed || systemd_need_daemon_reload(bus, CHECKER_SERVICE) > 0 ||
-            systemd_need_daemon_reload(bus, CHECKER_TIMER) > 0 || systemd_need_daemon_reload(bus, PRUNE_SERVICE) > 0 ||
-            systemd_need_daemon_reload(bus, PRUNE_TIMER) > 0) {
-                r = systemd_daemon_reload(bus, &error);
-                if (r < 0)
-                        return log_error_errno(r, "cannot reload systemd: %s", bus_error_text(&error, r));
-        }
-        r = systemd_enable(bus, names, &error);
-        if (r < 0)
-                return log_error_errno(r, "cannot enable '%s' and '%s': %s", CHECKER_TIMER, PRUNE_TIMER,
-                                       bus_error_text(&error, r));
-
-        r = start_timer(bus, CHECKER_TIMER, &timer);
-        if (r < 0)
-                return r;
-        r = start_timer(bus, PRUNE_TIMER, &prune_timer);
+        r = enable_timers(bus, changed > 0, &timer, &prune_timer);
         if (r < 0)
                 return r;
         if (systemd_timer_next_elapse(bus, PRUNE_TIMER, &next) < 0)

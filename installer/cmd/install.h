@@ -117,6 +117,12 @@ int install_cluster(const struct install_options *o, const struct install_disk_r
  * members M (install-members.c). */
 void install_members_print(const struct install_options *o, const struct members *m);
 
+/* Which instance SETTINGS_ENV_FILE says this node holds, against INSTANCE (NULL: the unnamed
+ * one): 0 the same one, or none is installed; 1 another one, whose name is in
+ * RET_OTHER (NULL: the unnamed one; the caller frees it); <0 after logging why the
+ * file cannot be read. For install and uninstall alike. */
+int install_node_other_instance(const char *instance, char **ret_other);
+
 /* One instance per node: refuses (logged, -EEXIST) when SETTINGS_ENV_FILE says this node holds
  * another instance than O's (or the unnamed one, or it holds one and O is unnamed). */
 int install_check_node_instance(const struct install_options *o);

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include "disk/blockdev-private.h"
+#include "disk/mountinfo.h"
 #include "base/util.h"
 
 #define MKFS_STDERR_MAX (64U * 1024)
@@ -18,6 +19,38 @@
 #define MKFS_TIMEOUT_USEC (30ULL * 60 * 1000000)
 
 static const char *const mkfs_paths[] = { "/usr/sbin/mkfs.xfs", "/sbin/mkfs.xfs" };
+
+/* Reads FD until its end or DEADLINE (-ETIMEDOUT), keeping the first MKFS_STDERR_MAX
+ * bytes in BUF (*LEN of them) and draining the rest, so the writer never blocks on a
+ * full pipe. 0 at the end, or <0. */
+static int read_until(int fd, uint64_t deadline, char *buf, size_t *len) {
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                uint64_t now = now_usec();
+                char chunk[4096];
+                ssize_t n;
+
+                if (now >= deadline)
+                        return -ETIMEDOUT;
+                n = poll(&p, 1, (int) ((deadline - now) / 1000 + 1));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        continue;
+                n = read(fd, chunk, sizeof(chunk));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return 0;
+                if (*len < MKFS_STDERR_MAX) {
+                        size_t take = (size_t) n < MKFS_STDERR_MAX - *len ? (size_t) n : MKFS_STDERR_MAX - *len;
+                        memcpy(buf + *len, chunk, take);
+                        *len += take;
+                }
+        }
+}
 
 /* Runs ARGV (argv[0] a path; failing that, mkfs.xfs looked up in PATH), no shell, stdin and
  * stdout on /dev/null; collects stderr up to the cap. The exit status (0..255),
@@ -54,38 +87,7 @@ static int run_capture_stderr(char *const *argv, uint64_t timeout_usec, char **r
                 _exit(127);
         }
         close(fds[1]);
-
-        for (;;) {
-                struct pollfd p = { .fd = fds[0], .events = POLLIN };
-                uint64_t now = now_usec();
-                char chunk[4096];
-                ssize_t n;
-
-                if (now >= deadline) {
-                        r = -ETIMEDOUT;
-                        break;
-                }
-                n = poll(&p, 1, (int) ((deadline - now) / 1000 + 1));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        r = -errno;
-                        break;
-                }
-                if (n == 0)
-                        continue;
-                n = read(fds[0], chunk, sizeof(chunk));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                /* Past the cap, keep draining so the child never blocks on a full pipe. */
-                if (len < MKFS_STDERR_MAX) {
-                        size_t take = (size_t) n < MKFS_STDERR_MAX - len ? (size_t) n : MKFS_STDERR_MAX - len;
-                        memcpy(buf + len, chunk, take);
-                        len += take;
-                }
-        }
+        r = read_until(fds[0], deadline, buf, &len);
         close(fds[0]);
         if (r < 0)
                 (void) kill(pid, SIGKILL);
@@ -105,8 +107,9 @@ static int run_capture_stderr(char *const *argv, uint64_t timeout_usec, char **r
 }
 
 /* The checks again, this time while holding the device O_EXCL: nobody can mount it,
- * add it to an array or open it exclusively until we let go. */
-static int recheck_exclusive(const char *path) {
+ * add it to an array or open it exclusively until we let go. MOUNTS: read right
+ * before, as the last look before the device is written. */
+static int recheck_exclusive(const char *path, const struct mountinfo *mounts) {
         _cleanup_(blockdev_info_done) struct blockdev_info i = {};
         _cleanup_close_ int fd = -1;
         struct stat st;
@@ -118,7 +121,7 @@ static int recheck_exclusive(const char *path) {
         i.path = strdup(path);
         if (!i.path)
                 return -ENOMEM;
-        r = blockdev_inspect_fd(path, fd, &st, true, &i);
+        r = blockdev_inspect_fd(path, fd, &st, true, mounts, &i);
         if (r < 0)
                 return r;
         if (i.mount_point || i.swap || i.holders || i.partitions)
@@ -132,13 +135,17 @@ static int recheck_exclusive(const char *path) {
 
 int blockdev_format_xfs_full(const char *path, char **ret_uuid, char **ret_mkfs_error) {
         _cleanup_(blockdev_info_done) struct blockdev_info after = {};
+        _cleanup_(mountinfo_done) struct mountinfo mounts = {};
         _cleanup_free_ char *err = NULL, *uuid = NULL;
         char *argv[] = { (char *) mkfs_paths[0], (char *) "-n", (char *) "ftype=1", (char *) path, NULL };
         int r;
 
         if (isempty(path) || path[0] != '/')
                 return -EINVAL;
-        r = recheck_exclusive(path);
+        r = mountinfo_read(NULL, &mounts);
+        if (r < 0)
+                return r;
+        r = recheck_exclusive(path, &mounts);
         if (r < 0)
                 return r;
 
@@ -160,8 +167,9 @@ int blockdev_format_xfs_full(const char *path, char **ret_uuid, char **ret_mkfs_
                 return -EIO;
         }
 
-        /* Proof, from the device itself, that overlay2 can use what was made. */
-        r = blockdev_inspect(path, &after);
+        /* Proof, from the device itself, that overlay2 can use what was made (its
+         * mounts are not the question: the table of the recheck serves). */
+        r = blockdev_inspect(path, &mounts, &after);
         if (r < 0)
                 return r;
         if (!streq(after.signature, "xfs") || !after.xfs_ftype || isempty(after.uuid)) {

@@ -11,7 +11,10 @@
  * device: the fd, -ENOTBLK, or the open's negative errno. */
 int blockdev_open(const char *path, int extra_flags, struct stat *ret_st);
 
-/* Fills I (whose path is set) from FD, open on PATH. With HOLDING_EXCL the caller
- * holds the O_EXCL open itself, so that test is left out. */
+struct mountinfo;
+
+/* Fills I (whose path is set) from FD, open on PATH, and the mount table MOUNTS (NULL:
+ * read it). With HOLDING_EXCL the caller holds the O_EXCL open itself, so that test is
+ * left out. */
 int blockdev_inspect_fd(const char *path, int fd, const struct stat *st, bool holding_excl,
-                        struct blockdev_info *i);
+                        const struct mountinfo *mounts, struct blockdev_info *i);

@@ -46,46 +46,20 @@ void blockdev_info_done(struct blockdev_info *i) {
         *i = (struct blockdev_info) {};
 }
 
-static int set_str(char **field, const char *value) {
-        char *copy = strdup(value);
-        if (!copy)
-                return -ENOMEM;
-        free(*field);
-        *field = copy;
-        return 0;
-}
-
-/* /proc/self/mountinfo: the first mount of the device RDEV (by st_dev, or by a
- * source path naming the device: btrfs mounts show an anonymous st_dev). */
-static int find_mount(dev_t rdev, char **ret_mount_point) {
-        _cleanup_free_ char *data = NULL;
-        size_t size;
+/* The mount point of the device RDEV's first mount, by MOUNTS (NULL: read them). */
+static int find_mount(dev_t rdev, const struct mountinfo *mounts, char **ret_mount_point) {
+        _cleanup_(mountinfo_done) struct mountinfo read_here = {};
+        const struct mountinfo_entry *e;
         int r;
 
-        r = read_file_full("/proc/self/mountinfo", MOUNTINFO_MAX, &data, &size);
+        r = mountinfo_given_or_read(&mounts, &read_here);
         if (r < 0)
                 return r;
-        for (char *line = data, *next; line && *line; line = next) {
-                struct mountinfo_entry e = {};
-                struct stat st;
-                bool match;
-
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = '\0';
-                if (mountinfo_parse_line(line, &e) < 0)
-                        continue;
-                match = e.dev == rdev ||
-                        (e.source && e.source[0] == '/' && stat(e.source, &st) == 0 && S_ISBLK(st.st_mode) &&
-                         st.st_rdev == rdev);
-                if (match) {
-                        *ret_mount_point = TAKE_PTR(e.mount_point);
-                        mountinfo_entry_done(&e);
-                        return 1;
-                }
-                mountinfo_entry_done(&e);
-        }
-        return 0;
+        e = mountinfo_device_mount(mounts, rdev);
+        if (!e)
+                return 0;
+        *ret_mount_point = strdup(e->mount_point);
+        return *ret_mount_point ? 1 : -ENOMEM;
 }
 
 /* Decodes the octal escapes (\040) the kernel writes in /proc/swaps, in place. */
@@ -214,14 +188,14 @@ static int probe_signatures(int fd, struct blockdev_info *i) {
                 type = lookup(pr, "TYPE");
                 if (!type)
                         type = lookup(pr, "PTTYPE");
-                r = set_str(&i->signature, type ? type : "unknown");
+                r = free_and_strdup(&i->signature, type ? type : "unknown");
                 if (r < 0)
                         return r;
                 uuid = lookup(pr, "UUID");
-                if (uuid && (r = set_str(&i->uuid, uuid)) < 0)
+                if (uuid && (r = free_and_strdup(&i->uuid, uuid)) < 0)
                         return r;
                 label = lookup(pr, "LABEL");
-                if (label && (r = set_str(&i->label, label)) < 0)
+                if (label && (r = free_and_strdup(&i->label, label)) < 0)
                         return r;
         }
 
@@ -257,7 +231,7 @@ static int probe_signatures(int fd, struct blockdev_info *i) {
                         return -ENOMEM;
                 if (!strv_contains(i->signatures, s) && (r = strv_extend(&i->signatures, s)) < 0)
                         return r;
-                if (!i->signature && !i->ambivalent && (r = set_str(&i->signature, type)) < 0)
+                if (!i->signature && !i->ambivalent && (r = free_and_strdup(&i->signature, type)) < 0)
                         return r;
         }
         return 0;
@@ -301,7 +275,7 @@ static int edges_written(int fd, uint64_t size) {
 }
 
 int blockdev_inspect_fd(const char *path, int fd, const struct stat *st, bool holding_excl,
-                      struct blockdev_info *i) {
+                        const struct mountinfo *mounts, struct blockdev_info *i) {
         int ro = 0, r;
 
         if (ioctl(fd, BLKGETSIZE64, &i->size) < 0)
@@ -310,7 +284,7 @@ int blockdev_inspect_fd(const char *path, int fd, const struct stat *st, bool ho
                 return -errno;
         i->read_only = ro != 0;
 
-        r = find_mount(st->st_rdev, &i->mount_point);
+        r = find_mount(st->st_rdev, mounts, &i->mount_point);
         if (r < 0)
                 return r;
         r = find_swap(st->st_rdev);
@@ -371,7 +345,7 @@ int blockdev_open(const char *path, int extra_flags, struct stat *ret_st) {
         return fd;
 }
 
-int blockdev_inspect(const char *path, struct blockdev_info *ret) {
+int blockdev_inspect(const char *path, const struct mountinfo *mounts, struct blockdev_info *ret) {
         _cleanup_(blockdev_info_done) struct blockdev_info i = {};
         _cleanup_close_ int fd = -1;
         struct stat st;
@@ -383,7 +357,7 @@ int blockdev_inspect(const char *path, struct blockdev_info *ret) {
         i.path = strdup(path);
         if (!i.path)
                 return -ENOMEM;
-        r = blockdev_inspect_fd(path, fd, &st, false, &i);
+        r = blockdev_inspect_fd(path, fd, &st, false, mounts, &i);
         if (r < 0)
                 return r;
         *ret = i;
@@ -535,53 +509,56 @@ static int check_contents(const struct blockdev_info *i, struct check_list *l, b
         return 0;
 }
 
-int blockdev_check(const char *path, uint64_t capacity, struct check_list *l,
-                   enum blockdev_verdict *ret_verdict) {
-        _cleanup_(blockdev_info_done) struct blockdev_info i = {};
-        size_t fails_before = check_list_count(l, CHECK_FAIL);
-        char size[16], want[16];
-        bool reuse;
-        int r;
-
-        r = blockdev_inspect(path, &i);
+/* The single result of a device that could not be inspected (R < 0). */
+static int judge_uninspected(const char *path, int r, struct check_list *l) {
         switch (r) {
-        case 0:
-                break;
         case -ENOENT:
                 ADD(l, "device", CHECK_FAIL, "check the path: lsblk lists block devices", "%s does not exist", path);
-                *ret_verdict = BLOCKDEV_REFUSE;
                 return 0;
         case -ENOTBLK:
                 ADD(l, "device", CHECK_FAIL, "give a block device such as /dev/vdb (lsblk lists them)",
                     "%s is not a block device", path);
-                *ret_verdict = BLOCKDEV_REFUSE;
                 return 0;
         case -EACCES:
         case -EPERM:
                 /* Not proven safe, so refused; but not a finding about the device. */
                 ADD(l, "device", CHECK_SKIP, "run as root", "cannot examine %s: %s", path, strerror(-r));
-                *ret_verdict = BLOCKDEV_REFUSE;
                 return 0;
+        case -ENOMEM:
+                return r;
         default:
-                if (r == -ENOMEM)
-                        return r;
                 ADD(l, "device", CHECK_FAIL, NULL, "cannot examine %s: %s", path, strerror(-r));
+                return 0;
+        }
+}
+
+int blockdev_judge(const char *path, int inspected, const struct blockdev_info *i, uint64_t capacity,
+                   struct check_list *l, enum blockdev_verdict *ret_verdict) {
+        size_t fails_before = check_list_count(l, CHECK_FAIL);
+        char size[16], want[16];
+        bool reuse;
+        int r;
+
+        if (inspected < 0) {
+                r = judge_uninspected(path, inspected, l);
+                if (r < 0)
+                        return r;
                 *ret_verdict = BLOCKDEV_REFUSE;
                 return 0;
         }
 
-        format_bytes(i.size, size, sizeof(size));
+        format_bytes(i->size, size, sizeof(size));
         ADD(l, "device", CHECK_OK, NULL, "%s is a block device of %s", path, size);
-        r = check_usage(&i, l);
+        r = check_usage(i, l);
         if (r < 0)
                 return r;
-        if (capacity > 0 && i.size < capacity)
+        if (capacity > 0 && i->size < capacity)
                 ADD(l, "device_capacity", CHECK_FAIL, "use a larger device or a smaller --capacity",
                     "%s holds %s, less than --capacity %s", path, size, format_bytes(capacity, want, sizeof(want)));
         else if (capacity > 0)
                 ADD(l, "device_capacity", CHECK_OK, NULL, "%s holds %s, --capacity %s", path, size,
                     format_bytes(capacity, want, sizeof(want)));
-        r = check_contents(&i, l, &reuse);
+        r = check_contents(i, l, &reuse);
         if (r < 0)
                 return r;
 
@@ -590,4 +567,12 @@ int blockdev_check(const char *path, uint64_t capacity, struct check_list *l,
         else
                 *ret_verdict = reuse ? BLOCKDEV_REUSE_XFS : BLOCKDEV_BLANK;
         return 0;
+}
+
+int blockdev_check(const char *path, const struct mountinfo *mounts, uint64_t capacity, struct check_list *l,
+                   enum blockdev_verdict *ret_verdict) {
+        _cleanup_(blockdev_info_done) struct blockdev_info i = {};
+        int r = blockdev_inspect(path, mounts, &i);
+
+        return blockdev_judge(path, r, &i, capacity, l, ret_verdict);
 }

@@ -46,17 +46,27 @@ struct blockdev_info {
                                  * a foreign filesystem); refused like a signature */
 };
 
-/* Gathers the facts about PATH (read-only opens only). */
-int blockdev_inspect(const char *path, struct blockdev_info *ret);
+struct mountinfo;
+
+/* Gathers the facts about PATH (read-only opens only). MOUNTS: the run's mount table
+ * (mountinfo.h), NULL to read /proc/self/mountinfo. */
+int blockdev_inspect(const char *path, const struct mountinfo *mounts, struct blockdev_info *ret);
 void blockdev_info_done(struct blockdev_info *i);
 
-/* Appends the device checks to L and says what may be done with the device.
- * CAPACITY 0: no size asked for. */
-int blockdev_check(const char *path, uint64_t capacity, struct check_list *l,
+/* The device checks, judged from what blockdev_inspect() returned for PATH (INSPECTED
+ * its return value, I its facts when that was 0): appended to L, and what may be done
+ * with the device in RET_VERDICT. CAPACITY 0: no size asked for. Pure: no I/O.
+ * 0, or -ENOMEM. */
+int blockdev_judge(const char *path, int inspected, const struct blockdev_info *i, uint64_t capacity,
+                   struct check_list *l, enum blockdev_verdict *ret_verdict);
+
+/* blockdev_inspect() and blockdev_judge() in one call. */
+int blockdev_check(const char *path, const struct mountinfo *mounts, uint64_t capacity, struct check_list *l,
                    enum blockdev_verdict *ret_verdict);
 
 /* Formats PATH with `mkfs.xfs -n ftype=1` (never -f), after checking again under
- * O_EXCL that it is blank; probes it again to confirm ftype=1 and returns its UUID.
+ * O_EXCL that it is blank (the mount table read afresh: a destructive act); probes it
+ * again to confirm ftype=1 and returns its UUID.
  * -EBUSY (in use), -EEXIST (a signature appeared), -EIO (mkfs failed). */
 int blockdev_format_xfs(const char *path, char **ret_uuid);
 

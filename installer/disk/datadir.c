@@ -12,6 +12,7 @@
 
 #include "disk/datadir.h"
 #include "disk/disk.h"
+#include "disk/mountinfo.h"
 #include "disk/seal.h"
 #include "disk/superblock.h"
 
@@ -82,24 +83,6 @@ static int check_kernel_overlay(struct run *r) {
                    "the kernel has no overlay filesystem (not in /proc/filesystems, no overlay module)");
 }
 
-/* mkdir -p: missing parents 0755, DIR itself MODE (whatever the umask). */
-static int mkdir_parents_mode(const char *dir, mode_t mode) {
-        _cleanup_free_ char *copy = strdup(dir);
-
-        if (!copy)
-                return -ENOMEM;
-        for (char *p = copy + 1; *p; p++)
-                if (*p == '/') {
-                        *p = '\0';
-                        if (mkdir(copy, 0755) < 0 && errno != EEXIST)
-                                return -errno;
-                        *p = '/';
-                }
-        if (mkdir(dir, mode) < 0)
-                return -errno;
-        return chmod(dir, mode) < 0 ? -errno : 0;
-}
-
 /* The nearest existing ancestor of PATH. */
 static int existing_parent(const char *path, char **ret) {
         _cleanup_free_ char *p = strdup(path);
@@ -141,7 +124,7 @@ static int check_data_dir(struct run *r, char **ret_target) {
                         return add(r, "data_dir", CHECK_FAIL, NULL, "cannot examine '%s': %m", path);
                 }
                 if (r->o->create) {
-                        k = mkdir_parents_mode(path, 0711);
+                        k = mkdir_p(path, 0711);
                         if (k < 0) {
                                 r->skip_fs = "the data directory could not be created (see data_dir)";
                                 return add(r, "data_dir", CHECK_FAIL, NULL, "cannot create '%s': %s", path, strerror(-k));
@@ -409,9 +392,13 @@ static int check_low(struct run *r, const char *name, const char *what, uint64_t
 static int check_dedicated(struct run *r) {
         const char *remedy = "mount a dedicated disk at the data directory: dind-cache install --device DEV --format";
 
-        if (r->exists && r->f.is_mount_point)
+        if (r->exists && r->f.is_fs_root)
                 return add(r, "dedicated_fs", CHECK_OK, NULL, "%s is its own filesystem (%s)",
                            r->o->data_dir, r->f.source);
+        if (r->exists && r->f.is_mount_point)
+                return add(r, "dedicated_fs", CHECK_WARN, remedy,
+                           "%s is a bind mount of the directory %s of %s, not a filesystem of its own: "
+                           "the checker takes it for a missing disk", r->o->data_dir, r->f.mount_root, r->f.source);
         if (r->f.on_root_fs)
                 return add(r, "dedicated_fs", CHECK_WARN, remedy,
                            "%s is on the root filesystem: the cache can fill the node's disk", r->o->data_dir);
@@ -494,7 +481,7 @@ static int check_filesystem(struct run *r) {
         return 0;
 }
 
-int datadir_device_mounted(const char *data_dir, const char *device, const char *mountinfo) {
+int datadir_device_mounted(const char *data_dir, const char *device, const struct mountinfo *mounts) {
         _cleanup_(disk_facts_done) struct disk_facts f = {};
         struct stat st;
         int k;
@@ -503,25 +490,34 @@ int datadir_device_mounted(const char *data_dir, const char *device, const char 
                 return -errno;
         if (!S_ISBLK(st.st_mode))
                 return 0;
-        k = disk_facts_get(data_dir, mountinfo, &f);
+        k = disk_facts_get(data_dir, mounts, &f);
         if (k == -ENOENT || k == -ENOTDIR)
                 return 0;
         if (k < 0)
                 return k;
-        return f.is_mount_point && f.dev == st.st_rdev;
+        return f.is_fs_root && f.dev == st.st_rdev;
 }
 
 int datadir_check(const struct datadir_options *o, struct check_list *l) {
+        _cleanup_(mountinfo_done) struct mountinfo read_here = {};
         _cleanup_free_ char *target = NULL, *skip = NULL;
         struct run r = { .o = o, .l = l, .root = geteuid() == 0 };
+        const struct mountinfo *mounts = o->mounts;
         int k;
 
         if ((k = check_privileges(&r)) < 0 || (k = check_kernel_overlay(&r)) < 0 ||
             (k = check_data_dir(&r, &target)) < 0)
                 goto finish;
+        /* Read once for every question below; on failure each asks again and
+         * reports what it met. */
+        if (!r.skip_fs) {
+                k = mountinfo_given_or_read(&mounts, &read_here);
+                if (k == -ENOMEM)
+                        goto finish;
+        }
 
         if (!r.skip_fs && o->device) {
-                k = datadir_device_mounted(o->data_dir, o->device, o->mountinfo);
+                k = datadir_device_mounted(o->data_dir, o->device, mounts);
                 if (k <= 0) {
                         skip = strdup_printf("checked once %s is mounted at %s", o->device, o->data_dir);
                         if (!skip) {
@@ -532,7 +528,7 @@ int datadir_check(const struct datadir_options *o, struct check_list *l) {
                 }
         }
         if (!r.skip_fs) {
-                k = disk_facts_get(target, o->mountinfo, &r.f);
+                k = disk_facts_get(target, mounts, &r.f);
                 if (k < 0) {
                         skip = strdup_printf("cannot learn about the filesystem of %s: %s", target, strerror(-k));
                         if (!skip) {

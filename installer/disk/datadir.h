@@ -21,7 +21,8 @@ struct datadir_options {
         uint64_t capacity;      /* 0: none asked for */
         bool create;            /* create the directory (0711, root) when missing;
                                  * false: a missing directory is reported, not made */
-        const char *mountinfo;  /* NULL: /proc/self/mountinfo */
+        const struct mountinfo *mounts; /* the run's mount table (mountinfo.h); NULL: read
+                                 * /proc/self/mountinfo once */
         const char *root;       /* prefix for /etc paths (NULL: "/"), for tests */
         const char *device;     /* the device meant to hold data_dir (--device), or NULL:
                                  * until it is mounted at data_dir, the filesystem checks
@@ -33,6 +34,9 @@ struct datadir_options {
  * errno for an internal failure (-ENOMEM). */
 int datadir_check(const struct datadir_options *o, struct check_list *l);
 
-/* 1 when the filesystem mounted at DATA_DIR (its own mount point) is on the block
- * device DEVICE, 0 when not (or DATA_DIR is missing), <0 error (-ENOENT: no DEVICE). */
-int datadir_device_mounted(const char *data_dir, const char *device, const char *mountinfo);
+struct mountinfo;
+
+/* 1 when the filesystem mounted at DATA_DIR (its own mount point, showing the
+ * filesystem's root) is on the block device DEVICE, 0 when not (or DATA_DIR is
+ * missing), <0 error (-ENOENT: no DEVICE). MOUNTS: the run's mount table (NULL: read). */
+int datadir_device_mounted(const char *data_dir, const char *device, const struct mountinfo *mounts);

@@ -108,9 +108,10 @@ enum fs_fitness fs_type_fitness(const char *fs_type, const char **ret_reason) {
         return fitness;
 }
 
-int disk_facts_get(const char *path, const char *mountinfo, struct disk_facts *ret) {
-        _cleanup_(mountinfo_entry_done) struct mountinfo_entry m = {};
+int disk_facts_get(const char *path, const struct mountinfo *mounts, struct disk_facts *ret) {
+        _cleanup_(mountinfo_done) struct mountinfo read_here = {};
         _cleanup_free_ char *canonical = NULL;
+        const struct mountinfo_entry *m;
         struct disk_facts f = {};
         struct statfs sfs;
         struct statvfs svfs;
@@ -125,24 +126,29 @@ int disk_facts_get(const char *path, const char *mountinfo, struct disk_facts *r
         if (stat("/", &root_st) < 0)
                 return -errno;
 
-        r = mountinfo_find(mountinfo, canonical, &m);
+        r = mountinfo_given_or_read(&mounts, &read_here);
         if (r < 0)
                 return r;
+        m = mountinfo_holder_unbound(mounts, canonical);
+        if (!m)
+                return -ENOENT;
 
         f.path = strdup(path);
-        f.mount_point = strdup(m.mount_point);
-        f.source = strdup(m.source);
-        f.fs_type = strdup(m.fs_type);
-        f.mount_options = strdup_printf("%s,%s", m.options, m.super_options);
-        if (!f.path || !f.mount_point || !f.source || !f.fs_type || !f.mount_options) {
+        f.mount_point = strdup(m->mount_point);
+        f.mount_root = strdup(m->root);
+        f.source = strdup(m->source);
+        f.fs_type = strdup(m->fs_type);
+        f.mount_options = strdup_printf("%s,%s", m->options, m->super_options);
+        if (!f.path || !f.mount_point || !f.mount_root || !f.source || !f.fs_type || !f.mount_options) {
                 disk_facts_done(&f);
                 return -ENOMEM;
         }
         f.fs_magic = (unsigned long) sfs.f_type;
         f.dev = st.st_dev;
-        f.mount_id = m.id;
+        f.mount_id = m->id;
         f.read_only = svfs.f_flag & ST_RDONLY;
-        f.is_mount_point = streq(canonical, m.mount_point);
+        f.is_mount_point = streq(canonical, m->mount_point);
+        f.is_fs_root = f.is_mount_point && mountinfo_entry_is_fs_root(m);
         f.on_root_fs = st.st_dev == root_st.st_dev;
         f.size = (uint64_t) svfs.f_blocks * svfs.f_frsize;
         f.avail = (uint64_t) svfs.f_bavail * svfs.f_frsize;
@@ -156,6 +162,7 @@ int disk_facts_get(const char *path, const char *mountinfo, struct disk_facts *r
 void disk_facts_done(struct disk_facts *f) {
         free(f->path);
         free(f->mount_point);
+        free(f->mount_root);
         free(f->source);
         free(f->fs_type);
         free(f->mount_options);

@@ -17,7 +17,11 @@
 
 struct disk_facts {
         char *path;              /* the directory asked about */
-        char *mount_point;       /* the mount point that holds it (from mountinfo) */
+        char *mount_point;       /* the mount point that holds it (mountinfo_holder_unbound():
+                                  * a bind of a place onto itself, as a unit's sandbox
+                                  * makes, is seen through) */
+        char *mount_root;        /* that mount's root inside its filesystem: "/", or the
+                                  * directory a bind mount shows ("/docker") */
         char *source;            /* that mount's source: "/dev/vdb", "tmpfs", ... */
         char *fs_type;           /* the mount's type from mountinfo: "xfs", "ext4", ... */
         unsigned long fs_magic;  /* statfs f_type */
@@ -25,7 +29,10 @@ struct disk_facts {
         dev_t dev;               /* st_dev of path */
         unsigned mount_id;       /* mountinfo's mount id */
         bool read_only;          /* statvfs ST_RDONLY */
-        bool is_mount_point;     /* path itself is a mount point */
+        bool is_mount_point;     /* path itself is a mount point (of any mount) */
+        bool is_fs_root;         /* ... of a filesystem mounted there: its mount shows the
+                                  * filesystem's root (or btrfs subvolume), not a
+                                  * directory inside it (mountinfo_entry_is_fs_root()) */
         bool on_root_fs;         /* path is on the same filesystem as "/" */
         uint64_t size;           /* bytes */
         uint64_t avail;          /* bytes available to unprivileged users */
@@ -34,9 +41,11 @@ struct disk_facts {
         uint64_t inodes_free;
 };
 
-/* Fills RET for PATH, which must exist. MOUNTINFO is the mountinfo file to read
- * (NULL: /proc/self/mountinfo), so tests can inject one. */
-int disk_facts_get(const char *path, const char *mountinfo, struct disk_facts *ret);
+struct mountinfo;
+
+/* Fills RET for PATH, which must exist. MOUNTS is the mount table read earlier in the
+ * run (mountinfo.h), so tests can inject one; NULL: /proc/self/mountinfo is read. */
+int disk_facts_get(const char *path, const struct mountinfo *mounts, struct disk_facts *ret);
 void disk_facts_done(struct disk_facts *f);
 
 /* The name of a statfs f_type: "xfs", "ext2/3/4", "btrfs", "tmpfs", "overlayfs",

@@ -37,45 +37,35 @@ static bool path_within(const char *path, const char *dir) {
  * filesystem that DIR shows is mounted somewhere else too (the kubelet's bind mount
  * of a local volume into a pod: a daemon may be using it). */
 static int check_not_in_use(const char *dir, const char *mountinfo) {
-        _cleanup_free_ char *data = NULL, *rel = NULL;
-        struct mountinfo_entry own = {};
-        size_t size, n = strlen(dir);
+        _cleanup_(mountinfo_done) struct mountinfo m = {};
+        _cleanup_free_ char *rel = NULL;
+        const struct mountinfo_entry *own;
+        size_t n = strlen(dir);
         int r;
 
-        r = mountinfo_find(mountinfo, dir, &own);
+        /* Read right before the wipe, once for both questions. */
+        r = mountinfo_read(mountinfo, &m);
         if (r < 0)
                 return r;
+        own = mountinfo_holder(&m, dir);
+        if (!own)
+                return -ENOENT;
         /* DIR's path inside its filesystem: the mount's root plus what follows the
          * mount point. */
-        const char *tail = dir + strlen(own.mount_point);
-        if (streq(own.mount_point, "/"))
+        const char *tail = dir + strlen(own->mount_point);
+        if (streq(own->mount_point, "/"))
                 tail = dir;
-        rel = strdup_printf("%s%s", streq(own.root, "/") && *tail ? "" : own.root, tail);
-        if (rel)
-                r = read_file_full(mountinfo ? mountinfo : "/proc/self/mountinfo", MOUNTINFO_MAX, &data, &size);
-        if (!rel || r < 0) {
-                mountinfo_entry_done(&own);
-                return rel ? r : -ENOMEM;
-        }
-        for (char *line = data, *next; line && *line; line = next) {
-                struct mountinfo_entry e = {};
-                bool busy;
+        rel = strdup_printf("%s%s", streq(own->root, "/") && *tail ? "" : own->root, tail);
+        if (!rel)
+                return -ENOMEM;
+        for (size_t i = 0; i < m.n; i++) {
+                const struct mountinfo_entry *e = &m.entries[i];
 
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = '\0';
-                if (mountinfo_parse_line(line, &e) < 0)
-                        continue;
-                busy = (strncmp(e.mount_point, dir, n) == 0 && e.mount_point[n] == '/' && e.mount_point[n + 1]) ||
-                       (e.dev == own.dev && e.id != own.id && !path_within(dir, e.mount_point) &&
-                        path_within(e.root, rel));
-                mountinfo_entry_done(&e);
-                if (busy) {
-                        mountinfo_entry_done(&own);
+                if ((strncmp(e->mount_point, dir, n) == 0 && e->mount_point[n] == '/' && e->mount_point[n + 1]) ||
+                    (e->dev == own->dev && e->id != own->id && !path_within(dir, e->mount_point) &&
+                     path_within(e->root, rel)))
                         return -EBUSY;
-                }
         }
-        mountinfo_entry_done(&own);
         return 0;
 }
 

@@ -385,6 +385,41 @@ static int parse_cluster(struct kubeconfig *k, const json_t *cluster, const char
         return 0;
 }
 
+/* The token of tokenFile TOKEN_FILE (relative to DIR) of WHAT, trimmed as client-go
+ * trims it, into k->token; k->token_file names it. */
+static int read_token_file(struct kubeconfig *k, const char *dir, const char *token_file, const char *what,
+                           const char *path, char **ret_message) {
+        _cleanup_free_ char *shown = NULL;
+        char *buf = NULL;
+        size_t size = 0;
+        int r;
+
+        k->token_file = resolve(dir, token_file);
+        if (!k->token_file)
+                return -ENOMEM;
+        shown = text_escape(k->token_file, 256);   /* the name from the file, echoed */
+        if (!shown)
+                return -ENOMEM;
+        r = read_file_full(k->token_file, KUBECONFIG_MAX_FILE, &buf, &size);
+        if (r < 0)
+                return fail(r, ret_message, "kubeconfig '%s': cannot read tokenFile '%s' of %s: %s",
+                            path, shown, what,
+                            r == -EFBIG ? "file too large" : file_error_to_string(r));
+        /* client-go trims the token file's white space. */
+        while (size > 0 && strchr(" \t\r\n", buf[size - 1]))
+                buf[--size] = '\0';
+        size_t lead = strspn(buf, " \t\r\n");
+        memmove(buf, buf + lead, size - lead + 1);
+        size -= lead;
+        if (size == 0 || strpbrk(buf, "\r\n") || memchr(buf, '\0', size)) {
+                scrub_free(buf, size);
+                return fail(-EINVAL, ret_message, "kubeconfig '%s': tokenFile '%s' of %s %s",
+                            path, shown, what, size == 0 ? "is empty" : "holds more than one line");
+        }
+        k->token = buf;
+        return 0;
+}
+
 static int parse_user(struct kubeconfig *k, const json_t *user, const char *dir,
                       const char *path, char **ret_message) {
         _cleanup_free_ char *what = strdup_printf("user '%s'", k->user);
@@ -433,62 +468,19 @@ static int parse_user(struct kubeconfig *k, const json_t *user, const char *dir,
                 if (!k->token)
                         return -ENOMEM;
         } else if (token_file) {
-                _cleanup_free_ char *shown = NULL;
-                char *buf = NULL;
-                size_t size = 0;
-
-                k->token_file = resolve(dir, token_file);
-                if (!k->token_file)
-                        return -ENOMEM;
-                shown = text_escape(k->token_file, 256);   /* the name from the file, echoed */
-                if (!shown)
-                        return -ENOMEM;
-                r = read_file_full(k->token_file, KUBECONFIG_MAX_FILE, &buf, &size);
+                r = read_token_file(k, dir, token_file, what, path, ret_message);
                 if (r < 0)
-                        return fail(r, ret_message, "kubeconfig '%s': cannot read tokenFile '%s' of %s: %s",
-                                    path, shown, what,
-                                    r == -EFBIG ? "file too large" : file_error_to_string(r));
-                /* client-go trims the token file's white space. */
-                while (size > 0 && strchr(" \t\r\n", buf[size - 1]))
-                        buf[--size] = '\0';
-                size_t lead = strspn(buf, " \t\r\n");
-                memmove(buf, buf + lead, size - lead + 1);
-                size -= lead;
-                if (size == 0 || strpbrk(buf, "\r\n") || memchr(buf, '\0', size)) {
-                        scrub_free(buf, size);
-                        return fail(-EINVAL, ret_message, "kubeconfig '%s': tokenFile '%s' of %s %s",
-                                    path, shown, what, size == 0 ? "is empty" : "holds more than one line");
-                }
-                k->token = buf;
+                        return r;
         }
         if (k->token && strpbrk(k->token, "\r\n"))
                 return fail(-EINVAL, ret_message, "kubeconfig '%s': the token of %s spans lines", path, what);
         return 0;
 }
 
-int kubeconfig_parse(const char *text, size_t size, const char *dir, const char *path,
-                     const char *context, struct kubeconfig **ret, char **ret_message) {
-        _cleanup_(kubeconfig_freep) struct kubeconfig *k = NULL;
-        _cleanup_json_ json_t *cfg = NULL;
-        _cleanup_free_ char *yerr = NULL;
-        const char *cluster_name, *user_name;
-        json_t *ctx, *cluster, *user = NULL;
+/* CONTEXT, or the file's current-context, in k->context and its entry in RET_CTX. */
+static int pick_context(struct kubeconfig *k, const json_t *cfg, const char *context, const char *path,
+                        json_t **ret_ctx, char **ret_message) {
         int r;
-
-        r = yaml_load_one(text, size, &cfg, &yerr);
-        if (r == -EINVAL)
-                return fail(r, ret_message, "kubeconfig '%s' is not valid YAML: %s", path, yerr ?: "empty");
-        if (r < 0)
-                return r;
-        if (!json_is_object(cfg))
-                return fail(-EINVAL, ret_message, "kubeconfig '%s' is not a YAML map", path);
-
-        k = calloc(1, sizeof(*k));
-        if (!k)
-                return -ENOMEM;
-        k->path = strdup(path);
-        if (!k->path)
-                return -ENOMEM;
 
         if (!context) {
                 r = get_string(cfg, "current-context", "the file", path, &context, ret_message);
@@ -508,20 +500,30 @@ int kubeconfig_parse(const char *text, size_t size, const char *dir, const char 
         if (!k->context)
                 return -ENOMEM;
 
-        r = find_named(cfg, "contexts", "context", context, path, &ctx, ret_message);
+        r = find_named(cfg, "contexts", "context", context, path, ret_ctx, ret_message);
         if (r < 0) {
                 _cleanup_free_ char *names = list_names(cfg, "contexts");
                 return fail(r, ret_message, "kubeconfig '%s': context '%s' not found (contexts: %s)", path,
                             context, isempty(names) ? "none" : names);
         }
-        _cleanup_free_ char *what = strdup_printf("context '%s'", context);
+        return 0;
+}
+
+/* The cluster and the user the context CTX names, into K. */
+static int parse_context(struct kubeconfig *k, const json_t *cfg, const json_t *ctx, const char *dir,
+                         const char *path, char **ret_message) {
+        _cleanup_free_ char *what = strdup_printf("context '%s'", k->context);
+        const char *cluster_name, *user_name;
+        json_t *cluster, *user = NULL;
+        int r;
+
         if (!what)
                 return -ENOMEM;
         r = get_string(ctx, "cluster", what, path, &cluster_name, ret_message);
         if (r < 0)
                 return r;
         if (!cluster_name)
-                return fail(-EINVAL, ret_message, "kubeconfig '%s': context '%s' names no cluster", path, context);
+                return fail(-EINVAL, ret_message, "kubeconfig '%s': context '%s' names no cluster", path, k->context);
         r = get_string(ctx, "user", what, path, &user_name, ret_message);
         if (r < 0)
                 return r;
@@ -539,20 +541,47 @@ int kubeconfig_parse(const char *text, size_t size, const char *dir, const char 
         if (r < 0)
                 return r;
         r = parse_cluster(k, cluster, dir, path, ret_message);
-        if (r < 0)
+        if (r < 0 || !user_name)
                 return r;
 
-        if (user_name) {
-                k->user = strdup(user_name);
-                if (!k->user)
-                        return -ENOMEM;
-                r = find_named(cfg, "users", "user", user_name, path, &user, ret_message);
-                if (r < 0)
-                        return r;
-                r = parse_user(k, user, dir, path, ret_message);
-                if (r < 0)
-                        return r;
-        }
+        k->user = strdup(user_name);
+        if (!k->user)
+                return -ENOMEM;
+        r = find_named(cfg, "users", "user", user_name, path, &user, ret_message);
+        if (r < 0)
+                return r;
+        return parse_user(k, user, dir, path, ret_message);
+}
+
+int kubeconfig_parse(const char *text, size_t size, const char *dir, const char *path,
+                     const char *context, struct kubeconfig **ret, char **ret_message) {
+        _cleanup_(kubeconfig_freep) struct kubeconfig *k = NULL;
+        _cleanup_json_ json_t *cfg = NULL;
+        _cleanup_free_ char *yerr = NULL;
+        json_t *ctx;
+        int r;
+
+        r = yaml_load_one(text, size, &cfg, &yerr);
+        if (r == -EINVAL)
+                return fail(r, ret_message, "kubeconfig '%s' is not valid YAML: %s", path, yerr ?: "empty");
+        if (r < 0)
+                return r;
+        if (!json_is_object(cfg))
+                return fail(-EINVAL, ret_message, "kubeconfig '%s' is not a YAML map", path);
+
+        k = calloc(1, sizeof(*k));
+        if (!k)
+                return -ENOMEM;
+        k->path = strdup(path);
+        if (!k->path)
+                return -ENOMEM;
+
+        r = pick_context(k, cfg, context, path, &ctx, ret_message);
+        if (r < 0)
+                return r;
+        r = parse_context(k, cfg, ctx, dir, path, ret_message);
+        if (r < 0)
+                return r;
 
         *ret = TAKE_PTR(k);
         return 0;

@@ -589,11 +589,3 @@ int manifest_render(const struct manifest_params *p, json_t **ret_objects, char 
         *ret_objects = TAKE_PTR(objects);
         return 0;
 }
-
-uint64_t manifest_capacity_round(uint64_t fs_bytes) {
-        const uint64_t mib = UINT64_C(1) << 20, gib = UINT64_C(1) << 30;
-
-        if (fs_bytes >= gib)
-                return fs_bytes / gib * gib;
-        return fs_bytes / mib * mib;
-}

@@ -140,8 +140,3 @@ int manifest_collection_path(const json_t *obj, char **ret_path);
 /* "Deployment kube-ops/docker-dind", "PersistentVolume docker-pv": for messages. The
  * caller frees it; NULL on allocation failure or a malformed object. */
 char *manifest_describe(const json_t *obj);
-
-/* The volume capacity to claim on a filesystem of FS_BYTES: rounded down to a whole
- * GiB, or to a whole MiB below 1 GiB (so that the claim never exceeds the disk and
- * reads well: "49Gi", not "52521566208"). */
-uint64_t manifest_capacity_round(uint64_t fs_bytes);

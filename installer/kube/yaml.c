@@ -419,6 +419,52 @@ static int loader_open(struct loader *l, const yaml_event_t *ev, json_t *node,
         return 0;
 }
 
+/* One parser event EV into the loader L; a finished document goes to DOCS, the
+ * stream's end sets *DONE. */
+static int loader_event(struct loader *l, const yaml_event_t *ev, json_t *docs, bool *done) {
+        json_t *j = NULL;
+        int r;
+
+        switch (ev->type) {
+        case YAML_STREAM_END_EVENT:
+                *done = true;
+                return 0;
+        case YAML_DOCUMENT_START_EVENT:
+                loader_reset(l);
+                return 0;
+        case YAML_DOCUMENT_END_EVENT:
+                r = l->root && !json_is_null(l->root) && json_array_append(docs, l->root) < 0 ? -ENOMEM : 0;
+                loader_reset(l);
+                return r;
+        case YAML_ALIAS_EVENT:
+                return fail(l->ret_error, &ev->start_mark, "aliases are not supported");
+        case YAML_SCALAR_EVENT:
+                if (loader_wants_key(l))
+                        return loader_key(l, ev);
+                if (ev->data.scalar.anchor)
+                        return fail(l->ret_error, &ev->start_mark, "anchors are not supported");
+                r = scalar_to_json(ev, &j, l->ret_error);
+                return r < 0 ? r : loader_add(l, j, &ev->start_mark);
+        case YAML_SEQUENCE_START_EVENT:
+                if (loader_wants_key(l))
+                        return fail(l->ret_error, &ev->start_mark, "mapping keys must be scalars");
+                return loader_open(l, ev, json_array(), ev->data.sequence_start.anchor,
+                                   ev->data.sequence_start.tag, "seq");
+        case YAML_MAPPING_START_EVENT:
+                if (loader_wants_key(l))
+                        return fail(l->ret_error, &ev->start_mark, "mapping keys must be scalars");
+                return loader_open(l, ev, json_object(), ev->data.mapping_start.anchor,
+                                   ev->data.mapping_start.tag, "map");
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+                if (l->depth > 0)
+                        l->depth--;
+                return 0;
+        default:
+                return 0;
+        }
+}
+
 int yaml_load_all(const char *text, size_t size, json_t **ret_docs, char **ret_error) {
         _cleanup_(yaml_parser_deletep) yaml_parser_t parser = {};
         _cleanup_json_ json_t *docs = NULL;
@@ -447,56 +493,7 @@ int yaml_load_all(const char *text, size_t size, json_t **ret_docs, char **ret_e
                         break;
                 }
 
-                switch (ev.type) {
-                case YAML_STREAM_END_EVENT:
-                        done = true;
-                        break;
-                case YAML_DOCUMENT_START_EVENT:
-                        loader_reset(&l);
-                        break;
-                case YAML_DOCUMENT_END_EVENT:
-                        if (l.root && !json_is_null(l.root) &&
-                            json_array_append(docs, l.root) < 0)
-                                r = -ENOMEM;
-                        loader_reset(&l);
-                        break;
-                case YAML_ALIAS_EVENT:
-                        r = fail(ret_error, &ev.start_mark, "aliases are not supported");
-                        break;
-                case YAML_SCALAR_EVENT:
-                        if (loader_wants_key(&l))
-                                r = loader_key(&l, &ev);
-                        else if (ev.data.scalar.anchor)
-                                r = fail(ret_error, &ev.start_mark, "anchors are not supported");
-                        else {
-                                json_t *j = NULL;
-                                r = scalar_to_json(&ev, &j, ret_error);
-                                if (r >= 0)
-                                        r = loader_add(&l, j, &ev.start_mark);
-                        }
-                        break;
-                case YAML_SEQUENCE_START_EVENT:
-                        if (loader_wants_key(&l))
-                                r = fail(ret_error, &ev.start_mark, "mapping keys must be scalars");
-                        else
-                                r = loader_open(&l, &ev, json_array(), ev.data.sequence_start.anchor,
-                                                ev.data.sequence_start.tag, "seq");
-                        break;
-                case YAML_MAPPING_START_EVENT:
-                        if (loader_wants_key(&l))
-                                r = fail(ret_error, &ev.start_mark, "mapping keys must be scalars");
-                        else
-                                r = loader_open(&l, &ev, json_object(), ev.data.mapping_start.anchor,
-                                                ev.data.mapping_start.tag, "map");
-                        break;
-                case YAML_SEQUENCE_END_EVENT:
-                case YAML_MAPPING_END_EVENT:
-                        if (l.depth > 0)
-                                l.depth--;
-                        break;
-                default:
-                        break;
-                }
+                r = loader_event(&l, &ev, docs, &done);
         }
         loader_reset(&l);
         if (r < 0)

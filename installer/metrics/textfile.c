@@ -83,17 +83,10 @@ static void gauge_double(FILE *f, const char *name, const char *help, double v) 
         fprintf(f, "%s %.6f\n", name, v);
 }
 
-int metrics_text(const struct metrics_input *in, char **ret) {
-        const struct health_figures *fig = in->figures;
+/* Each check's state, the worst, and the info series. */
+static void write_states(FILE *f, const struct metrics_input *in) {
         const struct check_list *l = in->checks;
         char label[METRICS_LABEL_MAX * 2 + 8];
-        char *buf = NULL;
-        size_t size = 0;
-        FILE *f;
-
-        f = open_memstream(&buf, &size);
-        if (!f)
-                return -ENOMEM;
 
         header(f, "dind_cache_check_state",
                "State of each check of the last run: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.");
@@ -115,6 +108,11 @@ int metrics_text(const struct metrics_input *in, char **ret) {
                         fprintf(f, ",dind_instance=\"%s\"", metrics_label_escape(in->instance, label, sizeof(label)));
                 fputs("} 1\n", f);
         }
+}
+
+/* The data directory's filesystem and the thresholds its use is held to. */
+static void write_disk(FILE *f, const struct metrics_input *in) {
+        const struct health_figures *fig = in->figures;
 
         if (fig && fig->disk_known) {
                 gauge_u64(f, "dind_cache_disk_size_bytes", "Size of the data directory's filesystem.",
@@ -139,27 +137,44 @@ int metrics_text(const struct metrics_input *in, char **ret) {
                              "Share of the disk used from which the checker is CRITICAL (DIND_CACHE_DISK_CRIT).",
                              in->disk_crit / 100.0);
         }
-        if (fig && fig->daemon_up >= 0) {
+}
+
+/* The daemon's answer and the certificates' expiry. */
+static void write_daemon(FILE *f, const struct health_figures *fig) {
+        bool any = false;
+
+        if (!fig)
+                return;
+        if (fig->daemon_up >= 0) {
                 gauge_u64(f, "dind_cache_daemon_up", "1 when the Docker daemon answered /_ping, else 0.",
                           (uint64_t) fig->daemon_up);
                 if (fig->daemon_up > 0)
                         gauge_double(f, "dind_cache_daemon_round_trip_seconds",
                                      "Round trip of the daemon's /_ping.", (double) fig->round_trip_usec / 1e6);
         }
-        if (fig) {
-                bool any = false;
-
-                for (size_t i = 0; i < ELEMENTSOF(fig->cert_not_after); i++) {
-                        if (fig->cert_not_after[i] <= 0)
-                                continue;
-                        if (!any)
-                                header(f, "dind_cache_certificate_expiry_timestamp_seconds",
-                                       "When each certificate of the node's PKI expires (notAfter), in Unix time.");
-                        any = true;
-                        fprintf(f, "dind_cache_certificate_expiry_timestamp_seconds{certificate=\"%s\"} %" PRId64 "\n",
-                                health_cert_names[i], fig->cert_not_after[i]);
-                }
+        for (size_t i = 0; i < ELEMENTSOF(fig->cert_not_after); i++) {
+                if (fig->cert_not_after[i] <= 0)
+                        continue;
+                if (!any)
+                        header(f, "dind_cache_certificate_expiry_timestamp_seconds",
+                               "When each certificate of the node's PKI expires (notAfter), in Unix time.");
+                any = true;
+                fprintf(f, "dind_cache_certificate_expiry_timestamp_seconds{certificate=\"%s\"} %" PRId64 "\n",
+                        health_cert_names[i], fig->cert_not_after[i]);
         }
+}
+
+int metrics_text(const struct metrics_input *in, char **ret) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+        write_states(f, in);
+        write_disk(f, in);
+        write_daemon(f, in->figures);
         gauge_double(f, "dind_cache_last_run_timestamp_seconds", "When the last check ran, in Unix time.",
                      (double) in->timestamp_usec / 1e6);
 

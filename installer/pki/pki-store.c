@@ -170,23 +170,10 @@ static int write_pair(struct pki_state *s, const char *dir, enum pki_item i, con
 }
 
 static int make_dir(const char *path) {
-        if (mkdir(path, 0700) < 0) {
-                if (errno == ENOENT) {
-                        /* The parent (/etc/dind-cache), as write_file_atomic() makes it. */
-                        _cleanup_free_ char *parent = strdup(path);
-                        char *slash = parent ? strrchr(parent, '/') : NULL;
-                        if (!parent)
-                                return -ENOMEM;
-                        if (slash && slash != parent) {
-                                *slash = '\0';
-                                if (mkdir(parent, 0755) < 0 && errno != EEXIST)
-                                        return -errno;
-                        }
-                        if (mkdir(path, 0700) < 0 && errno != EEXIST)
-                                return -errno;
-                } else if (errno != EEXIST)
-                        return -errno;
-        }
+        int r = mkdir_p(path, 0700);
+
+        if (r < 0)
+                return r;
         /* Root-only, whatever it was made with. */
         if (chmod(path, 0700) < 0)
                 return -errno;

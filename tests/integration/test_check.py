@@ -212,6 +212,52 @@ def test_plain_directory_on_another_filesystem_is_critical(loops):
     assert "CRITICAL" in doc["summary"]
 
 
+def test_a_bind_of_the_data_directory_onto_itself_changes_nothing(loops):
+    # What a unit's ReadWritePaths= does in its sandbox, made from a shell: the check
+    # looks at the mount itself and says what it says without the bind.
+    _, other = loops.mounted("ext4", size="64M")
+    data_dir = other / "docker"
+    data_dir.mkdir()
+    _, _, before = check_json(data_dir)
+    loops.mount(data_dir, data_dir, options="bind")
+    status, results, after = check_json(data_dir)
+    assert status == 2
+    assert results["mount"]["state"] == "FAIL"
+    assert [c for c in after["checks"] if c["name"] == "mount"] == \
+        [c for c in before["checks"] if c["name"] == "mount"]
+
+
+def test_a_bind_mount_of_another_directory_is_not_the_cache_disk(loops, xfs_cache):
+    # Something is mounted there, but it shows a directory of a filesystem, not one
+    # of its own: not the cache disk.
+    (xfs_cache / "elsewhere").mkdir()
+    data_dir = loops.mount(xfs_cache / "elsewhere", xfs_cache.parent / "bound", options="bind")
+    status, results, _ = check_json(data_dir)
+    assert status == 2
+    assert results["mount"]["state"] == "FAIL", results["mount"]
+    assert (f"'{data_dir}' is not mounted: only a bind mount of the directory '/elsewhere' of "
+            in results["mount"]["message"]), results["mount"]
+    # preflight says so too, as it judges the dedicated filesystem.
+    p = run_tool("preflight", "--data-dir", data_dir)
+    assert "[WARN]    dedicated_fs: " in p.stdout and "is a bind mount of the directory /elsewhere" in p.stdout, \
+        p.stdout
+
+
+def test_a_btrfs_subvolume_mounted_there_is_a_mount_and_a_subdirectory_of_it_is_not(loops, tmp_path):
+    # A subvolume's mount has the subvolume as its root ("/@cache"), not "/": it is
+    # a filesystem of its own all the same. A directory inside it is not.
+    dev, top = loops.mounted("btrfs", size="256M")
+    sh("btrfs", "-q", "subvolume", "create", top / "@cache")
+    data_dir = loops.mount(dev, tmp_path / "cache", options="subvol=@cache")
+    status, results, _ = check_json(data_dir)
+    assert results["mount"]["state"] == "OK", results["mount"]
+    assert results["fs_type"]["state"] == "WARN"          # btrfs: works, not ideal
+    (data_dir / "docker").mkdir()
+    status, results, _ = check_json(data_dir / "docker")
+    assert status == 2
+    assert results["mount"]["state"] == "FAIL", results["mount"]
+
+
 def test_missing_data_dir_is_critical(tmp_path):
     status, results, _ = check_json(tmp_path / "absent")
     assert status == 2

@@ -305,6 +305,52 @@ def test_status_prints_the_timer_and_the_last_results(node):
     assert doc["disk"]["fs_type"] == "xfs" and doc["disk"]["data_dir"] == DATA_DIR
 
 
+def mount_result_of_the_units_last_run(node, after_usec):
+    """The mount check's journal entry from the unit's last run logged after AFTER_USEC."""
+    out = node.run("journalctl", "--no-pager", "-o", "json", "-u", SERVICE, "DIND_CHECK=mount", check=True).stdout
+    entries = [json.loads(line) for line in out.splitlines() if line.strip()]
+    entries = [e for e in entries if int(e["__REALTIME_TIMESTAMP"]) > after_usec]
+    assert entries, "no run of the unit logged its mount check"
+    return entries[-1]
+
+
+def mount_result_from_a_shell(node):
+    """The mount check of `dind-cache check` from a shell that reads the env file, as
+    README says an administrator does (and the unit's EnvironmentFile= does)."""
+    r = node.run("sh", "-c", f"set -a; . {ENV_FILE}; exec {INSTALLED} check --json --no-journal")
+    return next(c for c in json.loads(r.stdout)["checks"] if c["name"] == "mount")
+
+
+def test_the_checker_in_its_unit_and_from_a_shell_agree_on_the_mount(node, loops):
+    """Inside the unit, ReadWritePaths= bind-mounts the data directory onto itself, so
+    that every data directory looks like a mount point there. The check reads the
+    mount itself: a data directory that is only a subdirectory of another filesystem
+    is CRITICAL in the unit as from a shell, with the same words; the cache disk's own
+    mount is OK in both."""
+    other = loops.device("ext4", size="64M")
+    node.run("mkdir", "-p", "/srv/otherfs", check=True)
+    node.run("mount", other, "/srv/otherfs", check=True)
+    node.run("mkdir", "-p", "/srv/otherfs/docker", check=True)
+    try:
+        for data_dir, state, plugin_state in (("/srv/otherfs/docker", "FAIL", "CRITICAL"), (DATA_DIR, "OK", "OK")):
+            after = journal_now(node)
+            r = node.tool("install", "--skip-apply", "--data-dir", data_dir, "--check-interval", "2m",
+                          "--prune-interval", "3m")
+            assert r.returncode == (1 if state == "FAIL" else 0), r.stdout + r.stderr
+            in_unit = mount_result_of_the_units_last_run(node, after)
+            from_shell = mount_result_from_a_shell(node)
+            assert from_shell["state"] == state, from_shell
+            assert in_unit["DIND_STATE"] == plugin_state, in_unit
+            assert in_unit["MESSAGE"] == from_shell["message"], (in_unit["MESSAGE"], from_shell)
+            if state == "FAIL":
+                assert (f"'{data_dir}' is not a mount point: pods would write the cache onto the filesystem "
+                        "mounted at '/srv/otherfs'") in from_shell["message"]
+    finally:
+        install(node)
+        node.write_env(node.dockerd.host)
+        node.run("umount", "/srv/otherfs")
+
+
 def test_a_hung_daemon_fails_the_unit_once_without_stacked_runs(node):
     # A listener that accepts connections and never answers: each run waits out
     # its per-call timeout, long enough for the starts below to land while it runs.

@@ -217,6 +217,31 @@ def xfs_ftype(dev):
     return "FTYPE" in out
 
 
+def mount_table_reads(trace):
+    """How often the dind-cache processes of an `strace -f -e trace=openat,execve` log
+    opened /proc/self/mountinfo (a child that became another program, mkfs.xfs, is not
+    dind-cache)."""
+    others, reads = set(), 0
+    for line in trace.splitlines():
+        pid, _, call = line.partition(" ")
+        call = call.lstrip()
+        if call.startswith("execve(") and not call.split(",", 1)[0].endswith('dind-cache"'):
+            others.add(pid)
+        elif call.startswith("openat(") and '"/proc/self/mountinfo"' in call and pid not in others:
+            reads += 1
+    return reads
+
+
+def traced(systemd, *args, timeout=180):
+    """Runs ARGS inside SYSTEMD under strace; returns (CompletedProcess, mount table reads)."""
+    log = "/var/tmp/dind-cache-openat.trace"
+    r = systemd.run("strace", "-f", "-qq", "-e", "trace=openat,execve", "-o", log, *args, check=False,
+                    timeout=timeout)
+    trace = systemd.run("cat", log).stdout
+    systemd.run("rm", "-f", log)
+    return r, mount_table_reads(trace)
+
+
 def test_blank_device_is_formatted_and_mounted_by_a_unit_and_a_second_run_changes_nothing(loops, systemd):
     dev = loops.device(size="512M")
     data_dir = "/mnt/k8s/docker"
@@ -231,7 +256,13 @@ def test_blank_device_is_formatted_and_mounted_by_a_unit_and_a_second_run_change
     args = ("/usr/local/sbin/dind-cache", "install", "--device", dev, "--format", "--data-dir", data_dir, *DISK_ONLY)
     uuid = None
     try:
-        first = systemd.run(*args, check=False, timeout=180)
+        # The mount table is read once for the facts; a real run reads it again only
+        # for its last check before mkfs.xfs and after its own mount.
+        dry, reads = traced(systemd, *args, "--dry-run")
+        assert dry.returncode == 0, dry.stdout + dry.stderr
+        assert reads == 1, f"the dry run read the mount table {reads} times"
+        first, reads = traced(systemd, *args)
+        assert reads == 3, f"the first run read the mount table {reads} times"
         out = first.stdout + first.stderr
         assert "formatted: xfs with ftype=1" in out, out
         # The disk step succeeded (the steps after it are the cluster's and the timer's).
@@ -255,7 +286,8 @@ def test_blank_device_is_formatted_and_mounted_by_a_unit_and_a_second_run_change
         assert "[FAIL]" not in first.stdout, first.stdout
 
         mtime = unit_file.stat().st_mtime_ns
-        second = systemd.run(*args, check=False, timeout=180)
+        second, reads = traced(systemd, *args)
+        assert reads == 1, f"the second run read the mount table {reads} times"
         out2 = second.stdout + second.stderr
         assert second.returncode == first.returncode, out2
         assert "nothing changed" in out2, out2

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Quantities and durations as the flags take them; their short renderings. */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +93,35 @@ static void bytes_formatting_is_short(void **state) {
         assert_string_equal(format_bytes(512, buf, sizeof(buf)), "512B");
         assert_string_equal(format_bytes(1024, buf, sizeof(buf)), "1.0K");
         assert_string_equal(format_bytes(5 * GI + 512 * MI, buf, sizeof(buf)), "5.5G");
+}
+
+/* One rounding for install's PV and render's manifests: whole GiB from 1 GiB, whole
+ * MiB from 1 MiB, the size itself below (never 0, never more than the disk). */
+static void capacity_rounds_down_at_the_edges(void **state) {
+        static const struct {
+                uint64_t fs, want;
+        } cases[] = {
+                { 0, 0 },
+                { 1, 1 },
+                { 1000, 1000 },
+                { (UINT64_C(1) << 20) - 1, (UINT64_C(1) << 20) - 1 },
+                { UINT64_C(1) << 20, UINT64_C(1) << 20 },
+                { (UINT64_C(1) << 20) + 1, UINT64_C(1) << 20 },
+                { (UINT64_C(500) << 20) + 7, UINT64_C(500) << 20 },
+                { (UINT64_C(1) << 30) - 1, UINT64_C(1023) << 20 },
+                { UINT64_C(1) << 30, UINT64_C(1) << 30 },
+                { (UINT64_C(2) << 30) - 1, UINT64_C(1) << 30 },
+                { (UINT64_C(50) << 30) + 12345, UINT64_C(50) << 30 },
+                { UINT64_MAX, UINT64_MAX / (UINT64_C(1) << 30) * (UINT64_C(1) << 30) },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                uint64_t got = capacity_round_down(cases[i].fs);
+                if (got != cases[i].want)
+                        fail_msg("capacity of %" PRIu64 " bytes: %" PRIu64 ", want %" PRIu64, cases[i].fs, got,
+                                 cases[i].want);
+                assert_true(got <= cases[i].fs);
+        }
 }
 
 static void duration_ok(const char *s, uint64_t want) {
@@ -261,6 +291,34 @@ static void only_temporary_files_nobody_holds_are_stale(void **state) {
         assert_int_equal(system(cmd), 0);
 }
 
+/* mkdir -p: the parents as the umask leaves them, the directory itself with its mode
+ * whatever the umask; a directory already there is left as it is. */
+static void mkdir_p_makes_the_parents_and_the_mode(void **state) {
+        char base[] = "/tmp/test-util-mkdir-XXXXXX";
+        char *dir, *file;
+        struct stat st;
+        mode_t old = umask(077);
+
+        assert_non_null(mkdtemp(base));
+        dir = strdup_printf("%s/a/b/c", base);
+        file = strdup_printf("%s/file", base);
+        assert_int_equal(mkdir_p(dir, 0711), 1);
+        assert_int_equal(stat(dir, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0711);
+        assert_int_equal(chmod(dir, 0700), 0);
+        assert_int_equal(mkdir_p(dir, 0711), 0);
+        assert_int_equal(stat(dir, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0700);
+        assert_int_equal(close(open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600)), 0);
+        assert_int_equal(mkdir_p(file, 0711), -ENOTDIR);
+        umask(old);
+        free(dir);
+        free(file);
+        dir = strdup_printf("rm -rf '%s'", base);
+        assert_int_equal(system(dir), 0);
+        free(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(quantities_binary_decimal_and_plain),
@@ -269,6 +327,7 @@ int main(void) {
                 cmocka_unit_test(quantity_formatting_picks_the_largest_exact_suffix),
                 cmocka_unit_test(quantity_round_trips),
                 cmocka_unit_test(bytes_formatting_is_short),
+                cmocka_unit_test(capacity_rounds_down_at_the_edges),
                 cmocka_unit_test(durations_go_style),
                 cmocka_unit_test(durations_malformed_or_too_long),
                 cmocka_unit_test(quantity_fractions_are_exact_decimals),
@@ -277,6 +336,7 @@ int main(void) {
                 cmocka_unit_test(int_ranges),
                 cmocka_unit_test(fifo_and_directory_are_refused_without_blocking),
                 cmocka_unit_test(only_temporary_files_nobody_holds_are_stale),
+                cmocka_unit_test(mkdir_p_makes_the_parents_and_the_mode),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

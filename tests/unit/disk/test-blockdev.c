@@ -25,7 +25,7 @@ static void refused_with(const char *path, const char *text) {
         enum blockdev_verdict v = BLOCKDEV_BLANK;
         const struct check_result *c;
 
-        assert_int_equal(blockdev_check(path, 0, &l, &v), 0);
+        assert_int_equal(blockdev_check(path, NULL, 0, &l, &v), 0);
         assert_int_equal(v, BLOCKDEV_REFUSE);
         c = check_list_find(&l, "device");
         assert_non_null(c);
@@ -53,7 +53,7 @@ static void a_regular_file_is_refused_and_never_formatted(void **state) {
         assert_true(fd >= 0);
         assert_int_equal(write(fd, buf, sizeof(buf)), (ssize_t) sizeof(buf));
         refused_with(path, "is not a block device");
-        assert_int_equal(blockdev_inspect(path, &i), -ENOTBLK);
+        assert_int_equal(blockdev_inspect(path, NULL, &i), -ENOTBLK);
         assert_int_equal(blockdev_format_xfs_full(path, &uuid, &err), -ENOTBLK);
         assert_null(uuid);
         assert_null(err);

@@ -90,6 +90,14 @@ static void mountinfo_line_fields_and_escapes(void **state) {
         assert_int_equal(mountinfo_parse_line("x 35 98:0 / /mnt rw - xfs /dev/vdb rw", &e), -EINVAL);
 }
 
+/* The facts of DIR by the mountinfo text in the file MI. */
+static int facts_by(const char *dir, const char *mi, struct disk_facts *f) {
+        _cleanup_(mountinfo_done) struct mountinfo m = {};
+        int r = mountinfo_read(mi, &m);
+
+        return r < 0 ? r : disk_facts_get(dir, &m, f);
+}
+
 static void facts_from_an_injected_mountinfo(void **state) {
         _cleanup_free_ char *dir = make_tmpdir("facts"), *mi = NULL, *sub = NULL, *text = NULL;
         struct disk_facts f = {};
@@ -107,29 +115,32 @@ static void facts_from_an_injected_mountinfo(void **state) {
                              dir, dir);
         write_text(mi, text);
 
-        assert_int_equal(disk_facts_get(dir, mi, &f), 0);
+        assert_int_equal(facts_by(dir, mi, &f), 0);
         assert_string_equal(f.path, dir);
         assert_string_equal(f.mount_point, dir);
+        assert_string_equal(f.mount_root, "/");
         assert_string_equal(f.source, "/dev/vdb");
         assert_string_equal(f.fs_type, "xfs");
         assert_string_equal(f.mount_options, "rw,noatime,rw,attr2,inode64");
         assert_int_equal(f.mount_id, 3);
         assert_true(f.is_mount_point);
+        assert_true(f.is_fs_root);
         assert_true(f.size > 0);
         assert_true(f.avail <= f.free && f.free <= f.size);
         disk_facts_done(&f);
 
         /* A directory below it: same mount, not a mount point itself. */
-        assert_int_equal(disk_facts_get(sub, mi, &f), 0);
+        assert_int_equal(facts_by(sub, mi, &f), 0);
         assert_string_equal(f.mount_point, dir);
         assert_false(f.is_mount_point);
+        assert_false(f.is_fs_root);
         disk_facts_done(&f);
 
         /* Symlinks are resolved before matching. */
         {
                 _cleanup_free_ char *link = strdup_printf("%s/link", dir);
                 assert_int_equal(symlink(sub, link), 0);
-                assert_int_equal(disk_facts_get(link, mi, &f), 0);
+                assert_int_equal(facts_by(link, mi, &f), 0);
                 assert_string_equal(f.path, link);
                 assert_string_equal(f.mount_point, dir);
                 disk_facts_done(&f);
@@ -138,13 +149,71 @@ static void facts_from_an_injected_mountinfo(void **state) {
 
         /* A mountinfo with no mount holding the path. */
         write_text(mi, "2 1 253:16 / /nowhere rw - xfs /dev/vdc rw\n");
-        assert_int_equal(disk_facts_get(dir, mi, &f), -ENOENT);
+        assert_int_equal(facts_by(dir, mi, &f), -ENOENT);
         unlink(mi);
-        assert_int_equal(disk_facts_get(dir, mi, &f), -ENOENT);
+        assert_int_equal(facts_by(dir, mi, &f), -ENOENT);
         assert_int_equal(disk_facts_get("/does/not/exist", NULL, &f), -ENOENT);
 
         rmdir(sub);
         rmdir(dir);
+}
+
+/* A data directory that is a subdirectory of another filesystem, with and without
+ * the bind of it onto itself that a unit's ReadWritePaths= makes: the same facts,
+ * not a mount point. A bind of another directory there is a mount point, but not
+ * a filesystem of its own; a btrfs subvolume mounted there is one. */
+static void facts_see_through_a_sandbox_bind(void **state) {
+        _cleanup_free_ char *base = make_tmpdir("bind"), *dir = NULL;
+        static const struct {
+                const char *lines;      /* %1$s the data directory, %2$s its parent */
+                const char *mount_point, *root;
+                bool is_mount_point, is_fs_root;
+        } cases[] = {
+                { "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                  "2 1 7:0 / %2$s rw - ext4 /dev/loop0 rw\n",
+                  "parent", "/", false, false },
+                { "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                  "2 1 7:0 / %2$s rw - ext4 /dev/loop0 rw\n"
+                  "3 2 7:0 /docker %1$s rw - ext4 /dev/loop0 rw\n",
+                  "parent", "/", false, false },
+                { "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                  "2 1 7:0 / %2$s rw - ext4 /dev/loop0 rw\n"
+                  "3 2 7:0 /elsewhere %1$s rw - ext4 /dev/loop0 rw\n",
+                  "dir", "/elsewhere", true, false },
+                { "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                  "2 1 7:1 / %1$s rw - xfs /dev/loop1 rw\n"
+                  "3 2 7:1 / %1$s rw - xfs /dev/loop1 rw\n",
+                  "dir", "/", true, true },
+                { "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                  "2 1 0:40 /@cache %1$s rw - btrfs /dev/loop2 rw,space_cache=v2,subvolid=256,subvol=/@cache\n",
+                  "dir", "/@cache", true, true },
+                { "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                  "2 1 0:40 /@cache/docker %1$s rw - btrfs /dev/loop2 rw,subvolid=256,subvol=/@cache\n",
+                  "dir", "/@cache/docker", true, false },
+        };
+
+        dir = strdup_printf("%s/docker", base);
+        assert_int_equal(mkdir(dir, 0700), 0);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(mountinfo_done) struct mountinfo m = {};
+                _cleanup_free_ char *text = NULL;
+                struct disk_facts f = {};
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+                text = strdup_printf(cases[i].lines, dir, base);
+#pragma GCC diagnostic pop
+                assert_int_equal(mountinfo_parse(text, &m), 0);
+                assert_int_equal(disk_facts_get(dir, &m, &f), 0);
+                if (!streq(f.mount_point, streq(cases[i].mount_point, "dir") ? dir : base) ||
+                    !streq(f.mount_root, cases[i].root) || f.is_mount_point != cases[i].is_mount_point ||
+                    f.is_fs_root != cases[i].is_fs_root)
+                        fail_msg("case %zu: %s (root %s), mount point %d, filesystem root %d", i, f.mount_point,
+                                 f.mount_root, f.is_mount_point, f.is_fs_root);
+                disk_facts_done(&f);
+        }
+        rmdir(dir);
+        rmdir(base);
 }
 
 static void facts_of_the_real_root(void **state) {
@@ -325,6 +394,7 @@ int main(void) {
                 cmocka_unit_test(fitness),
                 cmocka_unit_test(mountinfo_line_fields_and_escapes),
                 cmocka_unit_test(facts_from_an_injected_mountinfo),
+                cmocka_unit_test(facts_see_through_a_sandbox_bind),
                 cmocka_unit_test(facts_of_the_real_root),
                 cmocka_unit_test(boot_mount_from_fstab),
                 cmocka_unit_test(boot_mount_from_an_enabled_mount_unit),

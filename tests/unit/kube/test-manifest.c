@@ -594,13 +594,6 @@ static void dry_run_secrets_carry_no_data(void **state) {
                                     "dind-cache.io/server-cert-sha256"));
 }
 
-static void capacity_rounds_down(void **state) {
-        assert_int_equal(manifest_capacity_round((UINT64_C(50) << 30) + 12345), UINT64_C(50) << 30);
-        assert_int_equal(manifest_capacity_round((UINT64_C(2) << 30) - 1), UINT64_C(1) << 30);
-        assert_int_equal(manifest_capacity_round((UINT64_C(500) << 20) + 7), UINT64_C(500) << 20);
-        assert_int_equal(manifest_capacity_round(1000), 0);
-}
-
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(manifests_load_in_apply_order),
@@ -620,7 +613,6 @@ int main(void) {
                 cmocka_unit_test(plaintext_prune_job_sets_no_tls_variables),
                 cmocka_unit_test(tls_secrets_go_before_the_deployment_in_every_namespace),
                 cmocka_unit_test(dry_run_secrets_carry_no_data),
-                cmocka_unit_test(capacity_rounds_down),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
