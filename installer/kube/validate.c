@@ -430,10 +430,45 @@ static bool path_ok(const char *s, size_t n) {
         return true;
 }
 
+/* The digest after '@': ALGORITHM:HEX, as digest.Parse takes it. */
+static int check_digest(const char *d, char **ret_reason) {
+        const char *c = strchr(d, ':');
+        size_t hex;
+
+        if (!c || c == d)
+                return reason(ret_reason, "invalid reference format: the digest after '@' must be ALGORITHM:HEX");
+        hex = strlen(c + 1);
+        if (!(c - d == 6 && (strncmp(d, "sha256", 6) == 0 || strncmp(d, "sha384", 6) == 0 ||
+                             strncmp(d, "sha512", 6) == 0)))
+                return reason(ret_reason, "unsupported digest algorithm '%.*s' (sha256, sha384 or sha512)",
+                              (int) (c - d), d);
+        if (strspn(c + 1, "0123456789abcdefABCDEF") != hex)
+                return reason(ret_reason, "invalid reference format: the digest is hexadecimal digits");
+        if (hex != (size_t) (strncmp(d, "sha256", 6) == 0 ? 64 : strncmp(d, "sha384", 6) == 0 ? 96 : 128))
+                return reason(ret_reason, "invalid checksum digest length");
+        if (strspn(c + 1, "0123456789abcdef") != hex)
+                return reason(ret_reason, "invalid checksum digest format: the hexadecimal digits must be lower case");
+        return 0;
+}
+
+/* The tag from T up to END: 1 to 128 of [A-Za-z0-9_.-], not starting with '.' or '-'. */
+static int check_tag(const char *t, const char *end, char **ret_reason) {
+        size_t n = (size_t) (end - t);
+
+        for (const char *q = t; q < end; q++)
+                if (!in(*q, ALNUM "_.-"))
+                        n = 0;
+        if (n == 0 || n > 128 || !in(t[0], ALNUM "_"))
+                return reason(ret_reason, "invalid reference format: a tag is 1 to 128 of [A-Za-z0-9_.-], "
+                              "not starting with '.' or '-'");
+        return 0;
+}
+
 int validate_image_reference(const char *s, char **ret_reason) {
         const char *at, *name_end, *slash, *colon, *first_end;
         size_t name_n, domain_n = strlen("docker.io");
         bool hub = true;
+        int r;
 
         if (isempty(s))
                 return reason(ret_reason, "an image reference is needed");
@@ -446,22 +481,9 @@ int validate_image_reference(const char *s, char **ret_reason) {
 
         at = strchr(s, '@');
         if (at) {
-                /* digest: ALGORITHM:HEX, as digest.Parse takes it. */
-                const char *d = at + 1, *c = strchr(d, ':');
-                size_t hex;
-                if (!c || c == d)
-                        return reason(ret_reason, "invalid reference format: the digest after '@' must be ALGORITHM:HEX");
-                hex = strlen(c + 1);
-                if (!(c - d == 6 && (strncmp(d, "sha256", 6) == 0 || strncmp(d, "sha384", 6) == 0 ||
-                                     strncmp(d, "sha512", 6) == 0)))
-                        return reason(ret_reason, "unsupported digest algorithm '%.*s' (sha256, sha384 or sha512)",
-                                      (int) (c - d), d);
-                if (strspn(c + 1, "0123456789abcdefABCDEF") != hex)
-                        return reason(ret_reason, "invalid reference format: the digest is hexadecimal digits");
-                if (hex != (size_t) (strncmp(d, "sha256", 6) == 0 ? 64 : strncmp(d, "sha384", 6) == 0 ? 96 : 128))
-                        return reason(ret_reason, "invalid checksum digest length");
-                if (strspn(c + 1, "0123456789abcdef") != hex)
-                        return reason(ret_reason, "invalid checksum digest format: the hexadecimal digits must be lower case");
+                r = check_digest(at + 1, ret_reason);
+                if (r < 0)
+                        return r;
         }
         name_end = at ?: s + strlen(s);
 
@@ -469,14 +491,9 @@ int validate_image_reference(const char *s, char **ret_reason) {
         slash = memrchr(s, '/', (size_t) (name_end - s));
         colon = memrchr(slash ?: s, ':', (size_t) (name_end - (slash ?: s)));
         if (colon) {
-                size_t t = (size_t) (name_end - colon - 1);
-                if (t == 0 || t > 128 || !in(colon[1], ALNUM "_"))
-                        return reason(ret_reason, "invalid reference format: a tag is 1 to 128 of [A-Za-z0-9_.-], "
-                                      "not starting with '.' or '-'");
-                for (const char *q = colon + 1; q < name_end; q++)
-                        if (!in(*q, ALNUM "_.-"))
-                                return reason(ret_reason, "invalid reference format: a tag is 1 to 128 of "
-                                              "[A-Za-z0-9_.-], not starting with '.' or '-'");
+                r = check_tag(colon + 1, name_end, ret_reason);
+                if (r < 0)
+                        return r;
                 name_end = colon;
         }
         name_n = (size_t) (name_end - s);
