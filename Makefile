@@ -90,12 +90,16 @@ $(B)/tests/helpers/%: tests/helpers/%.c $(LIB_OBJS) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(PKG_LIBS)
 
-check: check-layers check-unit check-integration
+check: check-layers check-function-lengths check-unit check-integration
 
 # The folders of installer/ form a DAG and each outside library has one home: the
 # allowed edges are one table, in scripts/check-layers (README, "Layout").
 check-layers:
 	@$(PYTHON) scripts/check-layers installer
+
+# No function of installer/ over 80 lines (STYLE: a longer one is two functions).
+check-function-lengths:
+	@$(PYTHON) scripts/function-lengths --limit 80 --top 0 installer >/dev/null
 
 check-unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
@@ -138,7 +142,7 @@ deb:
 clean:
 	rm -rf $(B)
 
-.PHONY: all check check-layers check-unit check-integration install install-units deb clean
+.PHONY: all check check-layers check-function-lengths check-unit check-integration install install-units deb clean
 .DELETE_ON_ERROR:
 # The ASan objects are made only on the way to the unit tests: keep them anyway.
 .SECONDARY: $(ASAN_LIB_OBJS)
