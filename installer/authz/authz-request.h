@@ -6,7 +6,8 @@
  * /AuthZPlugin.AuthZRes after it. Its fields: User (the client certificate's subject
  * CN, "" without TLS), UserAuthNMethod ("TLS"), RequestMethod, RequestUri,
  * RequestHeaders (a map, one value a name: the last), RequestBody (base64; sent only
- * for a Content-Type of application/json, a body under 1 MiB, and never for /auth),
+ * for a first Content-Type of application/json, never for /auth, and only up to
+ * AUTHZ_BODY_MAX),
  * RequestPeerCertificates (each the base64 of a PEM block, the leaf first), and for a
  * response ResponseStatusCode and ResponseBody (JSON replies only; 0 and nothing for a
  * hijacked or streamed one).
@@ -26,7 +27,9 @@
 
 #include "authz/request-uri.h"
 
-#define AUTHZ_BODY_MAX (1u << 20)
+/* dockerd forwards JSON bodies up to 1 MiB (before the fix of CVE-2026-34040: a
+ * larger one arrives empty) or 4 MiB (after it: a larger one fails the request). */
+#define AUTHZ_BODY_MAX (4u << 20)
 #define AUTHZ_RESPONSE_MAX (8u << 20)
 #define AUTHZ_STRING_MAX 1024
 #define AUTHZ_MAX_PEER_PEM (64u << 10)

@@ -253,8 +253,9 @@ static int check_body(const struct authz_ctx *c, const struct policy_row *row, c
         if (!(row->flags & POLICY_JSON_BODY))
                 return 0;
         if (!req->body || req->body_size == 0)
-                return authz_refuse(v, "body-required", "the plugin did not get this request's body (over 1 MiB, "
-                                    "or not sent as application/json), so it cannot check it");
+                return authz_refuse(v, "body-required", "the plugin did not get this request's body (over 1 MiB "
+                                    "on a daemon without the fix of CVE-2026-34040, or not sent as "
+                                    "application/json), so it cannot check it");
         body = json_loadb(req->body, req->body_size, JSON_REJECT_DUPLICATES, NULL);
         if (!body || gojson_check_keys(body) < 0)
                 return authz_refuse(v, "malformed-body", "the body is not JSON with one spelling per field");
