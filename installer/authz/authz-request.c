@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "authz/authz-request.h"
+#include "authz/json-scan.h"
 #include "base/base64.h"
 #include "base/json-util.h"
 #include "base/util.h"
@@ -38,18 +39,84 @@ static int string_field(const json_t *o, const char *key, size_t max, char **ret
         return *ret ? 0 : -ENOMEM;
 }
 
-static int base64_field(const json_t *o, const char *key, size_t max, char **ret, size_t *ret_size) {
-        const json_t *v = json_object_get(o, key);
+/* The envelope's big strings, found without jansson: both bodies (base64 strings Go
+ * writes without escapes) and the peer certificates (an array of them). */
+struct cuts {
+        struct jspan v[3];              /* RequestBody, ResponseBody, RequestPeerCertificates */
+        bool found[3];
+};
 
+static int find_big(const char *data, size_t size, struct cuts *c) {
+        static const char *const keys[3] = { "RequestBody", "ResponseBody", "RequestPeerCertificates" };
+
+        for (int k = 0; k < 3; k++) {
+                int q = jscan_member(data, size, keys[k], &c->v[k]);
+                if (q < 0)
+                        return q;
+                c->found[k] = q > 0;
+        }
+        return 0;
+}
+
+static int read_span_string(const struct jspan *v, bool found, const char **ret, size_t *ret_len) {
         *ret = NULL;
-        *ret_size = 0;
-        if (!v || json_is_null(v))
+        *ret_len = 0;
+        if (!found || (v->n == 4 && memcmp(v->s, "null", 4) == 0))
                 return 0;
-        if (!json_is_string(v))
-                return -EBADMSG;
-        if (json_string_length(v) == 0)
+        return jscan_plain_string(v, ret, ret_len) ? 0 : -EBADMSG;
+}
+
+static int read_peer(const struct cuts *c, struct authz_request *r) {
+        const struct jspan *certs = &c->v[2];
+        struct jspan e;
+        size_t pos = 0, len;
+        const char *b64;
+        int q;
+
+        if (!c->found[2] || (certs->n == 4 && memcmp(certs->s, "null", 4) == 0))
                 return 0;
-        return base64_decode(json_string_value(v), json_string_length(v), max, ret, ret_size);
+        while ((q = jscan_array_next(certs->s, certs->n, &pos, &e)) > 0) {
+                if (!jscan_plain_string(&e, &b64, &len))
+                        return -EBADMSG;
+                if (r->n_peer_certs++ > 0)
+                        continue;
+                r->peer_b64 = strndup(b64, len);
+                if (!r->peer_b64)
+                        return -ENOMEM;
+                if ((q = base64_decode(b64, len, AUTHZ_MAX_PEER_PEM, &r->peer_pem, &len)) < 0)
+                        return q;
+        }
+        return q;
+}
+
+/* DATA with the big strings cut out ("" and []), for jansson. */
+static char *without_big(const char *data, size_t size, const struct cuts *c) {
+        int order[3] = { 0, 1, 2 };
+        char *out = malloc(size + 3), *o = out;
+        const char *p = data;
+
+        if (!out)
+                return NULL;
+        for (int a = 0; a < 3; a++)
+                for (int b = a + 1; b < 3; b++)
+                        if (c->found[order[b]] && (!c->found[order[a]] || c->v[order[b]].s < c->v[order[a]].s)) {
+                                int t = order[a];
+                                order[a] = order[b], order[b] = t;
+                        }
+        for (int k = 0; k < 3; k++) {
+                const struct jspan *v = &c->v[order[k]];
+
+                if (!c->found[order[k]])
+                        continue;
+                memcpy(o, p, (size_t) (v->s - p));
+                o += v->s - p;
+                o = stpcpy(o, order[k] == 2 ? "[]" : "\"\"");
+                p = v->s + v->n;
+        }
+        memcpy(o, p, (size_t) (data + size - p));
+        o += data + size - p;
+        *o = '\0';
+        return out;
 }
 
 /* The header NAME of the map H (Go canonicalizes names; compared without case). */
@@ -96,37 +163,38 @@ static int read_headers(const json_t *o, struct authz_request *r) {
         return 0;
 }
 
-static int read_peer(const json_t *o, struct authz_request *r) {
-        const json_t *certs = json_object_get(o, "RequestPeerCertificates"), *first;
-        size_t size;
-
-        if (!certs || json_is_null(certs))
-                return 0;
-        if (!json_is_array(certs))
-                return -EBADMSG;
-        r->n_peer_certs = json_array_size(certs);
-        if (r->n_peer_certs == 0)
-                return 0;
-        first = json_array_get(certs, 0);
-        if (!json_is_string(first))
-                return -EBADMSG;
-        r->peer_b64 = strdup(json_string_value(first));
-        if (!r->peer_b64)
-                return -ENOMEM;
-        return base64_decode(json_string_value(first), json_string_length(first), AUTHZ_MAX_PEER_PEM, &r->peer_pem,
-                             &size);
-}
-
 static int read_response(const json_t *o, struct authz_request *r) {
         const json_t *status = json_object_get(o, "ResponseStatusCode");
-        int q;
 
         if (status && !json_is_null(status)) {
                 if (!json_is_integer(status) || json_integer_value(status) < 0 || json_integer_value(status) > 999)
                         return -EBADMSG;
                 r->status = (int) json_integer_value(status);
         }
-        q = base64_field(o, "ResponseBody", AUTHZ_RESPONSE_MAX, &r->response_body, &r->response_size);
+        return 0;
+}
+
+static int decode_request_body(struct authz_request *r) {
+        int q;
+
+        if (!r->body_b64 || r->body_b64_len == 0)
+                return 0;
+        q = base64_decode(r->body_b64, r->body_b64_len, AUTHZ_BODY_MAX, &r->body, &r->body_size);
+        return q == -EFBIG ? -EBADMSG : q;
+}
+
+int authz_request_decode(struct authz_request *r) {
+        int q;
+
+        if (r->decoded)
+                return 0;
+        r->decoded = true;
+        if ((q = decode_request_body(r)) < 0)
+                return q;
+        if (!r->response_b64 || r->response_b64_len == 0)
+                return 0;
+        q = base64_decode(r->response_b64, r->response_b64_len, AUTHZ_RESPONSE_MAX, &r->response_body,
+                          &r->response_size);
         if (q == -EFBIG) {
                 r->response_truncated = true;
                 return 0;
@@ -144,12 +212,13 @@ static int read_envelope(const json_t *o, struct authz_request *r) {
                 return q;
         if (!r->method || !r->uri)
                 return -EBADMSG;
-        if ((q = read_headers(o, r)) < 0 || (q = read_peer(o, r)) < 0)
+        if ((q = read_headers(o, r)) < 0)
                 return q;
-        q = base64_field(o, "RequestBody", AUTHZ_BODY_MAX, &r->body, &r->body_size);
-        if (q < 0)
-                return q == -EFBIG ? -EBADMSG : q;
-        if (r->phase == AUTHZ_RESPONSE && (q = read_response(o, r)) < 0)
+        if (r->phase == AUTHZ_REQUEST) {
+                if ((q = decode_request_body(r)) < 0)
+                        return q;
+                r->decoded = true;
+        } else if ((q = read_response(o, r)) < 0)
                 return q;
         r->uri_error = request_uri_parse(r->uri, &r->u);
         return r->uri_error == -ENOMEM ? -ENOMEM : 0;
@@ -157,13 +226,24 @@ static int read_envelope(const json_t *o, struct authz_request *r) {
 
 int authz_request_parse(const char *data, size_t size, enum authz_phase phase, struct authz_request *ret) {
         _cleanup_json_ json_t *o = NULL;
+        _cleanup_free_ char *rest = NULL;
         struct authz_request r = { .phase = phase };
+        struct cuts c = {};
         int q;
 
-        o = json_loadb(data, size, JSON_REJECT_DUPLICATES, NULL);
-        if (!json_is_object(o))
+        if (!data || find_big(data, size, &c) < 0 ||
+            read_span_string(&c.v[0], c.found[0], &r.body_b64, &r.body_b64_len) < 0 ||
+            read_span_string(&c.v[1], c.found[1], &r.response_b64, &r.response_b64_len) < 0)
                 return -EBADMSG;
-        q = read_envelope(o, &r);
+        rest = without_big(data, size, &c);
+        if (!rest)
+                return -ENOMEM;
+        o = json_loadb(rest, strlen(rest), JSON_REJECT_DUPLICATES, NULL);
+        if (!json_is_object(o) || memchr(data, '\0', size))
+                return -EBADMSG;
+        q = read_peer(&c, &r);
+        if (q >= 0)
+                q = read_envelope(o, &r);
         if (q < 0) {
                 authz_request_done(&r);
                 return q == -ENOMEM ? q : -EBADMSG;

@@ -4,6 +4,7 @@
 
 #include "authz/container-create.h"
 #include "authz/go-json.h"
+#include "authz/json-scan.h"
 #include "authz/learn.h"
 #include "authz/policy.h"
 #include "base/json-util.h"
@@ -105,34 +106,71 @@ static bool complete_query(const struct request_uri *u, const char *const *keys,
         return !need_all || request_uri_bool_value(request_uri_query(u, "all"));
 }
 
-/* A list reply: objects with IDKEY and a name (NAMEKEY a string, or the first of an array). */
-static int sync_list(const struct learning *l, enum owner_kind k, const json_t *list, const char *idkey,
-                     const char *namekey, bool complete) {
-        _cleanup_free_ struct owners_listed *items = NULL;
-        size_t n = 0, i;
-        json_t *e;
+/* The plain string at member KEY of the object V, as a new string; NULL when absent,
+ * not a plain string (or out of memory: the caller learns nothing then). With FIRST,
+ * the member is an array and its first element is taken. */
+static char *member_string(const struct jspan *v, const char *key, bool first) {
+        struct jspan m, e;
+        size_t pos = 0, len;
+        const char *s;
 
-        if (!json_is_array(list))
-                return 0;
-        items = calloc(json_array_size(list) + 1, sizeof(*items));
-        if (!items)
-                return -ENOMEM;
-        json_array_foreach ((json_t *) list, i, e) {
-                const json_t *name = json_object_get(e, namekey);
-                const char *id = json_object_get_string(e, idkey);
+        if (jscan_member(v->s, v->n, key, &m) <= 0)
+                return NULL;
+        if (first) {
+                if (jscan_array_next(m.s, m.n, &pos, &e) <= 0)
+                        return NULL;
+                m = e;
+        }
+        return jscan_plain_string(&m, &s, &len) ? strndup(s, len) : NULL;
+}
+
+/* A list reply LIST: objects with IDKEY and a name (NAMEKEY a string, or the first of an
+ * array with FIRST). Read with json-scan: a list of hundreds of containers costs jansson
+ * milliseconds, for every `docker ps`. */
+static int sync_list(const struct learning *l, enum owner_kind k, const struct jspan *list, const char *idkey,
+                     const char *namekey, bool first, bool complete) {
+        _cleanup_free_ struct owners_listed *items = NULL;
+        _cleanup_strv_free_ char **strings = NULL; /* the copies ITEMS point to */
+        size_t n = 0, allocated = 0, pos = 0, ns = 0;
+        struct jspan e;
+        int q;
+
+        while ((q = jscan_array_next(list->s, list->n, &pos, &e)) > 0) {
+                _cleanup_free_ char *id = member_string(&e, idkey, false), *name = member_string(&e, namekey, first);
 
                 if (!id)
                         return 0; /* not the list the API describes: nothing is learned */
-                if (json_is_array(name))
-                        name = json_array_get(name, 0);
-                items[n++] = (struct owners_listed) { id, strip_slash(json_string_value(name)) };
+                if (n + 1 > allocated) {
+                        struct owners_listed *grown = reallocarray(items, allocated * 2 + 16, sizeof(*items));
+                        if (!grown)
+                                return -ENOMEM;
+                        items = grown;
+                        allocated = allocated * 2 + 16;
+                }
+                if (strv_extend(&strings, id) < 0)
+                        return -ENOMEM;
+                items[n] = (struct owners_listed) { .id = strings[ns++] };
+                if (name) {
+                        if (strv_extend(&strings, name) < 0)
+                                return -ENOMEM;
+                        items[n].name = strip_slash(strings[ns++]);
+                }
+                n++;
         }
-        return owners_sync(l->o, k, items, n, complete, l->now);
+        return q < 0 ? 0 : owners_sync(l->o, k, items, n, complete, l->now);
+}
+
+static bool reply_span(const struct learning *l, struct jspan *ret) {
+        if (!l->req->response_body)
+                return false;
+        *ret = (struct jspan) { l->req->response_body, l->req->response_size };
+        return true;
 }
 
 static int learn_container(const struct learning *l, enum policy_learn what) {
         static const char *const list_keys[] = { "all", "size", "filters", NULL };
         const struct owner_record *rec;
+        struct jspan reply;
         const char *name;
 
         switch (what) {
@@ -145,13 +183,17 @@ static int learn_container(const struct learning *l, enum policy_learn what) {
                 name = strip_slash(request_uri_query(&l->req->u, "name"));
                 return rec ? learned(owners_set_name(l->o, OWNER_CONTAINER, rec->id, name)) : 0;
         case POLICY_LEARN_CONTAINER_INSPECT: {
-                const char *id = json_object_get_string(l->reply, "Id");
-                name = strip_slash(json_object_get_string(l->reply, "Name"));
-                return id && name ? learned(owners_set_name(l->o, OWNER_CONTAINER, id, name)) : 0;
+                _cleanup_free_ char *id = NULL, *full = NULL;
+
+                if (!reply_span(l, &reply))
+                        return 0;
+                id = member_string(&reply, "Id", false);
+                full = member_string(&reply, "Name", false);
+                return id && full ? learned(owners_set_name(l->o, OWNER_CONTAINER, id, strip_slash(full))) : 0;
         }
         case POLICY_LEARN_CONTAINER_LIST:
-                return sync_list(l, OWNER_CONTAINER, l->reply, "Id", "Names",
-                                 complete_query(&l->req->u, list_keys, true));
+                return reply_span(l, &reply) ? sync_list(l, OWNER_CONTAINER, &reply, "Id", "Names", true,
+                                                         complete_query(&l->req->u, list_keys, true)) : 0;
         case POLICY_LEARN_CONTAINER_PRUNE:
                 return forget_listed(l, OWNER_CONTAINER, "ContainersDeleted");
         default:
@@ -163,6 +205,7 @@ static int learn_other(const struct learning *l, enum policy_learn what) {
         static const char *const filter_keys[] = { "filters", NULL };
         _cleanup_json_ json_t *body = NULL;
         const struct owner_record *rec;
+        struct jspan reply, list;
         const char *id;
 
         switch (what) {
@@ -177,7 +220,9 @@ static int learn_other(const struct learning *l, enum policy_learn what) {
         case POLICY_LEARN_VOLUME_REMOVE:
                 return forget_ref(l, OWNER_VOLUME);
         case POLICY_LEARN_VOLUME_LIST:
-                return sync_list(l, OWNER_VOLUME, json_object_get(l->reply, "Volumes"), "Name", "Name",
+                if (!reply_span(l, &reply) || jscan_member(reply.s, reply.n, "Volumes", &list) <= 0)
+                        return 0;
+                return sync_list(l, OWNER_VOLUME, &list, "Name", "Name", false,
                                  complete_query(&l->req->u, filter_keys, false));
         case POLICY_LEARN_VOLUME_PRUNE:
                 return forget_listed(l, OWNER_VOLUME, "VolumesDeleted");
@@ -191,8 +236,8 @@ static int learn_other(const struct learning *l, enum policy_learn what) {
         case POLICY_LEARN_NETWORK_REMOVE:
                 return forget_ref(l, OWNER_NETWORK);
         case POLICY_LEARN_NETWORK_LIST:
-                return sync_list(l, OWNER_NETWORK, l->reply, "Id", "Name",
-                                 complete_query(&l->req->u, filter_keys, false));
+                return reply_span(l, &reply) ? sync_list(l, OWNER_NETWORK, &reply, "Id", "Name", false,
+                                                         complete_query(&l->req->u, filter_keys, false)) : 0;
         case POLICY_LEARN_NETWORK_PRUNE:
                 return forget_listed(l, OWNER_NETWORK, "NetworksDeleted");
         default:
@@ -200,7 +245,7 @@ static int learn_other(const struct learning *l, enum policy_learn what) {
         }
 }
 
-int learn_from_response(struct owners *o, const struct authz_request *req, const struct identity *id, int64_t now) {
+int learn_from_response(struct owners *o, struct authz_request *req, const struct identity *id, int64_t now) {
         _cleanup_free_ char *ref = NULL;
         _cleanup_json_ json_t *reply = NULL;
         const struct policy_row *row;
@@ -210,7 +255,13 @@ int learn_from_response(struct owners *o, const struct authz_request *req, const
         row = policy_match(req->method, req->u.path, &ref);
         if (!row || row->learn == POLICY_LEARN_NONE || !(row->who & id->kind))
                 return 0;
-        if (req->response_body)
+        if (authz_request_decode(req) == -ENOMEM)
+                return -ENOMEM;
+        /* Small replies (a create's, a prune's) with jansson; inspect and lists with
+         * json-scan (reply_span). */
+        if (req->response_body && row->learn != POLICY_LEARN_CONTAINER_INSPECT &&
+            row->learn != POLICY_LEARN_CONTAINER_LIST && row->learn != POLICY_LEARN_VOLUME_LIST &&
+            row->learn != POLICY_LEARN_NETWORK_LIST)
                 reply = json_loadb(req->response_body, req->response_size, 0, NULL);
         return learn_other(&(struct learning) { o, req, id, ref, reply, now }, row->learn);
 }

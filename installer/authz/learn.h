@@ -23,4 +23,5 @@
 #include "authz/owners.h"
 
 /* How many records changed (then save them), or -ENOMEM. */
-int learn_from_response(struct owners *o, const struct authz_request *req, const struct identity *id, int64_t now);
+/* REQ's bodies are decoded here, when its row learns from them. */
+int learn_from_response(struct owners *o, struct authz_request *req, const struct identity *id, int64_t now);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,6 +51,7 @@ struct owners *owners_free(struct owners *o) {
         if (!o)
                 return NULL;
         clear(o);
+        free(o->pending);
         free(o->path);
         free(o);
         return NULL;
@@ -109,6 +111,49 @@ const struct owner_record *owners_resolve(const struct owners *o, enum owner_kin
         return found;
 }
 
+/* Queues LINE for the file (a change to replay). Memory only: -ENOMEM. */
+static int log_line(struct owners *o, const char *line) {
+        size_t n = strlen(line);
+
+        if (!o->path || o->replaying)
+                return 0;
+        if (o->pending_size + n + 1 > o->pending_allocated) {
+                size_t want = (o->pending_size + n + 1) * 2;
+                char *grown = realloc(o->pending, want);
+
+                if (!grown)
+                        return -ENOMEM;
+                o->pending = grown;
+                o->pending_allocated = want;
+        }
+        memcpy(o->pending + o->pending_size, line, n + 1);
+        o->pending_size += n;
+        return 0;
+}
+
+static char *record_line(enum owner_kind k, const struct owner_record *r) {
+        return strdup_printf("%c\t%s\t%s\t%s\t%" PRId64 "\t%s\n", kind_letters[k], r->id, r->name ?: "", r->owner,
+                             r->learned, r->parent ?: "");
+}
+
+static int log_record(struct owners *o, enum owner_kind k, const struct owner_record *r) {
+        _cleanup_free_ char *line = NULL;
+
+        if (!o->path || o->replaying)
+                return 0;
+        line = record_line(k, r);
+        return line ? log_line(o, line) : -ENOMEM;
+}
+
+static int log_forget(struct owners *o, enum owner_kind k, const char *id) {
+        _cleanup_free_ char *line = NULL;
+
+        if (!o->path || o->replaying)
+                return 0;
+        line = strdup_printf("-\t%c\t%s\n", kind_letters[k], id);
+        return line ? log_line(o, line) : -ENOMEM;
+}
+
 static void remove_at(struct owners *o, enum owner_kind k, size_t i) {
         record_done(&o->items[k][i]);
         memmove(&o->items[k][i], &o->items[k][i + 1], (o->n[k] - i - 1) * sizeof(o->items[k][0]));
@@ -159,13 +204,15 @@ int owners_learn(struct owners *o, enum owner_kind k, const char *id, const char
         }
         r = append(o, k, &rec);
         record_done(&rec);
-        return r;
+        return r < 0 ? r : log_record(o, k, &o->items[k][o->n[k] - 1]);
 }
 
 int owners_forget(struct owners *o, enum owner_kind k, const char *id) {
         for (size_t i = 0; i < o->n[k]; i++) {
                 if (!streq(o->items[k][i].id, id))
                         continue;
+                if (log_forget(o, k, id) < 0)
+                        return -ENOMEM;
                 if (k == OWNER_CONTAINER)
                         for (size_t e = o->n[OWNER_EXEC]; e > 0; e--)
                                 if (streq(o->items[OWNER_EXEC][e - 1].parent, id))
@@ -193,7 +240,7 @@ int owners_set_name(struct owners *o, enum owner_kind k, const char *id, const c
         drop_name(o, k, name, rec);
         free(rec->name);
         rec->name = copy;
-        return 1;
+        return log_record(o, k, rec) < 0 ? -ENOMEM : 1;
 }
 
 static int cmp_str(const void *a, const void *b) {
@@ -242,11 +289,13 @@ int owners_text(const struct owners *o, char **ret) {
         fputs("# dind-cache authz: owners of the daemon's objects (KIND ID NAME OWNER LEARNED PARENT)\n", f);
         for (int k = 0; k < _OWNER_KIND_MAX; k++)
                 for (size_t i = 0; i < o->n[k]; i++) {
-                        const struct owner_record *r = &o->items[k][i];
-                        fprintf(f, "%c\t%s\t%s\t%s\t%" PRId64 "\t%s\n", kind_letters[k], r->id, r->name ?: "",
-                                r->owner, r->learned, r->parent ?: "");
+                        _cleanup_free_ char *line = record_line(k, &o->items[k][i]);
+                        if (!line)
+                                fputc('\0', f); /* poisons the text: -ENOMEM below */
+                        else
+                                fputs(line, f);
                 }
-        if (fclose(f) != 0 || !buf) {
+        if (fclose(f) != 0 || !buf || strlen(buf) != size) {
                 free(buf);
                 return -ENOMEM;
         }
@@ -271,6 +320,10 @@ static int parse_line(struct owners *o, char *line) {
                 }
                 *p++ = '\0';
         }
+        if (n == 3 && streq(f[0], "-") && strlen(f[1]) == 1 && strchr(kind_letters, f[1][0])) {
+                (void) owners_forget(o, (enum owner_kind) (strchr(kind_letters, f[1][0]) - kind_letters), f[2]);
+                return 0;
+        }
         if (n != 6 || strlen(f[0]) != 1 || !strchr(kind_letters, f[0][0]))
                 return 1;
         k = (int) (strchr(kind_letters, f[0][0]) - kind_letters);
@@ -290,14 +343,20 @@ int owners_parse(struct owners *o, const char *text, size_t size) {
         if (!copy)
                 return -ENOMEM;
         clear(o);
+        o->replaying = true;
+        o->log_lines = 0;
         for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                o->log_lines++;
                 if (line[0] == '#')
                         continue;
                 r = parse_line(o, line);
-                if (r < 0)
+                if (r < 0) {
+                        o->replaying = false;
                         return r;
+                }
                 o->n_bad += (size_t) r;
         }
+        o->replaying = false;
         return 0;
 }
 
@@ -318,15 +377,49 @@ int owners_load(struct owners *o) {
         return owners_parse(o, data, size);
 }
 
-int owners_save(struct owners *o) {
-        _cleanup_free_ char *text = NULL;
-        int r;
+static size_t records(const struct owners *o) {
+        size_t n = 0;
 
-        if (!o->path)
-                return 0;
-        r = owners_text(o, &text);
+        for (int k = 0; k < _OWNER_KIND_MAX; k++)
+                n += o->n[k];
+        return n;
+}
+
+static int compact(struct owners *o) {
+        _cleanup_free_ char *text = NULL;
+        int r = owners_text(o, &text);
+
         if (r < 0)
                 return r;
         r = write_file_replace(o->path, text, strlen(text), 0600);
-        return r < 0 ? r : 0;
+        if (r < 0)
+                return r;
+        o->log_lines = records(o) + 1;
+        return 0;
+}
+
+int owners_save(struct owners *o) {
+        _cleanup_close_ int fd = -1;
+        size_t lines = 0;
+        int r;
+
+        if (!o->path || o->pending_size == 0)
+                return 0;
+        for (size_t i = 0; i < o->pending_size; i++)
+                lines += o->pending[i] == '\n';
+        if (o->log_lines + lines > 2 * records(o) + 1024) {
+                r = compact(o);
+        } else {
+                fd = open(o->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (fd < 0)
+                        return -errno;
+                /* One write: a reader (a restart) sees whole lines, but for a crash. */
+                r = write(fd, o->pending, o->pending_size) == (ssize_t) o->pending_size ? 0 : errno ? -errno : -EIO;
+                if (r == 0)
+                        o->log_lines += lines;
+        }
+        if (r < 0)
+                return r;
+        o->pending_size = 0;
+        return 0;
 }

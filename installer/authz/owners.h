@@ -19,8 +19,13 @@
  *   tab or a newline from outside.
  * - A name belongs to one record of a kind: learning it for one takes it from any
  *   other (the daemon's names are unique; an old record's name went with its object).
- * - The file (OWNERS_FILE in the state directory) is replaced after every change
- *   without fsync (write_file_replace): a crash of the node takes the containers too.
+ * - The file (OWNERS_FILE in the state directory) is a log: owners_save() appends the
+ *   changes since the last save in one write (a record line learns or replaces an
+ *   object, "-<TAB>KIND<TAB>ID" forgets one), and replaces the whole file atomically
+ *   with the records alone (write_file_replace, no fsync: a crash of the node takes the
+ *   containers too) when the log has grown past twice the records. Appending creates
+ *   no file: each create and remove of a container costs one write, not a new inode.
+ *   Reading replays the lines in order; a line cut short by a crash is skipped.
  * - At most OWNERS_MAX records of a kind: past that the oldest goes (its owner is then
  *   refused it: the safe side).
  * - Library: never prints; negative errno. */
@@ -58,6 +63,10 @@ struct owners {
         struct owner_record *items[_OWNER_KIND_MAX];
         size_t n[_OWNER_KIND_MAX];
         size_t n_bad;           /* lines of the file that were skipped */
+        char *pending;          /* lines not yet appended to the file */
+        size_t pending_size, pending_allocated;
+        size_t log_lines;       /* lines in the file */
+        bool replaying;         /* reading the file: changes are not logged */
 };
 
 /* PATH may be NULL. */
@@ -69,10 +78,11 @@ static inline void owners_freep(struct owners **o) {
 
 /* Reads the file (a missing one is empty). */
 int owners_load(struct owners *o);
-/* Writes it (nothing without a path). */
+/* Writes the changes since the last save (nothing without a path). */
 int owners_save(struct owners *o);
-/* The file's text. */
+/* The records as the text of a compacted file. */
 int owners_text(const struct owners *o, char **ret);
+/* Replays the lines of TEXT onto O. */
 int owners_parse(struct owners *o, const char *text, size_t size);
 
 const char *owner_kind_to_string(enum owner_kind k);

@@ -92,7 +92,6 @@ int revoked_parse(struct revoked *r, const char *text, size_t size) {
 
 int revoked_refresh(struct revoked *r) {
         _cleanup_free_ char *data = NULL;
-        _cleanup_close_ int fd = -1;
         struct stat st;
         size_t size;
         int q;

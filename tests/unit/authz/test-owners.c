@@ -156,6 +156,65 @@ static void the_file_keeps_everything_and_skips_what_it_cannot_read(void **state
         rmdir(dir);
 }
 
+static size_t count_lines(const char *path) {
+        _cleanup_free_ char *text = NULL;
+        size_t size, n = 0;
+
+        assert_int_equal(read_file_full(path, 64 << 20, &text, &size), 0);
+        for (size_t i = 0; i < size; i++)
+                n += text[i] == '\n';
+        return n;
+}
+
+static void changes_are_appended_and_the_log_is_compacted(void **state) {
+        char dir[] = "/tmp/test-owners-XXXXXX";
+        _cleanup_free_ char *path = NULL;
+        struct owners *o, *back;
+        struct stat st1, st2;
+        FILE *f;
+
+        assert_non_null(mkdtemp(dir));
+        path = strdup_printf("%s/owners", dir);
+        assert_int_equal(owners_new(path, &o), 0);
+        assert_int_equal(owners_learn(o, OWNER_CONTAINER, A1, "web", "alpha", NULL, 1), 0);
+        assert_int_equal(owners_learn(o, OWNER_EXEC, EA, NULL, "alpha", A1, 1), 0);
+        assert_int_equal(owners_save(o), 0);
+        assert_int_equal(stat(path, &st1), 0);
+        assert_int_equal(owners_forget(o, OWNER_CONTAINER, A1), 1);
+        assert_int_equal(owners_learn(o, OWNER_CONTAINER, B1, "db", "beta", NULL, 2), 0);
+        assert_int_equal(owners_save(o), 0);
+        assert_int_equal(stat(path, &st2), 0);
+        assert_int_equal(st1.st_ino, st2.st_ino);   /* appended, not replaced */
+        assert_int_equal(count_lines(path), 4);
+        /* A crash in the middle of a line: the rest is read, the stump skipped. */
+        f = fopen(path, "a");
+        assert_non_null(f);
+        fputs("c\tb1bbbbbbbbbbbbbb", f);
+        fclose(f);
+        assert_int_equal(owners_new(path, &back), 0);
+        assert_int_equal(owners_load(back), 0);
+        assert_null(owners_resolve(back, OWNER_CONTAINER, "web"));
+        assert_null(owners_resolve(back, OWNER_EXEC, EA));
+        assert_string_equal(owner_of(back, OWNER_CONTAINER, "db"), "beta");
+        assert_int_equal(back->n_bad, 1);
+        owners_free(back);
+        /* Churn: the file stays about as long as what it holds. */
+        for (int i = 0; i < 3000; i++) {
+                assert_int_equal(owners_learn(o, OWNER_CONTAINER, A1, "web", "alpha", NULL, 3), 0);
+                assert_int_equal(owners_forget(o, OWNER_CONTAINER, A1), 1);
+                assert_int_equal(owners_save(o), 0);
+        }
+        assert_true(count_lines(path) <= 2 * 1 + 1024 + 2);
+        assert_int_equal(owners_new(path, &back), 0);
+        assert_int_equal(owners_load(back), 0);
+        assert_int_equal(back->n[OWNER_CONTAINER], 1);
+        assert_string_equal(owner_of(back, OWNER_CONTAINER, "db"), "beta");
+        owners_free(back);
+        owners_free(o);
+        unlink(path);
+        rmdir(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(references_resolve_as_the_daemon_resolves_them),
@@ -164,6 +223,7 @@ int main(void) {
                 cmocka_unit_test(forgetting_a_container_takes_its_execs),
                 cmocka_unit_test(a_complete_list_forgets_what_it_lacks_but_fresh_records),
                 cmocka_unit_test(the_file_keeps_everything_and_skips_what_it_cannot_read),
+                cmocka_unit_test(changes_are_appended_and_the_log_is_compacted),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
