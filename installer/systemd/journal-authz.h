@@ -8,8 +8,8 @@
  * Every entry carries MESSAGE, PRIORITY (warning), MESSAGE_ID, SYSLOG_IDENTIFIER
  * (dind-cache), DIND_TENANT (the certificate's name, "anonymous" without one),
  * DIND_RULE, DIND_METHOD, DIND_PATH (the request target, escaped and cut: as the
- * caller gives them) and DIND_SERIAL when the certificate was read.
- * Library: sends, never prints; negative errno. */
+ * caller gives them) and DIND_SERIAL when the certificate was read. Built with
+ * journal.h's one entry builder. Library: sends, never prints; negative errno. */
 
 struct journal_authz_refusal {
         const char *message;
