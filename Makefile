@@ -176,7 +176,7 @@ $(B)/fuzz/obj/%.o: installer/%.c $(HEADERS) Makefile
 FUZZ_INCLUDES_fuzz-docker := $(B)/fuzz/obj/check/health-daemon.o
 FUZZ_INCLUDES_fuzz-http := $(B)/fuzz/obj/base/http.o
 
-$(B)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(FUZZ_LIB_OBJS) $(HEADERS)
+$(B)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(FUZZ_LIB_OBJS) $(HEADERS) $(TEST_HEADERS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
 		$(filter-out $(FUZZ_INCLUDES_$(@F)),$(FUZZ_LIB_OBJS)) $(PKG_LIBS)

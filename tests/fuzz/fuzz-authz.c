@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "fuzz.h"
+#include "../unit/authz/authz-test.h"
 #include "authz/go-json.h"
 #include "authz/json-scan.h"
 #include "authz/plugin.h"
@@ -119,33 +120,14 @@ static bool call(struct authz_plugin *p, const char *endpoint, const char *envel
         return allow;
 }
 
-/* An envelope from USER_B64's owner with a RequestBody of BODY (raw text, not encoded
- * when RAW) or a ResponseBody of RESPONSE. */
+/* An envelope from USER (certificate CERT, base64) with a JSON BODY, a RequestBody
+ * string RAW as it is, or a reply RESPONSE. */
 static char *envelope(const char *user, const char *cert, const char *method, const char *uri, const char *body,
                       bool raw, const char *response) {
-        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:{s:s},s:[s]}", "User", user, "UserAuthNMethod", "TLS",
-                              "RequestMethod", method, "RequestUri", uri, "RequestHeaders", "Content-Type",
-                              "application/json", "RequestPeerCertificates", cert);
-        char *b, *text;
-
-        if (!o)
-                abort();
-        if (body) {
-                b = raw ? strdup(body) : base64_encode(body, strlen(body));
-                json_object_set_new(o, "RequestBody", json_string(b));
-                free(b);
-        }
-        if (response) {
-                b = base64_encode(response, strlen(response));
-                json_object_set_new(o, "ResponseBody", json_string(b));
-                json_object_set_new(o, "ResponseStatusCode", json_integer(200));
-                free(b);
-        }
-        text = json_dumps(o, JSON_COMPACT);
-        json_decref(o);
-        if (!text)
-                abort();
-        return text;
+        return test_envelope(&(struct test_call) { .user = user, .cert_b64 = cert, .method = method, .uri = uri,
+                                                   .body = raw ? NULL : body, .body_b64 = raw ? body : NULL,
+                                                   .content_type = raw ? "application/json" : NULL,
+                                                   .status = response ? 200 : 0, .response = response });
 }
 
 /* Go would run this create privileged or with a path of the node: a model of

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* Shared by the authz unit tests: what dockerd would send the plugin, made with
- * jansson, and client certificates made with pki/. */
+/* Shared by the authz unit tests and the fuzz harness: what dockerd would send the
+ * plugin, made with jansson, and client certificates made with pki/. */
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -20,8 +20,10 @@ enum test_length { LENGTH_AUTO, LENGTH_NONE };
 struct test_call {
         const char *user;               /* NULL: no certificate */
         const char *cert_pem;           /* NULL: none */
+        const char *cert_b64;           /* ... or already encoded */
         const char *method, *uri;
         const char *body;               /* JSON sent as application/json, or NULL */
+        const char *body_b64;           /* RequestBody as it is (base64 or not), or NULL */
         const char *content_type;       /* overrides */
         enum test_length length;
         int status;                     /* for a response */
@@ -35,7 +37,7 @@ static inline char *test_envelope(const struct test_call *c) {
 
         if (c->user)
                 json_object_set_new(o, "User", json_string(c->user));
-        if (c->user || c->cert_pem)
+        if (c->user || c->cert_pem || c->cert_b64)
                 json_object_set_new(o, "UserAuthNMethod", json_string("TLS"));
         json_object_set_new(o, "RequestMethod", json_string(c->method));
         json_object_set_new(o, "RequestUri", json_string(c->uri));
@@ -54,11 +56,14 @@ static inline char *test_envelope(const struct test_call *c) {
                 json_object_set_new(o, "RequestBody", json_string(b));
                 free(b);
         }
+        if (c->body_b64)
+                json_object_set_new(o, "RequestBody", json_string(c->body_b64));
         if (c->cert_pem) {
                 char *b = base64_encode(c->cert_pem, strlen(c->cert_pem));
                 json_object_set_new(o, "RequestPeerCertificates", json_pack("[s]", b));
                 free(b);
-        }
+        } else if (c->cert_b64)
+                json_object_set_new(o, "RequestPeerCertificates", json_pack("[s]", c->cert_b64));
         if (c->status)
                 json_object_set_new(o, "ResponseStatusCode", json_integer(c->status));
         if (c->response) {
