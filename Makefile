@@ -15,7 +15,7 @@ PKG_CONFIG ?= pkg-config
 PYTHON ?= /usr/bin/python3
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
 
-LIBS := libsystemd libcurl jansson blkid yaml-0.1 libcrypto
+LIBS := libsystemd libcurl jansson blkid yaml-0.1 libcrypto libmicrohttpd
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS))
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS))
 
@@ -78,7 +78,9 @@ $(B)/asan/%.o: installer/%.c $(HEADERS) Makefile
 
 ASAN_LIB_OBJS := $(LIB_SRCS:installer/%.c=$(B)/asan/%.o) $(B)/obj/assets-data.o
 
-$(B)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJS) $(HEADERS)
+TEST_HEADERS := $(wildcard tests/unit/*/*.h)
+
+$(B)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJS) $(HEADERS) $(TEST_HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(ASAN_LIB_OBJS) \
 		$(PKG_LIBS) $(CMOCKA_LIBS)
@@ -118,7 +120,7 @@ install: $(B)/dind-cache $(B)/dind-cache.8
 # make install-units: every unit under units/ in the vendor directory, naming the
 # installed binary, and the journal catalog (what the Debian package ships). Nothing
 # is enabled: `dind-cache install` does that on the node.
-UNIT_FILES := $(wildcard units/*.service units/*.timer)
+UNIT_FILES := $(wildcard units/*.service units/*.timer units/*.socket)
 install-units:
 	install -d -m 0755 $(DESTDIR)$(UNITDIR)
 	for u in $(UNIT_FILES); do \
@@ -178,7 +180,7 @@ $(B)/fuzz/obj/%.o: installer/%.c $(HEADERS) Makefile
 FUZZ_INCLUDES_fuzz-docker := $(B)/fuzz/obj/check/health-daemon.o
 FUZZ_INCLUDES_fuzz-http := $(B)/fuzz/obj/base/http.o
 
-$(B)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(FUZZ_LIB_OBJS) $(HEADERS)
+$(B)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(FUZZ_LIB_OBJS) $(HEADERS) $(TEST_HEADERS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
 		$(filter-out $(FUZZ_INCLUDES_$(@F)),$(FUZZ_LIB_OBJS)) $(PKG_LIBS)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* The journal MESSAGE_IDs of the checker and the pruner: one per kind of finding, all in this one
- * place. Each has an entry in units/dind-cache.catalog (journalctl -x shows it);
+/* The journal MESSAGE_IDs of the checker, the pruner and the authorization plugin: one
+ * per kind of finding, all in this one place. Each has an entry in units/dind-cache.catalog (journalctl -x shows it);
  * tests/unit/test-journal.c fails when one is missing there.
  *
  * DIND_MESSAGE_IDS(X) expands X(NAME, "32 hex digits") for each; MID_NAME is the
@@ -61,7 +61,8 @@
         X(CERT_EXPIRED,          "a8ac268e4d804d679add092ee8984708") \
         X(CERT_UNREADABLE,       "8e2e2735dd194663b6266dc418aba4ab") \
         X(PLAINTEXT_PORT_CLOSED, "2dcc295f9c3d469b980ab036408c32d1") \
-        X(PLAINTEXT_PORT_OPEN,   "7317512d726f4422893e745b6d3368df")
+        X(PLAINTEXT_PORT_OPEN,   "7317512d726f4422893e745b6d3368df") \
+        X(AUTHZ_DENIED,          "3c949671df334ab7af073450d35149ba")
 
 #define _DIND_MID_DEFINE(name, id) static const char MID_##name[] _unused_ = id;
 DIND_MESSAGE_IDS(_DIND_MID_DEFINE)

@@ -171,7 +171,7 @@ int remove_stale_temps(const char *path) {
         return removed;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode) {
+static int write_file_renamed(const char *path, const void *data, size_t size, mode_t mode, bool sync) {
         _cleanup_free_ char *tmp = NULL, *dircopy = NULL;
         _cleanup_close_ int fd = -1, dfd = -1;
         int r;
@@ -204,10 +204,12 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
                 }
                 done += (size_t) n;
         }
-        if (fsync(fd) < 0)
+        if (sync && fsync(fd) < 0)
                 goto fail;
         if (rename(tmp, path) < 0)
                 goto fail;
+        if (!sync)
+                return 1;
 
         dircopy = strdup(path);
         if (!dircopy)
@@ -221,6 +223,14 @@ fail:
         r = -errno;
         (void) unlink(tmp);
         return r;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode) {
+        return write_file_renamed(path, data, size, mode, true);
+}
+
+int write_file_replace(const char *path, const void *data, size_t size, mode_t mode) {
+        return write_file_renamed(path, data, size, mode, false);
 }
 
 int open_regular(const char *path, int flags) {

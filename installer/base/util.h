@@ -92,6 +92,11 @@ int mkdir_parents(const char *path);
  * (its mode untouched), -ENOTDIR when it is something else. */
 int mkdir_p(const char *dir, mode_t mode);
 
+/* write_file_atomic() without the fsyncs: readers never see half a file, but a crash of the node
+ * may lose the last writes. For state that a crash makes moot anyway (the plugin's
+ * container ownership: a node crash takes the containers too). */
+int write_file_replace(const char *path, const void *data, size_t size, mode_t mode);
+
 /* Opens PATH (FLAGS: O_RDONLY, ...; O_CLOEXEC is added) only if it is a regular file,
  * without ever blocking in open(): a FIFO, socket or device named by input (a
  * kubeconfig, a file it names, the env file) is -EBADFD, a directory -EISDIR. Returns

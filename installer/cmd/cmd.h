@@ -8,7 +8,9 @@
  *   check, status: the monitoring-plugin convention, 0 OK, 1 WARNING, 2 CRITICAL,
  *     3 UNKNOWN (a usage error is UNKNOWN);
  *   prune: 0 under the high watermark, 1 still above it, 2 the run failed (daemon,
- *     API or a local error), 3 bad settings (a usage error too). */
+ *     API or a local error), 3 bad settings (a usage error too);
+ *   authz: 0 stopped by a signal, 1 it could not serve, 2 usage error;
+ *   revoke: 0 revoked (or already), 1 it could not, 2 usage error. */
 
 #define EXIT_USAGE 2
 #define EXIT_PLUGIN_UNKNOWN 3
@@ -20,6 +22,8 @@ int cmd_check(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_uninstall(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
+int cmd_authz(int argc, char **argv);
+int cmd_revoke(int argc, char **argv);
 
 /* The metrics directory (DIND_CACHE_TEXTFILE_DIR, else node_exporter's when it
  * exists): 1 and the path in RET, or 0 for none (a bad setting is logged as a

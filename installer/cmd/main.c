@@ -18,6 +18,8 @@ static const struct {
         { "prune", cmd_prune, "keep the cache under its disk watermarks, least recently used first" },
         { "status", cmd_status, "show the checker's timer and last results, and disk use" },
         { "uninstall", cmd_uninstall, "remove the checker (and, on request, cluster objects or data)" },
+        { "authz", cmd_authz, "the daemon's authorization plugin (run by dind-cache-authz.socket)" },
+        { "revoke", cmd_revoke, "refuse a client certificate from its next request on" },
 };
 
 static void usage(FILE *f) {

@@ -36,6 +36,9 @@ static inline void X509_STORE_CTX_freep(X509_STORE_CTX **p) {
 static inline void GENERAL_NAMES_freep(GENERAL_NAMES **p) {
         GENERAL_NAMES_free(*p);
 }
+static inline void X509_NAME_freep(X509_NAME **p) {
+        X509_NAME_free(*p);
+}
 static inline void BIGNUM_freep(BIGNUM **p) {
         BN_free(*p);
 }
@@ -409,6 +412,54 @@ int pki_info_from_pem(const char *pem, size_t size, struct pki_info *ret) {
         for (unsigned k = 0; k < mdlen && k < 32; k++)
                 snprintf(i.sha256 + 2 * k, 3, "%02x", md[k]);
         *ret = i;
+        return 0;
+}
+
+void pki_peer_done(struct pki_peer *p) {
+        free(p->cn);
+        *p = (struct pki_peer) {};
+}
+
+int pki_peer_from_pem(const char *pem, size_t size, struct pki_peer *ret) {
+        _cleanup_(X509_freep) X509 *x = read_cert(pem, size);
+        const ASN1_INTEGER *sn;
+        const unsigned char *d;
+        X509_NAME *subject;
+        struct pki_peer p = {};
+        int len, idx = -1, last = -1;
+        size_t o = 0;
+
+        if (!x) {
+                ERR_clear_error();
+                return -EBADMSG;
+        }
+        sn = X509_get0_serialNumber(x);
+        d = ASN1_STRING_get0_data(sn);
+        len = ASN1_STRING_length(sn);
+        if (len < 0 || len > 20)
+                return -E2BIG;
+        if (ASN1_STRING_type(sn) == V_ASN1_NEG_INTEGER)
+                p.serial[o++] = '-';
+        for (int k = 0; k < len; k++, o += 2)
+                snprintf(p.serial + o, 3, "%02X", d[k]);
+        if (len == 0)
+                memcpy(p.serial + o, "00", 3);
+        subject = X509_get_subject_name(x);
+        while ((idx = X509_NAME_get_index_by_NID(subject, NID_commonName, idx)) >= 0) {
+                last = idx;
+                p.n_cn++;
+        }
+        if (last >= 0) {
+                _cleanup_(X509_NAME_freep) X509_NAME *one = X509_NAME_new();
+
+                /* name_cn() reads the first CN of a name: give it the last one alone. */
+                if (!one || !X509_NAME_add_entry(one, X509_NAME_get_entry(subject, last), -1, 0))
+                        return -ENOMEM;
+                p.cn = name_cn(one);
+                if (!p.cn)
+                        return -EBADMSG;
+        }
+        *ret = p;
         return 0;
 }
 

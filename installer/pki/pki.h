@@ -74,6 +74,20 @@ void pki_info_done(struct pki_info *i);
 /* The first certificate in PEM. */
 int pki_info_from_pem(const char *pem, size_t size, struct pki_info *ret);
 
+/* Who a client certificate names, as dockerd and `openssl x509 -serial` see it: the
+ * authorization plugin's identity of a caller. */
+struct pki_peer {
+        char *cn;                       /* the LAST subject CN (Go's Subject.CommonName), cleaned
+                                         * and capped as subject_cn; NULL when none */
+        unsigned n_cn;                  /* how many CNs the subject has */
+        char serial[2 * 20 + 2];        /* upper-case hex, two digits a byte, "-" first when
+                                         * negative: what `openssl x509 -noout -serial` prints */
+};
+void pki_peer_done(struct pki_peer *p);
+/* The first certificate in PEM. -EBADMSG when it does not parse, -E2BIG when its serial
+ * is longer than 20 bytes (RFC 5280's limit). */
+int pki_peer_from_pem(const char *pem, size_t size, struct pki_peer *ret);
+
 /* Whole days left until NOT_AFTER at NOW (negative once expired, rounded down). */
 long pki_days_left(const struct pki_info *i, time_t now);
 

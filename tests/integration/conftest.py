@@ -263,6 +263,7 @@ class Dockerd:
         self.client_env = ({"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(self.tls_dir / "checker")}
                            if self.tls_dir else {})
         self.extra_args = []   # more dockerd flags, e.g. ["--config-file", PATH]
+        self.wrapper = []      # a command that execs dockerd, e.g. one that makes mounts first
         self.proc = None
 
     def start(self):
@@ -278,7 +279,7 @@ class Dockerd:
             # 28.x stalls 15 s on a plain TCP listener unless told --tls=false.
             extra = ["--tls=false"] if pinned else []
         self.proc = subprocess.Popen(
-            [str(pinned or "dockerd"), *extra, "--data-root", str(self.data_root),
+            [*self.wrapper, str(pinned or "dockerd"), *extra, "--data-root", str(self.data_root),
              "-H", self.host, "-H", self.unix_host,
              "--pidfile", str(self.run_dir / "docker.pid"),
              "--exec-root", str(self.run_dir / "exec"),

@@ -91,3 +91,18 @@ def test_the_unit_has_no_hardening_directive_left_unasserted():
         if not line or line.startswith("#"):
             continue
         assert line in DIRECTIVES or line.split("=", 1)[0] in unscored, f"{line} is not asserted"
+
+
+# The authorization plugin's unit: the checker's sandbox and no network at all (it
+# serves the socket systemd passes), judged by the same offline analysis.
+AUTHZ_UNIT = ROOT / "units" / "dind-cache-authz.service"
+AUTHZ_CHECKS = [c for checks in DIRECTIVES.values() for c in checks] + [
+    "PrivateNetwork=", "IPAddressDeny=", "RestrictAddressFamilies=~AF_(INET|INET6)"]
+
+
+def test_the_authz_plugin_unit_is_sandboxed_and_has_no_network(tmp_path):
+    p = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--json=short", str(AUTHZ_UNIT)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.stdout, p.stderr
+    got = {c["name"]: c["set"] is True for c in json.loads(p.stdout)}
+    assert not [c for c in AUTHZ_CHECKS if not got.get(c)]

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "authz/revoked.h"
+#include "base/text.h"
+#include "base/util.h"
+
+int revoked_init(struct revoked *r, const char *path) {
+        *r = (struct revoked) { .path = path ? strdup(path) : NULL };
+        return !path || r->path ? 0 : -ENOMEM;
+}
+
+static void clear_list(struct revoked *r) {
+        strv_free(r->serials);
+        r->serials = NULL;
+        r->n = 0;
+        r->n_bad = 0;
+}
+
+void revoked_done(struct revoked *r) {
+        clear_list(r);
+        free(r->path);
+        *r = (struct revoked) {};
+}
+
+int revoked_normalize_serial(const char *serial, char *buf, size_t size) {
+        const char *p = serial;
+        bool neg = false;
+        size_t n, o = 0;
+
+        if (!serial || size < 48)
+                return -EINVAL;
+        if (*p == '-') {
+                neg = true;
+                p++;
+        }
+        n = strspn(p, "0123456789abcdefABCDEF");
+        if (n == 0 || n > 40 || p[n] != '\0')
+                return -EINVAL;
+        while (n > 1 && *p == '0') {
+                p++;
+                n--;
+        }
+        if (neg && !(n == 1 && *p == '0'))
+                buf[o++] = '-';
+        for (size_t i = 0; i < n; i++)
+                buf[o++] = (char) toupper((unsigned char) p[i]);
+        buf[o] = '\0';
+        return 0;
+}
+
+int revoked_parse(struct revoked *r, const char *text, size_t size) {
+        char **list = NULL;
+        size_t n = 0, bad = 0;
+
+        for (const char *line = text; line < text + size;) {
+                const char *end = memchr(line, '\n', (size_t) (text + size - line)) ?: text + size;
+                size_t field = strcspn(line, "\t\n");
+                char serial[64], norm[48];
+
+                if (field > (size_t) (end - line))
+                        field = (size_t) (end - line);
+                if (field == 0 && end == line) {
+                        /* an empty line */
+                } else if (field >= sizeof(serial)) {
+                        bad++;
+                } else {
+                        memcpy(serial, line, field);
+                        serial[field] = '\0';
+                        if (revoked_normalize_serial(serial, norm, sizeof(norm)) < 0)
+                                bad++;
+                        else if (!strv_contains(list, norm)) {
+                                if (strv_extend(&list, norm) < 0) {
+                                        strv_free(list);
+                                        return -ENOMEM;
+                                }
+                                n++;
+                        }
+                }
+                line = end + 1;
+        }
+        clear_list(r);
+        r->serials = list;
+        r->n = n;
+        r->n_bad = bad;
+        return 0;
+}
+
+int revoked_refresh(struct revoked *r) {
+        _cleanup_free_ char *data = NULL;
+        struct stat st;
+        size_t size;
+        int q;
+
+        if (!r->path)
+                return 0;
+        if (stat(r->path, &st) < 0) {
+                if (errno != ENOENT)
+                        goto fail;
+                if (r->known && !r->present)
+                        return 0;
+                clear_list(r);
+                r->known = true;
+                r->present = false;
+                return 1;
+        }
+        if (r->known && r->present && st.st_ino == r->ino && st.st_size == r->size &&
+            st.st_mtim.tv_sec == r->mtime.tv_sec && st.st_mtim.tv_nsec == r->mtime.tv_nsec)
+                return 0;
+        q = read_file_full(r->path, REVOKED_MAX_SIZE, &data, &size);
+        if (q < 0) {
+                errno = -q;
+                goto fail;
+        }
+        q = revoked_parse(r, data, size);
+        if (q < 0)
+                return q;
+        r->known = r->present = true;
+        r->ino = st.st_ino;
+        r->size = st.st_size;
+        r->mtime = st.st_mtim;
+        return 1;
+fail:
+        q = -errno;
+        clear_list(r);
+        r->known = false;
+        return q;
+}
+
+bool revoked_contains(const struct revoked *r, const char *serial) {
+        char norm[48];
+
+        if (revoked_normalize_serial(serial, norm, sizeof(norm)) < 0)
+                return false;
+        return strv_contains(r->serials, norm);
+}
+
+int revoked_add(const char *path, const char *serial, const char *cn, time_t when) {
+        _cleanup_free_ char *old = NULL, *text = NULL, *upper = NULL;
+        struct revoked cur = {};
+        char norm[48];
+        size_t size = 0;
+        int q;
+
+        if (revoked_normalize_serial(serial, norm, sizeof(norm)) < 0 || (cn && (strchr(cn, '\t') ||
+                                                                                   text_setting_problem(cn))))
+                return -EINVAL;
+        /* Written as `openssl x509 -serial` prints it: upper case, the zeros kept. */
+        upper = strdup(serial);
+        if (!upper)
+                return -ENOMEM;
+        for (char *p = upper; *p; p++)
+                *p = (char) toupper((unsigned char) *p);
+        q = read_file_full(path, REVOKED_MAX_SIZE, &old, &size);
+        if (q < 0 && q != -ENOENT)
+                return q;
+        q = revoked_parse(&cur, old ?: "", old ? size : 0);
+        if (q < 0)
+                return q;
+        q = revoked_contains(&cur, norm);
+        strv_free(cur.serials);
+        if (q)
+                return 0;
+        text = strdup_printf("%.*s%s%s\t%s\t%" PRIdMAX "\n", (int) size, old ?: "",
+                             size > 0 && old[size - 1] != '\n' ? "\n" : "", upper, cn ?: "", (intmax_t) when);
+        if (!text)
+                return -ENOMEM;
+        q = write_file_atomic(path, text, strlen(text), 0644);
+        return q < 0 ? q : 1;
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/* The deny list: written by revoke, read again by the plugin as soon as it changes. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+
+#include "authz/revoked.h"
+#include "base/util.h"
+
+static void serials_compare_as_numbers(void **state) {
+        char buf[48];
+
+        assert_int_equal(revoked_normalize_serial("00ab12", buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "AB12");
+        assert_int_equal(revoked_normalize_serial("0", buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "0");
+        assert_int_equal(revoked_normalize_serial("-01", buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "-1");
+        assert_int_equal(revoked_normalize_serial("", buf, sizeof(buf)), -EINVAL);
+        assert_int_equal(revoked_normalize_serial("0x12", buf, sizeof(buf)), -EINVAL);
+        assert_int_equal(revoked_normalize_serial("12 ", buf, sizeof(buf)), -EINVAL);
+        assert_int_equal(revoked_normalize_serial("11111111112222222222333333333344444444445", buf, sizeof(buf)),
+                         -EINVAL);
+}
+
+static void lines_that_hold_no_serial_are_skipped(void **state) {
+        struct revoked r = {};
+        const char text[] = "0A1B\talpha\t1700000000\n\nnot-hex\tx\t1\n\tempty\t1\n00a1b\tagain\t2\nFF";
+
+        assert_int_equal(revoked_init(&r, NULL), 0);
+        assert_int_equal(revoked_parse(&r, text, strlen(text)), 0);
+        assert_int_equal(r.n, 2);
+        assert_int_equal(r.n_bad, 2);
+        assert_true(revoked_contains(&r, "a1b"));
+        assert_true(revoked_contains(&r, "00FF"));
+        assert_false(revoked_contains(&r, "A1C"));
+        revoked_done(&r);
+}
+
+static void a_revocation_is_seen_at_the_next_refresh(void **state) {
+        char dir[] = "/tmp/test-revoked-XXXXXX";
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        struct revoked r = {};
+        struct stat st;
+        size_t size;
+
+        assert_non_null(mkdtemp(dir));
+        path = strdup_printf("%s/revoked", dir);
+        assert_int_equal(revoked_init(&r, path), 0);
+        assert_int_equal(revoked_refresh(&r), 1); /* missing: empty */
+        assert_int_equal(revoked_refresh(&r), 0);
+        assert_false(revoked_contains(&r, "0A"));
+        assert_int_equal(revoked_add(path, "0a", "alpha", 1700000000), 1);
+        assert_int_equal(revoked_add(path, "A", "alpha", 1700000001), 0); /* the same number */
+        assert_int_equal(revoked_refresh(&r), 1);
+        assert_true(revoked_contains(&r, "0A"));
+        assert_int_equal(revoked_refresh(&r), 0);
+        assert_int_equal(revoked_add(path, "BEEF", "beta", 1700000002), 1);
+        assert_int_equal(revoked_refresh(&r), 1);
+        assert_true(revoked_contains(&r, "beef"));
+        assert_int_equal(read_file_full(path, 1 << 20, &text, &size), 0);
+        assert_string_equal(text, "0A\talpha\t1700000000\nBEEF\tbeta\t1700000002\n");
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0644);
+        assert_int_equal(revoked_add(path, "zz", "x", 1), -EINVAL);
+        assert_int_equal(revoked_add(path, "01", "a\tb", 1), -EINVAL);
+        /* Unreadable: an error, and an empty list the caller must not trust. */
+        unlink(path);
+        assert_int_equal(mkdir(path, 0700), 0);
+        assert_true(revoked_refresh(&r) < 0);
+        assert_int_equal(r.n, 0);
+        rmdir(path);
+        revoked_done(&r);
+        rmdir(dir);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(serials_compare_as_numbers),
+                cmocka_unit_test(lines_that_hold_no_serial_are_skipped),
+                cmocka_unit_test(a_revocation_is_seen_at_the_next_refresh),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
