@@ -193,6 +193,8 @@ def test_unscored_hardening_directives_are_in_force(node):
     """The sandbox directives systemd-analyze security does not score (the others:
     test_unit_hardening.py), each as the loaded unit has it."""
     want = {"PrivateIPC": "yes", "AmbientCapabilities": "", "SystemCallErrorNumber": "1",
+            # Its state (the build cache's reuse counter), beside the pruner's.
+            "StateDirectory": "dind-cache", "StateDirectoryMode": "0755",
             "ReadWritePaths": f"-{DATA_DIR} -/var/lib/prometheus/node-exporter",
             # The private keys the checker has no use for (the CA's, the daemon's, the jobs').
             "InaccessiblePaths": "-/etc/dind-cache/pki/ca/key.pem -/etc/dind-cache/pki/server/key.pem "
