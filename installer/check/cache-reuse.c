@@ -211,7 +211,17 @@ static void sizes(const struct docker_build_cache *bc, int64_t now, struct cache
         }
 }
 
-/* The CACHE_TOP_N steps of the highest tally, best first (ties: the earlier record). */
+/* Whether step I goes before step J in the top list: the higher tally, then by
+ * description (the daemon lists records in no fixed order). */
+static bool before(const struct walk *w, size_t i, size_t j) {
+        const char *a = w->bc->items[i].description ?: "", *b = w->bc->items[j].description ?: "";
+
+        if (w->tally[i] != w->tally[j])
+                return w->tally[i] > w->tally[j];
+        return strcmp(a, b) < 0;
+}
+
+/* The CACHE_TOP_N steps of the highest tally, best first. */
 static int top(const struct walk *w, struct cache_summary *s) {
         size_t best[CACHE_TOP_N], n = 0;
 
@@ -220,7 +230,7 @@ static int top(const struct walk *w, struct cache_summary *s) {
 
                 if (w->tally[i] == 0 || !is_step(&w->bc->items[i]))
                         continue;
-                for (k = n; k > 0 && w->tally[best[k - 1]] < w->tally[i]; k--)
+                for (k = n; k > 0 && before(w, i, best[k - 1]); k--)
                         if (k < CACHE_TOP_N)
                                 best[k] = best[k - 1];
                 if (k < CACHE_TOP_N) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/json-util.h"
@@ -8,7 +9,12 @@
 
 void cache_state_done(struct cache_state *s) {
         cache_summary_done(&s->summary);
-        free(s->history);
+        free(s->reuses.points);
+        for (size_t i = 0; i < s->n_tenants; i++) {
+                free(s->tenants[i].name);
+                free(s->tenants[i].builds.points);
+        }
+        free(s->tenants);
         *s = (struct cache_state) {};
 }
 
@@ -18,23 +24,48 @@ static uint64_t get_u64(const json_t *o, const char *key) {
         return v > 0 ? (uint64_t) v : 0;
 }
 
-static int parse_history(const json_t *list, struct cache_state *s) {
+static int parse_points(const json_t *list, struct cache_series *s) {
         json_t *p;
         size_t idx, n = json_array_size(list);
 
         if (n > CACHE_HISTORY_MAX)
                 n = CACHE_HISTORY_MAX;
-        s->history = calloc(n + 1, sizeof(*s->history));
-        if (!s->history)
+        s->points = calloc(n + 1, sizeof(*s->points));
+        if (!s->points)
                 return -ENOMEM;
         json_array_foreach(list, idx, p) {
                 json_int_t t = json_integer_value(json_array_get(p, 0)), v = json_integer_value(json_array_get(p, 1));
 
-                if (s->n_history >= n)
+                if (s->n >= n)
                         break;
-                if (t <= 0 || v < 0 || (s->n_history > 0 && t < s->history[s->n_history - 1].time))
+                if (t <= 0 || v < 0 || (s->n > 0 && t < s->points[s->n - 1].time))
                         continue;
-                s->history[s->n_history++] = (struct cache_point) { .time = t, .total = (uint64_t) v };
+                s->points[s->n++] = (struct cache_point) { .time = t, .total = (uint64_t) v };
+        }
+        return 0;
+}
+
+/* "tenants": {"NAME": [TOTAL, [[TIME, TOTAL], ...]], ...} */
+static int parse_tenants(const json_t *o, struct cache_state *s) {
+        const char *name;
+        json_t *v;
+
+        s->tenants = calloc(json_object_size(o) + 1, sizeof(*s->tenants));
+        if (!s->tenants)
+                return -ENOMEM;
+        json_object_foreach((json_t *) o, name, v) {
+                struct cache_tenant *t = &s->tenants[s->n_tenants];
+                json_int_t total = json_integer_value(json_array_get(v, 0));
+
+                if (s->n_tenants >= CACHE_TENANTS_MAX || total < 0)
+                        continue;
+                t->name = text_sanitize_line(name, CACHE_TENANT_MAX_NAME);
+                if (!t->name)
+                        return -ENOMEM;
+                s->n_tenants++;
+                t->builds.total = (uint64_t) total;
+                if (parse_points(json_array_get(v, 1), &t->builds) < 0)
+                        return -ENOMEM;
         }
         return 0;
 }
@@ -76,10 +107,12 @@ int cache_state_parse(const char *text, size_t size, struct cache_state *ret) {
         s.images_known = json_is_integer(json_object_get(doc, "images"));
         s.images = get_u64(doc, "images");
         s.image_bytes = get_u64(doc, "image_bytes");
-        s.reuses_total = get_u64(doc, "reuses_total");
-        r = parse_history(json_object_get(doc, "history"), &s);
+        s.reuses.total = get_u64(doc, "reuses_total");
+        r = parse_points(json_object_get(doc, "history"), &s.reuses);
         if (r >= 0)
                 r = parse_top(json_object_get(doc, "top"), &s.summary);
+        if (r >= 0)
+                r = parse_tenants(json_object_get(doc, "tenants"), &s);
         if (r < 0) {
                 cache_state_done(&s);
                 return r;
@@ -92,14 +125,26 @@ static int set_u64(json_t *o, const char *key, uint64_t v) {
         return json_object_set_new(o, key, json_integer((json_int_t) (v > INT64_MAX ? INT64_MAX : v))) < 0 ? -ENOMEM : 0;
 }
 
-static json_t *history_json(const struct cache_state *s) {
+static json_t *points_json(const struct cache_series *s) {
         _cleanup_json_ json_t *a = json_array();
 
-        for (size_t i = 0; a && i < s->n_history; i++)
-                if (json_array_append_new(a, json_pack("[I, I]", (json_int_t) s->history[i].time,
-                                                       (json_int_t) s->history[i].total)) < 0)
+        for (size_t i = 0; a && i < s->n; i++)
+                if (json_array_append_new(a, json_pack("[I, I]", (json_int_t) s->points[i].time,
+                                                       (json_int_t) s->points[i].total)) < 0)
                         return NULL;
         return TAKE_PTR(a);
+}
+
+static json_t *tenants_json(const struct cache_state *s) {
+        _cleanup_json_ json_t *o = json_object();
+
+        for (size_t i = 0; o && i < s->n_tenants; i++) {
+                const struct cache_tenant *t = &s->tenants[i];
+                if (json_object_set_new(o, t->name, json_pack("[I, o]", (json_int_t) t->builds.total,
+                                                              points_json(&t->builds))) < 0)
+                        return NULL;
+        }
+        return TAKE_PTR(o);
 }
 
 static json_t *top_json(const struct cache_summary *sum) {
@@ -118,8 +163,8 @@ int cache_state_format(const struct cache_state *s, char **ret) {
 
         if (!doc || set_u64(doc, "version", 1) < 0 ||
             json_object_set_new(doc, "read_at", json_integer(s->read_at)) < 0 ||
-            set_u64(doc, "body_size", s->body_size) < 0 || set_u64(doc, "reuses_total", s->reuses_total) < 0 ||
-            json_object_set_new(doc, "history", history_json(s)) < 0)
+            set_u64(doc, "body_size", s->body_size) < 0 || set_u64(doc, "reuses_total", s->reuses.total) < 0 ||
+            json_object_set_new(doc, "history", points_json(&s->reuses)) < 0)
                 return -ENOMEM;
         if (s->known &&
             (set_u64(doc, "records", s->summary.records) < 0 || set_u64(doc, "bytes", s->summary.bytes) < 0 ||
@@ -128,6 +173,8 @@ int cache_state_format(const struct cache_state *s, char **ret) {
              json_object_set_new(doc, "top", top_json(&s->summary)) < 0))
                 return -ENOMEM;
         if (s->images_known && (set_u64(doc, "images", s->images) < 0 || set_u64(doc, "image_bytes", s->image_bytes) < 0))
+                return -ENOMEM;
+        if (s->n_tenants > 0 && json_object_set_new(doc, "tenants", tenants_json(s)) < 0)
                 return -ENOMEM;
         text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (!text)
@@ -178,36 +225,88 @@ int cache_state_save(const char *dir, const struct cache_state *s) {
         return r < 0 ? r : save(dir, CACHE_STATE_FILE, text);
 }
 
-int cache_state_add_reuses(struct cache_state *s, uint64_t reuses, int64_t now) {
-        if (__builtin_add_overflow(s->reuses_total, reuses, &s->reuses_total))
-                s->reuses_total = UINT64_MAX;
-        if (s->n_history == 0 || s->history[s->n_history - 1].total != s->reuses_total) {
-                struct cache_point *grown = reallocarray(s->history, s->n_history + 1, sizeof(*grown));
+int cache_series_set(struct cache_series *s, uint64_t total, int64_t now) {
+        size_t drop = 0;
+
+        s->total = total;
+        if (s->n == 0 || s->points[s->n - 1].total != total) {
+                struct cache_point *grown = reallocarray(s->points, s->n + 1, sizeof(*grown));
                 if (!grown)
                         return -ENOMEM;
-                s->history = grown;
-                s->history[s->n_history++] = (struct cache_point) { .time = now, .total = s->reuses_total };
+                s->points = grown;
+                s->points[s->n++] = (struct cache_point) { .time = now, .total = total };
         }
         /* Keep one point at or before a day ago, and none older. */
-        size_t drop = 0;
-        while (s->n_history - drop >= 2 &&
-               (s->history[drop + 1].time <= now - CACHE_HISTORY_AGE || s->n_history - drop > CACHE_HISTORY_MAX))
+        while (s->n - drop >= 2 &&
+               (s->points[drop + 1].time <= now - CACHE_HISTORY_AGE || s->n - drop > CACHE_HISTORY_MAX))
                 drop++;
-        memmove(s->history, s->history + drop, (s->n_history - drop) * sizeof(*s->history));
-        s->n_history -= drop;
+        memmove(s->points, s->points + drop, (s->n - drop) * sizeof(*s->points));
+        s->n -= drop;
         return 0;
 }
 
-uint64_t cache_state_reuses_since(const struct cache_state *s, int64_t since, int64_t *ret_from) {
+uint64_t cache_series_since(const struct cache_series *s, int64_t since, int64_t *ret_from) {
         const struct cache_point *at = NULL;
 
-        for (size_t i = 0; i < s->n_history && s->history[i].time <= since; i++)
-                at = &s->history[i];
-        if (!at && s->n_history > 0)
-                at = &s->history[0];
+        for (size_t i = 0; i < s->n && s->points[i].time <= since; i++)
+                at = &s->points[i];
+        if (!at && s->n > 0)
+                at = &s->points[0];
         if (ret_from)
                 *ret_from = at && at->time > since ? at->time : since;
-        return at && s->reuses_total >= at->total ? s->reuses_total - at->total : 0;
+        return at && s->total >= at->total ? s->total - at->total : 0;
+}
+
+int cache_state_add_reuses(struct cache_state *s, uint64_t reuses, int64_t now) {
+        uint64_t total;
+
+        if (__builtin_add_overflow(s->reuses.total, reuses, &total))
+                total = UINT64_MAX;
+        return cache_series_set(&s->reuses, total, now);
+}
+
+int cache_state_note_tenant(struct cache_state *s, const char *name, uint64_t builds, int64_t now) {
+        _cleanup_free_ char *clean = text_sanitize_line(name, CACHE_TENANT_MAX_NAME);
+        struct cache_tenant *grown;
+
+        if (!clean)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n_tenants; i++)
+                if (streq(s->tenants[i].name, clean))
+                        return cache_series_set(&s->tenants[i].builds, builds, now);
+        if (s->n_tenants >= CACHE_TENANTS_MAX)
+                return 0;
+        grown = reallocarray(s->tenants, s->n_tenants + 1, sizeof(*grown));
+        if (!grown)
+                return -ENOMEM;
+        s->tenants = grown;
+        s->tenants[s->n_tenants] = (struct cache_tenant) { .name = TAKE_PTR(clean) };
+        return cache_series_set(&s->tenants[s->n_tenants++].builds, builds, now);
+}
+
+int cache_state_note_authz_counters(struct cache_state *s, const char *text, int64_t now) {
+        _cleanup_free_ char *copy = strdup(text);
+        char *line, *save = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *f[4], *field_save = NULL, *end;
+                size_t n = 0;
+                unsigned long long builds;
+
+                for (char *p = strtok_r(line, "\t", &field_save); p && n < 4; p = strtok_r(NULL, "\t", &field_save))
+                        f[n++] = p;
+                if (n < 4 || f[0][0] == '\0')
+                        continue;
+                errno = 0;
+                builds = strtoull(f[3], &end, 10);
+                if (errno || *end || end == f[3] || f[3][0] == '-')
+                        continue;
+                if (cache_state_note_tenant(s, f[0], builds, now) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
 }
 
 int cache_counts_parse(const char *text, size_t size, struct cache_counts *ret) {

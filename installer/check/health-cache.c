@@ -68,6 +68,18 @@ static void load_state(const struct node_settings *s, struct cache_run *cr) {
         cr->state_usable = true;
 }
 
+/* The authorization plugin's build counts per tenant, when it keeps them beside us. */
+static void note_tenants(const struct node_settings *s, struct cache_run *cr, int64_t now) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        size_t size;
+
+        if (!cr->state_usable || !(path = strdup_printf("%s/%s", s->state_dir, CACHE_AUTHZ_COUNTERS)))
+                return;
+        if (read_file_full(path, CACHE_STATE_MAX_SIZE, &text, &size) < 0)
+                return;  /* no plugin here, or nothing it could tell */
+        (void) cache_state_note_authz_counters(&cr->state, text, now);
+}
+
 /* Accounts BC into the state: the new figures, and the reuses since the kept counts
  * (none when those could not be read: better miss some than count some twice). The
  * counts are written before the total grows, for the same reason. */
@@ -147,7 +159,7 @@ static void fill_figures(const struct cache_run *cr, struct health_figures *fig)
         }
         if (cr->state_usable) {
                 fig->reuses_known = true;
-                fig->cache_reuses_total = st->reuses_total;
+                fig->cache_reuses_total = st->reuses.total;
         }
 }
 
@@ -220,6 +232,7 @@ int health_check_cache(struct docker_client *c, const struct node_settings *s, c
         if (r != 0)
                 return r < 0 ? r : 0;
         load_state(s, &cr);
+        note_tenants(s, &cr, (int64_t) time(NULL));
         r = read_images(c, s, deadline, fig, images_why, sizeof(images_why));
         if (r < 0)
                 return r;
@@ -245,7 +258,7 @@ int health_check_cache(struct docker_client *c, const struct node_settings *s, c
                 cr.state.images = fig->images;
                 cr.state.image_bytes = fig->image_bytes;
         }
-        if (cr.read && cr.state_usable) {
+        if (cr.state_usable) {
                 r = cache_state_save(s->state_dir, &cr.state);
                 if (r == -ENOMEM)
                         return r;

@@ -106,6 +106,23 @@ def test_reuses_grow_by_the_cached_steps_the_builds_printed_across_a_prune(node)
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0 and not (p.stdout + p.stderr).strip(), p.stdout + p.stderr
 
+    # status reads it back for people: the steps most often CACHED first.
+    st = run_tool("status", "--state-dir", node.tmp / "state", "--data-dir", node.mnt, "--kubeconfig",
+                  node.tmp / "none")
+    assert re.search(rf"^Reuses: .* {cached} in all$", st.stdout, re.M), st.stdout
+    steps = [line.split(None, 1) for line in st.stdout.split("Most reused steps:\n", 1)[1].splitlines()[:5]]
+    # The build after the COPY changed had the three steps before it CACHED, and
+    # the fully cached one all five; a long step is cut for the terminal.
+    assert [n for n, _ in steps] == ["2", "2", "2", "1", "1"], steps
+    assert "RUN echo deps > /deps && /bin/busybox dd if=/dev/zero of=..." in [d for _, d in steps[:3]]
+    assert "WORKDIR /app" in [d for _, d in steps[:3]]
+    assert sorted(d for _, d in steps[3:]) == ["COPY app.txt /app/app.txt", "RUN cat /app/app.txt > /app/built"]
+    doc = json.loads(run_tool("status", "--json", "--state-dir", node.tmp / "state", "--kubeconfig",
+                              node.tmp / "none").stdout)
+    assert doc["cache"]["reuses_total"] == cached
+    assert doc["cache"]["records"] == second["cache"]["build_cache_records"]
+    assert doc["cache"]["top"][0]["reuses"] == 2
+
     # Evict every record: the counter keeps what they counted.
     sh("docker", "builder", "prune", "-af", env=dict(os.environ, DOCKER_HOST=node.unix_host))
     third = check(node)
