@@ -109,6 +109,7 @@ struct walk {
         const struct docker_build_cache *bc;
         size_t *by_id;              /* indices into bc->items, sorted by id */
         uint32_t *seen;             /* the walk that last visited each record */
+        bool *duplicate;            /* an id an earlier record has (a hostile daemon's) */
         uint64_t *tally;            /* each step's reuses by the counts now */
         size_t *queue;
         uint32_t walk_id;
@@ -117,24 +118,25 @@ struct walk {
 
 static const struct docker_build_cache *sort_bc;
 
+/* By id, then by place in the list: the first of records that share an id sorts first. */
 static int index_cmp(const void *a, const void *b) {
-        return strcmp(sort_bc->items[*(const size_t *) a].id, sort_bc->items[*(const size_t *) b].id);
+        size_t i = *(const size_t *) a, j = *(const size_t *) b;
+        int c = strcmp(sort_bc->items[i].id, sort_bc->items[j].id);
+        return c ? c : i < j ? -1 : i > j;
 }
 
 static size_t find(const struct walk *w, const char *id) {
         size_t lo = 0, hi = w->bc->n;
 
+        /* The first record of that id. */
         while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
-                int c = strcmp(w->bc->items[w->by_id[mid]].id, id);
-                if (c == 0)
-                        return w->by_id[mid];
-                if (c < 0)
+                if (strcmp(w->bc->items[w->by_id[mid]].id, id) < 0)
                         lo = mid + 1;
                 else
                         hi = mid;
         }
-        return SIZE_MAX;
+        return lo < w->bc->n && streq(w->bc->items[w->by_id[lo]].id, id) ? w->by_id[lo] : SIZE_MAX;
 }
 
 static int walk_init(struct walk *w, const struct docker_build_cache *bc) {
@@ -144,14 +146,17 @@ static int walk_init(struct walk *w, const struct docker_build_cache *bc) {
         w->by_id = calloc(n, sizeof(*w->by_id));
         w->seen = calloc(n, sizeof(*w->seen));
         w->tally = calloc(n, sizeof(*w->tally));
+        w->duplicate = calloc(n, sizeof(*w->duplicate));
         w->queue = calloc(CACHE_WALK_MAX, sizeof(*w->queue));
-        if (!w->by_id || !w->seen || !w->tally || !w->queue)
+        if (!w->by_id || !w->seen || !w->tally || !w->duplicate || !w->queue)
                 return -ENOMEM;
         for (size_t i = 0; i < bc->n; i++)
                 w->by_id[i] = i;
         sort_bc = bc;
         qsort(w->by_id, bc->n, sizeof(*w->by_id), index_cmp);
         sort_bc = NULL;
+        for (size_t k = 1; k < bc->n; k++)
+                w->duplicate[w->by_id[k]] = streq(bc->items[w->by_id[k]].id, bc->items[w->by_id[k - 1]].id);
         return 0;
 }
 
@@ -159,6 +164,7 @@ static void walk_done(struct walk *w) {
         free(w->by_id);
         free(w->seen);
         free(w->tally);
+        free(w->duplicate);
         free(w->queue);
 }
 
@@ -259,7 +265,7 @@ static int count_reuses(struct walk *w, const struct cache_counts *prev, struct 
                 const struct docker_cache_record *rec = &w->bc->items[i];
                 uint64_t before, delta, length;
 
-                if (!is_regular(rec) || rec->usage_count <= 1)
+                if (!is_regular(rec) || rec->usage_count <= 1 || w->duplicate[i])
                         continue;
                 before = cache_counts_get(prev, rec->id);
                 /* Kept higher than now: an id used again for a new record. */

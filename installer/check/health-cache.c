@@ -5,9 +5,10 @@
  *
  * Cost: the image list every run; the build cache every run while its answer is at
  * most CACHE_READ_EVERY_RUN_MAX bytes, else once per CACHE_READ_PERIOD for each such
- * slice of it (10,000 records, 3.6 MiB: every 75 minutes), the figures of the last
- * read standing in between (their time is in the metrics). The answer costs the
- * checker about 20 ms of CPU per MiB to parse, and the daemon more to make. */
+ * slice of it (10,000 records, 3.1 MiB: every 65 minutes), the figures of the last
+ * read standing in between (their time is in the metrics). A full read of 10,000
+ * records costs the checker about 4 times a run without them (tests/bench/
+ * cache-cost.sh), and the daemon more to make the answer. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>

@@ -9,6 +9,10 @@
  *   daemons compute every image's, container's and volume's size for /system/df, so
  *   they are not asked at all: -EOPNOTSUPP), in API version min(the daemon's, 1.51),
  *   the record list whose fields are read here (1.52 reshaped the answer).
+ * - The answer is read by a scanner that keeps only the fields below and builds no
+ *   tree (10,000 records: 3 MiB, about 30 ms of CPU here where jansson's tree took
+ *   130 ms); it refuses what JSON refuses, nesting past 64 levels, and a kept string
+ *   that is not UTF-8.
  * - The answer is capped (DOCKER_CACHE_MAX_BODY bytes, DOCKER_CACHE_MAX_RECORDS records
  *   kept, DOCKER_CACHE_MAX_PARENTS parents each) and every string kept is cleaned
  *   (text_sanitize_line: control characters read as '?', cut on a UTF-8 boundary): an

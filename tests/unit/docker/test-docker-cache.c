@@ -13,6 +13,9 @@
 
 #include "docker/docker-cache.h"
 
+/* A literal body, NUL bytes and all. */
+#define PARSE(lit) docker_build_cache_parse((lit), sizeof(lit) - 1, &bc)
+
 static const char df[] =
         "{\"LayersSize\":0,\"Images\":null,\"Containers\":null,\"Volumes\":null,\"BuildCache\":["
         "{\"ID\":\"uuqs\",\"Type\":\"source.local\",\"Description\":\"local source for context\","
@@ -53,10 +56,10 @@ static void test_records_are_read_with_every_parents_spelling(void **state) {
 static void test_answers_that_are_not_the_api_are_refused(void **state) {
         struct docker_build_cache bc = {};
 
-        assert_int_equal(docker_build_cache_parse("[]", 2, &bc), -EBADMSG);
-        assert_int_equal(docker_build_cache_parse("{\"BuildCache\":{}}", 17, &bc), -EBADMSG);
-        assert_int_equal(docker_build_cache_parse("{\"BuildCache\":[", 15, &bc), -EBADMSG);
-        assert_int_equal(docker_build_cache_parse("{\"BuildCache\":null}", 19, &bc), 0);
+        assert_int_equal(PARSE("[]"), -EBADMSG);
+        assert_int_equal(PARSE("{\"BuildCache\":{}}"), -EBADMSG);
+        assert_int_equal(PARSE("{\"BuildCache\":["), -EBADMSG);
+        assert_int_equal(PARSE("{\"BuildCache\":null}"), 0);
         assert_int_equal(bc.n, 0);
         docker_build_cache_done(&bc);
 }
@@ -76,6 +79,41 @@ static void test_long_strings_and_many_parents_are_capped(void **state) {
         docker_build_cache_done(&bc);
 }
 
+static void test_escapes_are_decoded_and_what_is_kept_must_be_utf8(void **state) {
+        const char *ok = "{\"Other\":{\"a\":[1,2.5e3,-0.1,true,false,null,{\"x\":\"\\\"\"}]},"
+                         "\"BuildCache\":[{\"ID\":\"a\\u00e9\\ud83d\\ude00\\ud800x\\u0000\",\"Size\":5,"
+                         "\"Size\":7,\"Descr\\u0069ption\":\"not read: an escaped key\","
+                         "\"Description\":\"tab\\there\\/\"}]} \n";
+        struct docker_build_cache bc = {};
+        char deep[300] = "{\"BuildCache\":[{\"x\":";
+
+        assert_int_equal(docker_build_cache_parse(ok, strlen(ok), &bc), 0);
+        assert_int_equal(bc.n, 1);
+        assert_string_equal(bc.items[0].id, "a\xc3\xa9\xf0\x9f\x98\x80?x?");  /* a lone surrogate, a NUL: '?' */
+        assert_int_equal(bc.items[0].size, 7);                                   /* the last of a duplicate */
+        assert_string_equal(bc.items[0].description, "tab?here/");
+        docker_build_cache_done(&bc);
+
+        /* A string kept must be UTF-8; one skipped is only scanned. */
+        assert_int_equal(PARSE("{\"BuildCache\":[{\"ID\":\"\xff\"}]}"), -EBADMSG);
+        assert_int_equal(PARSE("{\"X\":\"\xff\",\"BuildCache\":[]}"), 0);
+        docker_build_cache_done(&bc);
+        /* What JSON refuses is refused: raw control characters, bad escapes, trailing
+         * text, nesting past the cap. */
+        assert_int_equal(PARSE("{\"X\":\"a\nb\"}"), -EBADMSG);
+        assert_int_equal(PARSE("{\"X\":\"\\q\"}"), -EBADMSG);
+        assert_int_equal(PARSE("{\"X\":\"\\u12\"}"), -EBADMSG);
+        assert_int_equal(PARSE("{} x"), -EBADMSG);
+        assert_int_equal(PARSE("{\"X\":tru}"), -EBADMSG);
+        assert_int_equal(PARSE("{\"X\":1,}"), -EBADMSG);
+        for (int i = 0; i < 70; i++)
+                strcat(deep, "[");
+        assert_int_equal(docker_build_cache_parse(deep, strlen(deep), &bc), -EBADMSG);
+        /* A NUL byte is no JSON, wherever it is. */
+        assert_int_equal(PARSE("{\"X\":1\0}"), -EBADMSG);
+        assert_int_equal(PARSE("{\"X\":\"\0\"}"), -EBADMSG);
+}
+
 static void test_image_totals_add_up_the_list(void **state) {
         const char *list = "[{\"Id\":\"sha256:a\",\"Size\":100},{\"Id\":\"sha256:b\",\"Size\":50},"
                            "{\"Id\":\"sha256:c\",\"Size\":-1},3]";
@@ -92,6 +130,7 @@ int main(void) {
                 cmocka_unit_test(test_records_are_read_with_every_parents_spelling),
                 cmocka_unit_test(test_answers_that_are_not_the_api_are_refused),
                 cmocka_unit_test(test_long_strings_and_many_parents_are_capped),
+                cmocka_unit_test(test_escapes_are_decoded_and_what_is_kept_must_be_utf8),
                 cmocka_unit_test(test_image_totals_add_up_the_list),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
