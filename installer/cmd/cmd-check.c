@@ -49,7 +49,9 @@ static void usage(void) {
                "  DIND_CACHE_TEXTFILE_DIR   where to write dind_cache.prom for node_exporter\n"
                "                            (default %s if it exists; empty: none)\n"
                "  DIND_CACHE_INSTANCE       the cache instance's name, in every journal entry\n"
-               "                            (DIND_INSTANCE=) and the metrics (dind_instance)\n",
+               "                            (DIND_INSTANCE=) and the metrics (dind_instance)\n"
+               "  STATE_DIRECTORY           where to keep the build cache's reuse counter (the\n"
+               "                            unit's StateDirectory=; unset: none kept)\n",
                SETTINGS_DEFAULT_DATA_DIR, METRICS_DEFAULT_DIR);
 }
 
