@@ -149,3 +149,19 @@ def test_without_a_state_directory_the_counter_is_left_out(node):
     s = samples(node)
     assert "dind_cache_build_cache_reuses_total" not in s and "dind_cache_build_cache_records" in s
     assert os.listdir(node.tmp / "state") == []
+
+
+def test_a_daemon_older_than_api_1_42_is_not_asked_for_its_build_cache(loops, dockerd_factory, tmp_path):
+    """20.10 (API 1.41) has no /system/df?type=: asked, it would size every image,
+    container and volume on each run. The images are still counted."""
+    _, mnt = loops.mounted("xfs", size="512M")
+    daemon = dockerd_factory(mnt, which="system")
+    (tmp_path / "state").mkdir()
+    p = run_tool("check", "--no-journal", "--json", env={
+        "DOCKER_HOST": daemon.unix_host, "DIND_CACHE_DATA_DIR": str(mnt), "STATE_DIRECTORY": str(tmp_path / "state"),
+        "DIND_CACHE_TEXTFILE_DIR": ""}, timeout=120)
+    doc = json.loads(p.stdout)
+    result = next(c for c in doc["checks"] if c["name"] == "build_cache")
+    assert result["state"] == "SKIP", result
+    assert "API 1.41 is older than 1.42" in result["message"]
+    assert "build_cache_records" not in doc["cache"] and doc["cache"]["images"] == 0
