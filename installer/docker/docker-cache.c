@@ -33,6 +33,8 @@ void docker_build_cache_done(struct docker_build_cache *bc) {
  * deep, nothing after the top object; a string that is kept must be UTF-8. */
 #define SCAN_MAX_DEPTH 64
 #define SCAN_MAX_NUMBER 40
+#define OBJECT_OPEN '{'
+#define OBJECT_CLOSE '}'
 
 struct scan {
         const char *p, *end;
@@ -239,9 +241,9 @@ static int object(struct scan *s, int (*member)(struct scan *s, const char *key,
         bool escaped;
         int r;
 
-        if (!eat(s, '{') || ++s->depth > SCAN_MAX_DEPTH)
+        if (!eat(s, OBJECT_OPEN) || ++s->depth > SCAN_MAX_DEPTH)
                 return -EBADMSG;
-        if (!eat(s, '}')) {
+        if (!eat(s, OBJECT_CLOSE)) {
                 do {
                         r = string_span(s, &key, &len, &escaped);
                         if (r < 0)
@@ -252,7 +254,7 @@ static int object(struct scan *s, int (*member)(struct scan *s, const char *key,
                         if (r < 0)
                                 return r;
                 } while (eat(s, ','));
-                if (!eat(s, '}'))
+                if (!eat(s, OBJECT_CLOSE))
                         return -EBADMSG;
         }
         s->depth--;
@@ -297,7 +299,7 @@ static int skip_value(struct scan *s) {
                 return -EBADMSG;
         switch (*s->p) {
         case '"': return string_span(s, &raw, &len, &escaped);
-        case '{': return object(s, skip_member, NULL);
+        case OBJECT_OPEN: return object(s, skip_member, NULL);
         case '[': return array(s, skip_element, NULL);
         case 't': return skip_literal(s, "true");
         case 'f': return skip_literal(s, "false");
@@ -400,7 +402,7 @@ static int record_element(struct scan *s, void *userdata) {
         struct docker_cache_record r = {};
         int k;
 
-        if (!peek(s, '{'))
+        if (!peek(s, OBJECT_OPEN))
                 return skip_value(s);
         k = object(s, record_member, &r);
         if (k < 0 || !r.id || bc->n >= DOCKER_CACHE_MAX_RECORDS) {
@@ -436,7 +438,7 @@ int docker_build_cache_parse(const char *json, size_t size, struct docker_build_
         struct docker_build_cache bc = { .body_size = size };
         int r;
 
-        r = peek(&s, '{') ? object(&s, top_member, &bc) : -EBADMSG;
+        r = peek(&s, OBJECT_OPEN) ? object(&s, top_member, &bc) : -EBADMSG;
         if (r >= 0) {
                 ws(&s);
                 if (s.p != s.end)
