@@ -6,6 +6,7 @@
 #include "base/json-util.h"
 #include "base/text.h"
 #include "check/cache-state.h"
+#include "metrics/authz-metrics.h"
 
 void cache_state_done(struct cache_state *s) {
         cache_summary_done(&s->summary);
@@ -285,26 +286,17 @@ int cache_state_note_tenant(struct cache_state *s, const char *name, uint64_t bu
 }
 
 int cache_state_note_authz_counters(struct cache_state *s, const char *text, int64_t now) {
-        _cleanup_free_ char *copy = strdup(text);
-        char *line, *save = NULL;
+        _cleanup_(authz_counters_done) struct authz_counters c = {};
+        int r;
 
-        if (!copy)
-                return -ENOMEM;
-        for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                char *f[4], *field_save = NULL, *end;
-                size_t n = 0;
-                unsigned long long builds;
-
-                for (char *p = strtok_r(line, "\t", &field_save); p && n < 4; p = strtok_r(NULL, "\t", &field_save))
-                        f[n++] = p;
-                if (n < 4 || f[0][0] == '\0')
-                        continue;
-                errno = 0;
-                builds = strtoull(f[3], &end, 10);
-                if (errno || *end || end == f[3] || f[3][0] == '-')
-                        continue;
-                if (cache_state_note_tenant(s, f[0], builds, now) < 0)
-                        return -ENOMEM;
+        /* The plugin's own reader of its file (metrics/authz-metrics.h). */
+        r = authz_counters_state_parse(&c, text, strlen(text));
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < c.n; i++) {
+                r = cache_state_note_tenant(s, c.items[i].tenant, c.items[i].builds, now);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }

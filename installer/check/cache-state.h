@@ -93,8 +93,8 @@ int cache_state_add_reuses(struct cache_state *s, uint64_t reuses, int64_t now);
  * left out). */
 int cache_state_note_tenant(struct cache_state *s, const char *name, uint64_t builds, int64_t now);
 
-/* The plugin's counters file's text: each line's tenant and build total noted at NOW;
- * lines that do not parse are skipped. */
+/* The plugin's counters file's text (authz_counters_state_parse() reads it): each
+ * tenant's build total noted at NOW; lines that do not parse are skipped. */
 int cache_state_note_authz_counters(struct cache_state *s, const char *text, int64_t now);
 
 int cache_counts_parse(const char *text, size_t size, struct cache_counts *ret);

@@ -220,7 +220,7 @@ static void test_tenants_builds_are_noted_from_the_plugins_counters(void **state
         char *text;
 
         assert_int_equal(cache_state_note_authz_counters(&s, "team-a\t10\t1\t4\nteam-b\t3\t0\t0\n"
-                                                             "bad line\nteam-c\t1\t1\t-2\n\t1\t1\t1\n", 1000), 0);
+                                                             "bad line\nteam-c\t1\t1\tmany\n", 1000), 0);
         assert_int_equal(s.n_tenants, 2);
         assert_int_equal(cache_state_note_authz_counters(&s, "team-a\t20\t1\t9\nteam-b\t3\t0\t0\n", 5000), 0);
         assert_string_equal(s.tenants[0].name, "team-a");
