@@ -2,7 +2,7 @@
 #
 # Commands and flags come from the binary's own --help, so they never go stale;
 # values where they are known: block devices for --device, the kubeconfig's contexts
-# for --context, paths for --data-dir and --kubeconfig.
+# for --context, paths for --data-dir, --state-dir and --kubeconfig.
 
 # The contexts of the kubeconfig the command line would use: --kubeconfig, else the
 # first file of $KUBECONFIG, ~/.kube/config, /etc/kubernetes/admin.conf.
@@ -74,7 +74,7 @@ _dind_cache()
             COMPREPLY=($(compgen -W "$(_dind_cache_contexts)" -- "$cur"))
             return 0
             ;;
-        --data-dir)
+        --data-dir | --state-dir)
             COMPREPLY=($(compgen -d -- "$cur"))
             return 0
             ;;

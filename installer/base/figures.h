@@ -8,8 +8,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* The figures measured on the way, for the metrics file (metrics/textfile.h): only
- * what the checks read anyway, never an extra call. */
+/* The figures measured on the way, for the metrics file (metrics/textfile.h) and
+ * `check --json`: what the checks read anyway, and the caches' figures from two cheap
+ * calls (check/health-cache.c). */
 struct health_figures {
         bool disk_known;          /* the data directory's filesystem was read */
         uint64_t disk_size;       /* bytes */
@@ -22,6 +23,15 @@ struct health_figures {
         /* notAfter (Unix time) of each certificate of the node's PKI, in the order of
          * health_cert_names; 0: not checked or unreadable. */
         int64_t cert_not_after[4];
+        /* The caches (check/health-cache.c): each group only when it was read. */
+        bool cache_known;         /* the build cache's figures below */
+        uint64_t cache_records, cache_bytes, cache_reclaimable;
+        int64_t cache_read_at;    /* when they were read, unix seconds (a big cache is
+                                   * read only now and then: maybe an earlier run) */
+        bool reuses_known;        /* the node's state keeps the reuse counter */
+        uint64_t cache_reuses_total;
+        bool images_known;
+        uint64_t images, image_bytes;
 };
 
 /* The certificates the checker reads: "ca", "server", "client", "checker". */

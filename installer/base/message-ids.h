@@ -62,7 +62,10 @@
         X(CERT_UNREADABLE,       "8e2e2735dd194663b6266dc418aba4ab") \
         X(PLAINTEXT_PORT_CLOSED, "2dcc295f9c3d469b980ab036408c32d1") \
         X(PLAINTEXT_PORT_OPEN,   "7317512d726f4422893e745b6d3368df") \
-        X(AUTHZ_DENIED,          "3c949671df334ab7af073450d35149ba")
+        X(AUTHZ_DENIED,          "3c949671df334ab7af073450d35149ba") \
+        X(CACHE_OK,              "a4d4f1080b1348dcbd81723c5ade060e") \
+        X(CACHE_FAILED,          "569f7097f69a412da2ffa05c116d5531") \
+        X(CACHE_SKIPPED,         "ca812529a58e49d1b72731e9e8210f01")
 
 #define _DIND_MID_DEFINE(name, id) static const char MID_##name[] _unused_ = id;
 DIND_MESSAGE_IDS(_DIND_MID_DEFINE)

@@ -44,6 +44,7 @@ enum key {
         KEY_PRUNE_RESERVE,
         KEY_PRUNE_MIN_AGE,
         KEY_PRUNE_STATE,
+        KEY_STATE_DIRECTORY,
         _KEY_MAX,
 };
 
@@ -67,6 +68,7 @@ static const char *const key_names[_KEY_MAX] = {
         [KEY_PRUNE_RESERVE] = "DIND_CACHE_PRUNE_RESERVE",
         [KEY_PRUNE_MIN_AGE] = "DIND_CACHE_PRUNE_MIN_AGE",
         [KEY_PRUNE_STATE] = "DIND_CACHE_PRUNE_STATE",
+        [KEY_STATE_DIRECTORY] = "STATE_DIRECTORY",
 };
 
 /* One command's reading of the settings. */
@@ -259,11 +261,11 @@ int node_settings_read_check(char *const *env, struct node_settings *ret, struct
         static const enum key text_keys[] = {
                 KEY_DOCKER_HOST, KEY_DATA_DIR, KEY_DISK_WARN, KEY_DISK_CRIT, KEY_INODE_WARN, KEY_INODE_CRIT,
                 KEY_WRITE_WARN_MS, KEY_TIMEOUT, KEY_DEADLINE, KEY_TLS_VERIFY, KEY_CERT_PATH, KEY_CERT_WARN_DAYS,
-                KEY_CERT_CRIT_DAYS,
+                KEY_CERT_CRIT_DAYS, KEY_STATE_DIRECTORY,
         };
         struct reading rd = { .env = env, .problems = problems, .n_before = problems->n };
         struct node_settings s = {};
-        const char *data_dir, *cert_path;
+        const char *data_dir, *cert_path, *state_dir;
         int write_ms;
 
         check_text(&rd, text_keys, ELEMENTSOF(text_keys));
@@ -282,10 +284,15 @@ int node_settings_read_check(char *const *env, struct node_settings *ret, struct
         read_int(&rd, KEY_CERT_WARN_DAYS, 30, 1, 3650, "a number of days", &s.cert_warn_days);
         read_int(&rd, KEY_CERT_CRIT_DAYS, 7, 1, 3650, "a number of days", &s.cert_crit_days);
         must_be_below(&rd, KEY_CERT_CRIT_DAYS, s.cert_crit_days, KEY_CERT_WARN_DAYS, s.cert_warn_days);
+        state_dir = read_path(&rd, KEY_STATE_DIRECTORY, NULL);
 
         if (!failed(&rd)) {
                 copy(&rd, data_dir, &s.data_dir);
                 copy(&rd, cert_path, &s.cert_path);
+                copy(&rd, state_dir, &s.state_dir);
+                /* systemd joins several StateDirectory= with ':'; the first is ours. */
+                if (s.state_dir && strchr(s.state_dir, ':'))
+                        *strchr(s.state_dir, ':') = '\0';
         }
         return finish(&rd, &s, ret);
 }
@@ -327,6 +334,7 @@ void node_settings_done(struct node_settings *s) {
         free(s->cert_path);
         free(s->data_dir);
         free(s->state_path);
+        free(s->state_dir);
         *s = (struct node_settings) {};
 }
 

@@ -25,6 +25,11 @@
  *     DIND_CACHE_PRUNE_MIN_AGE                              1h (0s to 720h)
  *     DIND_CACHE_PRUNE_STATE                                absolute,
  *                                                           SETTINGS_DEFAULT_PRUNE_STATE
+ *     STATE_DIRECTORY              absolute: where the
+ *                                  checker keeps the build
+ *                                  cache's state (systemd sets
+ *                                  it from StateDirectory=);
+ *                                  unset: none kept
  *     DIND_CACHE_INSTANCE          the instance's name (both; the journal and metrics)
  *     DIND_CACHE_TEXTFILE_DIR      where the metrics files go (both)
  *
@@ -69,6 +74,7 @@ struct node_settings {
         uint64_t write_warn_usec;       /* DIND_CACHE_WRITE_WARN_MS */
         uint64_t deadline_usec;         /* DIND_CACHE_DEADLINE: the whole run */
         int cert_warn_days, cert_crit_days;
+        char *state_dir;                /* STATE_DIRECTORY, or NULL: no state kept */
 
         /* prune */
         int high, low, crit;            /* DIND_CACHE_PRUNE_HIGH/LOW/CRIT: percent used */

@@ -21,7 +21,7 @@ static const char *docker_fs_name(const char *fs_type) {
         return fs_type;
 }
 
-static int error_text(int r, const struct docker_client *c, uint64_t timeout, char *buf, size_t size) {
+void health_error_text(int r, const struct docker_client *c, uint64_t timeout, char *buf, size_t size) {
         char t[32];
 
         if (r == -ETIMEDOUT)
@@ -30,7 +30,6 @@ static int error_text(int r, const struct docker_client *c, uint64_t timeout, ch
                 snprintf(buf, size, "%s", docker_client_last_error(c));
         else
                 snprintf(buf, size, "%s", strerror(-r));
-        return 0;
 }
 
 static int check_driver(const struct docker_info *info, const char *fs_type, struct check_list *l) {
@@ -63,9 +62,7 @@ static int check_driver(const struct docker_info *info, const char *fs_type, str
         return 0;
 }
 
-/* Gives the next daemon call its timeout: 0 go on, 1 the deadline passed (reported as
- * NAME's result), -ENOMEM. */
-static int next_call(struct docker_client *c, const struct node_settings *s, uint64_t deadline,
+int health_next_call(struct docker_client *c, const struct node_settings *s, uint64_t deadline,
                      const char *name, struct check_list *l, uint64_t *ret_timeout) {
         if (health_time_left(deadline) == 0)
                 return health_add_deadline_passed(l, name, s->deadline_usec) < 0 ? -ENOMEM : 1;
@@ -118,7 +115,7 @@ static int ping_failed(const struct node_settings *s, const struct docker_client
         struct check_result *res;
         char why[320];
 
-        error_text(r, c, timeout, why, sizeof(why));
+        health_error_text(r, c, timeout, why, sizeof(why));
         if (reason) {
                 res = health_add(l, "tls", CHECK_FAIL, MID_TLS_FAILED, REMEDY_TLS,
                                  "TLS handshake with the daemon at %s failed: %s (%s)", s->docker_host.text,
@@ -159,7 +156,7 @@ static int check_ping(struct docker_client *c, const struct node_settings *s, ui
         uint64_t rtt = 0, timeout = 0;
         int r;
 
-        r = next_call(c, s, deadline, "daemon", l, &timeout);
+        r = health_next_call(c, s, deadline, "daemon", l, &timeout);
         if (r != 0)
                 return r;
         r = docker_ping(c, &rtt);
@@ -183,7 +180,7 @@ static int check_info(struct docker_client *c, const struct node_settings *s, co
         char why[320];
         int r;
 
-        r = next_call(c, s, deadline, "storage_driver", l, &timeout);
+        r = health_next_call(c, s, deadline, "storage_driver", l, &timeout);
         if (r != 0)
                 return r;
         r = docker_get_info(c, &info);
@@ -191,31 +188,32 @@ static int check_info(struct docker_client *c, const struct node_settings *s, co
                 return r;
         if (r >= 0)
                 return check_driver(&info, fs_type, l);
-        error_text(r, c, timeout, why, sizeof(why));
+        health_error_text(r, c, timeout, why, sizeof(why));
         return health_add(l, "storage_driver", r == -EBADMSG ? CHECK_UNKNOWN : CHECK_FAIL, MID_INFO_FAILED,
                           REMEDY_DAEMON, "cannot read the daemon's storage driver: %s", why) ? 0 : -ENOMEM;
 }
 
-/* /version. */
+/* /version; RET_API (16 bytes) its API version, "" when unknown. */
 static int check_version(struct docker_client *c, const struct node_settings *s, uint64_t deadline,
-                         struct check_list *l) {
+                         struct check_list *l, char *ret_api) {
         _cleanup_(docker_version_done) struct docker_version version = {};
         struct check_result *res;
         uint64_t timeout = 0;
         char why[320];
         int r;
 
-        r = next_call(c, s, deadline, "daemon_version", l, &timeout);
+        r = health_next_call(c, s, deadline, "daemon_version", l, &timeout);
         if (r != 0)
                 return r < 0 ? r : 0;
         r = docker_get_version(c, &version);
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
-                error_text(r, c, timeout, why, sizeof(why));
+                health_error_text(r, c, timeout, why, sizeof(why));
                 return health_add(l, "daemon_version", CHECK_WARN, MID_VERSION_FAILED, REMEDY_DAEMON,
                                   "cannot read the daemon's version: %s", why) ? 0 : -ENOMEM;
         }
+        snprintf(ret_api, 16, "%s", version.api_version);
         res = health_add(l, "daemon_version", CHECK_OK, MID_VERSION_OK, NULL, "Docker %s, API %s",
                          version.version ? version.version : "?", version.api_version);
         return res ? check_result_set_value(res, "%s", version.api_version) : -ENOMEM;
@@ -224,6 +222,7 @@ static int check_version(struct docker_client *c, const struct node_settings *s,
 int health_check_daemon_figures(const struct node_settings *s, const char *data_dir_fs_type,
                                 uint64_t deadline, struct check_list *l, struct health_figures *fig) {
         _cleanup_(docker_client_freep) struct docker_client *c = NULL;
+        char api[16] = "";
         int r;
 
         if (s->docker_host.kind == DOCKER_HOST_UNSET)
@@ -237,6 +236,8 @@ int health_check_daemon_figures(const struct node_settings *s, const char *data_
         if (r == 0)
                 r = check_info(c, s, data_dir_fs_type, deadline, l);
         if (r == 0)
-                r = check_version(c, s, deadline, l);
+                r = check_version(c, s, deadline, l, api);
+        if (r == 0)
+                r = health_check_cache(c, s, api[0] ? api : NULL, deadline, l, fig);
         return r < 0 ? r : 0;
 }

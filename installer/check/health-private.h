@@ -31,3 +31,18 @@ int health_check_disk_figures(const struct node_settings *s, uint64_t deadline, 
                               char **ret_fs_type, struct health_figures *fig);
 int health_check_daemon_figures(const struct node_settings *s, const char *data_dir_fs_type,
                                 uint64_t deadline, struct check_list *l, struct health_figures *fig);
+
+struct docker_client;
+
+/* Gives the next daemon call its timeout: 0 go on, 1 the deadline passed (reported as
+ * NAME's result), -ENOMEM. */
+int health_next_call(struct docker_client *c, const struct node_settings *s, uint64_t deadline,
+                     const char *name, struct check_list *l, uint64_t *ret_timeout);
+
+/* Why daemon call R failed, for people, into BUF. */
+void health_error_text(int r, const struct docker_client *c, uint64_t timeout, char *buf, size_t size);
+
+/* The caches' figures (health-cache.c), after /version said API_VERSION (NULL: it
+ * could not be read): the result "build_cache", FIG's cache figures, the node's state. */
+int health_check_cache(struct docker_client *c, const struct node_settings *s, const char *api_version,
+                       uint64_t deadline, struct check_list *l, struct health_figures *fig);

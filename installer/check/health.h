@@ -7,8 +7,11 @@
  *
  * Invariants:
  * - Cost stays flat as the cache grows: statfs/statvfs, one mountinfo read, a d_type
- *   probe and a write probe of a few entries, three small daemon calls. The data
- *   directory is never walked, /system/df is never called.
+ *   probe and a write probe of a few entries, four small daemon calls and the image
+ *   list. The data directory is never walked; /system/df is asked for the build cache
+ *   alone, and only now and then once its answer is big (health-cache.c).
+ * - The build cache's reuse counter and figures are kept in STATE_DIRECTORY
+ *   (check/cache-state.h) when the settings name one; else nothing is written.
  * - A run keeps its deadline: each daemon call is given min(per-call timeout, time
  *   left), and the writing disk probes run in a child process that is abandoned (and
  *   killed) when its time is up, so a hung daemon or a hung disk costs at most the

@@ -77,3 +77,26 @@ int report_print_json(FILE *f, const struct check_list *l) {
         fputc('\n', f);
         return fflush(f) == 0 && !ferror(f) ? 0 : -EIO;
 }
+
+static int set_u64(json_t *o, const char *key, uint64_t v) {
+        return json_object_set_new(o, key, json_integer((json_int_t) (v > INT64_MAX ? INT64_MAX : v))) < 0 ? -ENOMEM : 0;
+}
+
+json_t *report_cache_json(const struct health_figures *fig) {
+        _cleanup_json_ json_t *o = json_object();
+
+        if (!o)
+                return NULL;
+        if (fig && fig->cache_known &&
+            (set_u64(o, "build_cache_records", fig->cache_records) < 0 ||
+             set_u64(o, "build_cache_bytes", fig->cache_bytes) < 0 ||
+             set_u64(o, "build_cache_reclaimable_bytes", fig->cache_reclaimable) < 0 ||
+             set_u64(o, "build_cache_read_timestamp_seconds", (uint64_t) fig->cache_read_at) < 0))
+                return NULL;
+        if (fig && fig->reuses_known && set_u64(o, "build_cache_reuses_total", fig->cache_reuses_total) < 0)
+                return NULL;
+        if (fig && fig->images_known &&
+            (set_u64(o, "images", fig->images) < 0 || set_u64(o, "image_bytes", fig->image_bytes) < 0))
+                return NULL;
+        return TAKE_PTR(o);
+}

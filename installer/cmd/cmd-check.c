@@ -49,7 +49,9 @@ static void usage(void) {
                "  DIND_CACHE_TEXTFILE_DIR   where to write dind_cache.prom for node_exporter\n"
                "                            (default %s if it exists; empty: none)\n"
                "  DIND_CACHE_INSTANCE       the cache instance's name, in every journal entry\n"
-               "                            (DIND_INSTANCE=) and the metrics (dind_instance)\n",
+               "                            (DIND_INSTANCE=) and the metrics (dind_instance)\n"
+               "  STATE_DIRECTORY           where to keep the build cache's reuse counter (the\n"
+               "                            unit's StateDirectory=; unset: none kept)\n",
                SETTINGS_DEFAULT_DATA_DIR, METRICS_DEFAULT_DIR);
 }
 
@@ -108,14 +110,16 @@ static void watchdog_arm(uint64_t deadline_usec) {
                 alarm((unsigned) ((deadline_usec + 999999) / 1000000) + WATCHDOG_GRACE_SEC);
 }
 
-static int print_json(const struct check_list *l, const char *summary, const char *run_id) {
+static int print_json(const struct check_list *l, const struct health_figures *fig, const char *summary,
+                      const char *run_id) {
         _cleanup_json_ json_t *doc = report_to_json(l);
         enum check_state worst = check_list_worst(l);
 
         if (!doc || json_object_set_new(doc, "status", json_string(check_state_to_plugin_string(worst))) < 0 ||
             json_object_set_new(doc, "exit_status", json_integer(check_state_to_plugin_status(worst))) < 0 ||
             json_object_set_new(doc, "summary", json_string(summary)) < 0 ||
-            json_object_set_new(doc, "run_id", json_string(run_id)) < 0)
+            json_object_set_new(doc, "run_id", json_string(run_id)) < 0 ||
+            json_object_set_new(doc, "cache", report_cache_json(fig)) < 0)
                 return -ENOMEM;
         if (json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0)
                 return -EIO;
@@ -190,7 +194,7 @@ static int run(void) {
                 log_warning_errno(r, "cannot make a run id: %m");
 
         if (arg_json)
-                r = print_json(&l, summary, run_id);
+                r = print_json(&l, measured ? &fig : NULL, summary, run_id);
         else
                 r = report_print_text(stdout, &l);
         if (r < 0)

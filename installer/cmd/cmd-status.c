@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* dind-cache status: the checker's timer, its last run read back from the journal,
- * and a live look at the data directory's disk use. */
+ * a live look at the data directory's disk use, and what the checker keeps of the
+ * build cache (cmd-status-cache.c). */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -33,14 +34,17 @@ static char *arg_kubeconfig = NULL;
 static char *arg_context = NULL;
 static char *arg_namespace = (char *) DEFAULT_NAMESPACE;
 static char *arg_instance = NULL;
+static char *arg_state_dir = (char *) SETTINGS_STATE_DIR;
 
 static void help(void) {
         printf("Usage: dind-cache status [OPTIONS]\n"
                "\n"
                "Shows the checker's timer and next run, the last check's results as logged to\n"
-               "the journal, and the data directory's disk use now; and every member of the\n"
-               "ConfigMap " INSTANCE_MEMBERS_CONFIGMAP " (name, node, address, ready), when the\n"
-               "cluster can be reached with a kubeconfig.\n"
+               "the journal, the data directory's disk use now, the build cache as the checker\n"
+               "last read it (records, bytes, reuses in the last hour and day, the most reused\n"
+               "steps, builds per tenant); and every member of the ConfigMap\n"
+               INSTANCE_MEMBERS_CONFIGMAP " (name, node, address, ready), when the cluster can\n"
+               "be reached with a kubeconfig.\n"
                "\n"
                "Options:\n"
                "  --data-dir PATH   the data directory to look at (default: the one the last\n"
@@ -51,6 +55,7 @@ static void help(void) {
                "  --namespace NS    namespace of the caches (default " DEFAULT_NAMESPACE ")\n"
                "  --instance NAME   this node's instance, marked in the list (default: the\n"
                "                    env file's DIND_CACHE_INSTANCE)\n"
+               "  --state-dir DIR   where the checker keeps its state (default " SETTINGS_STATE_DIR ")\n"
                "  --json            print a JSON document\n"
                "  -h, --help        show this help\n"
                "\n"
@@ -60,7 +65,8 @@ static void help(void) {
 }
 
 static int parse_argv(int argc, char **argv) {
-        enum { ARG_JSON = 0x100, ARG_DATA_DIR, ARG_KUBECONFIG, ARG_CONTEXT, ARG_NAMESPACE, ARG_INSTANCE };
+        enum { ARG_JSON = 0x100, ARG_DATA_DIR, ARG_KUBECONFIG, ARG_CONTEXT, ARG_NAMESPACE, ARG_INSTANCE,
+               ARG_STATE_DIR };
         static const struct option options[] = {
                 { "json", no_argument, NULL, ARG_JSON },
                 { "kubeconfig", required_argument, NULL, ARG_KUBECONFIG },
@@ -68,6 +74,7 @@ static int parse_argv(int argc, char **argv) {
                 { "namespace", required_argument, NULL, ARG_NAMESPACE },
                 { "instance", required_argument, NULL, ARG_INSTANCE },
                 { "data-dir", required_argument, NULL, ARG_DATA_DIR },
+                { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -107,12 +114,18 @@ static int parse_argv(int argc, char **argv) {
                         break;
                 }
                 case ARG_DATA_DIR:
+                case ARG_STATE_DIR:
                         if (optarg[0] != '/') {
-                                fprintf(stderr, "dind-cache status: invalid value for --data-dir: '%s' (an absolute path is needed)\n"
-                                        "Try 'dind-cache status --help'.\n", optarg);
+                                _cleanup_free_ char *shown = text_escape(optarg, 128);
+                                fprintf(stderr, "dind-cache status: invalid value for %s: '%s' (an absolute path is needed)\n"
+                                        "Try 'dind-cache status --help'.\n", c == ARG_DATA_DIR ? "--data-dir" :
+                                        "--state-dir", shown ?: "?");
                                 return -EINVAL;
                         }
-                        arg_data_dir = optarg;
+                        if (c == ARG_DATA_DIR)
+                                arg_data_dir = optarg;
+                        else
+                                arg_state_dir = optarg;
                         break;
                 case ':':
                         fprintf(stderr, "dind-cache status: option '%s' needs a value\nTry 'dind-cache status --help'.\n",
@@ -147,6 +160,7 @@ struct status {
         enum check_state state;
         struct status_members members;
         char *instance;             /* this node's: --instance, else the env file's */
+        struct status_cache cache;
 };
 
 static void status_done(struct status *s) {
@@ -156,6 +170,7 @@ static void status_done(struct status *s) {
         journal_run_done(&s->run);
         disk_facts_done(&s->disk);
         status_members_done(&s->members);
+        status_cache_done(&s->cache);
         free(s->instance);
 }
 
@@ -194,6 +209,8 @@ static void gather(struct status *s) {
                       s->run_found > 0 && s->run.data_dir && s->run.data_dir[0] == '/' ? s->run.data_dir :
                       SETTINGS_DEFAULT_DATA_DIR;
         s->disk_r = disk_facts_get(s->data_dir, NULL, &s->disk);
+        if (status_cache_gather(arg_state_dir, &s->cache) < 0)
+                log_warning("out of memory while reading the cache's state");
 
         if (arg_instance)
                 s->instance = strdup(arg_instance);
@@ -307,6 +324,7 @@ static int print_text(const struct status *s) {
                        percent(d->inodes - d->inodes_free, d->inodes), d->fs_type ? d->fs_type : "?",
                        d->source ? d->source : "?", d->on_root_fs ? " (the root filesystem: not mounted?)" : "");
         }
+        status_cache_print(&s->cache);
         print_members_text(s);
         return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -EIO;
 }
@@ -370,6 +388,7 @@ static int print_json(const struct status *s) {
             json_object_set(doc, "timer", timer ? timer : json_null()) < 0 ||
             json_object_set(doc, "last_run", run ? run : json_null()) < 0 ||
             json_object_set(doc, "disk", disk) < 0 ||
+            json_set_new(doc, "cache", status_cache_json(&s->cache)) < 0 ||
             json_set_new(doc, "cluster", members_json(s)) < 0) {
                 json_decref(prune);
                 return -ENOMEM;

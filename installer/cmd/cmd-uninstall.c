@@ -18,6 +18,7 @@
 #include "cmd/cmd.h"
 #include "cmd/install.h"
 #include "base/log.h"
+#include "check/cache-state.h"
 #include "cmd/uninstall.h"
 #include "systemd/envfile.h"
 #include "systemd/units.h"
@@ -338,10 +339,14 @@ static int uninstall_checker(struct ctx *c) {
         if (!c->args->dry_run)
                 (void) rmdir("/etc/dind-cache"); /* only when empty */
 
-        /* The pruner's memory of image use: it means nothing without the pruner. */
-        r = remove_file(c, SETTINGS_STATE_DIR, SETTINGS_PRUNE_STATE_NAME, false);
-        if (r < 0)
-                return r;
+        /* The pruner's memory of image use and the checker's of the build cache (its
+         * reuse counter): they mean nothing without the timers. */
+        static const char *const state_files[] = { SETTINGS_PRUNE_STATE_NAME, CACHE_STATE_FILE, CACHE_RECORDS_FILE };
+        for (size_t i = 0; i < ELEMENTSOF(state_files); i++) {
+                r = remove_file(c, SETTINGS_STATE_DIR, state_files[i], false);
+                if (r < 0)
+                        return r;
+        }
         if (!c->args->dry_run)
                 (void) rmdir(SETTINGS_STATE_DIR); /* only when empty */
 

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "base/text.h"
+#include "docker/docker-json.h"
 #include "docker/docker-prune.h"
 #include "base/http.h"
 #include "base/json-util.h"
@@ -29,20 +30,6 @@ static int clean_dup(const json_t *o, const char *key, char **ret) {
                 return 0;
         *ret = text_sanitize_line(s, DOCKER_PRUNE_MAX_STR);
         return *ret ? 0 : -ENOMEM;
-}
-
-/* An integer the daemon sent at KEY; 0 when absent or out of range (a real such as
- * 1e300 would make the conversion undefined). */
-static int64_t get_int(const json_t *o, const char *key) {
-        json_t *v = json_object_get(o, key);
-        if (json_is_integer(v))
-                return json_integer_value(v);
-        if (json_is_real(v)) {
-                double d = json_real_value(v);
-                if (d >= -9.2e18 && d <= 9.2e18)
-                        return (int64_t) d;
-        }
-        return 0;
 }
 
 #define NOT_API_JSON "the JSON the API describes"
@@ -71,27 +58,6 @@ int docker_negotiate_version(struct docker_client *c, char ret[16]) {
                 return r;
         snprintf(ret, 16, "%s", use);
         return 0;
-}
-
-/* RFC 3339 "2024-05-01T10:15:00.123Z" (UTC or +hh:mm) to unix seconds; 0 for Go's zero
- * time or text that is not a time. */
-static int64_t parse_rfc3339(const char *s) {
-        struct tm tm = {};
-        const char *p;
-        int64_t t;
-
-        if (!s || !(p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) || tm.tm_year < 71)
-                return 0;
-        t = (int64_t) timegm(&tm);
-        if (*p == '.')
-                for (p++; *p >= '0' && *p <= '9'; p++)
-                        ;
-        if ((*p == '+' || *p == '-') && strlen(p) >= 6) {
-                int h = (p[1] - '0') * 10 + (p[2] - '0'), m = (p[4] - '0') * 10 + (p[5] - '0');
-                int64_t off = (int64_t) h * 3600 + m * 60;
-                t += *p == '+' ? -off : off;
-        }
-        return t > 0 ? t : 0;
 }
 
 static void image_done(struct docker_image *i) {
@@ -132,8 +98,8 @@ static int image_parse(const json_t *o, struct docker_image *ret) {
                         return -ENOMEM;
                 }
         }
-        i.created = get_int(o, "Created");
-        int64_t size = get_int(o, "Size");
+        i.created = docker_json_int(o, "Created");
+        int64_t size = docker_json_int(o, "Size");
         i.size = size > 0 ? (uint64_t) size : 0;
         *ret = i;
         return 0;
@@ -194,7 +160,7 @@ int docker_image_inspect_parse(const char *json, size_t size, struct docker_imag
                 if (!s || strv_extend(&layers, s) < 0)
                         return -ENOMEM;
         }
-        img->last_tag_time = parse_rfc3339(json_string_value(json_get_path(doc, "Metadata", "LastTagTime", NULL)));
+        img->last_tag_time = docker_json_time(json_string_value(json_get_path(doc, "Metadata", "LastTagTime", NULL)));
         strv_free(img->layers);
         img->layers = TAKE_PTR(layers);
         return 0;
@@ -264,7 +230,7 @@ int docker_containers_parse(const char *json, size_t size, struct docker_contain
                         r = clean_dup(o, "ImageID", &k->image_id);
                 if (r >= 0)
                         r = clean_dup(o, "State", &k->state);
-                k->created = get_int(o, "Created");
+                k->created = docker_json_int(o, "Created");
                 l.n++;
                 if (r < 0) {
                         docker_container_list_done(&l);
@@ -393,7 +359,7 @@ static int parse_prune_report(const char *json, size_t size, void *userdata) {
 
         if (!json_is_object(doc))
                 return -EBADMSG;
-        bytes = get_int(doc, "SpaceReclaimed");
+        bytes = docker_json_int(doc, "SpaceReclaimed");
         *reply->report = (struct docker_prune_report) {
                 .count = json_array_size(json_object_get(doc, reply->list_key)),
                 .bytes = bytes > 0 ? (uint64_t) bytes : 0,
@@ -496,7 +462,7 @@ int docker_system_df_build_cache_parse(const char *json, size_t size, uint64_t *
                 return -EBADMSG;
         cache = json_object_get(doc, "BuildCache");
         json_array_foreach(cache, idx, rec) {
-                int64_t s = get_int(rec, "Size");
+                int64_t s = docker_json_int(rec, "Size");
                 count++;
                 if (json_is_true(json_object_get(rec, "Shared")) || s <= 0)
                         continue;

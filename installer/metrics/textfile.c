@@ -164,6 +164,37 @@ static void write_daemon(FILE *f, const struct health_figures *fig) {
         }
 }
 
+static void counter_u64(FILE *f, const char *name, const char *help, uint64_t v) {
+        fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %" PRIu64 "\n", name, help, name, name, v);
+}
+
+/* The caches' figures (check/health-cache.c), each group only when it was read. */
+static void write_caches(FILE *f, const struct health_figures *fig) {
+        if (!fig)
+                return;
+        if (fig->cache_known) {
+                gauge_u64(f, "dind_cache_build_cache_records", "Records of the daemon's build cache.",
+                          fig->cache_records);
+                gauge_u64(f, "dind_cache_build_cache_bytes",
+                          "Bytes of the build cache's records not shared with an image (as docker system df).",
+                          fig->cache_bytes);
+                gauge_u64(f, "dind_cache_build_cache_reclaimable_bytes",
+                          "Of those, the bytes of records no build uses now.", fig->cache_reclaimable);
+                gauge_u64(f, "dind_cache_build_cache_read_timestamp_seconds",
+                          "When the build cache figures were read (a big cache is read now and then).",
+                          (uint64_t) fig->cache_read_at);
+        }
+        if (fig->reuses_known)
+                counter_u64(f, "dind_cache_build_cache_reuses_total",
+                            "Build steps served from the build cache (CACHED), kept across runs and evictions.",
+                            fig->cache_reuses_total);
+        if (fig->images_known) {
+                gauge_u64(f, "dind_cache_images", "Images in the daemon's image list.", fig->images);
+                gauge_u64(f, "dind_cache_image_bytes",
+                          "Sum of the images' sizes (a layer two images share counts for each).", fig->image_bytes);
+        }
+}
+
 int metrics_text(const struct metrics_input *in, char **ret) {
         char *buf = NULL;
         size_t size = 0;
@@ -175,6 +206,7 @@ int metrics_text(const struct metrics_input *in, char **ret) {
         write_states(f, in);
         write_disk(f, in);
         write_daemon(f, in->figures);
+        write_caches(f, in->figures);
         gauge_double(f, "dind_cache_last_run_timestamp_seconds", "When the last check ran, in Unix time.",
                      (double) in->timestamp_usec / 1e6);
 

@@ -32,6 +32,7 @@ TIMER = "dind-cache-check.timer"
 PRUNE_SERVICE = "dind-cache-prune.service"
 PRUNE_TIMER = "dind-cache-prune.timer"
 PRUNE_STATE = "/var/lib/dind-cache/prune-state.json"
+CACHE_STATE = "/var/lib/dind-cache/cache.json"
 UNIT_DIR = Path("/etc/systemd/system")
 ENV_FILE = "/etc/dind-cache/dind-cache.env"
 CATALOG = "/usr/local/lib/systemd/catalog/dind-cache.catalog"
@@ -193,6 +194,8 @@ def test_unscored_hardening_directives_are_in_force(node):
     """The sandbox directives systemd-analyze security does not score (the others:
     test_unit_hardening.py), each as the loaded unit has it."""
     want = {"PrivateIPC": "yes", "AmbientCapabilities": "", "SystemCallErrorNumber": "1",
+            # Its state (the build cache's reuse counter), beside the pruner's.
+            "StateDirectory": "dind-cache", "StateDirectoryMode": "0755",
             "ReadWritePaths": f"-{DATA_DIR} -/var/lib/prometheus/node-exporter",
             # The private keys the checker has no use for (the CA's, the daemon's, the jobs').
             "InaccessiblePaths": "-/etc/dind-cache/pki/ca/key.pem -/etc/dind-cache/pki/server/key.pem "
@@ -260,6 +263,19 @@ def test_a_started_check_shows_its_summary_in_systemctl_status(node):
     assert r.returncode == 0, r.stderr
     status = node.run("systemctl", "status", "--no-pager", "-n", "30", SERVICE).stdout
     assert "dind-cache check OK" in status
+
+
+def test_the_checker_keeps_its_cache_state_and_status_shows_it(node):
+    """In its sandbox, the checker writes its StateDirectory (the build cache's figures
+    and reuse counter, 0600) and status reads it back in its Cache section."""
+    path = node.systemd.path(CACHE_STATE)
+    doc = json.loads(path.read_text())
+    assert doc["version"] == 1 and doc["records"] >= 0 and doc["reuses_total"] == 0, doc
+    assert path.stat().st_mode & 0o777 == 0o600
+    st = node.tool("status")
+    assert re.search(r"^Cache:    \d+ build cache records, .* not used for a week$", st.stdout, re.M), st.stdout
+    assert re.search(r"^Reuses:   0 .*, 0 in all$", st.stdout, re.M), st.stdout
+    assert json.loads(node.tool("status", "--json").stdout)["cache"]["records"] == doc["records"]
 
 
 def test_journal_holds_the_fields_and_the_catalog_explains_them(node):
@@ -385,7 +401,7 @@ def test_uninstall_removes_everything_and_twice_is_a_no_op(node):
     r = node.tool("uninstall")
     assert r.returncode == 0, r.stdout + r.stderr
     for f in (UNIT_DIR / SERVICE, UNIT_DIR / TIMER, UNIT_DIR / PRUNE_SERVICE, UNIT_DIR / PRUNE_TIMER,
-              ENV_FILE, CATALOG, PRUNE_STATE):
+              ENV_FILE, CATALOG, PRUNE_STATE, CACHE_STATE):
         assert not node.systemd.path(f).exists(), f
     assert PRUNE_TIMER not in node.run("systemctl", "list-timers", "--all", check=True).stdout
     assert TIMER not in node.run("systemctl", "list-timers", "--all", check=True).stdout

@@ -225,6 +225,48 @@ tests:
           - exp_labels: {{instance: node1, severity: critical}}
             exp_annotations:
               summary: The Docker cache disk on node1 is over its CRIT watermark
+
+  # The cache: node1's builds stop reusing at minute 60 while they go on making
+  # records (6 hours without a reuse from minute 420, firing 30 minutes later); node2
+  # is idle (no reuse, no new record: no alert).
+  - interval: 1m
+    input_series:
+      - series: 'dind_cache_build_cache_reuses_total{{instance="node1"}}'
+        values: '0+5x60 300x600'
+      - series: 'dind_cache_build_cache_records{{instance="node1"}}'
+        values: '10+1x660'
+      - series: 'dind_cache_build_cache_reuses_total{{instance="node2"}}'
+        values: '7x660'
+      - series: 'dind_cache_build_cache_records{{instance="node2"}}'
+        values: '40x660'
+    alert_rule_test:
+      - eval_time: 430m
+        alertname: DindCacheNotReused
+        exp_alerts: []
+      - eval_time: 460m
+        alertname: DindCacheNotReused
+        exp_alerts:
+          - exp_labels: {{instance: node1, severity: warning}}
+            exp_annotations:
+              summary: Builds on the Docker cache on node1 reused no cached step for 6 hours
+
+  # Tenants: team-a builds through the first day, then stops; team-b goes on.
+  - interval: 10m
+    input_series:
+      - series: 'dind_cache_tenant_builds_total{{instance="node1",tenant="team-a"}}'
+        values: '0+1x144 144x180'
+      - series: 'dind_cache_tenant_builds_total{{instance="node1",tenant="team-b"}}'
+        values: '0+1x324'
+    alert_rule_test:
+      - eval_time: 30h
+        alertname: DindCacheTenantBuildsStopped
+        exp_alerts: []
+      - eval_time: 50h
+        alertname: DindCacheTenantBuildsStopped
+        exp_alerts:
+          - exp_labels: {{instance: node1, tenant: team-a, severity: warning}}
+            exp_annotations:
+              summary: Tenant team-a built on the Docker cache on node1 the day before and not once since
 """)
     p = subprocess.run(["promtool", "test", "rules", str(tests)], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stdout + p.stderr
