@@ -77,6 +77,12 @@ int authz_counters_text(const struct authz_counters *c, char **ret) {
                 fprintf(f, "dind_cache_authz_requests_total{tenant=\"%s\",verdict=\"deny\"} %" PRIu64 "\n", label,
                         c->items[i].denied);
         }
+        fputs("# HELP dind_cache_tenant_requests_total Docker API requests of each caller, allowed or not.\n"
+              "# TYPE dind_cache_tenant_requests_total counter\n", f);
+        for (size_t i = 0; i < c->n; i++)
+                fprintf(f, "dind_cache_tenant_requests_total{tenant=\"%s\"} %" PRIu64 "\n",
+                        metrics_label_escape(c->items[i].tenant, label, sizeof(label)),
+                        c->items[i].allowed + c->items[i].denied);
         fputs("# HELP dind_cache_tenant_builds_total Builds the authorization plugin allowed, by caller: "
               "BuildKit /grpc and /session upgrades and POST /build.\n"
               "# TYPE dind_cache_tenant_builds_total counter\n", f);

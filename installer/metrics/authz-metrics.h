@@ -6,6 +6,7 @@
  * checker's (textfile.h): DIR/dind_cache_authz.prom.
  *
  *   dind_cache_authz_requests_total{tenant="NS",verdict="allow|deny"}
+ *   dind_cache_tenant_requests_total{tenant="NS"}   (allowed and denied together)
  *   dind_cache_tenant_builds_total{tenant="NS"}
  *
  * The tenant label is the caller's certificate name (a namespace, a node identity),

@@ -27,6 +27,7 @@ static void counts_per_caller_and_verdict(void **state) {
         assert_non_null(strstr(text, "dind_cache_authz_requests_total{tenant=\"alpha\",verdict=\"allow\"} 2\n"));
         assert_non_null(strstr(text, "dind_cache_authz_requests_total{tenant=\"alpha\",verdict=\"deny\"} 1\n"));
         assert_non_null(strstr(text, "dind_cache_tenant_builds_total{tenant=\"alpha\"} 1\n"));
+        assert_non_null(strstr(text, "dind_cache_tenant_requests_total{tenant=\"alpha\"} 3\n"));
         assert_non_null(strstr(text, "{tenant=\"we\\\"ird?\",verdict=\"deny\"} 1\n"));
         assert_non_null(strstr(text, "{tenant=\"unknown\",verdict=\"deny\"} 1\n"));
         assert_int_equal(authz_counters_state_text(&c, &saved), 0);
