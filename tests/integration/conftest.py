@@ -7,9 +7,11 @@ These tests need root (loop devices, mounts, namespaces)."""
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -133,6 +135,86 @@ def loops(tmp_path):
         yield made
     finally:
         made.cleanup()
+
+
+# What installing dind-cache on this machine leaves: `make install` (the binary, man page
+# and completion under /usr/local), `make install-units` (units and catalog under
+# /usr/local/lib/systemd), and `dind-cache install` run on the host itself (/etc/dind-cache,
+# units, drop-ins and the mount unit in /etc/systemd/system, /var/lib/dind-cache, the
+# journal's catalog database). A test's node never sees it: the overlays a test runs the
+# binary in (a booted systemd's /, PrivateDirs) show each of these directories empty and
+# each file absent, so the node holds only what the test itself put there.
+HOST_INSTALL = ("/usr/local", "/etc/systemd/system", "/etc/dind-cache", "/var/lib/dind-cache",
+                "/var/lib/systemd/catalog/database")
+
+
+def _mkdirs_like_lower(upper, lower, rel):
+    """UPPER/REL and its parents, each with the mode and owner of LOWER's directory (an
+    overlay shows the upper directory's): the merged tree looks like the host's."""
+    path = Path(upper)
+    for part in rel.parts:
+        path = path / part
+        lower = Path(lower) / part
+        if not path.is_dir():
+            path.mkdir()
+            with contextlib.suppress(OSError):
+                st = os.stat(lower)
+                os.chmod(path, stat.S_IMODE(st.st_mode))
+                os.chown(path, st.st_uid, st.st_gid)
+    return path
+
+
+def hide_host_install(upper, lower="/"):
+    """Prepares UPPER, the upper directory of an overlay over LOWER, so that the overlay
+    shows nothing of HOST_INSTALL that the host has: a directory as an empty (opaque) one,
+    a file not at all (a whiteout). Returns the lower directory to mount: LOWER, or an
+    empty directory beside UPPER when LOWER itself is to show empty (an overlay's own root
+    cannot be opaque)."""
+    upper, lower = Path(upper), Path(lower)
+    if str(lower) in HOST_INSTALL:
+        empty = upper.with_name(upper.name + "-empty")
+        empty.mkdir(exist_ok=True)
+        return empty
+    for path in HOST_INSTALL:
+        try:
+            rel = Path(path).relative_to(lower)
+        except ValueError:
+            continue
+        if os.path.isdir(path) and not os.path.islink(path):
+            os.setxattr(_mkdirs_like_lower(upper, lower, rel), "trusted.overlay.opaque", b"y")
+        elif os.path.lexists(path):
+            target = _mkdirs_like_lower(upper, lower, rel.parent) / rel.name
+            if not os.path.lexists(target):
+                os.mknod(target, stat.S_IFCHR, os.makedev(0, 0))   # an overlay's whiteout
+    return lower
+
+
+class PrivateDirs:
+    """A command's own view of some directories (DIRS, e.g. /etc): run by command() in a
+    private mount namespace where each is an overlay, the host's files below (but what
+    the host installed of dind-cache: hide_host_install) and the test's above, in
+    upper(DIR). The host's directories are never written."""
+
+    def __init__(self, base, dirs=("/etc",)):
+        self.base = Path(base)
+        self.mounts = []
+        for d in dirs:
+            upper, work = self.upper(d), self.base / ("work" + d.replace("/", "-"))
+            upper.mkdir(parents=True, exist_ok=True)
+            work.mkdir(exist_ok=True)
+            self.mounts.append((hide_host_install(upper, d), upper, work, d))
+
+    def upper(self, d):
+        return self.base / ("upper" + d.replace("/", "-"))
+
+    def command(self, *args):
+        """The argv that runs ARGS with the overlays mounted."""
+        q = shlex.quote
+        mounts = " && ".join(
+            f"mount -t overlay overlay -o lowerdir={q(str(lower))},upperdir={q(str(upper))},"
+            f"workdir={q(str(work))} {q(d)}" for lower, upper, work, d in self.mounts)
+        return ["unshare", "--mount", "--propagation", "private", "sh", "-c", mounts + ' && exec "$@"', "sh",
+                *[str(a) for a in args]]
 
 
 def free_port():
@@ -373,7 +455,9 @@ MASKED_UNITS = ["docker.service", "docker.socket", "containerd.service",
 
 class Systemd:
     """A real systemd (PID 1 in its own PID and mount namespaces) booted on an overlay
-    of the host's root, so nothing it does touches the live root filesystem."""
+    of the host's root, so nothing it does touches the live root filesystem. The node it
+    makes holds nothing the host installed of dind-cache (hide_host_install), nor the
+    host's own units of /etc/systemd/system: a fresh node, on which a test installs."""
 
     def __init__(self, base):
         self.base = Path(base)
@@ -386,8 +470,9 @@ class Systemd:
         self.booted_at = time.time()
         for d in ("upper", "work", "root"):
             (self.base / d).mkdir(parents=True, exist_ok=True)
+        lower = hide_host_install(self.upper, "/")
         sh("mount", "-t", "overlay", "overlay", "-o",
-           f"lowerdir=/,upperdir={self.upper},workdir={self.base / 'work'}", self.root)
+           f"lowerdir={lower},upperdir={self.upper},workdir={self.base / 'work'}", self.root)
         for unit in MASKED_UNITS:
             link = self.root / "etc/systemd/system" / unit
             link.parent.mkdir(parents=True, exist_ok=True)

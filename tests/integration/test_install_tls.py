@@ -222,10 +222,7 @@ def test_plaintext_then_tls_says_what_jobs_must_change(api, node):
 
 def tool(node, *args):
     """dind-cache ARGS with the node's private /etc (as Node.install runs install)."""
-    script = 'mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1,workdir=$2" /etc && shift 2 && exec "$@"'
-    return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
-                           str(node.etc_upper), str(node.etc_work), str(BINARY), *[str(a) for a in args]],
-                          text=True, capture_output=True, timeout=180)
+    return node.run(BINARY, *args)
 
 
 def test_uninstall_deletes_the_secrets_everywhere_and_the_pki_only_with_the_data(api, node, tmp_path):
@@ -379,15 +376,9 @@ def test_a_ca_rotation_killed_between_key_and_certificate_converges(api, node):
     # CA certificate in place: its new key is already there.
     kubeconfig = api.kubeconfig(node.tmp / "kubeconfig")
     target = "/etc/" + PKI_REL + "/ca/cert.pem"
-    script = 'mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1,workdir=$2" /etc && shift 2 && exec "$@"'
-    killed = subprocess.run(
-        [str(a) for a in ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
-                          node.etc_upper, node.etc_work, "gdb", "-q", "-batch", "-nx",
-                          "-ex", f'break rename if $_streq((char *) $rsi, "{target}")', "-ex", "run",
-                          "-ex", "kill", "--args", BINARY, "install", "--kubeconfig", kubeconfig,
-                          "--node", NODE, "--data-dir", node.data_dir, "--skip-timer", "--timeout", "30s",
-                          "--rotate-ca"]],
-        text=True, capture_output=True, timeout=240)
+    killed = node.run("gdb", "-q", "-batch", "-nx", "-ex", f'break rename if $_streq((char *) $rsi, "{target}")',
+                      "-ex", "run", "-ex", "kill", "--args", BINARY,
+                      *node.install_args(api, "--rotate-ca", kubeconfig=kubeconfig), timeout=240)
     assert "killed]" in killed.stdout, killed.stdout + killed.stderr
     assert (ca / "cert.pem").read_text() == old_ca
     assert (ca / "cert.pem.new").exists()

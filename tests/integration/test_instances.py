@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import BINARY, make_pki
+from conftest import BINARY, PrivateDirs, make_pki
 
 NODES = {"a": "node1", "b": "node2", "c": "node3"}
 NS = "kube-ops"
@@ -36,34 +36,24 @@ def instance_objects(name):
 
 class Node:
     """One storage node: its data directory and its own /etc (env file, PKI) and unit
-    and catalog directories."""
+    and catalog directories (PrivateDirs)."""
 
     def __init__(self, base, loops, name):
         self.name = name
         _, self.data_dir = loops.mounted("xfs")
         self.base = base
-        self.layers = []
-        for i, _ in enumerate(OVERLAID):
-            upper, work = base / f"upper{i}", base / f"work{i}"
-            upper.mkdir(parents=True)
-            work.mkdir()
-            self.layers += [upper, work]
+        self.dirs = PrivateDirs(base, OVERLAID)
 
     @property
     def env_file(self):
-        return self.layers[0] / "dind-cache/dind-cache.env"
+        return self.dirs.upper("/etc") / "dind-cache/dind-cache.env"
 
     def env(self):
         return dict(line.split("=", 1) for line in self.env_file.read_text().splitlines()
                     if line and not line.startswith("#"))
 
     def command(self, *args):
-        mounts = " && ".join(
-            f'mount -t overlay overlay -o "lowerdir={d},upperdir=${2 * i + 1},workdir=${2 * i + 2}" {d}'
-            for i, d in enumerate(OVERLAID))
-        script = f"{mounts} && shift {2 * len(OVERLAID)} && exec \"$@\""
-        return [str(a) for a in ["unshare", "--mount", "--propagation", "private", "sh", "-c", script,
-                                 "sh", *self.layers, BINARY, *args]]
+        return self.dirs.command(BINARY, *args)
 
     def run(self, *args, timeout=180):
         return subprocess.run(self.command(*args), text=True, capture_output=True, timeout=timeout)
