@@ -521,6 +521,20 @@ class Systemd:
         """The host path of a path inside the booted system."""
         return self.root / str(inside).lstrip("/")
 
+    def install_binary(self, inside="/usr/local/sbin/dind-cache"):
+        """The binary under test, copied to INSIDE (where `make install` puts it): a copy,
+        so that a rebuild meanwhile cannot disturb it. Returns INSIDE."""
+        target = self.path(inside)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(BINARY, target)
+        return inside
+
+    def settle_udev(self):
+        """Has the udev inside see every block device, as at boot: the /dev/disk links
+        and device units that a mount unit of a device waits for."""
+        self.run("udevadm", "trigger", "--action=add", "--subsystem-match=block")
+        self.run("udevadm", "settle", "--timeout=30")
+
     def shutdown(self):
         if self.pid:
             with contextlib.suppress(ProcessLookupError):
@@ -544,10 +558,11 @@ class Systemd:
                     link.unlink()
 
 
-@pytest.fixture
-def systemd(tmp_path_factory):
-    """A freshly booted real systemd; see Systemd. Killed and unmounted at teardown."""
-    base = Path(tempfile.mkdtemp(prefix="dind-cache-systemd-", dir="/var/tmp"))
+@contextlib.contextmanager
+def booted_systemd(prefix="dind-cache-systemd-"):
+    """A freshly booted real systemd (see Systemd) in a directory of its own under
+    /var/tmp; killed, unmounted and removed on leaving."""
+    base = Path(tempfile.mkdtemp(prefix=prefix, dir="/var/tmp"))
     s = Systemd(base)
     try:
         s.boot()
@@ -555,4 +570,11 @@ def systemd(tmp_path_factory):
     finally:
         s.shutdown()
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def systemd():
+    """A freshly booted real systemd for one test."""
+    with booted_systemd() as s:
+        yield s
 from kube_fixtures import kube_api  # noqa: F401

@@ -63,9 +63,7 @@ class Node:
         self.systemd.boot()
         self.run("mkdir", "-p", DATA_DIR)
         self.run("mount", self.device, DATA_DIR)
-        target = self.systemd.path(INSTALLED)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(BINARY, target)
+        self.systemd.install_binary(INSTALLED)
         shutil.copytree(self.pki, self.systemd.path(PKI))
         self.write_env(self.dockerd.host)
         return self

@@ -11,15 +11,14 @@ import pytest
 import yaml
 
 from conftest import BINARY, run_tool
+from kube_fixtures import ready_cluster
 
 NODE = "node1"
 
 
 @pytest.fixture
 def api(kube_api):
-    kube_api.ready_delay = 0.2
-    kube_api.add_node(NODE)
-    return kube_api
+    return ready_cluster(kube_api, NODE)
 
 
 def put_rendered_objects(api):

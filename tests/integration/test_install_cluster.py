@@ -13,6 +13,7 @@ import subprocess
 import pytest
 
 from conftest import BINARY, PrivateDirs
+from kube_fixtures import ready_cluster
 
 NODE = "node1"
 ENV_REL = "dind-cache/dind-cache.env"
@@ -73,9 +74,7 @@ def node(tmp_path, loops):
 
 @pytest.fixture
 def api(kube_api):
-    kube_api.ready_delay = 0.2
-    kube_api.add_node(NODE)
-    return kube_api
+    return ready_cluster(kube_api, NODE)
 
 
 def patches(api):

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BINARY, make_pki, sh
+from kube_fixtures import ready_cluster
 from test_install_cluster import NODE, Node, applied_lines
 
 CLUSTER_IP = "127.0.0.41"        # a loopback address stands in for kube-proxy's ClusterIP
@@ -25,10 +26,7 @@ PKI_REL = "dind-cache/pki"
 
 @pytest.fixture
 def api(kube_api):
-    kube_api.ready_delay = 0.2
-    kube_api.cluster_ip = CLUSTER_IP
-    kube_api.add_node(NODE)
-    return kube_api
+    return ready_cluster(kube_api, NODE, cluster_ip=CLUSTER_IP)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from conftest import BINARY, PrivateDirs, make_pki
+from kube_fixtures import ready_cluster
 
 NODES = {"a": "node1", "b": "node2", "c": "node3"}
 NS = "kube-ops"
@@ -69,10 +70,7 @@ class Node:
 
 @pytest.fixture
 def api(kube_api):
-    kube_api.ready_delay = 0.2
-    for node in NODES.values():
-        kube_api.add_node(node)
-    return kube_api
+    return ready_cluster(kube_api, *NODES.values())
 
 
 @pytest.fixture
