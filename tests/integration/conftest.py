@@ -572,6 +572,12 @@ class Systemd:
         """The host path of a path inside the booted system."""
         return self.root / str(inside).lstrip("/")
 
+    def journal(self, *args):
+        """journalctl ARGS, once journald has stored everything logged so far (a unit's
+        output reaches it after `systemctl start` has returned): its output."""
+        self.run("journalctl", "--sync")
+        return self.run("journalctl", "--no-pager", *args).stdout
+
     def install_binary(self, inside="/usr/local/sbin/dind-cache"):
         """The binary under test, copied to INSIDE (where `make install` puts it): a copy,
         so that a rebuild meanwhile cannot disturb it. Returns INSIDE."""

@@ -316,8 +316,7 @@ def test_results_reach_the_journal_with_their_fields(systemd):
                     env={"DIND_CACHE_DATA_DIR": "/var/tmp", "DOCKER_HOST": "",
                          "DIND_CACHE_DISK_WARN": "1", "DIND_CACHE_DISK_CRIT": "2"})
     assert p.returncode == 2, p.stdout + p.stderr
-    systemd.run("journalctl", "--sync")
-    out = systemd.run("journalctl", "-o", "json", "SYSLOG_IDENTIFIER=dind-cache").stdout
+    out = systemd.journal("-o", "json", "SYSLOG_IDENTIFIER=dind-cache")
     entries = [json.loads(l) for l in out.splitlines() if l.strip()]
     summary = [e for e in entries if e.get("DIND_CHECK") == "summary"]
     assert len(summary) == 1

@@ -145,8 +145,7 @@ def test_install_prepares_disk_cluster_and_checker_and_uninstall_takes_them_back
     assert "DOCKER_TLS_VERIFY=1" in env and "DOCKER_CERT_PATH=/etc/dind-cache/pki/checker" in env
     assert node.run("systemctl", "is-enabled", "dind-cache-check.timer").stdout.strip() == "enabled"
     assert node.run("systemctl", "is-active", MOUNT_UNIT).stdout.strip() == "active"
-    summary = node.run("journalctl", "--no-pager", "-o", "cat", "-u", "dind-cache-check",
-                       "DIND_CHECK=summary").stdout
+    summary = systemd.journal("-o", "cat", "-u", "dind-cache-check", "DIND_CHECK=summary")
     assert "dind-cache check OK" in summary, summary
 
     # The same command again: nothing to do anywhere.

@@ -170,7 +170,7 @@ def test_another_metrics_directory_is_the_only_one_the_sandbox_opens(node):
     r = node.run("systemctl", "start", SERVICE)
     assert r.returncode == 0, r.stderr
     assert not node.systemd.path("/srv/other/dind_cache.prom").exists()
-    log = node.run("journalctl", "--no-pager", "-u", SERVICE, "-n", "30").stdout
+    log = node.systemd.journal("-u", SERVICE, "-n", "30")
     assert "cannot write the metrics file '/srv/other/dind_cache.prom': Read-only file system" in log
 
 

@@ -404,8 +404,7 @@ def test_daemon_down_is_logged_to_the_journal(systemd):
     p = systemd.run(binary, "prune", check=False,
                     env={"DOCKER_HOST": "tcp://127.0.0.1:1", "DIND_CACHE_DATA_DIR": "/var/tmp"})
     assert p.returncode == 2, p.stdout + p.stderr
-    systemd.run("journalctl", "--sync")
-    out = systemd.run("journalctl", "-o", "json", "SYSLOG_IDENTIFIER=dind-cache").stdout
+    out = systemd.journal("-o", "json", "SYSLOG_IDENTIFIER=dind-cache")
     entries = [json.loads(l) for l in out.splitlines() if l.strip()]
     assert len(entries) == 1, entries
     e = entries[0]
