@@ -27,7 +27,31 @@ ROOT = Path(__file__).resolve().parents[2]
 BINARY = Path(os.environ.get("DIND_CACHE_BINARY", ROOT / "build" / "dind-cache"))
 
 
+# `make check` runs the tests in parallel (pytest-xdist, --dist loadgroup), each on its own
+# unless it is in a group. The tests that boot a systemd form one group, run one after
+# the other on one worker: every booted systemd manages the host's one cgroup hierarchy
+# (two at once would kill each other's processes when a unit stops), and its udev writes
+# and removes the host's /dev/disk links. A test is in it when it uses the `systemd`
+# fixture or is marked boots_systemd (a module-scoped node: its tests then also run in
+# file order, on one node). That group is the longest chain of the run, so it comes
+# first, then the tests that make the Debian package (a long build other tests wait for).
+SYSTEMD_GROUP = "systemd"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "boots_systemd: the test boots a systemd (the group runs one at a time)")
+
+
+def _boots_systemd(item):
+    return "systemd" in item.fixturenames or item.get_closest_marker("boots_systemd") is not None
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if _boots_systemd(item):
+            item.add_marker(pytest.mark.xdist_group(SYSTEMD_GROUP))
+    items.sort(key=lambda item: 0 if _boots_systemd(item) else 1 if "deb" in item.fixturenames else 2)
     if os.geteuid() != 0:
         skip = pytest.mark.skip(reason="integration tests need root")
         for item in items:
@@ -38,6 +62,14 @@ def sh(*args, check=True, **kw):
     """Runs a command, capturing text output."""
     return subprocess.run([str(a) for a in args], check=check, text=True,
                           capture_output=True, **kw)
+
+
+def make_env(**extra):
+    """This process's environment but what an enclosing make passes down (MAKEFLAGS with
+    its jobs and jobserver, MAKELEVEL): a make a test runs runs as a user's would."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
+    env.update(extra)
+    return env
 
 
 def run_tool(*args, env=None, timeout=300, input=None):
@@ -268,6 +300,28 @@ class PrivateDirs:
                 *[str(a) for a in args]]
 
 
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory):
+    """A directory of this test run that every pytest-xdist worker shares (pytest's base
+    temporary directory of the run), for what is made once per run (made_once)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def made_once(run_dir, name, make):
+    """RUN_DIR/NAME, made by MAKE(path) the first time any worker of the run asks for it;
+    the others wait for it (a file lock), then use it as it is."""
+    path = Path(run_dir) / name
+    with open(Path(run_dir) / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (path / ".made").exists():
+            shutil.rmtree(path, ignore_errors=True)
+            path.mkdir()
+            make(path)
+            (path / ".made").touch()
+    return path
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -379,7 +433,7 @@ class Dockerd:
     the pinned 28.5.2 where ../shared/debs has it, else the system's."""
 
     def __init__(self, data_root, run_dir, storage_driver="overlay2", tls_dir=None, ip="127.0.0.1", port=None,
-                 which=None):
+                 which=None, extra_args=()):
         self.which = which
         self.data_root = Path(data_root)
         self.run_dir = Path(run_dir)
@@ -395,7 +449,7 @@ class Dockerd:
         self.tls_dir = Path(tls_dir) if tls_dir else None
         self.client_env = ({"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(self.tls_dir / "checker")}
                            if self.tls_dir else {})
-        self.extra_args = []   # more dockerd flags, e.g. ["--config-file", PATH]
+        self.extra_args = list(extra_args)   # more dockerd flags, e.g. ["--config-file", PATH]
         self.wrapper = []      # a command that execs dockerd, e.g. one that makes mounts first
         self.proc = None
 
@@ -466,9 +520,10 @@ def dockerd_factory():
     started = []
     base = Path(tempfile.mkdtemp(prefix="dc-", dir="/tmp"))
 
-    def start(data_root, storage_driver="overlay2", tls_dir=None, ip="127.0.0.1", port=None, which=None):
+    def start(data_root, storage_driver="overlay2", tls_dir=None, ip="127.0.0.1", port=None, which=None,
+              extra_args=()):
         d = Dockerd(data_root, base / str(len(started)), storage_driver, tls_dir=tls_dir, ip=ip, port=port,
-                    which=which)
+                    which=which, extra_args=extra_args)
         started.append(d)
         return d.start()
 

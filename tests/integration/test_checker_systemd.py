@@ -25,6 +25,8 @@ import yaml
 from conftest import BINARY, Dockerd, Systemd, make_pki, sh, wait_for
 from kube_fixtures import kube_api  # noqa: F401 (a fixture)
 
+pytestmark = pytest.mark.boots_systemd
+
 DATA_DIR = "/mnt/k8s/docker"
 INSTALLED = "/usr/local/sbin/dind-cache"
 SERVICE = "dind-cache-check.service"

@@ -17,6 +17,8 @@ import pytest
 
 from conftest import ROOT, booted_systemd
 
+pytestmark = pytest.mark.boots_systemd
+
 TOOL = ROOT / "build" / "tests" / "helpers" / "envfile-tool"
 KEYS = ("DOCKER_HOST", "DIND_CACHE_DATA_DIR", "DIND_CACHE_NODE")
 
