@@ -72,20 +72,25 @@ def make_env(**extra):
     return env
 
 
-def run_tool(*args, env=None, timeout=300, input=None):
-    """Runs dind-cache with ARGS; returns the CompletedProcess (never raises on exit)."""
+def run_tool(*args, env=None, timeout=300, input=None, prefix=()):
+    """Runs dind-cache with ARGS (after PREFIX, a command line that runs it); returns the
+    CompletedProcess (never raises on exit)."""
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
-    return subprocess.run([str(BINARY), *[str(a) for a in args]], text=True,
+    return subprocess.run([*[str(a) for a in prefix], str(BINARY), *[str(a) for a in args]], text=True,
                           capture_output=True, env=full_env, timeout=timeout, input=input)
 
 
 @pytest.fixture
-def dind_cache():
-    """Calls the binary: dind_cache("preflight", "--data-dir", d) -> CompletedProcess."""
+def dind_cache(tmp_path):
+    """Calls the binary: dind_cache("preflight", "--data-dir", d) -> CompletedProcess. It
+    runs with a private /etc and /usr/local (PrivateDirs): what the host installed is not
+    there to be read (install and uninstall read the env file, the units and the vendor
+    units), and nothing is written to the host's."""
     assert BINARY.exists(), f"{BINARY} is missing: run make first"
-    return run_tool
+    prefix = PrivateDirs(tmp_path / "dind-cache-node", ("/etc", "/usr/local")).command()
+    return lambda *args, **kw: run_tool(*args, prefix=prefix, **kw)
 
 
 BLKFLSBUF = 0x1261   # <linux/fs.h>: write a block device's buffers back, then drop them
