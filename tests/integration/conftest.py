@@ -10,6 +10,7 @@ import fcntl
 import hashlib
 import json
 import os
+import random
 import shlex
 import shutil
 import signal
@@ -325,6 +326,24 @@ def made_once(run_dir, name, make):
             make(path)
             (path / ".made").touch()
     return path
+
+
+def free_loopback_ip(port):
+    """A loopback address (all of 127.0.0.0/8 is this host's) on which PORT is free, drawn
+    at random: a daemon on a fixed port needs an address no other test, nor another run
+    of these tests on the machine, uses (127.0.0.1:2375 may be a test's plaintext daemon,
+    which a checker would rightly report as the plaintext port left open)."""
+    for _ in range(100):
+        ip = f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+        with socket.socket() as s:
+            # As dockerd binds: connections of an earlier run in TIME-WAIT do not count.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((ip, port))
+            except OSError:
+                continue
+        return ip
+    raise RuntimeError(f"no loopback address with port {port} free")
 
 
 def free_port():

@@ -5,8 +5,8 @@ second run changes nothing; uninstall takes it all back but the data.
 
 Real parts: the disk (a loop device), systemd and journald (booted in namespaces on an
 overlay of /), dockerd (started inside systemd's mount namespace, on the disk install
-mounted). The Kubernetes API is the fake one; it hands out 127.0.0.44 as the Service's
-ClusterIP, standing in for kube-proxy, and dockerd listens there on port 2376 with
+mounted). The Kubernetes API is the fake one; it hands out a loopback address as the
+Service's ClusterIP, standing in for kube-proxy, and dockerd listens there on port 2376 with
 mutual TLS from the server Secret install applied, as the pod does behind the Service
 (dockerd-entrypoint.sh: --tlsverify --tlscacert --tlscert --tlskey)."""
 
@@ -16,12 +16,11 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 
 import pytest
 
-from conftest import sh, unix_ping, wait_for
+from conftest import free_loopback_ip, sh, unix_ping, wait_for
 from kube_fixtures import ready_cluster
 
 NODE = "node1"
@@ -29,22 +28,8 @@ DATA_DIR = "/mnt/k8s/docker"
 MOUNT_UNIT = "mnt-k8s-docker.mount"
 INSTALLED = "/usr/local/sbin/dind-cache"
 DAEMON_PORT = 2376
-# A loopback address of its own: 127.0.0.1:2375 may be another test's plaintext daemon,
-# which the checker would rightly report as the plaintext port left open.
-CLUSTER_IP = "127.0.0.44"
 CERTS = "/var/lib/dind-e2e/certs/server"
 SOCKET = "/var/lib/dind-e2e/docker.sock"
-
-
-def port_free(port):
-    with socket.socket() as s:
-        # As dockerd binds: connections of an earlier run in TIME-WAIT do not count.
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((CLUSTER_IP, port))
-        except OSError:
-            return False
-    return True
 
 
 class Node:
@@ -69,20 +54,28 @@ class Node:
 
     def start_daemon(self):
         """dockerd on the cache disk inside the node, started as the image's entrypoint
-        starts it from the server Secret install applied: mutual TLS on CLUSTER_IP:2376."""
+        starts it from the server Secret install applied: mutual TLS on the ClusterIP's
+        port 2376."""
         certs = self.systemd.path(CERTS)
         certs.mkdir(parents=True, exist_ok=True)
         for key, value in self.cluster.object("secrets", "docker-dind-server", "kube-ops")["data"].items():
             (certs / key).write_bytes(base64.b64decode(value))
-        self.daemon = subprocess.Popen(
-            ["nsenter", "-t", str(self.systemd.pid), "-m", "-p", "--", "dockerd",
-             "--data-root", DATA_DIR, "-H", f"tcp://{CLUSTER_IP}:{DAEMON_PORT}",
-             "-H", f"unix://{SOCKET}", "--tlsverify",
-             "--tlscacert", f"{CERTS}/ca.pem", "--tlscert", f"{CERTS}/cert.pem", "--tlskey", f"{CERTS}/key.pem",
-             "--pidfile", "/run/dind-e2e/docker.pid", "--exec-root", "/run/dind-e2e/exec",
-             "--iptables=false", "--ip6tables=false", "--bridge=none", "--storage-driver=overlay2"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        wait_for(lambda: unix_ping(self.systemd.path(SOCKET)), timeout=60, what="dockerd on the cache disk")
+        log = self.systemd.base / "dockerd.log"
+        with open(log, "w") as out:
+            self.daemon = subprocess.Popen(
+                ["nsenter", "-t", str(self.systemd.pid), "-m", "-p", "--", "dockerd",
+                 "--data-root", DATA_DIR, "-H", f"tcp://{self.cluster.cluster_ip}:{DAEMON_PORT}",
+                 "-H", f"unix://{SOCKET}", "--tlsverify",
+                 "--tlscacert", f"{CERTS}/ca.pem", "--tlscert", f"{CERTS}/cert.pem", "--tlskey", f"{CERTS}/key.pem",
+                 "--pidfile", "/run/dind-e2e/docker.pid", "--exec-root", "/run/dind-e2e/exec",
+                 "--iptables=false", "--ip6tables=false", "--bridge=none", "--storage-driver=overlay2"],
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+        def answers():
+            if self.daemon.poll() is not None:
+                raise RuntimeError("dockerd exited: " + log.read_text()[-2000:])
+            return unix_ping(self.systemd.path(SOCKET))
+        wait_for(answers, timeout=60, what="dockerd on the cache disk")
 
     def tear_down(self):
         """Stops the node's dockerd and the mount unit (the systemd fixture then removes
@@ -98,9 +91,7 @@ class Node:
 
 @pytest.fixture
 def node(loops, systemd, kube_api):
-    if not port_free(DAEMON_PORT):
-        pytest.skip(f"port {DAEMON_PORT} is taken on this machine")
-    cluster = ready_cluster(kube_api, NODE, cluster_ip=CLUSTER_IP)
+    cluster = ready_cluster(kube_api, NODE, cluster_ip=free_loopback_ip(DAEMON_PORT))
     dev = loops.device(size="1G")
     systemd.install_binary(INSTALLED)
     cluster.kubeconfig(systemd.path("/etc/kubernetes/admin.conf"), auth="cert-data", ca="data")
@@ -129,7 +120,7 @@ def test_install_prepares_disk_cluster_and_checker_and_uninstall_takes_them_back
     assert first.returncode == 0, out
     assert "DOCKER_HOST: tcp://docker-dind.kube-ops.svc:2376" in first.stdout
     assert "dind-cache check OK" in out
-    assert f"[OK]      tls: mutual TLS with the daemon at tcp://{CLUSTER_IP}:2376" in out, out
+    assert f"[OK]      tls: mutual TLS with the daemon at tcp://{cluster.cluster_ip}:2376" in out, out
 
     pv = cluster.object("persistentvolumes", "docker-pv")
     assert pv["spec"]["local"]["path"] == DATA_DIR
@@ -141,7 +132,7 @@ def test_install_prepares_disk_cluster_and_checker_and_uninstall_takes_them_back
     dep = cluster.object("deployments", "docker-dind", "kube-ops")
     assert dep["spec"]["strategy"]["type"] == "Recreate"
     env = systemd.path("/etc/dind-cache/dind-cache.env").read_text()
-    assert f"DOCKER_HOST=tcp://{CLUSTER_IP}:{DAEMON_PORT}" in env.replace('"', "")
+    assert f"DOCKER_HOST=tcp://{cluster.cluster_ip}:{DAEMON_PORT}" in env.replace('"', "")
     assert "DOCKER_TLS_VERIFY=1" in env and "DOCKER_CERT_PATH=/etc/dind-cache/pki/checker" in env
     assert node.run("systemctl", "is-enabled", "dind-cache-check.timer").stdout.strip() == "enabled"
     assert node.run("systemctl", "is-active", MOUNT_UNIT).stdout.strip() == "active"
