@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -29,30 +30,33 @@ BINARY = Path(os.environ.get("DIND_CACHE_BINARY", ROOT / "build" / "dind-cache")
 
 
 # `make check` runs the tests in parallel (pytest-xdist, --dist loadgroup), each on its own
-# unless it is in a group. The tests that boot a systemd form one group, run one after
-# the other on one worker: every booted systemd manages the host's one cgroup hierarchy
-# (two at once would kill each other's processes when a unit stops), and its udev writes
-# and removes the host's /dev/disk links. A test is in it when it uses the `systemd`
-# fixture or is marked boots_systemd (a module-scoped node: its tests then also run in
-# file order, on one node). That group is the longest chain of the run, so it comes
-# first, then the tests that make the Debian package (a long build other tests wait for).
-SYSTEMD_GROUP = "systemd"
-
-
+# unless it is in a group. Booted systemds run side by side (each has cgroups of its own,
+# Systemd.boot), but udev: a systemd's udev writes the host's one /dev/disk and removes
+# there, at the end, what it made. So the tests marked udev (their systemd runs one) are
+# one group, run one after the other; the others' systemds run none. The tests of a module
+# marked module_node share one node booted for the module: a group of their own, run in
+# file order on one worker. The longest chains go first: the udev group, the modules'
+# nodes, then the tests that make the Debian package (a build another test waits for).
 def pytest_configure(config):
-    config.addinivalue_line("markers", "boots_systemd: the test boots a systemd (the group runs one at a time)")
+    config.addinivalue_line("markers", "udev: the test's systemd runs udev (such tests run one at a time)")
+    config.addinivalue_line("markers", "module_node: the module's tests share one node (one worker, file order)")
 
 
-def _boots_systemd(item):
-    return "systemd" in item.fixturenames or item.get_closest_marker("boots_systemd") is not None
+def _group(item):
+    if item.get_closest_marker("udev"):
+        return 0, "udev"
+    if item.get_closest_marker("module_node"):
+        return 1, f"node-{item.module.__name__}"
+    return (2 if "deb" in item.fixturenames else 3), None
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if _boots_systemd(item):
-            item.add_marker(pytest.mark.xdist_group(SYSTEMD_GROUP))
-    items.sort(key=lambda item: 0 if _boots_systemd(item) else 1 if "deb" in item.fixturenames else 2)
+        group = _group(item)[1]
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: _group(item)[0])
     if os.geteuid() != 0:
         skip = pytest.mark.skip(reason="integration tests need root")
         for item in items:
@@ -559,9 +563,54 @@ def dockerd_factory():
         shutil.rmtree(base, ignore_errors=True)
 
 
+def own_cgroups(name):
+    """Makes NAME below this process's cgroup in every cgroup hierarchy mounted under
+    /sys/fs/cgroup (each v1 controller, name=systemd, the unified one); returns them.
+    Below this process's own: a resource limit set on it still holds."""
+    known = {line.split()[0] for line in open("/proc/cgroups") if not line.startswith("#")}
+    mine = {}
+    for line in open("/proc/self/cgroup"):
+        _, keys, path = line.rstrip("\n").split(":", 2)
+        mine[frozenset(keys.split(",")) if keys else frozenset()] = path
+    made = []
+    for line in open("/proc/self/mountinfo"):
+        fields = line.split()
+        sep = fields.index("-")
+        root, point, fstype, options = fields[3], fields[4], fields[sep + 1], fields[sep + 3]
+        if fstype == "cgroup2":
+            key = frozenset()
+        elif fstype == "cgroup":
+            key = frozenset(o for o in options.split(",") if o in known or o.startswith("name="))
+        else:
+            continue
+        if "/sys/fs/cgroup" not in (point, os.path.dirname(point)) or key not in mine:
+            continue
+        d = Path(os.path.normpath(os.path.join(point, os.path.relpath(mine[key], root), name)))
+        if d in made:
+            continue
+        d.mkdir()
+        for f in ("cpuset.cpus", "cpuset.mems"):    # v1: empty in a new cpuset, which no one may join
+            if (d / f).exists() and not (d / f).read_text().strip():
+                (d / f).write_text((d.parent / f).read_text())
+        made.append(d)
+    return made
+
+
+def remove_cgroup(d):
+    """Removes cgroup D and those below it, once their processes are gone."""
+    for _ in range(50):
+        for path, _, _ in sorted(os.walk(d), key=lambda t: -t[0].count("/")):
+            with contextlib.suppress(OSError):
+                os.rmdir(path)
+        if not d.exists():
+            return
+        time.sleep(0.1)
+
+
 BOOT_SCRIPT = r"""#!/bin/bash
 set -e
-R="$1"
+R="$1"; shift
+for procs; do echo 0 > "$procs"; done      # into its own cgroups (Systemd.boot)
 mount --make-rprivate /
 mount --rbind /dev "$R/dev"
 mount -t sysfs sysfs "$R/sys" || mount --rbind /sys "$R/sys"
@@ -572,6 +621,10 @@ umount -l /oldroot
 export container=dind-cache-test
 exec /lib/systemd/systemd --system --unit=multi-user.target
 """
+
+# udev, masked in a systemd booted without it.
+UDEV_UNITS = ["systemd-udevd.service", "systemd-udevd-control.socket", "systemd-udevd-kernel.socket",
+              "systemd-udev-trigger.service", "systemd-udev-settle.service"]
 
 # Host units that fail or get in the way inside the test systemd.
 MASKED_UNITS = ["docker.service", "docker.socket", "containerd.service",
@@ -587,10 +640,13 @@ class Systemd:
     """A real systemd (PID 1 in its own PID and mount namespaces) booted on an overlay
     of the host's root, so nothing it does touches the live root filesystem. The node it
     makes holds nothing the host installed of dind-cache (hide_host_install), nor the
-    host's own units of /etc/systemd/system: a fresh node, on which a test installs."""
+    host's own units of /etc/systemd/system: a fresh node, on which a test installs.
+    Its udev runs only with UDEV (it shares the host's /dev: see pytest_collection_modifyitems);
+    without it, device units never appear, which a mount unit of a device waits for."""
 
-    def __init__(self, base):
+    def __init__(self, base, udev=False):
         self.base = Path(base)
+        self.udev = udev
         self.root = self.base / "root"
         self.upper = self.base / "upper"
         self.pid = None
@@ -603,17 +659,23 @@ class Systemd:
         lower = hide_host_install(self.upper, "/")
         sh("mount", "-t", "overlay", "overlay", "-o",
            f"lowerdir={lower},upperdir={self.upper},workdir={self.base / 'work'}", self.root)
-        for unit in MASKED_UNITS:
+        for unit in MASKED_UNITS + ([] if self.udev else UDEV_UNITS):
             link = self.root / "etc/systemd/system" / unit
             link.parent.mkdir(parents=True, exist_ok=True)
             if link.exists() or link.is_symlink():
                 link.unlink()
             link.symlink_to("/dev/null")
+        # A cgroup of its own in every hierarchy, where systemd (in a container it roots its
+        # tree where it starts) keeps its units: two booted systemds, of this run or another
+        # on the machine, never share a unit's cgroup (systemctl kill fails on a process it
+        # cannot see there; stopping a unit would kill the other's).
+        self.cgroups = own_cgroups(f"dind-cache-test-{uuid.uuid4().hex[:16]}")
         script = self.base / "boot.sh"
         script.write_text(BOOT_SCRIPT)
         script.chmod(0o755)
         log = open(self.base / "boot.log", "w")
-        self.proc = subprocess.Popen(["unshare", "--pid", "--mount", "--fork", str(script), str(self.root)],
+        self.proc = subprocess.Popen(["unshare", "--pid", "--mount", "--fork", str(script), str(self.root),
+                                      *[str(d / "cgroup.procs") for d in self.cgroups]],
                                      stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
 
@@ -668,6 +730,7 @@ class Systemd:
     def settle_udev(self):
         """Has the udev inside see every block device, as at boot: the /dev/disk links
         and device units that a mount unit of a device waits for."""
+        assert self.udev, "this systemd runs no udev: boot it with udev=True (mark the test udev)"
         self.run("udevadm", "trigger", "--action=add", "--subsystem-match=block")
         self.run("udevadm", "settle", "--timeout=30")
 
@@ -681,7 +744,10 @@ class Systemd:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         subprocess.run(["umount", "-R", "-l", str(self.root)], capture_output=True)
-        self.remove_udev_links()
+        for d in getattr(self, "cgroups", ()):
+            remove_cgroup(d)
+        if self.udev:
+            self.remove_udev_links()
 
     def remove_udev_links(self):
         """udev inside shares the host's /dev: drop the /dev/disk links it made."""
@@ -695,11 +761,11 @@ class Systemd:
 
 
 @contextlib.contextmanager
-def booted_systemd(prefix="dind-cache-systemd-"):
+def booted_systemd(prefix="dind-cache-systemd-", udev=False):
     """A freshly booted real systemd (see Systemd) in a directory of its own under
     /var/tmp; killed, unmounted and removed on leaving."""
     base = Path(tempfile.mkdtemp(prefix=prefix, dir="/var/tmp"))
-    s = Systemd(base)
+    s = Systemd(base, udev=udev)
     try:
         s.boot()
         yield s
@@ -709,8 +775,8 @@ def booted_systemd(prefix="dind-cache-systemd-"):
 
 
 @pytest.fixture
-def systemd():
-    """A freshly booted real systemd for one test."""
-    with booted_systemd() as s:
+def systemd(request):
+    """A freshly booted real systemd for one test, with udev when the test is marked udev."""
+    with booted_systemd(udev=request.node.get_closest_marker("udev") is not None) as s:
         yield s
 from kube_fixtures import kube_api  # noqa: F401

@@ -25,7 +25,7 @@ import yaml
 from conftest import BINARY, Dockerd, Systemd, make_pki, sh, wait_for
 from kube_fixtures import kube_api  # noqa: F401 (a fixture)
 
-pytestmark = pytest.mark.boots_systemd
+pytestmark = pytest.mark.module_node
 
 DATA_DIR = "/mnt/k8s/docker"
 INSTALLED = "/usr/local/sbin/dind-cache"

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import ROOT, booted_systemd
 
-pytestmark = pytest.mark.boots_systemd
+pytestmark = pytest.mark.module_node
 
 TOOL = ROOT / "build" / "tests" / "helpers" / "envfile-tool"
 KEYS = ("DOCKER_HOST", "DIND_CACHE_DATA_DIR", "DIND_CACHE_NODE")

@@ -241,6 +241,7 @@ def traced(systemd, *args, timeout=180):
     return r, mount_table_reads(trace)
 
 
+@pytest.mark.udev
 def test_blank_device_is_formatted_and_mounted_by_a_unit_and_a_second_run_changes_nothing(loops, systemd):
     dev = loops.device(size="512M")
     data_dir = "/mnt/k8s/docker"

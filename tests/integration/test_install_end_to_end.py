@@ -23,6 +23,8 @@ import pytest
 from conftest import free_loopback_ip, sh, unix_ping, wait_for
 from kube_fixtures import ready_cluster
 
+pytestmark = pytest.mark.udev
+
 NODE = "node1"
 DATA_DIR = "/mnt/k8s/docker"
 MOUNT_UNIT = "mnt-k8s-docker.mount"

@@ -82,7 +82,7 @@ def test_make_deb_is_lintian_clean(deb):
     assert p.returncode == 0 and not tags, p.stdout + p.stderr
 
 
-@pytest.mark.boots_systemd
+@pytest.mark.module_node
 def test_apt_installs_binary_man_page_completion_and_disabled_units(deb, node):
     _, package = deb
     inside = Path("/var/tmp") / package.name
@@ -110,7 +110,7 @@ def test_apt_installs_binary_man_page_completion_and_disabled_units(deb, node):
     assert "dind-cache" not in timers
 
 
-@pytest.mark.boots_systemd
+@pytest.mark.module_node
 def test_install_writes_only_the_nodes_settings_and_the_timer_runs(node):
     r = node.run(PACKAGED, "install", "--skip-apply", "--data-dir", DATA_DIR, "--check-interval", "2m",
                  timeout=300)
@@ -148,7 +148,7 @@ def test_install_writes_only_the_nodes_settings_and_the_timer_runs(node):
     assert "\ndind_cache_state 0\n" in prom and "\ndind_cache_daemon_up 1\n" in prom
 
 
-@pytest.mark.boots_systemd
+@pytest.mark.module_node
 def test_install_again_changes_nothing(node):
     dropin = node.systemd.path(ETC / f"{TIMER}.d" / "dind-cache.conf")
     before = dropin.stat().st_mtime_ns
@@ -159,7 +159,7 @@ def test_install_again_changes_nothing(node):
     assert dropin.stat().st_mtime_ns == before
 
 
-@pytest.mark.boots_systemd
+@pytest.mark.module_node
 def test_another_metrics_directory_is_the_only_one_the_sandbox_opens(node):
     node.run("mkdir", "-p", "/srv/metrics", "/srv/other", check=True)
     node.write_env(node.dockerd.host, "DIND_CACHE_TEXTFILE_DIR=/srv/metrics\n")
@@ -179,7 +179,7 @@ def test_another_metrics_directory_is_the_only_one_the_sandbox_opens(node):
     assert "cannot write the metrics file '/srv/other/dind_cache.prom': Read-only file system" in log
 
 
-@pytest.mark.boots_systemd
+@pytest.mark.module_node
 def test_uninstall_removes_the_dropins_and_disables_the_packaged_timer(node):
     r = node.run(PACKAGED, "uninstall", timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -197,7 +197,7 @@ def test_uninstall_removes_the_dropins_and_disables_the_packaged_timer(node):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-@pytest.mark.boots_systemd
+@pytest.mark.module_node
 def test_apt_remove_says_so_and_leaves_configuration_and_data(node):
     node.run("sh", "-c", f"echo layer > {DATA_DIR}/kept", check=True)
     p = node.systemd.run("apt-get", "remove", "-y", "-q", "dind-cache", check=False, timeout=600,
