@@ -1,6 +1,6 @@
 """Several caches, one per storage node: `install --instance NAME` on three nodes
 against one fake API server (three Nodes), each node with its own XFS data directory
-on a loop device and its own /etc, /usr/local and /var/lib/systemd (overlays in a
+on a loop device and its own /etc, /usr/local and /var/lib (overlays in a
 private mount namespace), and --skip-timer (the checker is tested with a booted
 systemd elsewhere). The members ConfigMap is written by server-side apply, one field
 manager per instance; the fake API server keeps managedFields as the real one does."""
@@ -21,7 +21,7 @@ from kube_fixtures import ready_cluster
 NODES = {"a": "node1", "b": "node2", "c": "node3"}
 NS = "kube-ops"
 DATA = Path(__file__).parent / "data"
-OVERLAID = ("/etc", "/usr/local", "/var/lib/systemd")
+OVERLAID = ("/etc", "/usr/local", "/var/lib")
 
 
 def instance_objects(name):
