@@ -92,7 +92,18 @@ $(B)/tests/helpers/%: tests/helpers/%.c $(LIB_OBJS) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(PKG_LIBS)
 
-check: check-layers check-function-lengths check-unit check-integration
+# make check: the layering checks, the unit tests, the integration tests and a fuzz smoke,
+# side by side: CHECK_JOBS make jobs, of which the integration tests take one for their
+# TEST_WORKERS pytest-xdist workers (README, "Tests"). The builds of the unit tests and
+# the fuzz harnesses and their runs overlap the integration tests, which mostly wait on
+# daemons, disks and a booted systemd. Each part's output comes whole when it ends.
+CHECK_JOBS ?= 3
+TEST_WORKERS ?= 4
+ifneq ($(filter check,$(MAKECMDGOALS)),)
+MAKEFLAGS += -j$(CHECK_JOBS) --output-sync=target
+endif
+
+check: check-layers check-function-lengths check-integration check-unit fuzz-smoke
 
 # The folders of installer/ form a DAG and each outside library has one home: the
 # allowed edges are one table, in scripts/check-layers (README, "Layout").
@@ -106,9 +117,10 @@ check-function-lengths:
 check-unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
-# Integration tests need root: loop devices, mounts, dockerd, systemd in namespaces.
+# Integration tests need root: loop devices, mounts, dockerd, systemd in namespaces. They
+# run in parallel (--dist loadgroup: tests/integration/conftest.py names what may not).
 check-integration: $(B)/dind-cache $(B)/dind-cache.8 $(HELPERS)
-	$(PYTHON) -m pytest -ra tests/integration $(PYTEST_ARGS)
+	$(PYTHON) -m pytest -ra -n $(TEST_WORKERS) --dist loadgroup tests/integration $(PYTEST_ARGS)
 
 # make install: the binary, its man page and bash completion. `dind-cache install`
 # then writes complete units to /etc/systemd/system on the node.
@@ -193,7 +205,12 @@ fuzz: $(FUZZ_BINS)
 fuzz-smoke: $(FUZZ_BINS)
 	@$(call FUZZ_RUN,$(FUZZ_SMOKE_SECONDS))
 
-check: fuzz-smoke
-
 .PHONY: fuzz fuzz-build fuzz-smoke
 .SECONDARY: $(FUZZ_LIB_OBJS)
+
+# In make check, what the integration tests need is built before the unit tests' and the
+# fuzz harnesses' objects: the integration tests are the longest part, so they start first.
+ifneq ($(filter check,$(MAKECMDGOALS)),)
+$(LIB_SRCS:installer/%.c=$(B)/asan/%.o) $(LIB_SRCS:installer/%.c=$(B)/fuzz/obj/%.o): | \
+	$(B)/dind-cache $(B)/dind-cache.8 $(HELPERS)
+endif

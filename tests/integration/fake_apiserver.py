@@ -43,6 +43,7 @@ import http.server
 import json
 import os
 import re
+import select
 import shutil
 import socket
 import socketserver
@@ -198,6 +199,8 @@ class _Fault:
 
 
 _DEFAULT_STATUS = object()
+# A request's recorded status when its client went away before the answer (nginx's code).
+CLIENT_CLOSED_REQUEST = 499
 _FAULT_STATUS = {
     400: ("BadRequest", "the server rejected our request for an unknown reason"),
     404: ("NotFound", "the server could not find the requested resource"),
@@ -340,8 +343,9 @@ class FakeAPIServer:
     def inject(self, method=None, path_re=None, status=_DEFAULT_STATUS, times=1,
                retry_after=None, delay=0.0, drop=False):
         """The next `times` requests matching method/path_re: reply `status` (default 500)
-        with a Status body (Retry-After if given), or sleep `delay` seconds and then answer
-        normally (or with `status` when one is given), or drop the connection (drop=True)."""
+        with a Status body (Retry-After if given), or hold it `delay` seconds and then answer
+        normally (or with `status` when one is given), or drop the connection (drop=True).
+        A held request whose client goes away meanwhile is dropped, never served."""
         explicit = status is not _DEFAULT_STATUS
         with self.lock:
             self._faults.append(_Fault(method, path_re, 500 if not explicit else status,
@@ -552,8 +556,13 @@ class FakeAPIServer:
             if fault.drop:
                 self._drop(h)
                 return
-            if fault.delay:
-                time.sleep(fault.delay)
+            if fault.delay and not self._hold(h, fault.delay):
+                # The client went away (killed, or it gave up) while its request was
+                # held: a real API server cancels the request of a closed connection,
+                # so it must not land later, behind the back of whoever killed it.
+                rec["status"] = CLIENT_CLOSED_REQUEST
+                h.close_connection = True
+                return
             if fault.explicit_status or not fault.delay:
                 reason, message = _FAULT_STATUS.get(fault.status, ("", f"injected {fault.status}"))
                 extra = {}
@@ -615,6 +624,14 @@ class FakeAPIServer:
                     self._faults.remove(f)
                 return f
         return None
+
+    @staticmethod
+    def _hold(h, seconds):
+        """Holds the request SECONDS, as a slow server would: False as soon as the client
+        has closed its connection (or died), True when it is still waiting."""
+        poller = select.poll()
+        poller.register(h.connection, select.POLLRDHUP | select.POLLHUP | select.POLLERR)
+        return not poller.poll(int(seconds * 1000))
 
     @staticmethod
     def _drop(h):

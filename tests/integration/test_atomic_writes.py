@@ -9,7 +9,7 @@ import os
 import re
 import subprocess
 
-from conftest import BINARY, mkfs
+from conftest import BINARY, PrivateDirs, mkfs
 
 ENV_FILE = "/etc/dind-cache/dind-cache.env"
 TRACE = "fsync,fdatasync,rename,renameat,renameat2,open,openat,creat,truncate"
@@ -18,17 +18,16 @@ TRACE = "fsync,fdatasync,rename,renameat,renameat2,open,openat,creat,truncate"
 def traced_install(loops, tmp_path):
     img = loops.image("300M")
     mkfs("ext4", img)
-    data, upper, work = tmp_path / "data", tmp_path / "upper", tmp_path / "work"
-    for d in (data, upper, work):
-        d.mkdir()
+    data = tmp_path / "data"
+    data.mkdir()
+    node = PrivateDirs(tmp_path / "node")
     trace = tmp_path / "trace"
-    script = (f"set -e; mount --make-rprivate /; mount -o loop {img} {data}; chmod 0711 {data}; "
-              f"mount -t overlay overlay -o lowerdir=/etc,upperdir={upper},workdir={work} /etc; "
+    script = (f"set -e; mount -o loop {img} {data}; chmod 0711 {data}; "
               f"strace -f -y -qq -o {trace} -e trace={TRACE} {BINARY} install --skip-apply --skip-timer "
               f"--data-dir {data} --capacity 100Mi")
-    p = subprocess.run(["unshare", "--mount", "sh", "-c", script], capture_output=True, text=True, timeout=300)
+    p = subprocess.run(node.command("sh", "-c", script), capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
-    assert (upper / "dind-cache" / "dind-cache.env").exists()
+    assert (node.upper("/etc") / "dind-cache" / "dind-cache.env").exists()
     return trace.read_text().splitlines()
 
 

@@ -27,6 +27,8 @@ import pytest
 from conftest import BINARY, ROOT, Dockerd, Systemd, pinned_dockerd, sh, wait_for
 
 INSTALLED = "/usr/local/sbin/dind-cache"
+pytestmark = pytest.mark.module_node
+
 SOCKET_UNIT = "dind-cache-authz.socket"
 SERVICE = "dind-cache-authz.service"
 PLUGIN_DIR = "/run/dind-cache/plugins"

@@ -307,19 +307,16 @@ def test_no_docker_host_is_a_warning_naming_the_env_file(xfs_cache):
 def test_results_reach_the_journal_with_their_fields(systemd):
     """A real journald (in the test systemd): one entry per result and a summary, with
     the fields `status` reads back, and the catalog explains every MESSAGE_ID."""
-    binary = systemd.path("/usr/local/sbin/dind-cache")
-    binary.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(BINARY, binary)
+    binary = systemd.install_binary()
     catalog = systemd.path("/usr/lib/systemd/catalog/dind-cache.catalog")
     shutil.copy(ROOT / "units" / "dind-cache.catalog", catalog)
     systemd.run("journalctl", "--update-catalog")
 
-    p = systemd.run("/usr/local/sbin/dind-cache", "check", check=False,
+    p = systemd.run(binary, "check", check=False,
                     env={"DIND_CACHE_DATA_DIR": "/var/tmp", "DOCKER_HOST": "",
                          "DIND_CACHE_DISK_WARN": "1", "DIND_CACHE_DISK_CRIT": "2"})
     assert p.returncode == 2, p.stdout + p.stderr
-    systemd.run("journalctl", "--sync")
-    out = systemd.run("journalctl", "-o", "json", "SYSLOG_IDENTIFIER=dind-cache").stdout
+    out = systemd.journal("-o", "json", "SYSLOG_IDENTIFIER=dind-cache")
     entries = [json.loads(l) for l in out.splitlines() if l.strip()]
     summary = [e for e in entries if e.get("DIND_CHECK") == "summary"]
     assert len(summary) == 1

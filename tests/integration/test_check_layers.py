@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import make_env
+
 ROOT = Path(__file__).resolve().parents[2]
 CHECKER = ROOT / "scripts" / "check-layers"
 
@@ -84,9 +86,11 @@ def test_make_check_layers_runs_the_checker_on_the_tree(tmp_path):
     shutil.copytree(ROOT / "scripts", copy / "scripts")
     shutil.copy(ROOT / "Makefile", copy / "Makefile")
     shutil.copy(ROOT / "VERSION", copy / "VERSION")
-    ok = subprocess.run(["make", "-s", "-C", str(copy), "check-layers"], capture_output=True, text=True)
+    ok = subprocess.run(["make", "-s", "-C", str(copy), "check-layers"], capture_output=True, text=True,
+                        env=make_env())
     assert ok.returncode == 0, ok.stderr
     add_line(copy / "installer" / "pki" / "pki.c", '#include "prune/prune-plan.h"')
-    bad = subprocess.run(["make", "-s", "-C", str(copy), "check-layers"], capture_output=True, text=True)
+    bad = subprocess.run(["make", "-s", "-C", str(copy), "check-layers"], capture_output=True, text=True,
+                         env=make_env())
     assert bad.returncode != 0
     assert "pki/ may not include prune/" in bad.stderr

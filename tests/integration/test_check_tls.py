@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import BINARY, make_pki, run_tool
+from conftest import BINARY, free_loopback_ip, make_pki, run_tool
 
 FAST = {"DIND_CACHE_TIMEOUT": "2s"}
 
@@ -124,7 +124,7 @@ def test_a_plaintext_daemon_is_a_warning_every_time(cache, dockerd_factory):
 
 def test_the_plaintext_port_answering_beside_tls_is_critical(cache, pki, tmp_path, dockerd_factory):
     # The same address serves mutual TLS on one port and, wrongly, plain TCP on 2375.
-    ip = "127.0.0.29"
+    ip = free_loopback_ip(2375)
     tls = dockerd_factory(cache, tls_dir=make_pki(tmp_path / "p2", server_names=(ip,)), ip=ip)
     plain = dockerd_factory(tmp_path / "plain-root", ip=ip, port=2375)
     status, results, doc = check_json(cache, tls.host, tls.client_env)

@@ -25,6 +25,8 @@ import yaml
 from conftest import BINARY, Dockerd, Systemd, make_pki, sh, wait_for
 from kube_fixtures import kube_api  # noqa: F401 (a fixture)
 
+pytestmark = pytest.mark.module_node
+
 DATA_DIR = "/mnt/k8s/docker"
 INSTALLED = "/usr/local/sbin/dind-cache"
 SERVICE = "dind-cache-check.service"
@@ -63,9 +65,7 @@ class Node:
         self.systemd.boot()
         self.run("mkdir", "-p", DATA_DIR)
         self.run("mount", self.device, DATA_DIR)
-        target = self.systemd.path(INSTALLED)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(BINARY, target)
+        self.systemd.install_binary(INSTALLED)
         shutil.copytree(self.pki, self.systemd.path(PKI))
         self.write_env(self.dockerd.host)
         return self
@@ -112,21 +112,19 @@ def install(node, *extra):
 
 
 def journal(node, *args):
-    out = node.run("journalctl", "--no-pager", "-u", SERVICE, *args, check=True).stdout
-    return out
+    return node.systemd.journal("-u", SERVICE, *args)
 
 
 def summaries(node, after_usec=0):
     """The summary entries of the checker's runs logged after AFTER_USEC, oldest first."""
-    out = node.run("journalctl", "--no-pager", "-o", "json", "SYSLOG_IDENTIFIER=dind-cache",
-                   "DIND_CHECK=summary", check=True).stdout
+    out = node.systemd.journal("-o", "json", "SYSLOG_IDENTIFIER=dind-cache", "DIND_CHECK=summary")
     entries = [json.loads(line) for line in out.splitlines() if line.strip()]
     return [e for e in entries if int(e["__REALTIME_TIMESTAMP"]) > after_usec]
 
 
 def journal_now(node):
     """The realtime timestamp of the journal's newest entry."""
-    out = node.run("journalctl", "--no-pager", "-n", "1", "-o", "json", check=True).stdout.strip()
+    out = node.systemd.journal("-n", "1", "-o", "json").strip()
     return int(json.loads(out.splitlines()[-1])["__REALTIME_TIMESTAMP"])
 
 
@@ -217,14 +215,13 @@ def test_pruner_units_are_clean_for_systemd_analyze(node):
 
 def test_the_pruner_runs_in_its_sandbox_and_status_shows_its_last_run(node):
     r = node.run("systemctl", "start", PRUNE_SERVICE)
-    assert r.returncode == 0, r.stderr + node.run("journalctl", "--no-pager", "-u", PRUNE_SERVICE).stdout
+    assert r.returncode == 0, r.stderr + node.systemd.journal("-u", PRUNE_SERVICE)
     state = json.loads(node.systemd.path(PRUNE_STATE).read_text())
     assert state["version"] == 1 and state["last_run"] > 0
-    out = node.run("journalctl", "--no-pager", "-o", "json", "SYSLOG_IDENTIFIER=dind-cache",
-                   "DIND_PRUNE_STEP=summary", check=True).stdout
+    out = node.systemd.journal("-o", "json", "SYSLOG_IDENTIFIER=dind-cache", "DIND_PRUNE_STEP=summary")
     summary = json.loads(out.splitlines()[-1])
     assert summary["MESSAGE"].startswith("dind-cache prune OK") and summary["_SYSTEMD_UNIT"] == PRUNE_SERVICE
-    steps = node.run("journalctl", "--no-pager", "-o", "json", "DIND_PRUNE_STEP=containers", check=True).stdout
+    steps = node.systemd.journal("-o", "json", "DIND_PRUNE_STEP=containers")
     assert json.loads(steps.splitlines()[-1])["DIND_COUNT"] == "0"
 
     st = node.tool("status")
@@ -261,6 +258,7 @@ def test_the_pruner_cannot_read_the_cas_the_servers_or_the_jobs_keys(node):
 def test_a_started_check_shows_its_summary_in_systemctl_status(node):
     r = node.run("systemctl", "start", SERVICE)
     assert r.returncode == 0, r.stderr
+    node.run("journalctl", "--sync")     # status shows the unit's last lines from the journal
     status = node.run("systemctl", "status", "--no-pager", "-n", "30", SERVICE).stdout
     assert "dind-cache check OK" in status
 

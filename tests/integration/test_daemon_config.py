@@ -8,13 +8,12 @@ too slow for a test: the tests show instead that the daemon parses the policy at
 start-up (a bad size stops it, named) and accepts the rendered one."""
 
 import json
-import os
 import urllib.request
 
 import pytest
 import yaml
 
-from conftest import Dockerd, pinned_dockerd
+from conftest import pinned_dockerd
 
 MI = 1 << 20
 
@@ -47,7 +46,7 @@ def pinned():
 
 
 def test_dockerd_28_runs_with_the_rendered_daemon_json(
-        pinned, dind_cache, loops, tmp_path):
+        pinned, dind_cache, loops, tmp_path, dockerd_factory):
     text, dep = render_daemon_json(dind_cache, "--capacity", "100Mi", "--registry-mirror",
                                    "https://mirror.example.com", "--mtu", "1400")
     config = tmp_path / "daemon.json"
@@ -59,19 +58,14 @@ def test_dockerd_28_runs_with_the_rendered_daemon_json(
     assert cap == 60 * MI
 
     _, mnt = loops.mounted("xfs", size="512M")
-    d = Dockerd(mnt, tmp_path / "run", which="pinned")
-    d.extra_args = ["--config-file", str(config)]
-    try:
-        d.start()
-        info = get(d, "/info")
-        assert info["ServerVersion"].startswith("28.5.2")
-        assert info["Driver"] == "overlay2"                      # not the containerd store
-        assert info["RegistryConfig"]["Mirrors"] == ["https://mirror.example.com/"]
-    finally:
-        d.stop()
+    d = dockerd_factory(mnt, which="pinned", extra_args=["--config-file", str(config)])
+    info = get(d, "/info")
+    assert info["ServerVersion"].startswith("28.5.2")
+    assert info["Driver"] == "overlay2"                      # not the containerd store
+    assert info["RegistryConfig"]["Mirrors"] == ["https://mirror.example.com/"]
 
 
-def test_dockerd_28_reads_the_gc_policy_a_bad_size_stops_it(pinned, dind_cache, loops, tmp_path):
+def test_dockerd_28_reads_the_gc_policy_a_bad_size_stops_it(pinned, dind_cache, loops, tmp_path, dockerd_factory):
     """The daemon parses builder.gc at start-up: the rendered sizes passed above, and a
     size it cannot read is refused by name, so the policy is not silently ignored."""
     text, _ = render_daemon_json(dind_cache, "--capacity", "100Mi")
@@ -80,10 +74,5 @@ def test_dockerd_28_reads_the_gc_policy_a_bad_size_stops_it(pinned, dind_cache, 
     config = tmp_path / "daemon.json"
     config.write_text(json.dumps(doc))
     _, mnt = loops.mounted("xfs", size="512M")
-    d = Dockerd(mnt, tmp_path / "run", which="pinned")
-    d.extra_args = ["--config-file", str(config)]
-    try:
-        with pytest.raises(RuntimeError, match="maxUsedSpace"):
-            d.start()
-    finally:
-        d.stop()
+    with pytest.raises(RuntimeError, match="maxUsedSpace"):
+        dockerd_factory(mnt, which="pinned", extra_args=["--config-file", str(config)])

@@ -11,14 +11,13 @@ real 252 shows, must be refused by our reader and writer; all others read alike.
 
 import json
 import os
-import shutil
 import subprocess
-import tempfile
-from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, Systemd
+from conftest import ROOT, booted_systemd
+
+pytestmark = pytest.mark.module_node
 
 TOOL = ROOT / "build" / "tests" / "helpers" / "envfile-tool"
 KEYS = ("DOCKER_HOST", "DIND_CACHE_DATA_DIR", "DIND_CACHE_NODE")
@@ -50,14 +49,8 @@ TRICKY = {
 
 @pytest.fixture(scope="module")
 def sd():
-    base = Path(tempfile.mkdtemp(prefix="dind-cache-envfile-", dir="/var/tmp"))
-    s = Systemd(base)
-    try:
-        s.boot()
+    with booted_systemd("dind-cache-envfile-") as s:
         yield s
-    finally:
-        s.shutdown()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 # Read differently by systemd 252 and 254: our reader and writer refuse them.

@@ -283,6 +283,23 @@ def test_injected_drop_closes_the_connection_without_a_reply(kube_api):
     assert call(kube_api, "GET", "/version")[0] == 200
 
 
+def test_a_held_request_whose_client_went_away_never_lands(kube_api):
+    """A client killed while its apply is held (as test_install_end_to_end kills install)
+    is gone: as a real API server cancels the request of a closed connection, the apply
+    is dropped, never served later behind the test's back."""
+    namespace(kube_api)
+    kube_api.inject("PATCH", r"/deployments/docker-dind$", delay=10)
+    conn = http.client.HTTPSConnection("127.0.0.1", kube_api.port, context=client(kube_api), timeout=5)
+    conn.request("PATCH", DEPLOY_URL + "?fieldManager=dind-cache", json.dumps(deployment()).encode(),
+                 {"Content-Type": APPLY})
+    held = wait_until(lambda: next((r for r in list(kube_api.requests) if r["path"] == DEPLOY_URL), None),
+                      what="the held apply")
+    conn.close()
+    wait_until(lambda: held["status"] is not None, timeout=30, what="the held apply to end")
+    assert held["status"] == 499, held["status"]    # "client closed request", as nginx logs it
+    assert call(kube_api, "GET", DEPLOY_URL)[0] == 404
+
+
 def test_lists_filter_by_label_and_field_selectors(kube_api):
     kube_api.add_node("node-a")
     namespace(kube_api)

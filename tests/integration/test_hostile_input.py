@@ -10,16 +10,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import BINARY, run_tool
+from conftest import BINARY, PrivateDirs, run_tool
+from kube_fixtures import ready_cluster
 
 NODE = "node1"
 
 
 @pytest.fixture
 def api(kube_api):
-    kube_api.ready_delay = 0.2
-    kube_api.add_node(NODE)
-    return kube_api
+    return ready_cluster(kube_api, NODE)
 
 
 def put_rendered_objects(api):
@@ -38,9 +37,10 @@ def test_uninstall_delete_requests_send_no_body_and_never_read_stdin(api, tmp_pa
     kubeconfig = api.kubeconfig(tmp_path / "kubeconfig")
     api.clear_requests()
     # An interactive shell: stdin is open, holds what the operator typed, never ends.
-    p = subprocess.Popen([str(BINARY), "uninstall", "--delete-cluster-objects", "--dry-run",
-                          "--kubeconfig", str(kubeconfig)], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # (The node's own /etc: uninstall reads the env file.)
+    p = subprocess.Popen(PrivateDirs(tmp_path / "node").command(
+                             BINARY, "uninstall", "--delete-cluster-objects", "--dry-run", "--kubeconfig", kubeconfig),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         p.stdin.write("typed by the operator\n")
         p.stdin.flush()
@@ -227,9 +227,9 @@ def test_escape_characters_in_context_name_are_echoed_escaped(api, node, tmp_pat
 # ---- the kubeconfig's CA is the only trust
 
 def run_with_system_trusting(ca_file, tmp_path, *args):
-    """Runs dind-cache ARGS in a private mount namespace whose system trust store
-    (/etc/ssl/certs, the bundle and its hashed links) holds CA_FILE, as if the node's
-    administrator had installed it. The live /etc/ssl is never touched."""
+    """Runs dind-cache ARGS with the node's own /etc (PrivateDirs), whose system trust
+    store (/etc/ssl/certs, the bundle and its hashed links) holds CA_FILE, as if the
+    node's administrator had installed it. The live /etc is never touched."""
     store = tmp_path / "system-certs"
     store.mkdir(parents=True)
     bundle = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -239,8 +239,7 @@ def run_with_system_trusting(ca_file, tmp_path, *args):
                        capture_output=True, text=True, check=True).stdout.strip()
     (store / f"{h}.0").write_text(ca)
     script = 'mount --bind "$1" /etc/ssl/certs && shift && exec "$@"'
-    cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", str(store),
-           str(BINARY), *[str(a) for a in args]]
+    cmd = PrivateDirs(tmp_path / "node").command("sh", "-c", script, "sh", store, BINARY, *args)
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
 
 

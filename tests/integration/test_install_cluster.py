@@ -9,11 +9,11 @@ and never on this machine's /etc."""
 import json
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from conftest import BINARY
+from conftest import BINARY, PrivateDirs
+from kube_fixtures import ready_cluster
 
 NODE = "node1"
 ENV_REL = "dind-cache/dind-cache.env"
@@ -33,14 +33,13 @@ OBJECTS = [  # resource, name, namespace: what install applies, in order
 
 
 class Node:
-    """One storage node: a data directory on XFS and a private /etc."""
+    """One storage node: a data directory on XFS and a private /etc (PrivateDirs: the
+    host's /etc, without what the host installed of dind-cache, under the test's own)."""
 
     def __init__(self, tmp_path, loops):
         _, self.data_dir = loops.mounted("xfs")
-        self.etc_upper = tmp_path / "etc-upper"
-        self.etc_work = tmp_path / "etc-work"
-        self.etc_upper.mkdir()
-        self.etc_work.mkdir()
+        self.dirs = PrivateDirs(tmp_path / "node")
+        self.etc_upper = self.dirs.upper("/etc")
         self.tmp = tmp_path
 
     @property
@@ -52,18 +51,20 @@ class Node:
         return dict(line.split("=", 1) for line in text.splitlines()
                     if line and not line.startswith("#"))
 
-    def install(self, api, *extra, kubeconfig=None, timeout="30s", node=NODE, faketime=None, env=None):
-        """KUBECONFIG "": no --kubeconfig, the file is found from ENV (KUBECONFIG, HOME)."""
+    def run(self, *args, timeout=180, env=None):
+        """ARGS (a command line) with the node's /etc."""
+        return subprocess.run(self.dirs.command(*args), text=True, capture_output=True, timeout=timeout, env=env)
+
+    def install_args(self, api, *extra, kubeconfig=None, timeout="30s", node=NODE):
+        """KUBECONFIG "": no --kubeconfig, the file is found from the environment (KUBECONFIG, HOME)."""
         if kubeconfig is None:
             kubeconfig = api.kubeconfig(self.tmp / "kubeconfig")
-        script = ('mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1,workdir=$2" /etc '
-                  '&& shift 2 && exec "$@"')
-        args = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
-                self.etc_upper, self.etc_work, *(["faketime", "-f", faketime] if faketime else []),
-                BINARY, "install", *(["--kubeconfig", kubeconfig] if kubeconfig else []),
-                "--node", node, "--data-dir", self.data_dir, "--skip-timer",
-                "--timeout", timeout, *extra]
-        return subprocess.run([str(a) for a in args], text=True, capture_output=True, timeout=180, env=env)
+        return ("install", *(["--kubeconfig", kubeconfig] if kubeconfig else []), "--node", node,
+                "--data-dir", self.data_dir, "--skip-timer", "--timeout", timeout, *extra)
+
+    def install(self, api, *extra, kubeconfig=None, timeout="30s", node=NODE, faketime=None, env=None):
+        return self.run(*(["faketime", "-f", faketime] if faketime else []), BINARY,
+                        *self.install_args(api, *extra, kubeconfig=kubeconfig, timeout=timeout, node=node), env=env)
 
 
 @pytest.fixture
@@ -73,9 +74,7 @@ def node(tmp_path, loops):
 
 @pytest.fixture
 def api(kube_api):
-    kube_api.ready_delay = 0.2
-    kube_api.add_node(NODE)
-    return kube_api
+    return ready_cluster(kube_api, NODE)
 
 
 def patches(api):
@@ -177,7 +176,7 @@ def test_dry_run_after_install_reports_unchanged_and_configured(api, node):
 
 
 def test_skip_apply_talks_to_no_cluster_and_keeps_docker_host(api, node):
-    node.env_file.parent.mkdir(parents=True)
+    node.env_file.parent.mkdir(parents=True, exist_ok=True)
     node.env_file.write_text("DOCKER_HOST=tcp://10.96.0.99:2375\nDIND_CACHE_DISK_WARN=70\n")
     api.clear_requests()
     p = node.install(api, "--skip-apply")
@@ -196,7 +195,7 @@ def test_an_env_file_systemd_versions_read_differently_stops_install_naming_the_
     # systemd 252 reads line 2 as part of the comment, 254 and later as DOCKER_HOST:
     # written back by either's rules, the other's service would change. Nothing is applied.
     text = "DIND_CACHE_DISK_WARN=70\n# old address \\\nDOCKER_HOST=tcp://10.96.0.99:2375\n"
-    node.env_file.parent.mkdir(parents=True)
+    node.env_file.parent.mkdir(parents=True, exist_ok=True)
     node.env_file.write_text(text)
     api.clear_requests()
     p = node.install(api)

@@ -5,14 +5,13 @@ systemd; running install again changes nothing."""
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 
 import pytest
 
-from conftest import BINARY, file_hash, sh
+from conftest import file_hash, sh
 
 # The node-side disk step only: no cluster, no checker timer.
 DISK_ONLY = ("--skip-apply", "--skip-timer")
@@ -242,18 +241,15 @@ def traced(systemd, *args, timeout=180):
     return r, mount_table_reads(trace)
 
 
+@pytest.mark.udev
 def test_blank_device_is_formatted_and_mounted_by_a_unit_and_a_second_run_changes_nothing(loops, systemd):
     dev = loops.device(size="512M")
     data_dir = "/mnt/k8s/docker"
     unit = "mnt-k8s-docker.mount"
     unit_file = systemd.path(f"/etc/systemd/system/{unit}")
-    # As make install would put it; a copy, so a rebuild meanwhile cannot disturb it.
-    binary = systemd.path("/usr/local/sbin/dind-cache")
-    binary.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(BINARY, binary)
-    systemd.run("udevadm", "trigger", "--action=add", "--subsystem-match=block")
-    systemd.run("udevadm", "settle", "--timeout=30")
-    args = ("/usr/local/sbin/dind-cache", "install", "--device", dev, "--format", "--data-dir", data_dir, *DISK_ONLY)
+    binary = systemd.install_binary()
+    systemd.settle_udev()
+    args = (binary, "install", "--device", dev, "--format", "--data-dir", data_dir, *DISK_ONLY)
     uuid = None
     try:
         # The mount table is read once for the facts; a real run reads it again only
@@ -315,7 +311,7 @@ def test_blank_device_is_formatted_and_mounted_by_a_unit_and_a_second_run_change
 
         # uninstall --wipe-data: the mount unit goes, and the bare directory is an
         # ordinary one again.
-        wipe = systemd.run("/usr/local/sbin/dind-cache", "uninstall", "--wipe-data", "--data-dir", data_dir,
+        wipe = systemd.run(binary, "uninstall", "--wipe-data", "--data-dir", data_dir,
                            check=False, timeout=120)
         assert wipe.returncode == 0, wipe.stdout + wipe.stderr
         assert f"Unsealed {data_dir}" in wipe.stdout + wipe.stderr
@@ -324,12 +320,8 @@ def test_blank_device_is_formatted_and_mounted_by_a_unit_and_a_second_run_change
         systemd.run("mkdir", f"{data_dir}/x")
         systemd.run("rm", "-r", data_dir)
     finally:
+        # (The systemd fixture removes the /dev/disk links its udev made.)
         systemd.run("systemctl", "stop", unit, check=False)
-        if uuid:
-            # udev ran inside the test's systemd, on the host's /dev.
-            link = f"/dev/disk/by-uuid/{uuid}"
-            if os.path.islink(link):
-                os.unlink(link)
 
 
 def test_existing_mount_is_sealed_on_request_and_refuses_writes_while_unmounted(loops, systemd):
@@ -339,11 +331,9 @@ def test_existing_mount_is_sealed_on_request_and_refuses_writes_while_unmounted(
     rootfs_dev = loops.device("ext4", size="64M")
     cache_dev = loops.device("xfs", size="512M")
     rootfs, data_dir = "/srv/rootfs", "/srv/rootfs/docker"
-    binary = systemd.path("/usr/local/sbin/dind-cache")
-    binary.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(BINARY, binary)
+    binary = systemd.install_binary()
     run = lambda *a, **kw: systemd.run(*a, check=False, **kw)  # noqa: E731
-    tool = lambda *a, **kw: run("/usr/local/sbin/dind-cache", *a, **kw)  # noqa: E731
+    tool = lambda *a, **kw: run(binary, *a, **kw)  # noqa: E731
     systemd.run("mkdir", "-p", rootfs)
     systemd.run("mount", rootfs_dev, rootfs)
     systemd.run("mkdir", data_dir)

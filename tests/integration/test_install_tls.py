@@ -15,20 +15,18 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BINARY, make_pki, sh
+from conftest import BINARY, free_loopback_ip, make_pki, sh
+from kube_fixtures import ready_cluster
 from test_install_cluster import NODE, Node, applied_lines
 
-CLUSTER_IP = "127.0.0.41"        # a loopback address stands in for kube-proxy's ClusterIP
 NS = "kube-ops"
 PKI_REL = "dind-cache/pki"
 
 
 @pytest.fixture
 def api(kube_api):
-    kube_api.ready_delay = 0.2
-    kube_api.cluster_ip = CLUSTER_IP
-    kube_api.add_node(NODE)
-    return kube_api
+    # A loopback address stands in for kube-proxy's ClusterIP (the first test serves 2376 there).
+    return ready_cluster(kube_api, NODE, cluster_ip=free_loopback_ip(2376))
 
 
 @pytest.fixture
@@ -98,7 +96,7 @@ def test_install_makes_the_pki_and_the_jobs_get_in_only_with_its_client_certific
     env_text = node.env_file.read_text()
     assert "PRIVATE KEY" not in env_text and "PRIVATE KEY" not in p.stdout + p.stderr
     env = node.env()
-    assert env["DOCKER_HOST"] == f"tcp://{CLUSTER_IP}:2376"
+    assert env["DOCKER_HOST"] == f"tcp://{api.cluster_ip}:2376"
     assert env["DOCKER_TLS_VERIFY"] == "1"
     assert "[[runners.kubernetes.volumes.secret]]" in p.stdout and 'name = "docker-dind-client"' in p.stdout
     assert "DOCKER_TLS_VERIFY: \"1\"" in p.stdout and "DOCKER_CERT_PATH: /certs/client" in p.stdout
@@ -115,7 +113,7 @@ def test_install_makes_the_pki_and_the_jobs_get_in_only_with_its_client_certific
                  "docker-dind.kube-ops.svc.cluster.local", "localhost"):
         r = openssl_verify(server / "ca.pem", server / "cert.pem", "-purpose", "sslserver", "-verify_hostname", name)
         assert r.returncode == 0, (name, r.stdout + r.stderr)
-    for ip in (CLUSTER_IP, "127.0.0.1"):
+    for ip in (api.cluster_ip, "127.0.0.1"):
         r = openssl_verify(server / "ca.pem", server / "cert.pem", "-purpose", "sslserver", "-verify_ip", ip)
         assert r.returncode == 0, (ip, r.stdout + r.stderr)
     r = openssl_verify(server / "ca.pem", server / "cert.pem", "-purpose", "sslserver", "-verify_hostname",
@@ -127,12 +125,12 @@ def test_install_makes_the_pki_and_the_jobs_get_in_only_with_its_client_certific
         assert openssl_verify(client / "ca.pem", cert, "-purpose", "sslserver").returncode != 0
 
     # The daemon, exactly as dockerd-entrypoint.sh starts it from /certs/server.
-    d = dockerd_factory(tmp_path / "data-root", tls_dir=tmp_path / "certs", ip=CLUSTER_IP, port=2376)
+    d = dockerd_factory(tmp_path / "data-root", tls_dir=tmp_path / "certs", ip=api.cluster_ip, port=2376)
     hosts = tmp_path / "hosts"
-    hosts.write_text(f"127.0.0.1 localhost\n{CLUSTER_IP} docker-dind.kube-ops.svc "
+    hosts.write_text(f"127.0.0.1 localhost\n{api.cluster_ip} docker-dind.kube-ops.svc "
                      f"docker-dind.kube-ops.svc.cluster.local not-the-daemon.example.com\n")
 
-    ok = docker(client, f"tcp://{CLUSTER_IP}:2376", "version", "--format", "{{.Server.Version}}")
+    ok = docker(client, f"tcp://{api.cluster_ip}:2376", "version", "--format", "{{.Server.Version}}")
     assert ok.returncode == 0, ok.stderr
     by_name = docker(client, "tcp://docker-dind.kube-ops.svc:2376", "info", "--format", "{{.Driver}}", hosts=hosts)
     assert by_name.returncode == 0 and by_name.stdout.strip() == "overlay2", by_name.stderr
@@ -146,12 +144,12 @@ def test_install_makes_the_pki_and_the_jobs_get_in_only_with_its_client_certific
     (stranger / "ca.pem").write_bytes((client / "ca.pem").read_bytes())
     (stranger / "cert.pem").write_bytes((other / "client" / "cert.pem").read_bytes())
     (stranger / "key.pem").write_bytes((other / "client" / "key.pem").read_bytes())
-    refused = docker(stranger, f"tcp://{CLUSTER_IP}:2376", "version")
+    refused = docker(stranger, f"tcp://{api.cluster_ip}:2376", "version")
     assert refused.returncode != 0
     anonymous = subprocess.run(["curl", "-sS", "--max-time", "10", "--cacert", str(client / "ca.pem"),
-                                f"https://{CLUSTER_IP}:2376/_ping"], text=True, capture_output=True)
+                                f"https://{api.cluster_ip}:2376/_ping"], text=True, capture_output=True)
     assert anonymous.returncode != 0 and anonymous.stdout != "OK", anonymous.stdout + anonymous.stderr
-    plain = subprocess.run(["curl", "-sS", "--max-time", "10", f"http://{CLUSTER_IP}:2375/_ping"],
+    plain = subprocess.run(["curl", "-sS", "--max-time", "10", f"http://{api.cluster_ip}:2375/_ping"],
                            text=True, capture_output=True)
     assert plain.returncode != 0
 
@@ -191,7 +189,7 @@ def test_rerun_keeps_every_byte_and_the_pod_and_a_later_clock_renews_and_rolls_i
 def test_a_new_cluster_ip_reissues_the_server_certificate(api, node):
     assert node.install(api).returncode == 0
     before = pki_bytes(node)
-    assert api.object("services", "docker-dind", NS)["spec"]["clusterIP"] == CLUSTER_IP
+    assert api.object("services", "docker-dind", NS)["spec"]["clusterIP"] == api.cluster_ip
     # The Service deleted and made again (kubectl delete service): a new ClusterIP.
     api.cluster_ip = "127.0.0.42"
     sh("curl", "-sSf", "-X", "DELETE", "--cacert", api.ca_file, "--cert", api.client_cert_file,
@@ -222,10 +220,7 @@ def test_plaintext_then_tls_says_what_jobs_must_change(api, node):
 
 def tool(node, *args):
     """dind-cache ARGS with the node's private /etc (as Node.install runs install)."""
-    script = 'mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1,workdir=$2" /etc && shift 2 && exec "$@"'
-    return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
-                           str(node.etc_upper), str(node.etc_work), str(BINARY), *[str(a) for a in args]],
-                          text=True, capture_output=True, timeout=180)
+    return node.run(BINARY, *args)
 
 
 def test_uninstall_deletes_the_secrets_everywhere_and_the_pki_only_with_the_data(api, node, tmp_path):
@@ -379,15 +374,9 @@ def test_a_ca_rotation_killed_between_key_and_certificate_converges(api, node):
     # CA certificate in place: its new key is already there.
     kubeconfig = api.kubeconfig(node.tmp / "kubeconfig")
     target = "/etc/" + PKI_REL + "/ca/cert.pem"
-    script = 'mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1,workdir=$2" /etc && shift 2 && exec "$@"'
-    killed = subprocess.run(
-        [str(a) for a in ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
-                          node.etc_upper, node.etc_work, "gdb", "-q", "-batch", "-nx",
-                          "-ex", f'break rename if $_streq((char *) $rsi, "{target}")', "-ex", "run",
-                          "-ex", "kill", "--args", BINARY, "install", "--kubeconfig", kubeconfig,
-                          "--node", NODE, "--data-dir", node.data_dir, "--skip-timer", "--timeout", "30s",
-                          "--rotate-ca"]],
-        text=True, capture_output=True, timeout=240)
+    killed = node.run("gdb", "-q", "-batch", "-nx", "-ex", f'break rename if $_streq((char *) $rsi, "{target}")',
+                      "-ex", "run", "-ex", "kill", "--args", BINARY,
+                      *node.install_args(api, "--rotate-ca", kubeconfig=kubeconfig), timeout=240)
     assert "killed]" in killed.stdout, killed.stdout + killed.stderr
     assert (ca / "cert.pem").read_text() == old_ca
     assert (ca / "cert.pem.new").exists()

@@ -1,6 +1,6 @@
 """Several caches, one per storage node: `install --instance NAME` on three nodes
 against one fake API server (three Nodes), each node with its own XFS data directory
-on a loop device and its own /etc, /usr/local and /var/lib/systemd (overlays in a
+on a loop device and its own /etc, /usr/local and /var/lib (overlays in a
 private mount namespace), and --skip-timer (the checker is tested with a booted
 systemd elsewhere). The members ConfigMap is written by server-side apply, one field
 manager per instance; the fake API server keeps managedFields as the real one does."""
@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import BINARY, make_pki
+from conftest import BINARY, PrivateDirs, make_pki
+from kube_fixtures import ready_cluster
 
 NODES = {"a": "node1", "b": "node2", "c": "node3"}
 NS = "kube-ops"
 DATA = Path(__file__).parent / "data"
-OVERLAID = ("/etc", "/usr/local", "/var/lib/systemd")
+OVERLAID = ("/etc", "/usr/local", "/var/lib")
 
 
 def instance_objects(name):
@@ -36,34 +37,24 @@ def instance_objects(name):
 
 class Node:
     """One storage node: its data directory and its own /etc (env file, PKI) and unit
-    and catalog directories."""
+    and catalog directories (PrivateDirs)."""
 
     def __init__(self, base, loops, name):
         self.name = name
         _, self.data_dir = loops.mounted("xfs")
         self.base = base
-        self.layers = []
-        for i, _ in enumerate(OVERLAID):
-            upper, work = base / f"upper{i}", base / f"work{i}"
-            upper.mkdir(parents=True)
-            work.mkdir()
-            self.layers += [upper, work]
+        self.dirs = PrivateDirs(base, OVERLAID)
 
     @property
     def env_file(self):
-        return self.layers[0] / "dind-cache/dind-cache.env"
+        return self.dirs.upper("/etc") / "dind-cache/dind-cache.env"
 
     def env(self):
         return dict(line.split("=", 1) for line in self.env_file.read_text().splitlines()
                     if line and not line.startswith("#"))
 
     def command(self, *args):
-        mounts = " && ".join(
-            f'mount -t overlay overlay -o "lowerdir={d},upperdir=${2 * i + 1},workdir=${2 * i + 2}" {d}'
-            for i, d in enumerate(OVERLAID))
-        script = f"{mounts} && shift {2 * len(OVERLAID)} && exec \"$@\""
-        return [str(a) for a in ["unshare", "--mount", "--propagation", "private", "sh", "-c", script,
-                                 "sh", *self.layers, BINARY, *args]]
+        return self.dirs.command(BINARY, *args)
 
     def run(self, *args, timeout=180):
         return subprocess.run(self.command(*args), text=True, capture_output=True, timeout=timeout)
@@ -79,10 +70,7 @@ class Node:
 
 @pytest.fixture
 def api(kube_api):
-    kube_api.ready_delay = 0.2
-    for node in NODES.values():
-        kube_api.add_node(node)
-    return kube_api
+    return ready_cluster(kube_api, *NODES.values())
 
 
 @pytest.fixture

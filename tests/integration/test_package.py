@@ -6,9 +6,9 @@ directory, none of them enabled; `dind-cache install` then writes only this node
 settings and enables the timer, whose check runs inside the sandbox (and writes the
 metrics file); `apt-get remove` leaves the node's configuration and data.
 
-The tests run in file order on one package and one booted node."""
+The package is made once for the run; the tests of the node run in file order on one
+booted node."""
 
-import os
 import re
 import shutil
 import subprocess
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, made_once, make_env
 from test_checker_systemd import DATA_DIR, ENV_FILE, Node
 
 PACKAGED = "/usr/sbin/dind-cache"
@@ -34,24 +34,25 @@ def version():
     return (ROOT / "VERSION").read_text().strip()
 
 
-@pytest.fixture(scope="module")
-def deb():
-    """make deb in a fresh clone of the committed tree: (.changes, .deb)."""
-    base = Path(tempfile.mkdtemp(prefix="dind-cache-deb-", dir="/var/tmp"))
-    try:
-        src = base / "src"
-        subprocess.run(["git", "clone", "-q", str(ROOT), str(src)], check=True, capture_output=True)
-        env = dict(os.environ, DEB_BUILD_OPTIONS="parallel=2")
-        p = subprocess.run(["make", "deb"], cwd=src, capture_output=True, text=True, timeout=900, env=env)
-        assert p.returncode == 0, p.stdout[-4000:] + p.stderr[-4000:]
-        v = version()
-        changes = src / "build" / f"dind-cache_{v}_amd64.changes"
-        package = src / "build" / f"dind-cache_{v}_amd64.deb"
-        assert changes.exists() and package.exists(), sorted(p.name for p in (src / "build").iterdir())
-        assert not list(base.glob("*.deb")), "make deb leaves nothing beside the source tree"
-        yield changes, package
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+def make_deb(base):
+    """make deb in BASE/src, a fresh clone of the committed tree."""
+    src = base / "src"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(src)], check=True, capture_output=True)
+    p = subprocess.run(["make", "deb"], cwd=src, capture_output=True, text=True, timeout=900,
+                       env=make_env(DEB_BUILD_OPTIONS="parallel=2"))
+    assert p.returncode == 0, p.stdout[-4000:] + p.stderr[-4000:]
+    assert not list(base.glob("*.deb")), "make deb leaves nothing beside the source tree"
+
+
+@pytest.fixture(scope="session")
+def deb(run_dir):
+    """(.changes, .deb) of make deb in a fresh clone of the committed tree, made once
+    for the run: the lintian test and the node's apt-get may run on two workers."""
+    build = made_once(run_dir, "deb", make_deb) / "src" / "build"
+    v = version()
+    changes, package = build / f"dind-cache_{v}_amd64.changes", build / f"dind-cache_{v}_amd64.deb"
+    assert changes.exists() and package.exists(), sorted(p.name for p in build.iterdir())
+    return changes, package
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +82,7 @@ def test_make_deb_is_lintian_clean(deb):
     assert p.returncode == 0 and not tags, p.stdout + p.stderr
 
 
+@pytest.mark.module_node
 def test_apt_installs_binary_man_page_completion_and_disabled_units(deb, node):
     _, package = deb
     inside = Path("/var/tmp") / package.name
@@ -108,6 +110,7 @@ def test_apt_installs_binary_man_page_completion_and_disabled_units(deb, node):
     assert "dind-cache" not in timers
 
 
+@pytest.mark.module_node
 def test_install_writes_only_the_nodes_settings_and_the_timer_runs(node):
     r = node.run(PACKAGED, "install", "--skip-apply", "--data-dir", DATA_DIR, "--check-interval", "2m",
                  timeout=300)
@@ -145,6 +148,7 @@ def test_install_writes_only_the_nodes_settings_and_the_timer_runs(node):
     assert "\ndind_cache_state 0\n" in prom and "\ndind_cache_daemon_up 1\n" in prom
 
 
+@pytest.mark.module_node
 def test_install_again_changes_nothing(node):
     dropin = node.systemd.path(ETC / f"{TIMER}.d" / "dind-cache.conf")
     before = dropin.stat().st_mtime_ns
@@ -155,6 +159,7 @@ def test_install_again_changes_nothing(node):
     assert dropin.stat().st_mtime_ns == before
 
 
+@pytest.mark.module_node
 def test_another_metrics_directory_is_the_only_one_the_sandbox_opens(node):
     node.run("mkdir", "-p", "/srv/metrics", "/srv/other", check=True)
     node.write_env(node.dockerd.host, "DIND_CACHE_TEXTFILE_DIR=/srv/metrics\n")
@@ -170,10 +175,11 @@ def test_another_metrics_directory_is_the_only_one_the_sandbox_opens(node):
     r = node.run("systemctl", "start", SERVICE)
     assert r.returncode == 0, r.stderr
     assert not node.systemd.path("/srv/other/dind_cache.prom").exists()
-    log = node.run("journalctl", "--no-pager", "-u", SERVICE, "-n", "30").stdout
+    log = node.systemd.journal("-u", SERVICE, "-n", "30")
     assert "cannot write the metrics file '/srv/other/dind_cache.prom': Read-only file system" in log
 
 
+@pytest.mark.module_node
 def test_uninstall_removes_the_dropins_and_disables_the_packaged_timer(node):
     r = node.run(PACKAGED, "uninstall", timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -191,6 +197,7 @@ def test_uninstall_removes_the_dropins_and_disables_the_packaged_timer(node):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+@pytest.mark.module_node
 def test_apt_remove_says_so_and_leaves_configuration_and_data(node):
     node.run("sh", "-c", f"echo layer > {DATA_DIR}/kept", check=True)
     p = node.systemd.run("apt-get", "remove", "-y", "-q", "dind-cache", check=False, timeout=600,

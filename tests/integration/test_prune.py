@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BINARY, ROOT, Dockerd, run_tool, sh
+from conftest import ROOT, run_tool, sh
 
 DEP_MIB = 24
 
@@ -398,16 +398,13 @@ def test_daemon_down_gives_2(tmp_path):
 
 
 def test_daemon_down_is_logged_to_the_journal(systemd):
-    binary = systemd.path("/usr/local/sbin/dind-cache")
-    binary.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(BINARY, binary)
+    binary = systemd.install_binary()
     shutil.copy(ROOT / "units" / "dind-cache.catalog", systemd.path("/usr/lib/systemd/catalog/dind-cache.catalog"))
     systemd.run("journalctl", "--update-catalog")
-    p = systemd.run("/usr/local/sbin/dind-cache", "prune", check=False,
+    p = systemd.run(binary, "prune", check=False,
                     env={"DOCKER_HOST": "tcp://127.0.0.1:1", "DIND_CACHE_DATA_DIR": "/var/tmp"})
     assert p.returncode == 2, p.stdout + p.stderr
-    systemd.run("journalctl", "--sync")
-    out = systemd.run("journalctl", "-o", "json", "SYSLOG_IDENTIFIER=dind-cache").stdout
+    out = systemd.journal("-o", "json", "SYSLOG_IDENTIFIER=dind-cache")
     entries = [json.loads(l) for l in out.splitlines() if l.strip()]
     assert len(entries) == 1, entries
     e = entries[0]
