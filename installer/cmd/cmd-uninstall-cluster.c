@@ -131,8 +131,8 @@ static int wait_pods_gone(struct kube_client *c, const char *namespace_, const c
         }
 }
 
-/* The certificates' Secrets: the server's in the daemon's namespace and the clients'
- * in every namespace install put them (found by our label, cluster-wide). Returns the
+/* The certificates' Secrets: the server's and the prune job's in the daemon's namespace
+ * and the tenants' in every namespace install put them (found by our label, cluster-wide). Returns the
  * number deleted (or that would be). */
 static int delete_secrets(struct kube_client *c, const struct uninstall_cluster_args *a) {
         _cleanup_json_ json_t *items = NULL;
@@ -159,7 +159,8 @@ static int delete_secrets(struct kube_client *c, const struct uninstall_cluster_
                 _cleanup_json_ json_t *ref = NULL;
                 _cleanup_free_ char *rest = NULL, *what = NULL;
 
-                if (!streq(name, names.server_secret) && !streq(name, names.client_secret))
+                if (!streq(name, names.server_secret) && !streq(name, names.client_secret) &&
+                    !streq(name, names.prune_secret))
                         continue;
                 ref = json_pack("{s:s, s:s, s:{s:s, s:s?}}", "apiVersion", "v1", "kind", "Secret", "metadata",
                                 "name", name, "namespace", ns);

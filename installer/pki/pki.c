@@ -389,15 +389,12 @@ static int asn1_time_to_time_t(const ASN1_TIME *t, time_t *ret) {
         return 0;
 }
 
-int pki_info_from_pem(const char *pem, size_t size, struct pki_info *ret) {
-        _cleanup_(X509_freep) X509 *x = read_cert(pem, size);
+static int info_from_x509(X509 *x, struct pki_info *ret) {
         struct pki_info i = {};
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int mdlen = 0;
         int r;
 
-        if (!x)
-                return -EBADMSG;
         if (asn1_time_to_time_t(X509_get0_notBefore(x), &i.not_before) < 0 ||
             asn1_time_to_time_t(X509_get0_notAfter(x), &i.not_after) < 0)
                 return -EBADMSG;
@@ -413,6 +410,40 @@ int pki_info_from_pem(const char *pem, size_t size, struct pki_info *ret) {
                 snprintf(i.sha256 + 2 * k, 3, "%02x", md[k]);
         *ret = i;
         return 0;
+}
+
+int pki_info_from_pem(const char *pem, size_t size, struct pki_info *ret) {
+        _cleanup_(X509_freep) X509 *x = read_cert(pem, size);
+
+        if (!x)
+                return -EBADMSG;
+        return info_from_x509(x, ret);
+}
+
+int pki_info_soonest_from_pem(const char *pem, size_t size, struct pki_info *ret) {
+        _cleanup_(BIO_freep) BIO *b = NULL;
+        _cleanup_(X509_freep) X509 *soonest = NULL;
+
+        if (!pem || size > INT32_MAX)
+                return -EBADMSG;
+        b = BIO_new_mem_buf(pem, (int) size);
+        if (!b)
+                return -ENOMEM;
+        for (;;) {
+                X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+
+                if (!x)
+                        break;
+                if (!soonest || ASN1_TIME_compare(X509_get0_notAfter(x), X509_get0_notAfter(soonest)) < 0) {
+                        X509_free(soonest);
+                        soonest = x;
+                } else
+                        X509_free(x);
+        }
+        ERR_clear_error();
+        if (!soonest)
+                return -EBADMSG;
+        return info_from_x509(soonest, ret);
 }
 
 void pki_peer_done(struct pki_peer *p) {
@@ -551,4 +582,15 @@ int pki_key_matches(const char *cert_pem, const char *key_pem) {
         ok = X509_check_private_key(x, k);
         ERR_clear_error();
         return ok == 1 ? 0 : -EKEYREJECTED;
+}
+
+int pki_sha256_hex(const void *data, size_t size, char hex[65]) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mdlen = 0;
+
+        if (!EVP_Digest(data, size, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+                return -EIO;
+        for (unsigned k = 0; k < mdlen; k++)
+                snprintf(hex + 2 * k, 3, "%02x", md[k]);
+        return 0;
 }

@@ -26,7 +26,7 @@ OBJECTS = [  # resource, name, namespace: what install applies, in order
     ("services", "docker-dind", "kube-ops"),
     ("configmaps", "docker-dind-daemon", "kube-ops"),
     ("secrets", "docker-dind-server", "kube-ops"),
-    ("secrets", "docker-dind-client", "kube-ops"),
+    ("secrets", "docker-dind-prune-client", "kube-ops"),
     ("deployments", "docker-dind", "kube-ops"),
     ("cronjobs", "docker-dind-clear-cache", "kube-ops"),
 ]

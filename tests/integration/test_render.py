@@ -47,9 +47,18 @@ def env(container, name):
 
 
 def allowed_namespaces(docs):
+    """The namespaces the NetworkPolicy admits whole, and its ports. From the daemon's
+    own namespace it always admits the prune CronJob's pods, by a label they carry."""
     np = by_kind(docs, "NetworkPolicy")
     (rule,) = np["spec"]["ingress"]
-    (peer,) = rule["from"]
+    *namespaces, prune = rule["from"]
+    assert prune == {"podSelector": {"matchLabels": {"app": "docker-dind", "app.kubernetes.io/component": "prune"}}}
+    labels = by_kind(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    assert prune["podSelector"]["matchLabels"].items() <= labels.items()
+    if not namespaces:
+        return [], rule["ports"]
+    (peer,) = namespaces
+    assert list(peer) == ["namespaceSelector"]
     (expr,) = peer["namespaceSelector"]["matchExpressions"]
     assert expr["key"] == "kubernetes.io/metadata.name" and expr["operator"] == "In"
     return expr["values"], rule["ports"]
@@ -109,7 +118,7 @@ def test_render_applies_every_flag_to_its_field(dind_cache, tmp_path):
     assert template["metadata"]["annotations"]["dind-cache.io/daemon-json-hash"].startswith("fnv1a64:")
 
     values, ports = allowed_namespaces(docs)
-    assert values == ["ci-cache", "gitlab-runner", "builds"]
+    assert values == ["gitlab-runner", "builds"]
     assert ports == [{"protocol": "TCP", "port": 2376}]
 
     cron = by_kind(docs, "CronJob")
@@ -158,9 +167,9 @@ def test_render_fixes_the_seeds_faults(dind_cache):
     assert int(version.split(".")[0]) < 29
     assert cli == f"docker:{version}-cli"
 
-    # Only the namespace itself reaches the daemon by default.
+    # By default no namespace reaches the daemon, and from its own only the prune job.
     values, _ = allowed_namespaces(docs)
-    assert values == ["kube-ops"]
+    assert values == []
     np = by_kind(docs, "NetworkPolicy")
     assert np["spec"]["policyTypes"] == ["Ingress"]
     assert np["spec"]["podSelector"]["matchLabels"] == \
@@ -183,7 +192,11 @@ def test_render_fixes_the_seeds_faults(dind_cache):
     assert env(prune_container(docs), "DOCKER_HOST") == "tcp://docker-dind.kube-ops.svc:2376"
     assert env(prune_container(docs), "DOCKER_TLS_VERIFY") == "1"
     assert env(prune_container(docs), "DOCKER_CERT_PATH") == "/certs/client"
-    assert pod["volumes"] == [{"name": "client-certs", "secret": {"secretName": "docker-dind-client"}}]
+    # Its own identity (dind-cache:prune-job), not a tenant's.
+    assert pod["volumes"] == [{"name": "client-certs", "secret": {"secretName": "docker-dind-prune-client"}}]
+    # Neither pod holds Kubernetes API credentials.
+    assert pod["automountServiceAccountToken"] is False
+    assert spec["automountServiceAccountToken"] is False
 
     pv = by_kind(docs, "PersistentVolume")
     assert pv["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
@@ -194,7 +207,7 @@ def test_allow_namespace_repeated_keeps_each_once(dind_cache):
     docs, _ = render(dind_cache, "--node", "node1", "--allow-namespace", "a",
                      "--allow-namespace", "b", "--allow-namespace", "a",
                      "--allow-namespace", "kube-ops")
-    assert allowed_namespaces(docs)[0] == ["kube-ops", "a", "b"]
+    assert allowed_namespaces(docs)[0] == ["a", "b", "kube-ops"]
 
 
 def test_capacity_defaults_to_the_filesystem_size_rounded_down(dind_cache, tmp_path):
