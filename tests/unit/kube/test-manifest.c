@@ -337,6 +337,23 @@ static void daemon_overrides_land_in_daemon_json_and_restart_the_pod(void **stat
         assert_string_not_equal(json_object_get_string(annotations, "dind-cache.io/daemon-json-hash"), first);
 }
 
+/* What a build job may ask of the daemon is narrowed, whatever the parameters. */
+static void daemon_json_grants_a_build_no_more_than_it_needs(void **state) {
+        struct daemon_config_params p = { .registry_mirror = "https://m.example", .mtu = 1400 };
+        _cleanup_free_ char *text = NULL;
+        _cleanup_json_ json_t *doc = NULL;
+
+        assert_int_equal(daemon_config_text(&p, &text), 0);
+        doc = json_loads(text, 0, NULL);
+        assert_non_null(doc);
+        assert_true(json_is_false(json_object_get(doc, "icc")));
+        assert_true(json_is_true(json_object_get(doc, "no-new-privileges")));
+        assert_true(json_is_false(json_get_path(doc, "builder", "entitlements", "network-host", NULL)));
+        assert_true(json_is_false(json_get_path(doc, "builder", "entitlements", "security-insecure", NULL)));
+        assert_string_equal(json_string_value(json_get_path(doc, "builder", "history", "maxAge", NULL)), "24h");
+        assert_int_equal(json_integer_value(json_get_path(doc, "builder", "history", "maxEntries", NULL)), 50);
+}
+
 static void daemon_json_sizes_every_gc_rule_from_the_capacity(void **state) {
         struct daemon_config_params p = { .capacity = UINT64_C(100) << 30 };
         _cleanup_free_ char *text = NULL;
@@ -650,6 +667,7 @@ int main(void) {
                 cmocka_unit_test(volume_overrides_land_in_pv_and_pvc),
                 cmocka_unit_test(daemon_overrides_land_in_daemon_json_and_restart_the_pod),
                 cmocka_unit_test(daemon_json_sizes_every_gc_rule_from_the_capacity),
+                cmocka_unit_test(daemon_json_grants_a_build_no_more_than_it_needs),
                 cmocka_unit_test(prune_overrides_land_in_the_cronjob),
                 cmocka_unit_test(no_params_change_nothing),
                 cmocka_unit_test(invalid_params_are_refused),
