@@ -169,6 +169,10 @@ static char *render_command(const struct install_options *o, uint64_t capacity) 
         }
         for (char **ns = o->allow_namespaces; r >= 0 && ns && *ns; ns++)
                 r = add_flag(&cmd, "--allow-namespace", *ns);
+        if (r >= 0 && o->memory_limit)
+                r = add_flag(&cmd, "--memory", format_quantity(o->memory_limit, buf, sizeof(buf)));
+        if (r >= 0 && o->cpu_limit_milli)
+                r = add_flag(&cmd, "--cpus", format_quantity_milli(o->cpu_limit_milli, buf, sizeof(buf)));
         if (r >= 0 && !streq(o->prune_schedule, DEFAULT_PRUNE_SCHEDULE))
                 r = add_flag(&cmd, "--prune-schedule", o->prune_schedule);
         if (r >= 0 && o->plaintext)
@@ -522,6 +526,9 @@ int install_cluster(const struct install_options *o, const struct install_disk_r
         if (r < 0)
                 return r;
         r = preflight(o, c, cfg, objects);
+        if (r < 0)
+                return r;
+        r = install_namespace_preflight(o, c, cfg, objects);
         if (r < 0)
                 return r;
         r = install_members_preflight(o, c, cfg);

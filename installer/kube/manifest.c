@@ -495,6 +495,41 @@ static int apply_daemon_config(json_t *objects, json_t *dep, const struct manife
         return set_string(annotations, DAEMON_CONFIG_HASH_ANNOTATION, daemon_config_hash(text, hash, sizeof(hash)));
 }
 
+/* One resource of the daemon's container: its limit set to LIMIT (FORMATted), and its
+ * request lowered to the limit when above it (the API refuses a request over the limit).
+ * PARSE reads the request as the limit is counted. */
+static int set_resource(json_t *c, const char *name, uint64_t limit, int (*parse)(const char *, uint64_t *),
+                        char *(*format)(uint64_t, char *, size_t), char **ret_error) {
+        json_t *limits = json_get_path(c, "resources", "limits", NULL);
+        json_t *requests = json_get_path(c, "resources", "requests", NULL);
+        const char *req = json_object_get_string(requests, name);
+        uint64_t req_value;
+        char buf[32];
+        int r;
+
+        if (!json_is_object(limits) || !json_is_object(requests))
+                return manifest_fail(ret_error, "the daemon's container has no resources to set");
+        format(limit, buf, sizeof(buf));
+        if ((r = set_string(limits, name, buf)) < 0)
+                return r;
+        if (req && parse(req, &req_value) >= 0 && req_value > limit)
+                return set_string(requests, name, buf);
+        return 0;
+}
+
+static int apply_resources(json_t *c, const struct manifest_params *p, char **ret_error) {
+        int r;
+
+        if (p->memory_limit &&
+            (r = set_resource(c, "memory", p->memory_limit, parse_quantity, format_quantity, ret_error)) < 0)
+                return r;
+        if (p->cpu_limit_milli &&
+            (r = set_resource(c, "cpu", p->cpu_limit_milli, parse_quantity_milli, format_quantity_milli,
+                              ret_error)) < 0)
+                return r;
+        return 0;
+}
+
 static int apply_daemon(json_t *objects, const struct manifest_params *p, char **ret_error) {
         json_t *dep, *c;
         int r;
@@ -523,6 +558,8 @@ static int apply_daemon(json_t *objects, const struct manifest_params *p, char *
         }
         if (p->mtu != 0 && (p->mtu < 68 || p->mtu > 65535))
                 return manifest_fail(ret_error, "invalid MTU %ld", p->mtu);
+        if ((r = apply_resources(c, p, ret_error)) < 0)
+                return r;
         return apply_daemon_config(objects, dep, p, ret_error);
 }
 

@@ -68,6 +68,10 @@ struct manifest_params {
         const char *instance;            /* NULL: the unnamed instance, the manifests'
                                           * names. Else a name (kube/instance.h): the
                                           * instance's objects renamed and labelled */
+        uint64_t memory_limit;           /* bytes; 0: the manifest's (8Gi). The daemon's
+                                          * memory limit; its request follows it down */
+        uint64_t cpu_limit_milli;        /* thousandths of a CPU; 0: the manifest's (4).
+                                          * The daemon's CPU limit, likewise */
         bool plaintext;                  /* false: mutual TLS on 2376 (the manifests');
                                           * true: plain TCP on 2375, --tls=false, no
                                           * certificate volumes */

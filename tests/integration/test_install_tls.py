@@ -223,10 +223,7 @@ def test_plaintext_then_tls_says_what_jobs_must_change(api, node):
 
 def tool(node, *args):
     """dind-cache ARGS with the node's private /etc (as Node.install runs install)."""
-    script = 'mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1,workdir=$2" /etc && shift 2 && exec "$@"'
-    return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
-                           str(node.etc_upper), str(node.etc_work), str(BINARY), *[str(a) for a in args]],
-                          text=True, capture_output=True, timeout=180)
+    return node.tool(*args)
 
 
 def test_uninstall_deletes_the_secrets_everywhere_and_the_pki_only_with_the_data(api, node, tmp_path):

@@ -91,7 +91,8 @@ def test_render_applies_every_flag_to_its_field(dind_cache, tmp_path):
         "--registry-mirror", "https://mirror.example.com",
         "--mtu", "1400",
         "--allow-namespace", "gitlab-runner", "--allow-namespace", "builds",
-        "--prune-schedule", "30 2 * * *", "--prune-after", "72h")
+        "--prune-schedule", "30 2 * * *", "--prune-after", "72h",
+        "--memory", "16Gi", "--cpus", "1.5")
 
     ns = by_kind(docs, "Namespace")
     assert ns["metadata"]["name"] == "ci-cache"
@@ -116,6 +117,9 @@ def test_render_applies_every_flag_to_its_field(dind_cache, tmp_path):
     assert not any(a.startswith(("--registry-mirror", "--mtu")) for a in dind["args"])
     template = by_kind(docs, "Deployment")["spec"]["template"]
     assert template["metadata"]["annotations"]["dind-cache.io/daemon-json-hash"].startswith("fnv1a64:")
+
+    assert dind["resources"] == {"requests": {"cpu": "500m", "memory": "1Gi"},
+                                 "limits": {"cpu": "1500m", "memory": "16Gi"}}
 
     values, ports = allowed_namespaces(docs)
     assert values == ["gitlab-runner", "builds"]
@@ -157,6 +161,13 @@ def test_render_fixes_the_seeds_faults(dind_cache):
         assert dind[probe]["exec"]["command"] == ["docker", "--host=unix:///var/run/docker.sock", "version"]
     assert by_kind(docs, "Service")["spec"]["ports"][0]["port"] == 2376
     assert "cpu" in dind["resources"]["requests"] and "memory" in dind["resources"]["requests"]
+    # Limits sized for a build daemon: every build's steps run in this pod's cgroup.
+    assert dind["resources"]["limits"] == {"cpu": "4", "memory": "8Gi"}
+    # The namespace is labelled for the privileged daemon, and marked as install's
+    # (install leaves out both on a namespace it did not make).
+    ns = by_kind(docs, "Namespace")["metadata"]
+    assert ns["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
+    assert "dind-cache.io/pod-security-label" in ns["annotations"]
 
     # Pinned images, the CLI of the daemon's version, before 29 (containerd store).
     cli = prune_container(docs)["image"]
@@ -259,6 +270,10 @@ def test_manifest_files_are_the_render_at_defaults(dind_cache):
     ["--kubeconfig", "/dev/null"],  # not a render flag: render talks to no cluster
     ["--no-such-flag"],
     ["--mtu"],
+    ["--memory", "lots"],
+    ["--memory", "0"],
+    ["--cpus", "-1"],
+    ["--cpus", "two"],
 ])
 def test_bad_flags_exit_2_with_a_hint(dind_cache, args):
     res = dind_cache("render", *args)
@@ -327,6 +342,9 @@ def test_render_data_dir_is_normalised(dind_cache):
     (["--capacity", "0"], "more than zero"),
     (["--capacity", "20E"], "64 bits"),
     (["--namespace", "a.b"], "RFC 1123 label"),
+    (["--memory", "20E"], "more than fits in 64 bits"),
+    (["--cpus", "0"], "the limit must be more than zero"),
+    (["--cpus", "4 cores"], "a quantity such as 4, 1.5 or 1500m is needed"),
 ])
 def test_render_refuses_what_the_api_server_would_with_its_reason(dind_cache, args, reason):
     res = dind_cache("render", "--node", "node1", *args)
@@ -350,3 +368,11 @@ def test_plaintext_renders_port_2375_without_tls_and_says_so(dind_cache):
     assert env(prune, "DOCKER_HOST") == "tcp://docker-dind.kube-ops.svc:2375"
     assert all(e["name"] not in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH") for e in prune["env"])
     assert "Secret" not in [d["kind"] for d in docs]
+
+
+def test_a_limit_below_the_request_lowers_the_request(dind_cache):
+    """The API server refuses a request over its limit: a small --memory or --cpus takes
+    the request down with it, and a fraction of a millicore rounds up (MilliValue())."""
+    docs, _ = render(dind_cache, "--node", "node1", "--memory", "512Mi", "--cpus", "0.0001")
+    assert dind_container(docs)["resources"] == {"requests": {"cpu": "1m", "memory": "512Mi"},
+                                                 "limits": {"cpu": "1m", "memory": "512Mi"}}
