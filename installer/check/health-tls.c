@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The TLS checks of health.h: days left on each certificate of the node's PKI, and the
- * old plaintext port closed. (The handshake itself is judged in health-daemon.c, on
- * the daemon's own connection.) */
+/* The TLS checks of health.h: days left on each certificate of the node's PKI. (The
+ * handshake itself is judged in health-daemon.c, on the daemon's own connection.) */
 #include <errno.h>
 #include <libgen.h>
 #include <string.h>
@@ -10,14 +9,12 @@
 
 #include "check/health-private.h"
 #include "check/health.h"
-#include "docker/docker.h"
 #include "pki/pki.h"
 #include "pki/pki-store.h"
 #include "base/message-ids.h"
 
 #define REMEDY_RENEW "run dind-cache install again: it re-issues leaf certificates with less than 30 days left"
 #define REMEDY_ROTATE "run dind-cache install --rotate-ca"
-#define PLAINTEXT_PROBE_USEC (2 * 1000000ULL)
 #define PKI_MAX_BUNDLE (1u << 20)      /* client-certs.pem: a certificate per tenant */
 
 
@@ -108,41 +105,4 @@ int health_check_certs(const struct node_settings *s, struct check_list *l, stru
         if (fig)
                 memcpy(fig->cert_not_after, not_after, sizeof(not_after));
         return r < 0 ? r : 0;
-}
-
-int health_check_plaintext_port(const struct node_settings *s, uint64_t deadline, struct check_list *l) {
-        _cleanup_(docker_client_freep) struct docker_client *c = NULL;
-        _cleanup_(docker_host_done) struct docker_host plain = {};
-        uint64_t rtt, timeout;
-        const char *host;
-        int r;
-
-        if (!s->tls_verify || s->docker_host.kind != DOCKER_HOST_TCP)
-                return 0;
-        if (health_time_left(deadline) == 0)
-                return health_add_deadline_passed(l, "plaintext_port", s->deadline_usec);
-        r = docker_host_with_port(&s->docker_host, DOCKER_HOST_DEFAULT_PORT, &plain);
-        if (r < 0)
-                return r;
-        host = plain.text;
-        r = docker_client_new(&plain, &c);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0)
-                return health_add(l, "plaintext_port", CHECK_UNKNOWN, MID_CHECK_ERROR, NULL,
-                                  "cannot probe '%s': %s", host, strerror(-r)) ? 0 : -ENOMEM;
-        timeout = health_call_timeout(s->timeout_usec < PLAINTEXT_PROBE_USEC ? s->timeout_usec : PLAINTEXT_PROBE_USEC,
-                                      deadline);
-        docker_client_set_timeout(c, timeout);
-        r = docker_ping(c, &rtt);
-        if (r == -ENOMEM)
-                return r;
-        if (r == 0)
-                return health_add(l, "plaintext_port", CHECK_FAIL, MID_PLAINTEXT_PORT_OPEN,
-                                  "remove --tls=false and any tcp://...:2375 host from the daemon's arguments; "
-                                  "re-run dind-cache install without --plaintext",
-                                  "the Docker API answers without TLS at %s: anyone who reaches it is root "
-                                  "on the node", host) ? 0 : -ENOMEM;
-        return health_add(l, "plaintext_port", CHECK_OK, MID_PLAINTEXT_PORT_CLOSED, NULL,
-                          "no Docker API without TLS at %s", host) ? 0 : -ENOMEM;
 }
