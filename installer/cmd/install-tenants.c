@@ -26,9 +26,9 @@ static int revoke_dropped_tenant(const struct install_options *o, const char *te
         return 0;
 }
 
-/* The serial and CN of the certificate in DIR/tenants/TENANT, or NULLs when unreadable. */
-static int tenant_certificate(const char *tenant, struct pki_peer *ret) {
-        _cleanup_free_ char *path = strdup_printf(PKI_DEFAULT_DIR "/" PKI_TENANTS_FOLDER "/%s/cert.pem", tenant);
+/* The serial and CN of the certificate in DIR/FOLDER, or NULLs when unreadable. */
+static int folder_certificate(const char *folder, struct pki_peer *ret) {
+        _cleanup_free_ char *path = strdup_printf(PKI_DEFAULT_DIR "/%s/cert.pem", folder);
         _cleanup_free_ char *pem = NULL;
         size_t size;
         int r;
@@ -69,10 +69,10 @@ static int delete_client_secret(const struct install_options *o, struct kube_cli
 static int drop_tenant(const struct install_options *o, struct kube_client *c, const struct kubeconfig *cfg,
                        const char *tenant) {
         _cleanup_(pki_peer_done) struct pki_peer peer = {};
+        _cleanup_free_ char *folder = strdup_printf(PKI_TENANTS_FOLDER "/%s", tenant);
         int r;
 
-        r = tenant_certificate(tenant, &peer);
-        if (r < 0)
+        if (!folder || (r = folder_certificate(folder, &peer)) < 0)
                 return log_oom();
         if (*peer.serial && (r = revoke_dropped_tenant(o, tenant, peer.serial, peer.cn)) < 0)
                 return r;
@@ -116,6 +116,29 @@ static int namespaces_with_client_secret(const struct install_options *o, struct
         return 0;
 }
 
+/* The one client certificate every job shared before per-tenant identities: removed
+ * from the node once the tenants' Secrets are applied, its serial said (it stays valid
+ * under the CA until revoked or the CA is rotated). */
+static int drop_legacy_client(const struct install_options *o) {
+        _cleanup_(pki_peer_done) struct pki_peer peer = {};
+        int r;
+
+        r = pki_store_has_legacy_client(PKI_DEFAULT_DIR);
+        if (r <= 0)
+                return r < 0 ? log_error_errno(r, "cannot look at '%s': %m", PKI_DEFAULT_DIR) : 0;
+        if (folder_certificate(PKI_LEGACY_CLIENT_FOLDER, &peer) < 0)
+                return log_oom();
+        if (!o->dry_run && (r = pki_store_remove_legacy_client(PKI_DEFAULT_DIR)) < 0)
+                return log_error_errno(r, "cannot remove '%s': %m", PKI_DEFAULT_DIR "/" PKI_LEGACY_CLIENT_FOLDER);
+        printf("  the client certificate every job shared (%s, CN " PKI_LEGACY_CN_CLIENT "%s%s) %s: each allowed "
+               "namespace has its own now; the old one stays valid under the CA until revoked (dind-cache revoke "
+               "--serial %s) or the CA is rotated\n", PKI_DEFAULT_DIR "/" PKI_LEGACY_CLIENT_FOLDER,
+               *peer.serial ? ", serial " : "", peer.serial, o->dry_run ? "would be removed" : "removed",
+               *peer.serial ? peer.serial : "SERIAL");
+        fflush(stdout);
+        return 0;
+}
+
 int install_tenants_settle(const struct install_options *o, struct kube_client *c, const struct kubeconfig *cfg) {
         _cleanup_strv_free_ char **tenants = NULL, **stale = NULL;
         int r;
@@ -136,14 +159,5 @@ int install_tenants_settle(const struct install_options *o, struct kube_client *
                     (r = delete_client_secret(o, c, cfg, *ns, "no tenant of this daemon")) < 0)
                         return r;
 
-        r = pki_store_has_legacy_client(PKI_DEFAULT_DIR);
-        if (r <= 0)
-                return r < 0 ? log_error_errno(r, "cannot look at '%s': %m", PKI_DEFAULT_DIR) : 0;
-        if (!o->dry_run && (r = pki_store_remove_legacy_client(PKI_DEFAULT_DIR)) < 0)
-                return log_error_errno(r, "cannot remove '%s': %m", PKI_DEFAULT_DIR "/" PKI_LEGACY_CLIENT_FOLDER);
-        printf("  the client certificate every job shared (%s, CN " PKI_LEGACY_CN_CLIENT ") %s: each allowed "
-               "namespace has its own now\n", PKI_DEFAULT_DIR "/" PKI_LEGACY_CLIENT_FOLDER,
-               o->dry_run ? "would be removed" : "removed");
-        fflush(stdout);
-        return 0;
+        return drop_legacy_client(o);
 }

@@ -22,6 +22,7 @@ from test_install_cluster import NODE, Node, applied_lines
 CLUSTER_IP = "127.0.0.41"        # a loopback address stands in for kube-proxy's ClusterIP
 NS = "kube-ops"
 PKI_REL = "dind-cache/pki"
+PKI_DIR = "/etc/" + PKI_REL
 
 
 @pytest.fixture
@@ -359,6 +360,7 @@ def test_an_install_before_per_tenant_identities_converges_on_the_next_run(api, 
     sh("curl", "-sSf", "-X", "DELETE", "--cacert", api.ca_file, "--cert", api.client_cert_file,
        "--key", api.client_key_file, f"{api.url}/api/v1/namespaces/{NS}/secrets/docker-dind-prune-client")
     runner_secret = api.object("secrets", "docker-dind-client", "gitlab-runner")["metadata"]
+    _, legacy_serial = subject_serial(pki / "client" / "cert.pem")
 
     p = node.install(api, "--allow-namespace", "gitlab-runner")
     assert p.returncode == 0, p.stdout + p.stderr
@@ -367,7 +369,9 @@ def test_an_install_before_per_tenant_identities_converges_on_the_next_run(api, 
     assert lines["Secret kube-ops/docker-dind-prune-client"] == "created"
     assert "checker  renewed: it names 'dind-cache-checker', not 'dind-cache:checker'" in p.stdout, p.stdout
     assert "Secret kube-ops/docker-dind-client deleted (no tenant of this daemon)" in p.stdout
-    assert "the client certificate every job shared" in p.stdout and "removed" in p.stdout
+    assert f"the client certificate every job shared ({PKI_DIR}/client, CN dind-cache-ci, serial {legacy_serial}) " \
+        "removed" in p.stdout, p.stdout
+    assert f"dind-cache revoke --serial {legacy_serial}" in p.stdout
     assert not (pki / "client").exists()
     assert api.object("secrets", "docker-dind-client", NS) is None
     # The same Secret, updated in place (its uid stays): the jobs' volumes follow it.
