@@ -420,30 +420,49 @@ int pki_info_from_pem(const char *pem, size_t size, struct pki_info *ret) {
         return info_from_x509(x, ret);
 }
 
-int pki_info_soonest_from_pem(const char *pem, size_t size, struct pki_info *ret) {
+/* Every certificate of PEM, in order. -EINVAL on bad arguments. */
+static int read_certs(const char *pem, size_t size, STACK_OF(X509) **ret) {
         _cleanup_(BIO_freep) BIO *b = NULL;
-        _cleanup_(X509_freep) X509 *soonest = NULL;
+        STACK_OF(X509) *certs;
 
         if (!pem || size > INT32_MAX)
-                return -EBADMSG;
+                return -EINVAL;
         b = BIO_new_mem_buf(pem, (int) size);
-        if (!b)
+        certs = sk_X509_new_null();
+        if (!b || !certs) {
+                sk_X509_free(certs);
                 return -ENOMEM;
+        }
         for (;;) {
                 X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-
                 if (!x)
                         break;
-                if (!soonest || ASN1_TIME_compare(X509_get0_notAfter(x), X509_get0_notAfter(soonest)) < 0) {
-                        X509_free(soonest);
-                        soonest = x;
-                } else
+                if (!sk_X509_push(certs, x)) {
                         X509_free(x);
+                        sk_X509_pop_free(certs, X509_free);
+                        return -ENOMEM;
+                }
         }
         ERR_clear_error();
-        if (!soonest)
-                return -EBADMSG;
-        return info_from_x509(soonest, ret);
+        *ret = certs;
+        return 0;
+}
+
+int pki_info_soonest_from_pem(const char *pem, size_t size, struct pki_info *ret) {
+        STACK_OF(X509) *certs = NULL;
+        X509 *soonest = NULL;
+        int r = read_certs(pem, size, &certs);
+
+        if (r < 0)
+                return r == -EINVAL ? -EBADMSG : r;
+        for (int i = 0; i < sk_X509_num(certs); i++) {
+                X509 *x = sk_X509_value(certs, i);
+                if (!soonest || ASN1_TIME_compare(X509_get0_notAfter(x), X509_get0_notAfter(soonest)) < 0)
+                        soonest = x;
+        }
+        r = soonest ? info_from_x509(soonest, ret) : -EBADMSG;
+        sk_X509_pop_free(certs, X509_free);
+        return r;
 }
 
 void pki_peer_done(struct pki_peer *p) {
@@ -504,23 +523,14 @@ long pki_days_left(const struct pki_info *i, time_t now) {
 }
 
 int pki_count_certs(const char *pem, size_t size) {
-        _cleanup_(BIO_freep) BIO *b = NULL;
-        int n = 0;
+        STACK_OF(X509) *certs = NULL;
+        int r = read_certs(pem, size, &certs);
 
-        if (!pem || size > INT32_MAX)
-                return -EINVAL;
-        b = BIO_new_mem_buf(pem, (int) size);
-        if (!b)
-                return -ENOMEM;
-        for (;;) {
-                X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-                if (!x)
-                        break;
-                X509_free(x);
-                n++;
-        }
-        ERR_clear_error();
-        return n;
+        if (r < 0)
+                return r;
+        r = sk_X509_num(certs);
+        sk_X509_pop_free(certs, X509_free);
+        return r;
 }
 
 int pki_verify(const char *ca_bundle_pem, const char *cert_pem, enum pki_usage usage, char **ret_reason) {

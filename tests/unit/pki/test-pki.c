@@ -192,6 +192,17 @@ static void ensure(const char *dir, const struct pki_sans *sans, bool renew, boo
         ensure_for(dir, sans, NULL, renew, rotate, s);
 }
 
+/* A store made once, for SANS of the ClusterIP 10.96.0.12: its directory. */
+static char *made_store(struct pki_sans *sans) {
+        char *dir = tmp_dir();
+        struct pki_state s = {};
+
+        sans_for(sans, "10.96.0.12");
+        ensure(dir, sans, false, false, &s);
+        pki_state_done(&s);
+        return dir;
+}
+
 static void cleanup_dir(char *dir) {
         char *parent = strdup(dir);
         assert_int_equal(pki_store_remove(dir), 0);
@@ -647,15 +658,12 @@ static void a_tenant_that_is_no_namespace_is_refused(void **state) {
  * the checker named dind-cache-checker. The next run renames the checker (a new
  * certificate), makes the new identities, and reports client/ for removal. */
 static void an_install_before_per_tenant_identities_converges(void **state) {
-        char *dir = tmp_dir();
         struct pki_sans sans = {};
+        char *dir = made_store(&sans);
         struct pki_state s = {};
         struct pki_pair ca = {}, old_checker = {}, old_client = {};
         _cleanup_free_ char *cn = NULL, *checker = NULL;
 
-        sans_for(&sans, "10.96.0.12");
-        ensure(dir, &sans, false, false, &s);
-        pki_state_done(&s);
         ca.cert_pem = slurp(dir, "ca/cert.pem");
         ca.key_pem = slurp(dir, "ca/key.pem");
         assert_int_equal(pki_make_leaf(&ca, PKI_USAGE_CLIENT, "dind-cache-checker", NULL, &old_checker), 0);
@@ -693,13 +701,10 @@ static void an_install_before_per_tenant_identities_converges(void **state) {
 /* A tenant added while a rotation settles does not hold the previous CA in the bundle:
  * nobody holds an old certificate of it. */
 static void a_new_tenant_does_not_keep_the_previous_ca(void **state) {
-        char *dir = tmp_dir();
         struct pki_sans sans = {};
+        char *dir = made_store(&sans);
         struct pki_state s = {};
 
-        sans_for(&sans, "10.96.0.12");
-        ensure(dir, &sans, false, false, &s);
-        pki_state_done(&s);
         ensure(dir, &sans, false, true, &s);
         pki_state_done(&s);
         ensure_for(dir, &sans, (char *[]) { "late", NULL }, false, false, &s);
