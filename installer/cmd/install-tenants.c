@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/base64.h"
 #include "base/json-util.h"
 #include "cmd/install-cluster-private.h"
 #include "kube/manifest.h"
@@ -87,30 +88,82 @@ static int drop_tenant(const struct install_options *o, struct kube_client *c, c
         return 0;
 }
 
-/* The namespaces that hold our client Secret: every one, when the credentials may list
- * Secrets cluster-wide; else none (the node's folders and the daemon's namespace are
- * looked at all the same). */
-static int namespaces_with_client_secret(const struct install_options *o, struct kube_client *c, char ***ret) {
-        _cleanup_json_ json_t *items = NULL;
-        json_t *item;
-        size_t i;
+/* This node's CAs: the CA and, during a rotation, the one before it (PEM), or NULL when
+ * there is none yet. */
+static char *node_cas(void) {
+        _cleanup_free_ char *ca = NULL, *previous = NULL;
+        size_t size;
+
+        if (read_file_full(PKI_DEFAULT_DIR "/ca/cert.pem", PKI_MAX_PEM, &ca, &size) < 0)
+                return NULL;
+        if (read_file_full(PKI_DEFAULT_DIR "/ca/previous.pem", PKI_MAX_PEM, &previous, &size) < 0)
+                previous = NULL;
+        return strdup_printf("%s%s", ca, previous ?: "");
+}
+
+/* True when SECRET holds a client certificate one of CAS issued: a Secret of the same
+ * name that another install made (an unnamed cache of another namespace, with its own
+ * CA) is never ours to delete. */
+static bool secret_is_ours(const json_t *secret, const char *cas) {
+        const char *b64 = json_string_value(json_get_path(secret, "data", "cert.pem", NULL));
+        _cleanup_free_ char *pem = NULL;
+        size_t size;
+
+        if (!cas || !b64 || base64_decode(b64, strlen(b64), PKI_MAX_PEM, &pem, &size) < 0)
+                return false;
+        return pki_verify(cas, pem, PKI_USAGE_CLIENT, NULL) == 0;
+}
+
+/* Our client Secrets, as objects: every one, when the credentials may list Secrets
+ * cluster-wide, else the daemon's namespace's alone (the node's tenants are looked at
+ * all the same). */
+static int client_secrets(const struct install_options *o, struct kube_client *c, json_t **ret) {
+        _cleanup_free_ char *path = strdup_printf("/api/v1/namespaces/%s/secrets/%s", o->namespace_,
+                                                  o->names.client_secret);
+        _cleanup_json_ json_t *items = NULL, *own = NULL;
         int r;
 
+        if (!path)
+                return -ENOMEM;
         r = kube_list(c, "/api/v1/secrets", "app=" MANIFEST_APP_LABEL, NULL, &items);
         if (r == -EPERM || r == -EACCES) {
                 log_warning("cannot list Secrets in every namespace: only the node's tenants and '%s' are checked for "
                             "a %s no longer wanted (kubectl get secrets -A -l app=" MANIFEST_APP_LABEL " shows all)",
                             o->namespace_, o->names.client_secret);
-                return 0;
+                items = json_array();
+                r = kube_get(c, path, &own);
+                if (r == -ENOENT)
+                        r = 0;
+                if (r >= 0 && (!items || (own && json_array_append(items, own) < 0)))
+                        r = -ENOMEM;
         }
         if (r < 0)
                 return r;
+        *ret = TAKE_PTR(items);
+        return 0;
+}
+
+/* Secrets of ours in namespaces that are no tenant (now): the daemon's own held the one
+ * shared client certificate before the prune job had its own. */
+static int drop_stale_secrets(const struct install_options *o, struct kube_client *c, const struct kubeconfig *cfg,
+                              char *const *tenants) {
+        _cleanup_json_ json_t *items = NULL;
+        _cleanup_free_ char *cas = node_cas();
+        json_t *item;
+        size_t i;
+        int r;
+
+        r = client_secrets(o, c, &items);
+        if (r < 0)
+                return install_log_kube_error(c, cfg, r, "list the client Secrets");
         json_array_foreach(items, i, item) {
                 const char *name = json_string_value(json_get_path(item, "metadata", "name", NULL));
                 const char *ns = json_string_value(json_get_path(item, "metadata", "namespace", NULL));
 
-                if (streq(name, o->names.client_secret) && ns && !strv_contains(*ret, ns) &&
-                    (r = strv_extend(ret, ns)) < 0)
+                if (!streq(name, o->names.client_secret) || !ns || strv_contains(o->allow_namespaces, ns) ||
+                    strv_contains(tenants, ns) || !secret_is_ours(item, cas))
+                        continue;
+                if ((r = delete_client_secret(o, c, cfg, ns, "no tenant of this daemon")) < 0)
                         return r;
         }
         return 0;
@@ -140,7 +193,7 @@ static int drop_legacy_client(const struct install_options *o) {
 }
 
 int install_tenants_settle(const struct install_options *o, struct kube_client *c, const struct kubeconfig *cfg) {
-        _cleanup_strv_free_ char **tenants = NULL, **stale = NULL;
+        _cleanup_strv_free_ char **tenants = NULL;
         int r;
 
         r = pki_store_tenants(PKI_DEFAULT_DIR, &tenants);
@@ -150,14 +203,7 @@ int install_tenants_settle(const struct install_options *o, struct kube_client *
                 if (!strv_contains(o->allow_namespaces, *t) && (r = drop_tenant(o, c, cfg, *t)) < 0)
                         return r;
 
-        /* Secrets of ours in namespaces that are no tenant (now): the daemon's own held
-         * the one shared client certificate before the prune job had its own. */
-        if ((r = strv_extend(&stale, o->namespace_)) < 0 || (r = namespaces_with_client_secret(o, c, &stale)) < 0)
-                return install_log_kube_error(c, cfg, r, "list the client Secrets");
-        for (char **ns = stale; *ns; ns++)
-                if (!strv_contains(o->allow_namespaces, *ns) && !strv_contains(tenants, *ns) &&
-                    (r = delete_client_secret(o, c, cfg, *ns, "no tenant of this daemon")) < 0)
-                        return r;
-
+        if ((r = drop_stale_secrets(o, c, cfg, tenants)) < 0)
+                return r;
         return drop_legacy_client(o);
 }

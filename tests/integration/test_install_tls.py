@@ -315,6 +315,25 @@ def test_each_allowed_namespace_gets_its_own_identity_and_a_dropped_one_loses_it
     assert "deleted" not in again.stdout
 
 
+def test_a_client_secret_of_another_install_is_never_deleted(api, node, tmp_path):
+    """A Secret of the same name and label in a namespace that is no tenant here, but
+    whose certificate another CA issued (an unnamed cache of another namespace): not
+    this install's to delete."""
+    make_namespaces(api, "team-x")
+    other = make_pki(tmp_path / "other", cn="another install's CA")
+    data = {k: base64.b64encode((other / "tenants" / "ci" / k).read_bytes()).decode()
+            for k in ("ca.pem", "cert.pem", "key.pem")}
+    server_side_apply(api, "/api/v1/namespaces/team-x/secrets/docker-dind-client",
+                      {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "data": data,
+                       "metadata": {"name": "docker-dind-client", "namespace": "team-x",
+                                    "labels": {"app": "docker-dind"}}}, manager="dind-cache")
+    for _ in range(2):
+        p = node.install(api)
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert api.object("secrets", "docker-dind-client", "team-x")["data"] == data
+        assert "team-x" not in p.stdout
+
+
 def openssl_client(pki, folder, cn):
     """A client certificate of the node's CA made with openssl, as an earlier version
     made it, into PKI/FOLDER."""
