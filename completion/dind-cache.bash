@@ -84,7 +84,7 @@ _dind_cache()
             ;;
         --capacity | --node | --namespace | --instance | --image | --registry-mirror | --mtu | \
             --allow-namespace | --prune-schedule | --prune-after | --timeout | \
-            --check-interval)
+            --check-interval | --memory | --cpus)
             # A value only the operator knows.
             return 0
             ;;

@@ -60,8 +60,6 @@
         X(CERT_EXPIRING,         "13320702b8284f29aa60461c8290f416") \
         X(CERT_EXPIRED,          "a8ac268e4d804d679add092ee8984708") \
         X(CERT_UNREADABLE,       "8e2e2735dd194663b6266dc418aba4ab") \
-        X(PLAINTEXT_PORT_CLOSED, "2dcc295f9c3d469b980ab036408c32d1") \
-        X(PLAINTEXT_PORT_OPEN,   "7317512d726f4422893e745b6d3368df") \
         X(AUTHZ_DENIED,          "3c949671df334ab7af073450d35149ba") \
         X(CACHE_OK,              "a4d4f1080b1348dcbd81723c5ade060e") \
         X(CACHE_FAILED,          "569f7097f69a412da2ffa05c116d5531") \

@@ -45,6 +45,7 @@ enum key {
         KEY_PRUNE_MIN_AGE,
         KEY_PRUNE_STATE,
         KEY_STATE_DIRECTORY,
+        KEY_PRUNE_CERT_PATH,
         _KEY_MAX,
 };
 
@@ -69,6 +70,7 @@ static const char *const key_names[_KEY_MAX] = {
         [KEY_PRUNE_MIN_AGE] = "DIND_CACHE_PRUNE_MIN_AGE",
         [KEY_PRUNE_STATE] = "DIND_CACHE_PRUNE_STATE",
         [KEY_STATE_DIRECTORY] = "STATE_DIRECTORY",
+        [KEY_PRUNE_CERT_PATH] = SETTINGS_KEY_PRUNE_CERT_PATH,
 };
 
 /* One command's reading of the settings. */
@@ -221,22 +223,26 @@ static void read_docker_host(struct reading *rd, const char *refused, struct doc
                 refuse(rd, KEY_DOCKER_HOST, v, TEXT_SHOWN, "%s", refused);
 }
 
-/* DOCKER_TLS_VERIFY, and with it DOCKER_CERT_PATH, worded BEFORE ... AFTER. */
-static const char *read_tls(struct reading *rd, const char *before, const char *after, bool *ret_verify) {
-        const char *v = value(rd, KEY_CERT_PATH);
+/* DOCKER_TLS_VERIFY, and with it the certificate folder K (DEF when unset, or NULL:
+ * needed), worded BEFORE ... AFTER. */
+static const char *read_tls(struct reading *rd, enum key k, const char *def, const char *before, const char *after,
+                            bool *ret_verify) {
+        const char *v = value(rd, k);
         _cleanup_free_ char *shown = NULL;
 
         *ret_verify = value(rd, KEY_TLS_VERIFY) != NULL;
         if (!*ret_verify)
                 return NULL;
+        if (!v && def)
+                return def;
         if (v && v[0] == '/')
                 return v;
         shown = text_escape(v ?: "", TEXT_SHOWN);
         if (!shown)
                 rd->oom = true;
         else
-                problem(rd, "%sDOCKER_CERT_PATH='%s' is not an absolute path to a folder of ca.pem, cert.pem and "
-                        "key.pem%s", before, shown, after);
+                problem(rd, "%s%s='%s' is not an absolute path to a folder of ca.pem, cert.pem and key.pem%s", before,
+                        key_names[k], shown, after);
         return NULL;
 }
 
@@ -280,7 +286,7 @@ int node_settings_read_check(char *const *env, struct node_settings *ret, struct
         read_duration(&rd, KEY_DEADLINE, 30 * SEC, 1000, 3600 * SEC, CHECK_DURATIONS, &s.deadline_usec);
         data_dir = read_path(&rd, KEY_DATA_DIR, SETTINGS_DEFAULT_DATA_DIR);
         read_docker_host(&rd, CHECK_HOST_REFUSED, &s.docker_host);
-        cert_path = read_tls(&rd, "DOCKER_TLS_VERIFY is set but ", "", &s.tls_verify);
+        cert_path = read_tls(&rd, KEY_CERT_PATH, NULL, "DOCKER_TLS_VERIFY is set but ", "", &s.tls_verify);
         read_int(&rd, KEY_CERT_WARN_DAYS, 30, 1, 3650, "a number of days", &s.cert_warn_days);
         read_int(&rd, KEY_CERT_CRIT_DAYS, 7, 1, 3650, "a number of days", &s.cert_crit_days);
         must_be_below(&rd, KEY_CERT_CRIT_DAYS, s.cert_crit_days, KEY_CERT_WARN_DAYS, s.cert_warn_days);
@@ -298,7 +304,7 @@ int node_settings_read_check(char *const *env, struct node_settings *ret, struct
 }
 
 int node_settings_read_prune(char *const *env, struct node_settings *ret, struct check_list *problems) {
-        static const enum key text_keys[] = { KEY_DOCKER_HOST, KEY_CERT_PATH, KEY_DATA_DIR, KEY_PRUNE_STATE };
+        static const enum key text_keys[] = { KEY_DOCKER_HOST, KEY_PRUNE_CERT_PATH, KEY_DATA_DIR, KEY_PRUNE_STATE };
         struct reading rd = { .env = env, .problems = problems, .n_before = problems->n, .first_only = true };
         struct node_settings s = {};
         const char *data_dir, *cert_path, *state_path;
@@ -318,7 +324,8 @@ int node_settings_read_prune(char *const *env, struct node_settings *ret, struct
                       &s.min_age_usec);
         read_duration(&rd, KEY_TIMEOUT, 60 * SEC, 1000, 3600 * SEC, PRUNE_DURATIONS, &s.timeout_usec);
         data_dir = read_path(&rd, KEY_DATA_DIR, SETTINGS_DEFAULT_DATA_DIR);
-        cert_path = read_tls(&rd, "", " (DOCKER_TLS_VERIFY is set)", &s.tls_verify);
+        cert_path = read_tls(&rd, KEY_PRUNE_CERT_PATH, SETTINGS_DEFAULT_PRUNE_CERT_PATH, "",
+                             " (DOCKER_TLS_VERIFY is set)", &s.tls_verify);
         state_path = read_path(&rd, KEY_PRUNE_STATE, SETTINGS_DEFAULT_PRUNE_STATE);
 
         if (!failed(&rd)) {

@@ -11,6 +11,11 @@
  *                                  checked
  *     DOCKER_TLS_VERIFY            non-empty: mutual TLS, as the Docker CLI reads it
  *     DOCKER_CERT_PATH             absolute, needed with DOCKER_TLS_VERIFY
+ *                                  (check: the checker's identity)
+ *     DIND_CACHE_PRUNE_CERT_PATH                            absolute, with
+ *                                                           DOCKER_TLS_VERIFY: the
+ *                                                           pruner's identity,
+ *                                                           SETTINGS_DEFAULT_PRUNE_CERT_PATH
  *     DIND_CACHE_DATA_DIR          absolute, SETTINGS_DEFAULT_DATA_DIR
  *     DIND_CACHE_TIMEOUT           5s (1ms to 10m)          60s (1ms to 1h)
  *     DIND_CACHE_DEADLINE          30s (1ms to 1h)
@@ -59,12 +64,18 @@
 #define SETTINGS_DEFAULT_PRUNE_STATE SETTINGS_STATE_DIR "/" SETTINGS_PRUNE_STATE_NAME
 #define SETTINGS_KEY_TEXTFILE_DIR "DIND_CACHE_TEXTFILE_DIR"
 #define SETTINGS_KEY_INSTANCE "DIND_CACHE_INSTANCE"
+/* The prune timer's client certificate folder (ca.pem, cert.pem, key.pem): the pruner's
+ * own identity, not the checker's (DOCKER_CERT_PATH), though both units read the one
+ * env file. */
+#define SETTINGS_KEY_PRUNE_CERT_PATH "DIND_CACHE_PRUNE_CERT_PATH"
+#define SETTINGS_DEFAULT_PRUNE_CERT_PATH "/etc/dind-cache/pki/pruner"
 
 struct node_settings {
         /* check and prune */
         struct docker_host docker_host; /* DOCKER_HOST; kind DOCKER_HOST_UNSET when unset */
         bool tls_verify;                /* DOCKER_TLS_VERIFY set (non-empty) */
-        char *cert_path;                /* DOCKER_CERT_PATH with tls_verify, else NULL */
+        char *cert_path;                /* with tls_verify, else NULL: check DOCKER_CERT_PATH,
+                                         * prune DIND_CACHE_PRUNE_CERT_PATH */
         char *data_dir;                 /* DIND_CACHE_DATA_DIR */
         uint64_t timeout_usec;          /* DIND_CACHE_TIMEOUT: each daemon call (check: and the disk probes) */
 

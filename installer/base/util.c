@@ -447,7 +447,8 @@ static int digits_value(const struct quantity_digits *q, long exp10, uint64_t *r
         return 0;
 }
 
-int parse_quantity(const char *s, uint64_t *ret_bytes) {
+/* S as a whole number of 10^-SCALE units (Value() for 0, MilliValue() for 3). */
+static int parse_quantity_scaled(const char *s, long scale, uint64_t *ret) {
         struct quantity_digits q = {};
         bool negative = false;
         long exp10 = 0;
@@ -465,13 +466,29 @@ int parse_quantity(const char *s, uint64_t *ret_bytes) {
         if (r < 0)
                 return r;
         if (q.n == 0) {                                /* zero, however written */
-                *ret_bytes = 0;
+                *ret = 0;
                 return 0;
         }
         if (negative)
                 return -EINVAL;
         double_digits(&q, exp2);
-        return digits_value(&q, exp10 - (long) q.nfrac, ret_bytes);
+        return digits_value(&q, exp10 + scale - (long) q.nfrac, ret);
+}
+
+int parse_quantity(const char *s, uint64_t *ret_bytes) {
+        return parse_quantity_scaled(s, 0, ret_bytes);
+}
+
+int parse_quantity_milli(const char *s, uint64_t *ret_milli) {
+        return parse_quantity_scaled(s, 3, ret_milli);
+}
+
+char *format_quantity_milli(uint64_t milli, char *buf, size_t size) {
+        if (milli % 1000 == 0)
+                snprintf(buf, size, "%" PRIu64, milli / 1000);
+        else
+                snprintf(buf, size, "%" PRIu64 "m", milli);
+        return buf;
 }
 
 char *format_quantity(uint64_t bytes, char *buf, size_t size) {

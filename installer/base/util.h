@@ -123,6 +123,11 @@ int read_file_full(const char *path, size_t max, char **ret_data, size_t *ret_si
  * decimal arithmetic, a fraction of a byte rounded up. -EINVAL on malformed text (or
  * a negative quantity), -ERANGE past UINT64_MAX. */
 int parse_quantity(const char *s, uint64_t *ret_bytes);
+/* The same in thousandths, as Quantity.MilliValue() (CPU: "500m" -> 500, "1.5" -> 1500,
+ * "2" -> 2000); a fraction of a thousandth rounded up. */
+int parse_quantity_milli(const char *s, uint64_t *ret_milli);
+/* Thousandths as the API server writes CPU: 2000 -> "2", 1500 -> "1500m". Returns BUF. */
+char *format_quantity_milli(uint64_t milli, char *buf, size_t size);
 
 /* Bytes to the largest exact binary quantity: 5368709120 -> "5Gi", 1000 -> "1000".
  * BUF must hold at least 32 bytes. Returns BUF. */

@@ -1,38 +1,39 @@
 /* SPDX-License-Identifier: MIT */
-/* The TLS checks of health.h: days left on each certificate of the node's PKI, and the
- * old plaintext port closed. (The handshake itself is judged in health-daemon.c, on
- * the daemon's own connection.) */
+/* The TLS checks of health.h: days left on each certificate of the node's PKI. (The
+ * handshake itself is judged in health-daemon.c, on the daemon's own connection.) */
 #include <errno.h>
 #include <libgen.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check/health-private.h"
 #include "check/health.h"
-#include "docker/docker.h"
 #include "pki/pki.h"
+#include "pki/pki-store.h"
 #include "base/message-ids.h"
 
 #define REMEDY_RENEW "run dind-cache install again: it re-issues leaf certificates with less than 30 days left"
 #define REMEDY_ROTATE "run dind-cache install --rotate-ca"
-#define PLAINTEXT_PROBE_USEC (2 * 1000000ULL)
+#define PKI_MAX_BUNDLE (1u << 20)      /* client-certs.pem: a certificate per tenant */
 
 
-/* Checks one certificate; *RET_NOT_AFTER gets its notAfter when it could be read. */
+/* Checks one certificate (of a bundle at PATH: the one that expires first, named by its
+ * CN); *RET_NOT_AFTER gets its notAfter when it could be read. */
 static int check_one(const struct node_settings *s, const char *name, const char *what, const char *path,
-                     bool is_ca, struct check_list *l, int64_t *ret_not_after) {
-        _cleanup_free_ char *pem = NULL;
+                     bool is_ca, bool bundle, struct check_list *l, int64_t *ret_not_after) {
+        _cleanup_free_ char *pem = NULL, *named = NULL;
         struct pki_info info = {};
         struct check_result *res;
         size_t size;
         long days;
         int r;
 
-        r = read_file_full(path, PKI_MAX_PEM, &pem, &size);
+        r = read_file_full(path, bundle ? PKI_MAX_BUNDLE : PKI_MAX_PEM, &pem, &size);
         if (r == -ENOMEM)
                 return r;
         if (r >= 0)
-                r = pki_info_from_pem(pem, size, &info);
+                r = bundle ? pki_info_soonest_from_pem(pem, size, &info) : pki_info_from_pem(pem, size, &info);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -42,6 +43,14 @@ static int check_one(const struct node_settings *s, const char *name, const char
 
         days = pki_days_left(&info, time(NULL));
         *ret_not_after = (int64_t) info.not_after;
+        if (bundle) {
+                named = strdup_printf("%s (%s)", what, info.subject_cn ?: "no CN");
+                if (!named) {
+                        pki_info_done(&info);
+                        return -ENOMEM;
+                }
+                what = named;
+        }
         pki_info_done(&info);
         if (days < 0)
                 res = health_add(l, name, CHECK_FAIL, MID_CERT_EXPIRED, is_ca ? REMEDY_ROTATE : REMEDY_RENEW,
@@ -76,55 +85,24 @@ int health_check_certs(const struct node_settings *s, struct check_list *l, stru
         dir = dirname(copy);
         ca = strdup_printf("%s/ca/cert.pem", dir);
         server = strdup_printf("%s/server/cert.pem", dir);
-        client = strdup_printf("%s/client/cert.pem", dir);
+        /* The jobs' certificates (the prune job's and every tenant's), public copies the
+         * unit's sandbox lets the checker read (install before 15: client/cert.pem). */
+        client = strdup_printf("%s/" PKI_CLIENT_CERTS_FILE, dir);
+        if (client && access(client, F_OK) < 0 && errno == ENOENT) {
+                free(client);
+                client = strdup_printf("%s/" PKI_LEGACY_CLIENT_FOLDER "/cert.pem", dir);
+        }
         checker = strdup_printf("%s/cert.pem", s->cert_path);
         if (!ca || !server || !client || !checker)
                 return -ENOMEM;
-        r = check_one(s, "cert_ca", "CA", ca, true, l, &not_after[0]);
+        r = check_one(s, "cert_ca", "CA", ca, true, false, l, &not_after[0]);
         if (r >= 0)
-                r = check_one(s, "cert_server", "daemon's server", server, false, l, &not_after[1]);
+                r = check_one(s, "cert_server", "daemon's server", server, false, false, l, &not_after[1]);
         if (r >= 0)
-                r = check_one(s, "cert_client", "CI jobs' client", client, false, l, &not_after[2]);
+                r = check_one(s, "cert_client", "CI jobs' client", client, false, true, l, &not_after[2]);
         if (r >= 0)
-                r = check_one(s, "cert_checker", "checker's client", checker, false, l, &not_after[3]);
+                r = check_one(s, "cert_checker", "checker's client", checker, false, false, l, &not_after[3]);
         if (fig)
                 memcpy(fig->cert_not_after, not_after, sizeof(not_after));
         return r < 0 ? r : 0;
-}
-
-int health_check_plaintext_port(const struct node_settings *s, uint64_t deadline, struct check_list *l) {
-        _cleanup_(docker_client_freep) struct docker_client *c = NULL;
-        _cleanup_(docker_host_done) struct docker_host plain = {};
-        uint64_t rtt, timeout;
-        const char *host;
-        int r;
-
-        if (!s->tls_verify || s->docker_host.kind != DOCKER_HOST_TCP)
-                return 0;
-        if (health_time_left(deadline) == 0)
-                return health_add_deadline_passed(l, "plaintext_port", s->deadline_usec);
-        r = docker_host_with_port(&s->docker_host, DOCKER_HOST_DEFAULT_PORT, &plain);
-        if (r < 0)
-                return r;
-        host = plain.text;
-        r = docker_client_new(&plain, &c);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0)
-                return health_add(l, "plaintext_port", CHECK_UNKNOWN, MID_CHECK_ERROR, NULL,
-                                  "cannot probe '%s': %s", host, strerror(-r)) ? 0 : -ENOMEM;
-        timeout = health_call_timeout(s->timeout_usec < PLAINTEXT_PROBE_USEC ? s->timeout_usec : PLAINTEXT_PROBE_USEC,
-                                      deadline);
-        docker_client_set_timeout(c, timeout);
-        r = docker_ping(c, &rtt);
-        if (r == -ENOMEM)
-                return r;
-        if (r == 0)
-                return health_add(l, "plaintext_port", CHECK_FAIL, MID_PLAINTEXT_PORT_OPEN,
-                                  "remove --tls=false and any tcp://...:2375 host from the daemon's arguments; "
-                                  "re-run dind-cache install without --plaintext",
-                                  "the Docker API answers without TLS at %s: anyone who reaches it is root "
-                                  "on the node", host) ? 0 : -ENOMEM;
-        return health_add(l, "plaintext_port", CHECK_OK, MID_PLAINTEXT_PORT_CLOSED, NULL,
-                          "no Docker API without TLS at %s", host) ? 0 : -ENOMEM;
 }

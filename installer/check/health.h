@@ -44,13 +44,13 @@ int health_check_daemon(const struct node_settings *s, const char *data_dir_fs_t
                         uint64_t deadline, struct check_list *l);
 
 /* The certificates of the node's PKI (the folder above s->cert_path: ca/, server/,
- * client/, and s->cert_path itself), each against the day thresholds. Nothing without
- * tls_verify. FIG (or NULL) gets each one's notAfter. */
+ * client-certs.pem: the jobs' certificate that expires first, and s->cert_path itself),
+ * each against the day thresholds. Nothing without tls_verify. FIG (or NULL) gets each
+ * one's notAfter.
+ * (No check probes a plaintext port 2375: from the node only the Service's ClusterIP is
+ * known, which forwards 2376 alone, so such a probe could never fail; README, "check",
+ * says what keeps 2375 closed instead.) */
 int health_check_certs(const struct node_settings *s, struct check_list *l, struct health_figures *fig);
-
-/* With tls_verify and a tcp:// host: that nothing answers the Docker API without TLS
- * on port 2375 of the same host. */
-int health_check_plaintext_port(const struct node_settings *s, uint64_t deadline, struct check_list *l);
 
 /* One line for people and the journal: "dind-cache check CRITICAL: disk /mnt/k8s/docker
  * 93% used (crit 90%); 8 OK". NULL on -ENOMEM. */

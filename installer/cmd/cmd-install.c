@@ -28,7 +28,7 @@ static void print_ci_snippet(const struct install_options *o, const struct insta
                 return;
         }
         printf("\nUse the shared cache from GitLab CI. Jobs run in a namespace given with --allow-namespace, "
-               "where install put the client certificate (Secret " MANIFEST_CLIENT_SECRET ").\n\n"
+               "where install put that namespace's own client certificate (Secret " MANIFEST_CLIENT_SECRET ").\n\n"
                "1. Mount it into every job pod: in the runner's config.toml\n\n"
                "  [[runners]]\n"
                "    [runners.kubernetes]\n"

@@ -63,8 +63,9 @@ int cmd_render(int argc, char **argv) {
         if (o.plaintext)
                 fprintf(stderr, "# --plaintext: port 2375 WITHOUT TLS; whoever reaches it is root on the node\n");
         else
-                fprintf(stderr, "# mutual TLS on 2376: the Secrets %s and %s are not printed; install makes them "
-                        "on the node (its CA key never leaves it)\n", o.names.server_secret, o.names.client_secret);
+                fprintf(stderr, "# mutual TLS on 2376: the Secrets %s, %s and each allowed namespace's %s are not "
+                        "printed; install makes them on the node (its CA key never leaves it)\n",
+                        o.names.server_secret, o.names.prune_secret, o.names.client_secret);
 
         json_array_foreach(objects, i, obj) {
                 _cleanup_free_ char *text = NULL;

@@ -12,6 +12,7 @@
 #include "kube/kubeconfig.h"
 #include "base/log.h"
 #include "kube/manifest.h"
+#include "kube/pod-security.h"
 #include "cmd/uninstall.h"
 
 static const char *kube_why(struct kube_client *c) {
@@ -131,8 +132,8 @@ static int wait_pods_gone(struct kube_client *c, const char *namespace_, const c
         }
 }
 
-/* The certificates' Secrets: the server's in the daemon's namespace and the clients'
- * in every namespace install put them (found by our label, cluster-wide). Returns the
+/* The certificates' Secrets: the server's and the prune job's in the daemon's namespace
+ * and the tenants' in every namespace install put them (found by our label, cluster-wide). Returns the
  * number deleted (or that would be). */
 static int delete_secrets(struct kube_client *c, const struct uninstall_cluster_args *a) {
         _cleanup_json_ json_t *items = NULL;
@@ -159,7 +160,8 @@ static int delete_secrets(struct kube_client *c, const struct uninstall_cluster_
                 _cleanup_json_ json_t *ref = NULL;
                 _cleanup_free_ char *rest = NULL, *what = NULL;
 
-                if (!streq(name, names.server_secret) && !streq(name, names.client_secret))
+                if (!streq(name, names.server_secret) && !streq(name, names.client_secret) &&
+                    !streq(name, names.prune_secret))
                         continue;
                 ref = json_pack("{s:s, s:s, s:{s:s, s:s?}}", "apiVersion", "v1", "kind", "Secret", "metadata",
                                 "name", name, "namespace", ns);
@@ -181,6 +183,50 @@ static int delete_secrets(struct kube_client *c, const struct uninstall_cluster_
         return deleted;
 }
 
+/* The Namespace stays, but the pod-security label install set on it (it made the
+ * namespace) goes once no daemon of another instance runs there: an apply of the bare
+ * Namespace under install's field manager takes away exactly what install alone set
+ * (the label, its mark, install's app label). */
+static int namespace_label_goes(struct kube_client *c, const struct uninstall_cluster_args *a,
+                                const struct instance_names *names) {
+        _cleanup_free_ char *path = strdup_printf("/api/v1/namespaces/%s", a->namespace_);
+        _cleanup_json_ json_t *live = NULL, *bare = NULL;
+        int r;
+
+        if (!path)
+                return log_error_errno(-ENOMEM, "cannot name the namespace: %m");
+        r = kube_get(c, path, &live);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return log_error_errno(r, "cannot read the namespace '%s': %s", a->namespace_, kube_why(c));
+        if (pod_security_judge(live, KUBE_FIELD_MANAGER, NULL) != POD_SECURITY_OURS)
+                return 0;
+        r = other_daemons(c, a->namespace_, names->deployment);
+        if (r < 0)
+                return log_error_errno(r, "cannot list the Deployments: %s", kube_why(c));
+        if (r > 0) {
+                log_info("Cluster: the label " POD_SECURITY_ENFORCE_LABEL " of Namespace %s stays: other instances' "
+                         "daemons need it", a->namespace_);
+                return 0;
+        }
+        bare = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name",
+                         a->namespace_);
+        if (!bare)
+                return log_error_errno(-ENOMEM, "cannot remove the label: %m");
+        r = kube_apply(c, path, bare, a->dry_run ? KUBE_APPLY_DRY_RUN : 0, NULL, NULL);
+        if (r < 0)
+                return log_error_errno(r, "cannot remove the label " POD_SECURITY_ENFORCE_LABEL " install set on "
+                                       "Namespace %s: %s", a->namespace_, kube_why(c));
+        if (a->dry_run)
+                printf("Would remove the label " POD_SECURITY_ENFORCE_LABEL " install set on Namespace %s\n",
+                       a->namespace_);
+        else
+                log_info("Cluster: Namespace %s: the label " POD_SECURITY_ENFORCE_LABEL " install set removed",
+                         a->namespace_);
+        return 1;
+}
+
 /* 1 when OBJ (a Namespace, the StorageClass or the NetworkPolicy) must stay because
  * more than this instance may use it (said, with WHAT), 0 when it may go, or <0. */
 static int object_stays(struct kube_client *c, const struct uninstall_cluster_args *a,
@@ -189,7 +235,8 @@ static int object_stays(struct kube_client *c, const struct uninstall_cluster_ar
 
         if (streq(kind, "Namespace")) {
                 log_info("Cluster: %s stays (it may hold more than dind-cache's objects)", what);
-                return 1;
+                r = namespace_label_goes(c, a, names);
+                return r < 0 ? r : 1;
         }
         if (streq(kind, "StorageClass")) {
                 r = storage_class_in_use(c, MANIFEST_STORAGECLASS, names->pv);

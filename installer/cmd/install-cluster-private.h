@@ -32,6 +32,19 @@ int install_cluster_wait(const struct install_options *o, struct kube_client *c,
  * added, 0 when not (dry run without a ClusterIP), negative errno after logging. */
 int install_tls_prepare(const struct install_options *o, json_t *objects, const char *cluster_ip);
 
+/* Before anything is applied (install-namespace.c): the daemon's namespace and its
+ * pod-security level. Keeps the label and mark in OBJECTS' Namespace when install made
+ * (or makes) the namespace, takes them out when it is another's that admits the
+ * privileged pod, and refuses (-EPERM, logged) one that would not. Prints the verdict. */
+int install_namespace_preflight(const struct install_options *o, struct kube_client *c, const struct kubeconfig *cfg,
+                                json_t *objects);
+
+/* After the apply (install-tenants.c): tenants dropped from --allow-namespace lose their
+ * certificate (the seam of revocation), Secret and node folder; client Secrets of ours
+ * in namespaces that are no tenant go; the client certificate every job shared before
+ * per-tenant identities (pki/client/) goes. Dry run: says what it would do. */
+int install_tenants_settle(const struct install_options *o, struct kube_client *c, const struct kubeconfig *cfg);
+
 /* "tcp://IP:2376" ("tcp://[IP]:PORT" for IPv6), port 2375 when PLAINTEXT. */
 char *install_docker_host(const char *ip, bool plaintext);
 

@@ -21,7 +21,7 @@
 
 struct wait_paths {
         char *pvc, *deployment, *service, *pods, *slices, *events, *slice_selector;
-        const char *pvc_name;
+        const char *pvc_name, *deployment_name;
 };
 
 static void wait_paths_done(struct wait_paths *p) {
@@ -115,8 +115,29 @@ static void sleep_usec(uint64_t usec) {
                 ;
 }
 
-/* After a timeout: what the pod says, and its (or, without a pod, the claim's) last
- * events. */
+/* Without a pod: the last events of the Deployment's ReplicaSets (a pod the controller
+ * could not create: "FailedCreate", a Pod Security refusal); 1 when there were some. */
+static int explain_replica_sets(struct kube_client *c, const struct wait_paths *p) {
+        _cleanup_json_ json_t *events = NULL, *ours = json_array();
+        _cleanup_free_ char *text = NULL;
+        size_t n = strlen(p->deployment_name), i;
+        json_t *e;
+
+        if (!ours || kube_list(c, p->events, NULL, "involvedObject.kind=ReplicaSet", &events) < 0)
+                return 0;
+        json_array_foreach(events, i, e) {
+                const char *name = json_string_value(json_get_path(e, "involvedObject", "name", NULL));
+                if (name && strncmp(name, p->deployment_name, n) == 0 && name[n] == '-')
+                        json_array_append(ours, e);
+        }
+        if (json_array_size(ours) == 0 || !(text = kube_events_describe(ours, EVENTS_SHOWN)))
+                return 0;
+        log_error("last events of the Deployment's ReplicaSets (no pod was created):\n%s", text);
+        return 1;
+}
+
+/* After a timeout: what the pod says, and its (or, without a pod, its ReplicaSets' or
+ * the claim's) last events. */
 static void explain(struct kube_client *c, const struct wait_paths *p, const struct state *s) {
         _cleanup_json_ json_t *events = NULL;
         _cleanup_free_ char *problem = NULL, *selector = NULL, *text = NULL, *pod_name = NULL;
@@ -127,7 +148,8 @@ static void explain(struct kube_client *c, const struct wait_paths *p, const str
                 pod_name = name ? kube_sanitize(name, strlen(name), 253) : NULL;
                 if (problem)
                         log_error("pod '%s': %s", pod_name ?: "?", problem);
-        }
+        } else if (explain_replica_sets(c, p) > 0)
+                return;
         selector = name ? strdup_printf("involvedObject.kind=Pod,involvedObject.name=%s", name)
                         : strdup_printf("involvedObject.kind=PersistentVolumeClaim,involvedObject.name=%s",
                                         p->pvc_name);
@@ -155,6 +177,7 @@ static int make_paths(const json_t *objects, const char *ns, const struct instan
         p->events = strdup_printf("/api/v1/namespaces/%s/events", ns);
         p->slice_selector = strdup_printf("kubernetes.io/service-name=%s", n->service);
         p->pvc_name = n->pvc;
+        p->deployment_name = n->deployment;
         return p->pods && p->slices && p->events && p->slice_selector ? 0 : -ENOMEM;
 }
 

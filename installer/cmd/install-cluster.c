@@ -169,6 +169,10 @@ static char *render_command(const struct install_options *o, uint64_t capacity) 
         }
         for (char **ns = o->allow_namespaces; r >= 0 && ns && *ns; ns++)
                 r = add_flag(&cmd, "--allow-namespace", *ns);
+        if (r >= 0 && o->memory_limit)
+                r = add_flag(&cmd, "--memory", format_quantity(o->memory_limit, buf, sizeof(buf)));
+        if (r >= 0 && o->cpu_limit_milli)
+                r = add_flag(&cmd, "--cpus", format_quantity_milli(o->cpu_limit_milli, buf, sizeof(buf)));
         if (r >= 0 && !streq(o->prune_schedule, DEFAULT_PRUNE_SCHEDULE))
                 r = add_flag(&cmd, "--prune-schedule", o->prune_schedule);
         if (r >= 0 && o->plaintext)
@@ -211,8 +215,9 @@ static int skip_apply(const struct install_options *o, uint64_t capacity) {
         if (!o->plaintext)
                 printf("The daemon's certificates name the Service's ClusterIP and are made on this node: run "
                        "install without --skip-apply once the cluster is reachable, so that it makes them and "
-                       "applies the Secrets %s and %s (until then the daemon's pod waits for its Secret).\n",
-                       o->names.server_secret, o->names.client_secret);
+                       "applies the Secrets %s, %s and each allowed namespace's %s (until then the daemon's pod "
+                       "waits for its Secret).\n", o->names.server_secret, o->names.prune_secret,
+                       o->names.client_secret);
         fflush(stdout);
         return 0;
 }
@@ -481,6 +486,7 @@ static int write_env_file(const struct install_options *o, const char *cluster_i
                 .docker_host = docker_host, .data_dir = o->data_dir, .node = o->node, .instance = o->instance,
                 .tls_verify = o->plaintext ? "" : "1",
                 .cert_path = o->plaintext ? "" : PKI_DEFAULT_DIR "/checker",
+                .prune_cert_path = o->plaintext ? "" : PKI_DEFAULT_DIR "/pruner",
         };
         r = cmd_envfile_write(SETTINGS_ENV_FILE, &env);
         if (r < 0)
@@ -522,6 +528,9 @@ int install_cluster(const struct install_options *o, const struct install_disk_r
         r = preflight(o, c, cfg, objects);
         if (r < 0)
                 return r;
+        r = install_namespace_preflight(o, c, cfg, objects);
+        if (r < 0)
+                return r;
         r = install_members_preflight(o, c, cfg);
         if (r < 0)
                 return r;
@@ -529,6 +538,8 @@ int install_cluster(const struct install_options *o, const struct install_disk_r
                o->dry_run ? "Dry run: applying" : "Applying");
         r = apply_all(o, c, cfg, objects);
         if (r < 0)
+                return r;
+        if (!o->plaintext && (r = install_tenants_settle(o, c, cfg)) < 0)
                 return r;
 
         if (o->dry_run) {

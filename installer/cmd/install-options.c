@@ -40,6 +40,8 @@ enum {
         ARG_ROTATE_CA,
         ARG_SEAL_MOUNT_POINT,
         ARG_INSTANCE,
+        ARG_MEMORY,
+        ARG_CPUS,
 };
 
 static const struct option_doc {
@@ -71,7 +73,11 @@ static const struct option_doc {
         { { "mtu", required_argument, NULL, ARG_MTU }, OPTS_CLUSTER, "N",
           "the daemon's network MTU (match the pod network's)" },
         { { "allow-namespace", required_argument, NULL, ARG_ALLOW_NAMESPACE }, OPTS_CLUSTER, "NS",
-          "a namespace whose pods may reach the daemon, and that gets its client certificate (repeatable)" },
+          "a namespace whose pods may reach the daemon, and that gets its own client certificate (repeatable)" },
+        { { "memory", required_argument, NULL, ARG_MEMORY }, OPTS_CLUSTER, "SIZE",
+          "the daemon's memory limit, a quantity like 8Gi, for every build it runs (default 8Gi)" },
+        { { "cpus", required_argument, NULL, ARG_CPUS }, OPTS_CLUSTER, "CPUS",
+          "the daemon's CPU limit, a quantity like 4 or 1500m (default 4)" },
         { { "plaintext", no_argument, NULL, ARG_PLAINTEXT }, OPTS_CLUSTER, NULL,
           "INSECURE: serve port 2375 without TLS (whoever reaches it is root on the node)" },
         { { "cluster-domain", required_argument, NULL, ARG_CLUSTER_DOMAIN }, OPTS_CLUSTER, "DOMAIN",
@@ -258,6 +264,21 @@ static int parse_capacity(const char *name, const char *value, uint64_t *field) 
         return 0;
 }
 
+/* --memory and --cpus: Kubernetes quantities, as the API server reads them (memory in
+ * bytes, a fraction of a byte rounded up; CPU in thousandths, MilliValue()). */
+static int parse_limit(const char *name, const char *flag, const char *value, bool milli, uint64_t *field) {
+        int r = milli ? parse_quantity_milli(value, field) : parse_quantity(value, field);
+
+        if (r == -ERANGE)
+                return usage_error(name, "invalid value for %s: '%s': more than fits in 64 bits", flag, value);
+        if (r < 0)
+                return usage_error(name, "invalid value for %s: '%s': a quantity such as %s is needed", flag, value,
+                                   milli ? "4, 1.5 or 1500m" : "8Gi, 16Gi or 12G");
+        if (*field == 0)
+                return usage_error(name, "invalid value for %s: '%s': the limit must be more than zero", flag, value);
+        return 0;
+}
+
 /* The flags no table above holds. */
 static int parse_other(const char *name, int c, const char *value, char **argv, struct install_options *o) {
         char *why = NULL;
@@ -276,6 +297,10 @@ static int parse_other(const char *name, int c, const char *value, char **argv, 
                 return free_and_strdup(&o->device, value);
         case ARG_CAPACITY:
                 return parse_capacity(name, value, &o->capacity);
+        case ARG_MEMORY:
+                return parse_limit(name, "--memory", value, false, &o->memory_limit);
+        case ARG_CPUS:
+                return parse_limit(name, "--cpus", value, true, &o->cpu_limit_milli);
         case ARG_ALLOW_NAMESPACE:
                 r = validate_dns_label(value, &why);
                 r = flag_invalid(name, "--allow-namespace", value, r, why);
@@ -409,6 +434,8 @@ void install_manifest_params(const struct install_options *o, uint64_t capacity,
                 .allow_namespaces = o->allow_namespaces,
                 .prune_schedule = o->prune_schedule,
                 .prune_after_usec = o->prune_after_usec,
+                .memory_limit = o->memory_limit,
+                .cpu_limit_milli = o->cpu_limit_milli,
                 .plaintext = o->plaintext,
         };
 }

@@ -60,6 +60,8 @@ struct install_options {
         char **allow_namespaces;   /* besides the namespace itself */
         char *prune_schedule;
         uint64_t prune_after_usec;
+        uint64_t memory_limit;     /* --memory, bytes; 0: the manifest's */
+        uint64_t cpu_limit_milli;  /* --cpus, thousandths of a CPU; 0: the manifest's */
         bool plaintext;            /* --plaintext: 2375 without TLS (loudly) */
         char *cluster_domain;      /* the server certificate's longest name */
 

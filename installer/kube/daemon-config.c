@@ -70,9 +70,13 @@ int daemon_config_text(const struct daemon_config_params *p, char **ret) {
                            rule(c, NULL, true, 10, 60, 20));
         if (!policy)
                 return -ENOMEM;
-        doc = json_pack("{s:{s:{s:b, s:o}}, s:{s:b}}",
+        doc = json_pack("{s:{s:{s:b, s:o}, s:{s:b, s:b}, s:{s:s, s:i}}, s:{s:b}, s:b, s:b}",
                         "builder", "gc", "enabled", 1, "policy", policy,
-                        "features", "containerd-snapshotter", 0);
+                        "entitlements", "network-host", 0, "security-insecure", 0,
+                        "history", "maxAge", DAEMON_CONFIG_HISTORY_MAX_AGE, "maxEntries",
+                        DAEMON_CONFIG_HISTORY_MAX_ENTRIES,
+                        "features", "containerd-snapshotter", 0,
+                        "icc", 0, "no-new-privileges", 1);
         if (!doc)
                 return -ENOMEM;
         if (p->registry_mirror && json_object_set_new(doc, "registry-mirrors", json_pack("[s]", p->registry_mirror)) < 0)

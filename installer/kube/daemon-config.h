@@ -16,6 +16,15 @@
  *   daemon).
  * - "features": {"containerd-snapshotter": false}: a future image cannot silently
  *   start a fresh containerd image store beside the overlay2 cache.
+ * - What a build job may ask of the daemon is narrowed: "icc": false (containers on
+ *   the default bridge cannot reach one another: one job's service containers are not
+ *   another's to probe), "no-new-privileges": true (no setuid gain in any container),
+ *   "builder.entitlements" with network-host and security-insecure false (BuildKit
+ *   refuses `RUN --network=host` and `--security=insecure` even when the client asks
+ *   with --allow), "builder.history" capped (maxAge DAEMON_CONFIG_HISTORY_MAX_AGE,
+ *   maxEntries DAEMON_CONFIG_HISTORY_MAX_ENTRIES): every build's args, logs and
+ *   Dockerfile are kept for a day at most, readable by every tenant through BuildKit's
+ *   own API, which no authorization plugin sees.
  * - --registry-mirror and --mtu live here, not in the container's args (dockerd
  *   refuses a setting given both ways). */
 
@@ -25,6 +34,11 @@
 #define DAEMON_CONFIG_KEY "daemon.json"
 #define DAEMON_CONFIG_HASH_ANNOTATION "dind-cache.io/daemon-json-hash"
 #define DAEMON_CONFIG_DEFAULT_CAPACITY (UINT64_C(5) << 30)
+/* Build history: a day, for a job (or a person that day) to look at a failed build;
+ * 50 entries (BuildKit's own example's count), far fewer than a busy day's builds, so
+ * that what every tenant can read of the others' builds stays short. */
+#define DAEMON_CONFIG_HISTORY_MAX_AGE "24h"
+#define DAEMON_CONFIG_HISTORY_MAX_ENTRIES 50
 
 struct daemon_config_params {
         uint64_t capacity;               /* bytes; 0: 5Gi */

@@ -69,7 +69,8 @@ int instance_names_init(const char *instance, struct instance_names *ret) {
             !instance_object_name(MANIFEST_SERVICE, instance, n.service, sizeof(n.service)) ||
             !instance_object_name(MANIFEST_CRONJOB, instance, n.cronjob, sizeof(n.cronjob)) ||
             !instance_object_name(MANIFEST_SERVER_SECRET, instance, n.server_secret, sizeof(n.server_secret)) ||
-            !instance_object_name(MANIFEST_CLIENT_SECRET, instance, n.client_secret, sizeof(n.client_secret)))
+            !instance_object_name(MANIFEST_CLIENT_SECRET, instance, n.client_secret, sizeof(n.client_secret)) ||
+            !instance_object_name(MANIFEST_PRUNE_SECRET, instance, n.prune_secret, sizeof(n.prune_secret)))
                 return -EINVAL;
         *ret = n;
         return 0;

@@ -44,7 +44,7 @@ const char *instance_object_name(const char *base, const char *instance, char *b
 /* The names one instance's objects have. */
 struct instance_names {
         char pv[64], pvc[64], deployment[64], service[64], cronjob[64];
-        char server_secret[64], client_secret[64];
+        char server_secret[64], client_secret[64], prune_secret[64];
 };
 /* -EINVAL when INSTANCE is not valid. */
 int instance_names_init(const char *instance, struct instance_names *ret);

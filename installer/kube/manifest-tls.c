@@ -162,24 +162,52 @@ static json_t *secret_object(const char *name, const char *ns, const char *insta
         return TAKE_PTR(s);
 }
 
-/* The Secrets, in apply order, with data when SERVER and CLIENT are given. */
-static int secrets(const struct manifest_params *p, const struct manifest_tls_files *server,
-                   const struct manifest_tls_files *client, json_t **ret) {
+static bool files_complete(const struct manifest_tls_files *f) {
+        return f && f->ca && f->cert && f->key;
+}
+
+/* The files of tenant NS in TLS, or NULL. */
+static const struct manifest_tls_files *tenant_files(const struct manifest_tls *tls, const char *ns) {
+        for (size_t i = 0; tls && tls->tenants && tls->tenants[i]; i++)
+                if (streq(tls->tenants[i], ns))
+                        return &tls->tenant_files[i];
+        return NULL;
+}
+
+static int append_secret(json_t *a, const char *name, const char *ns, const char *instance,
+                         const struct manifest_tls_files *f) {
+        json_t *o = secret_object(name, ns, instance, f);
+        return o && json_array_append_new(a, o) == 0 ? 0 : -ENOMEM;
+}
+
+/* The Secrets, in apply order: the server's, the prune job's, then one per allowed
+ * namespace (each once), with data unless TLS is NULL or a dry run. */
+static int secrets(const struct manifest_params *p, const struct manifest_tls *tls, json_t **ret,
+                   char **ret_error) {
         const char *ns = p->namespace_ ?: MANIFEST_DEFAULT_NAMESPACE;
+        bool data = tls && !tls->dry_run;
         _cleanup_json_ json_t *a = json_array();
         struct instance_names names;
+        _cleanup_strv_free_ char **seen = NULL;
+        int r;
 
         if (!a)
                 return -ENOMEM;
         if (instance_names_init(p->instance, &names) < 0)
                 return -EINVAL;
-        if (json_array_append_new(a, secret_object(names.server_secret, ns, p->instance, server)) < 0 ||
-            json_array_append_new(a, secret_object(names.client_secret, ns, p->instance, client)) < 0)
-                return -ENOMEM;
-        for (char *const *s = p->allow_namespaces; s && *s; s++) {
-                if (streq(*s, ns))
+        if (data && (!files_complete(&tls->server) || !files_complete(&tls->prune_job)))
+                return manifest_fail(ret_error, "the server's or the prune job's certificate is missing");
+        if ((r = append_secret(a, names.server_secret, ns, p->instance, data ? &tls->server : NULL)) < 0 ||
+            (r = append_secret(a, names.prune_secret, ns, p->instance, data ? &tls->prune_job : NULL)) < 0)
+                return r;
+        for (char *const *t = p->allow_namespaces; t && *t; t++) {
+                const struct manifest_tls_files *f = data ? tenant_files(tls, *t) : NULL;
+
+                if (strv_contains(seen, *t))
                         continue;
-                if (json_array_append_new(a, secret_object(names.client_secret, *s, p->instance, client)) < 0)
+                if (data && !files_complete(f))
+                        return manifest_fail(ret_error, "no client certificate for the namespace '%s'", *t);
+                if (strv_extend(&seen, *t) < 0 || (r = append_secret(a, names.client_secret, *t, p->instance, f)) < 0)
                         return -ENOMEM;
         }
         *ret = TAKE_PTR(a);
@@ -187,19 +215,30 @@ static int secrets(const struct manifest_params *p, const struct manifest_tls_fi
 }
 
 int manifest_tls_secret_refs(const struct manifest_params *p, json_t **ret_objects) {
-        return secrets(p, NULL, NULL, ret_objects);
+        return secrets(p, NULL, ret_objects, NULL);
 }
 
-int manifest_add_tls(json_t *objects, const struct manifest_params *p, const struct manifest_tls_files *server,
-                     const struct manifest_tls_files *client, const char *server_sha256, char **ret_error) {
+static int set_annotation(json_t *meta, const char *key, const char *value) {
+        json_t *ann = json_object_get(meta, "annotations");
+
+        if (!value)
+                return 0;
+        if (!ann) {
+                ann = json_object();
+                if (!ann || json_object_set_new(meta, "annotations", ann) < 0)
+                        return -ENOMEM;
+        }
+        return json_object_set_new(ann, key, json_string(value)) < 0 ? -ENOMEM : 0;
+}
+
+int manifest_add_tls(json_t *objects, const struct manifest_params *p, const struct manifest_tls *tls,
+                     char **ret_error) {
         _cleanup_json_ json_t *add = NULL;
-        json_t *dep, *meta, *ann, *o;
+        json_t *dep, *meta, *o;
         size_t at = SIZE_MAX, i;
         int r;
 
-        if (!server != !client || (server && (!server->ca || !server->cert || !server->key || !client->ca ||
-                                               !client->cert || !client->key)) ||
-            (server_sha256 && !*server_sha256))
+        if (!tls || (tls->server_sha256 && !*tls->server_sha256) || (tls->bundle_sha256 && !*tls->bundle_sha256))
                 return -EINVAL;
         if (p->plaintext)
                 return manifest_fail(ret_error, "no certificates for a plaintext daemon");
@@ -215,20 +254,13 @@ int manifest_add_tls(json_t *objects, const struct manifest_params *p, const str
         if (manifest_find(objects, "Secret", NULL))
                 return manifest_fail(ret_error, "the certificates' Secrets were added already");
 
-        r = secrets(p, server, client, &add);
+        r = secrets(p, tls, &add, ret_error);
         if (r < 0)
                 return r;
         json_array_foreach(add, i, o)
                 if (json_array_insert(objects, at + i, o) < 0)
                         return -ENOMEM;
-
-        if (!server_sha256)
-                return 0;
-        ann = json_object_get(meta, "annotations");
-        if (!ann) {
-                ann = json_object();
-                if (!ann || json_object_set_new(meta, "annotations", ann) < 0)
-                        return -ENOMEM;
-        }
-        return json_object_set_new(ann, MANIFEST_CERT_ANNOTATION, json_string(server_sha256)) < 0 ? -ENOMEM : 0;
+        if ((r = set_annotation(meta, MANIFEST_CERT_ANNOTATION, tls->server_sha256)) < 0)
+                return r;
+        return set_annotation(meta, MANIFEST_BUNDLE_ANNOTATION, tls->bundle_sha256);
 }

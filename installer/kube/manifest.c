@@ -321,10 +321,32 @@ static int set_env(json_t *c, const char *name, const char *value) {
         return json_array_append_new(env, e) < 0 ? -ENOMEM : 0;
 }
 
-/* Sets the argument "--FLAG=VALUE" in container C's args, replacing an earlier one. */
+/* The NetworkPolicy's peer admitting the namespaces ALLOWED (none: no such peer; the
+ * API refuses an In without values), before the manifest's peer of the prune job. */
+static int allow_namespaces(json_t *np, char *const *allowed, char **ret_error) {
+        json_t *from = json_object_get(json_array_get(json_get_path(np, "spec", "ingress", NULL), 0), "from");
+        json_t *prune = json_array_get(from, 0);
+        _cleanup_json_ json_t *values = NULL, *peer = NULL;
+
+        if (json_array_size(from) != 1 || !json_is_object(json_object_get(prune, "podSelector")) ||
+            json_object_get(prune, "namespaceSelector"))
+                return manifest_fail(ret_error, "NetworkPolicy '%s' does not admit the prune job's pods alone",
+                                     MANIFEST_NETWORKPOLICY);
+        if (!allowed || !*allowed)
+                return 0;
+        values = string_array(allowed[0], allowed + 1);
+        if (!values)
+                return -ENOMEM;
+        peer = json_pack("{s:{s:[{s:s, s:s, s:O}]}}", "namespaceSelector", "matchExpressions", "key",
+                         NAMESPACE_NAME_LABEL, "operator", "In", "values", values);
+        if (!peer || json_array_insert(from, 0, peer) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 static int apply_namespace(json_t *objects, const struct manifest_params *p, char **ret_error) {
         const char *ns = p->namespace_ ?: MANIFEST_DEFAULT_NAMESPACE;
-        json_t *o, *np, *cron, *svc, *c, *exprs, *values;
+        json_t *o, *np, *cron, *svc, *c;
         _cleanup_free_ char *host = NULL;
         size_t i;
         int r;
@@ -358,20 +380,13 @@ static int apply_namespace(json_t *objects, const struct manifest_params *p, cha
                         return r;
         }
 
-        /* Who may reach the daemon: the namespace itself and the allowed ones. */
+        /* Who may reach the daemon: the allowed namespaces, and from its own only the
+         * prune job's pods (the manifest's one peer). */
         np = find_object(objects, "NetworkPolicy", MANIFEST_NETWORKPOLICY, ret_error);
         if (!np)
                 return -EINVAL;
-        exprs = json_get_path(json_array_get(json_object_get(json_array_get(
-                        json_get_path(np, "spec", "ingress", NULL), 0), "from"), 0),
-                        "namespaceSelector", "matchExpressions", NULL);
-        c = match_expression(exprs, NAMESPACE_NAME_LABEL);
-        if (!c)
-                return manifest_fail(ret_error, "NetworkPolicy '%s' selects no namespaces by name",
-                            MANIFEST_NETWORKPOLICY);
-        values = string_array(ns, p->allow_namespaces);
-        if (!values || json_object_set_new(c, "values", values) < 0)
-                return -ENOMEM;
+        if ((r = allow_namespaces(np, p->allow_namespaces, ret_error)) < 0)
+                return r;
 
         /* The prune job reaches the daemon by the Service's full DNS name. */
         svc = find_object(objects, "Service", MANIFEST_SERVICE, ret_error);
@@ -480,6 +495,41 @@ static int apply_daemon_config(json_t *objects, json_t *dep, const struct manife
         return set_string(annotations, DAEMON_CONFIG_HASH_ANNOTATION, daemon_config_hash(text, hash, sizeof(hash)));
 }
 
+/* One resource of the daemon's container: its limit set to LIMIT (FORMATted), and its
+ * request lowered to the limit when above it (the API refuses a request over the limit).
+ * PARSE reads the request as the limit is counted. */
+static int set_resource(json_t *c, const char *name, uint64_t limit, int (*parse)(const char *, uint64_t *),
+                        char *(*format)(uint64_t, char *, size_t), char **ret_error) {
+        json_t *limits = json_get_path(c, "resources", "limits", NULL);
+        json_t *requests = json_get_path(c, "resources", "requests", NULL);
+        const char *req = json_object_get_string(requests, name);
+        uint64_t req_value;
+        char buf[32];
+        int r;
+
+        if (!json_is_object(limits) || !json_is_object(requests))
+                return manifest_fail(ret_error, "the daemon's container has no resources to set");
+        format(limit, buf, sizeof(buf));
+        if ((r = set_string(limits, name, buf)) < 0)
+                return r;
+        if (req && parse(req, &req_value) >= 0 && req_value > limit)
+                return set_string(requests, name, buf);
+        return 0;
+}
+
+static int apply_resources(json_t *c, const struct manifest_params *p, char **ret_error) {
+        int r;
+
+        if (p->memory_limit &&
+            (r = set_resource(c, "memory", p->memory_limit, parse_quantity, format_quantity, ret_error)) < 0)
+                return r;
+        if (p->cpu_limit_milli &&
+            (r = set_resource(c, "cpu", p->cpu_limit_milli, parse_quantity_milli, format_quantity_milli,
+                              ret_error)) < 0)
+                return r;
+        return 0;
+}
+
 static int apply_daemon(json_t *objects, const struct manifest_params *p, char **ret_error) {
         json_t *dep, *c;
         int r;
@@ -508,6 +558,8 @@ static int apply_daemon(json_t *objects, const struct manifest_params *p, char *
         }
         if (p->mtu != 0 && (p->mtu < 68 || p->mtu > 65535))
                 return manifest_fail(ret_error, "invalid MTU %ld", p->mtu);
+        if ((r = apply_resources(c, p, ret_error)) < 0)
+                return r;
         return apply_daemon_config(objects, dep, p, ret_error);
 }
 

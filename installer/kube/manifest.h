@@ -31,10 +31,17 @@
 #define MANIFEST_TLS_PORT 2376                    /* mutual TLS, the default */
 #define MANIFEST_PLAINTEXT_PORT 2375              /* --plaintext */
 #define MANIFEST_SERVER_SECRET "docker-dind-server"
-#define MANIFEST_CLIENT_SECRET "docker-dind-client"
-/* The Deployment's pod-template annotation: the server certificate's SHA-256, so a
- * new certificate rolls the pod and an unchanged one never does. */
+#define MANIFEST_CLIENT_SECRET "docker-dind-client"       /* a tenant's, in its namespace */
+#define MANIFEST_PRUNE_SECRET "docker-dind-prune-client"  /* the prune CronJob's */
+/* The Deployment's pod-template annotations: the server certificate's SHA-256 and the
+ * trust bundle's (the CAs the daemon trusts, its --tlscacert), so a new certificate or
+ * a CA leaving or joining the bundle rolls the pod, and an unchanged one never does. */
 #define MANIFEST_CERT_ANNOTATION "dind-cache.io/server-cert-sha256"
+#define MANIFEST_BUNDLE_ANNOTATION "dind-cache.io/trust-bundle-sha256"
+/* The label app.kubernetes.io/component of the daemon's pods and of the prune
+ * CronJob's: the NetworkPolicy admits the latter from the daemon's namespace. */
+#define MANIFEST_COMPONENT_LABEL "app.kubernetes.io/component"
+#define MANIFEST_PRUNE_COMPONENT "prune"
 #define MANIFEST_PV "docker-pv"
 #define MANIFEST_PVC "docker-dind-data"
 #define MANIFEST_STORAGECLASS "local-volume"
@@ -51,13 +58,20 @@ struct manifest_params {
         const char *image;               /* NULL: the pinned docker:<version>-dind */
         const char *registry_mirror;     /* NULL: none. --registry-mirror=URL */
         long mtu;                        /* 0: none. --mtu=N */
-        char *const *allow_namespaces;   /* NULL-terminated or NULL: namespaces besides
-                                          * namespace_ whose pods may reach port 2375 */
+        char *const *allow_namespaces;   /* NULL-terminated or NULL: the namespaces whose
+                                          * pods may reach the daemon (the CI tenants,
+                                          * each with its own client Secret); from
+                                          * namespace_ itself, unless listed, only the
+                                          * prune CronJob's pods */
         const char *prune_schedule;      /* NULL: the manifest's. The CronJob schedule */
         uint64_t prune_after_usec;       /* 0: 168h. The prune filters' until=DURATION */
         const char *instance;            /* NULL: the unnamed instance, the manifests'
                                           * names. Else a name (kube/instance.h): the
                                           * instance's objects renamed and labelled */
+        uint64_t memory_limit;           /* bytes; 0: the manifest's (8Gi). The daemon's
+                                          * memory limit; its request follows it down */
+        uint64_t cpu_limit_milli;        /* thousandths of a CPU; 0: the manifest's (4).
+                                          * The daemon's CPU limit, likewise */
         bool plaintext;                  /* false: mutual TLS on 2376 (the manifests');
                                           * true: plain TCP on 2375, --tls=false, no
                                           * certificate volumes */
@@ -84,16 +98,27 @@ struct manifest_tls_files {
         const char *key;
 };
 
+/* What the Secrets of mutual TLS hold. A dry run has no files: the Secrets go without
+ * data (no key is ever sent to be dry-run). */
+struct manifest_tls {
+        bool dry_run;
+        struct manifest_tls_files server;    /* the daemon's */
+        struct manifest_tls_files prune_job; /* the prune CronJob's */
+        char *const *tenants;                /* NULL-terminated namespaces with files ... */
+        const struct manifest_tls_files *tenant_files; /* ... one each, in that order */
+        const char *server_sha256;           /* NULL: not known yet (the annotation is left out) */
+        const char *bundle_sha256;           /* NULL: not known yet (the annotation is left out) */
+};
+
 /* Adds the Secrets of mutual TLS to OBJECTS (rendered with P, not plaintext): the
- * server's in P's namespace, the client's in it and in each allowed namespace, type
- * Opaque, keys ca.pem cert.pem key.pem, base64 data; inserted before the Deployment
- * (apply order). Sets the Deployment's MANIFEST_CERT_ANNOTATION to SERVER_SHA256.
- * A dry run passes SERVER and CLIENT NULL: the Secrets go without data (no key is
- * ever sent to be dry-run), and SERVER_SHA256 NULL when the certificate is not known
- * yet (the annotation is left out). -EINVAL (with ret_error) when the objects are not
- * shaped as rendered, or only one of SERVER and CLIENT is given. */
-int manifest_add_tls(json_t *objects, const struct manifest_params *p, const struct manifest_tls_files *server,
-                     const struct manifest_tls_files *client, const char *server_sha256, char **ret_error);
+ * server's and the prune job's in P's namespace, a tenant's in each allowed namespace
+ * (P's own too when it is one), type Opaque, keys ca.pem cert.pem key.pem, base64
+ * data; inserted before the Deployment (apply order). Sets the Deployment's
+ * MANIFEST_CERT_ANNOTATION and MANIFEST_BUNDLE_ANNOTATION. -EINVAL (with ret_error)
+ * when the objects are not shaped as rendered, or (no dry run) a file is missing, an
+ * allowed namespace among them. */
+int manifest_add_tls(json_t *objects, const struct manifest_params *p, const struct manifest_tls *tls,
+                     char **ret_error);
 
 /* The Secrets manifest_add_tls() makes for P (kind, name, namespace only): what
  * uninstall deletes. A JSON array. */

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -10,24 +11,39 @@
 #include "base/util.h"
 #include "pki/pki-store.h"
 
-static const char *const item_names[_PKI_ITEM_MAX] = { "CA", "server", "client", "checker" };
-static const char *const item_folders[_PKI_ITEM_MAX] = { "ca", "server", "client", "checker" };
-/* Every file the store may leave in a folder: pki_store_remove() takes these. */
+/* The fixed items: name, folder, CN. Tenant K is PKI_ITEM_TENANTS + K, in tenants/NS. */
+static const struct {
+        const char *name, *folder, *cn;
+} fixed[PKI_ITEM_TENANTS] = {
+        [PKI_ITEM_CA] = { "CA", "ca", NULL },
+        [PKI_ITEM_SERVER] = { "server", "server", PKI_CN_SERVER },
+        [PKI_ITEM_CHECKER] = { "checker", "checker", PKI_CN_CHECKER },
+        [PKI_ITEM_PRUNER] = { "pruner", "pruner", PKI_CN_PRUNER },
+        [PKI_ITEM_PRUNE_JOB] = { "prune-job", "prune-job", PKI_CN_PRUNE_JOB },
+};
+/* Every file the store may leave in a folder: the removers take these. */
 static const char *const known_files[] = { "ca.pem", "cert.pem", "key.pem", "previous.pem",
                                            "cert.pem.new", "key.pem.new" };
-
-const char *pki_item_to_string(enum pki_item i) {
-        return i < _PKI_ITEM_MAX ? item_names[i] : "?";
-}
 
 void pki_state_done(struct pki_state *s) {
         pki_pair_done(&s->ca);
         free(s->bundle);
-        for (int i = 0; i < _PKI_ITEM_MAX; i++) {
-                pki_pair_done(&s->leaf[i]);
-                pki_info_done(&s->info[i]);
-                free(s->reason[i]);
+        for (size_t i = 0; i < s->n_items; i++) {
+                if (s->leaf)
+                        pki_pair_done(&s->leaf[i]);
+                if (s->info)
+                        pki_info_done(&s->info[i]);
+                if (s->reason)
+                        free(s->reason[i]);
+                if (s->name)
+                        free(s->name[i]);
         }
+        free(s->leaf);
+        free(s->info);
+        free(s->action);
+        free(s->reason);
+        free(s->name);
+        strv_free(s->tenants);
         free(s->error);
         *s = (struct pki_state) {};
 }
@@ -45,9 +61,70 @@ _printf_(3, 4) static int fail(struct pki_state *s, int r, const char *fmt, ...)
         return r;
 }
 
-/* DIR/FOLDER/FILE */
-static char *file_path(const char *dir, enum pki_item i, const char *file) {
-        return strdup_printf("%s/%s/%s", dir, item_folders[i], file);
+static int strcmp_ptr(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* A DNS-1123 label, what a namespace is: the only names a tenant's folder may have. */
+static bool tenant_name_ok(const char *s) {
+        size_t n = s ? strlen(s) : 0;
+
+        if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+                return false;
+        return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+/* Item I's folder, relative to the store's directory. */
+static char *item_folder(const struct pki_state *s, size_t i) {
+        if (i < PKI_ITEM_TENANTS)
+                return strdup(fixed[i].folder);
+        return strdup_printf(PKI_TENANTS_FOLDER "/%s", s->tenants[i - PKI_ITEM_TENANTS]);
+}
+
+/* Item I's subject CN: a tenant's is its namespace. */
+static const char *item_cn(const struct pki_state *s, size_t i) {
+        return i < PKI_ITEM_TENANTS ? fixed[i].cn : s->tenants[i - PKI_ITEM_TENANTS];
+}
+
+static enum pki_usage item_usage(size_t i) {
+        return i == PKI_ITEM_SERVER ? PKI_USAGE_SERVER : PKI_USAGE_CLIENT;
+}
+
+/* The state's arrays for the CA, the node's identities and REQ's tenants. */
+static int state_init(struct pki_state *s, const struct pki_request *req) {
+        for (char *const *t = req->tenants; t && *t; t++) {
+                if (!tenant_name_ok(*t))
+                        return fail(s, -EINVAL, "'%s' is not a namespace name (a DNS-1123 label)", *t);
+                if (!strv_contains(s->tenants, *t) && strv_extend(&s->tenants, *t) < 0)
+                        return -ENOMEM;
+        }
+        s->n_items = PKI_ITEM_TENANTS + strv_length(s->tenants);
+        s->leaf = calloc(s->n_items, sizeof(*s->leaf));
+        s->info = calloc(s->n_items, sizeof(*s->info));
+        s->action = calloc(s->n_items, sizeof(*s->action));
+        s->reason = calloc(s->n_items, sizeof(*s->reason));
+        s->name = calloc(s->n_items, sizeof(*s->name));
+        if (!s->leaf || !s->info || !s->action || !s->reason || !s->name)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n_items; i++) {
+                s->name[i] = i < PKI_ITEM_TENANTS ? strdup(fixed[i].name)
+                                                  : strdup_printf("tenant %s", s->tenants[i - PKI_ITEM_TENANTS]);
+                if (!s->name[i])
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* DIR/FOLDER of item I */
+static char *folder_path(const struct pki_state *s, const char *dir, size_t i) {
+        _cleanup_free_ char *folder = item_folder(s, i);
+        return folder ? strdup_printf("%s/%s", dir, folder) : NULL;
+}
+
+/* DIR/FOLDER/FILE of item I */
+static char *file_path(const struct pki_state *s, const char *dir, size_t i, const char *file) {
+        _cleanup_free_ char *folder = item_folder(s, i);
+        return folder ? strdup_printf("%s/%s/%s", dir, folder, file) : NULL;
 }
 
 /* A file's content, NULL when it does not exist. */
@@ -86,12 +163,12 @@ static int unlink_optional(const char *path) {
 
 /* The pair in DIR/FOLDER of item I as it stands once an interrupted switch is finished
  * (or discarded); NULLs when absent. Unless DRY_RUN, the switch is finished on disk. */
-static int load_pair(struct pki_state *s, const char *dir, enum pki_item i, bool dry_run, char **ret_cert,
+static int load_pair(struct pki_state *s, const char *dir, size_t i, bool dry_run, char **ret_cert,
                      char **ret_key) {
-        _cleanup_free_ char *folder = strdup_printf("%s/%s", dir, item_folders[i]);
-        _cleanup_free_ char *cert_path = file_path(dir, i, "cert.pem"), *key_path = file_path(dir, i, "key.pem");
-        _cleanup_free_ char *cert_new_path = file_path(dir, i, "cert.pem.new");
-        _cleanup_free_ char *key_new_path = file_path(dir, i, "key.pem.new");
+        _cleanup_free_ char *folder = folder_path(s, dir, i);
+        _cleanup_free_ char *cert_path = file_path(s, dir, i, "cert.pem"), *key_path = file_path(s, dir, i, "key.pem");
+        _cleanup_free_ char *cert_new_path = file_path(s, dir, i, "cert.pem.new");
+        _cleanup_free_ char *key_new_path = file_path(s, dir, i, "key.pem.new");
         _cleanup_free_ char *cert = NULL, *cert_new = NULL;
         _cleanup_erase_ char *key = NULL, *key_new = NULL;
         int r;
@@ -136,11 +213,11 @@ static int load_pair(struct pki_state *s, const char *dir, enum pki_item i, bool
 }
 
 /* Replaces the pair of item I (see above); nothing is touched when it is unchanged. */
-static int write_pair(struct pki_state *s, const char *dir, enum pki_item i, const struct pki_pair *p) {
-        _cleanup_free_ char *folder = strdup_printf("%s/%s", dir, item_folders[i]);
-        _cleanup_free_ char *cert_path = file_path(dir, i, "cert.pem"), *key_path = file_path(dir, i, "key.pem");
-        _cleanup_free_ char *cert_new_path = file_path(dir, i, "cert.pem.new");
-        _cleanup_free_ char *key_new_path = file_path(dir, i, "key.pem.new");
+static int write_pair(struct pki_state *s, const char *dir, size_t i, const struct pki_pair *p) {
+        _cleanup_free_ char *folder = folder_path(s, dir, i);
+        _cleanup_free_ char *cert_path = file_path(s, dir, i, "cert.pem"), *key_path = file_path(s, dir, i, "key.pem");
+        _cleanup_free_ char *cert_new_path = file_path(s, dir, i, "cert.pem.new");
+        _cleanup_free_ char *key_new_path = file_path(s, dir, i, "key.pem.new");
         _cleanup_free_ char *cert = NULL;
         _cleanup_erase_ char *key = NULL;
         int r;
@@ -180,7 +257,7 @@ static int make_dir(const char *path) {
         return 0;
 }
 
-static int set_reason(struct pki_state *s, enum pki_item i, enum pki_action a, const char *why) {
+static int set_reason(struct pki_state *s, size_t i, enum pki_action a, const char *why) {
         char *copy = strdup(why);
 
         if (!copy)
@@ -204,9 +281,9 @@ static char *ca_name(void) {
 
 /* The CA: loaded, made, or rotated. */
 static int ensure_ca(const struct pki_request *req, const char *dir, struct pki_state *s, char **ret_previous) {
-        _cleanup_free_ char *cert_path = file_path(dir, PKI_ITEM_CA, "cert.pem");
-        _cleanup_free_ char *key_path = file_path(dir, PKI_ITEM_CA, "key.pem");
-        _cleanup_free_ char *prev_path = file_path(dir, PKI_ITEM_CA, "previous.pem");
+        _cleanup_free_ char *cert_path = file_path(s, dir, PKI_ITEM_CA, "cert.pem");
+        _cleanup_free_ char *key_path = file_path(s, dir, PKI_ITEM_CA, "key.pem");
+        _cleanup_free_ char *prev_path = file_path(s, dir, PKI_ITEM_CA, "previous.pem");
         _cleanup_free_ char *cert = NULL, *prev = NULL, *name = NULL;
         _cleanup_erase_ char *key = NULL;
         int r;
@@ -265,7 +342,7 @@ static int ensure_ca(const struct pki_request *req, const char *dir, struct pki_
 }
 
 /* Why leaf I must be (re-)issued, or NULL when it is good. *RET_ACTION says how. */
-static int judge_leaf(const struct pki_request *req, struct pki_state *s, enum pki_item i, const char *cert,
+static int judge_leaf(const struct pki_request *req, struct pki_state *s, size_t i, const char *cert,
                       const char *key, char **ret_why, enum pki_action *ret_action) {
         struct pki_info *info = &s->info[i];
         _cleanup_free_ char *reason = NULL;
@@ -291,10 +368,11 @@ static int judge_leaf(const struct pki_request *req, struct pki_state *s, enum p
                 *ret_why = strdup("the CA is new");
         else if (req->renew)
                 *ret_why = strdup("--renew-certs");
+        else if (!streq(info->subject_cn, item_cn(s, i)))
+                *ret_why = strdup_printf("it names '%s', not '%s'", info->subject_cn ?: "(no CN)", item_cn(s, i));
         else if (pki_key_matches(cert, key) < 0)
                 *ret_why = strdup("its key does not match it");
-        else if (pki_verify(s->ca.cert_pem, cert, i == PKI_ITEM_SERVER ? PKI_USAGE_SERVER : PKI_USAGE_CLIENT,
-                            &reason) < 0)
+        else if (pki_verify(s->ca.cert_pem, cert, item_usage(i), &reason) < 0)
                 *ret_why = strdup_printf("it does not verify against the CA: %s", reason ?: "?");
         else if ((days = pki_days_left(info, time(NULL))) < PKI_RENEW_DAYS)
                 *ret_why = strdup_printf("%ld days left (renewed under %d)", days, PKI_RENEW_DAYS);
@@ -305,14 +383,11 @@ static int judge_leaf(const struct pki_request *req, struct pki_state *s, enum p
         return *ret_why ? 0 : -ENOMEM;
 }
 
-static const char *leaf_cn(enum pki_item i) {
-        return i == PKI_ITEM_SERVER ? PKI_CN_SERVER : i == PKI_ITEM_CLIENT ? PKI_CN_CLIENT : PKI_CN_CHECKER;
-}
-
-/* *RET_WAS_THE_CAS: the leaf found on disk was already issued by the CA of this run
- * (so every job holding it is trusted without the previous CA). */
-static int ensure_leaf(const struct pki_request *req, const char *dir, struct pki_state *s, enum pki_item i,
-                       bool *ret_was_the_cas) {
+/* *RET_HOLDS_NO_OLD: nobody can hold a certificate of leaf I from before this run's CA:
+ * the leaf found on disk was already issued by it, or there was none (so the jobs are
+ * trusted without the previous CA). */
+static int ensure_leaf(const struct pki_request *req, const char *dir, struct pki_state *s, size_t i,
+                       bool *ret_holds_no_old) {
         _cleanup_free_ char *cert = NULL, *why = NULL;
         _cleanup_erase_ char *key = NULL;
         enum pki_action action;
@@ -320,9 +395,8 @@ static int ensure_leaf(const struct pki_request *req, const char *dir, struct pk
 
         if ((r = load_pair(s, dir, i, req->dry_run, &cert, &key)) < 0)
                 return r;
-        *ret_was_the_cas = cert && s->ca.cert_pem && s->action[PKI_ITEM_CA] == PKI_KEPT &&
-                           pki_verify(s->ca.cert_pem, cert, i == PKI_ITEM_SERVER ? PKI_USAGE_SERVER : PKI_USAGE_CLIENT,
-                                      NULL) == 0;
+        *ret_holds_no_old = s->ca.cert_pem && s->action[PKI_ITEM_CA] == PKI_KEPT &&
+                            (!cert || pki_verify(s->ca.cert_pem, cert, item_usage(i), NULL) == 0);
         r = judge_leaf(req, s, i, cert, key, &why, &action);
         if (r < 0)
                 return r;
@@ -337,59 +411,103 @@ static int ensure_leaf(const struct pki_request *req, const char *dir, struct pk
         pki_info_done(&s->info[i]);
         if (req->dry_run)
                 return 0;
-        r = pki_make_leaf(&s->ca, i == PKI_ITEM_SERVER ? PKI_USAGE_SERVER : PKI_USAGE_CLIENT, leaf_cn(i),
-                          i == PKI_ITEM_SERVER ? req->server_sans : NULL, &s->leaf[i]);
+        r = pki_make_leaf(&s->ca, item_usage(i), item_cn(s, i), i == PKI_ITEM_SERVER ? req->server_sans : NULL,
+                          &s->leaf[i]);
         if (r < 0)
                 return fail(s, r, "cannot issue a certificate in '%s'", dir);
         return pki_info_from_pem(s->leaf[i].cert_pem, strlen(s->leaf[i].cert_pem), &s->info[i]);
 }
 
-/* Writes DIR/FOLDER/FILE; notes whether anything changed. */
-static int write_one(struct pki_state *s, const char *dir, enum pki_item i, const char *file, const char *data,
-                     mode_t mode) {
-        _cleanup_free_ char *path = file_path(dir, i, file);
+/* Writes the file DIR/PATH (relative), saying which on failure. */
+static int write_one(struct pki_state *s, const char *dir, const char *path, const char *data, mode_t mode) {
+        _cleanup_free_ char *full = strdup_printf("%s/%s", dir, path);
         int r;
 
-        if (!path)
+        if (!full)
                 return -ENOMEM;
-        r = write_file_atomic(path, data, strlen(data), mode);
+        r = write_file_atomic(full, data, strlen(data), mode);
         if (r < 0)
-                return fail(s, r, "cannot write '%s'", path);
+                return fail(s, r, "cannot write '%s'", full);
         return 0;
 }
 
+static int make_item_dirs(struct pki_state *s, const char *dir) {
+        const char *tops[] = { "", "/" PKI_TENANTS_FOLDER };
+        int r;
+
+        for (size_t k = 0; k < ELEMENTSOF(tops); k++) {
+                _cleanup_free_ char *top = strdup_printf("%s%s", dir, tops[k]);
+                if (!top)
+                        return -ENOMEM;
+                if (k == 1 && s->n_items == PKI_ITEM_TENANTS)
+                        break;
+                if ((r = make_dir(top)) < 0)
+                        return fail(s, r, "cannot make the directory '%s'", top);
+        }
+        for (size_t i = 0; i < s->n_items; i++) {
+                _cleanup_free_ char *sub = folder_path(s, dir, i);
+                if (!sub)
+                        return -ENOMEM;
+                if ((r = make_dir(sub)) < 0)
+                        return fail(s, r, "cannot make the directory '%s'", sub);
+        }
+        return 0;
+}
+
+/* The prune job's and the tenants' certificates, tenants by name: client-certs.pem. */
+static char *client_certs(const struct pki_state *s) {
+        _cleanup_strv_free_ char **sorted = NULL;
+        _cleanup_free_ char *text = strdup(s->leaf[PKI_ITEM_PRUNE_JOB].cert_pem ?: "");
+
+        for (char **t = s->tenants; t && *t; t++)
+                if (strv_extend(&sorted, *t) < 0)
+                        return NULL;
+        if (sorted)
+                qsort(sorted, strv_length(sorted), sizeof(char *), strcmp_ptr);
+        for (char **t = sorted; text && t && *t; t++) {
+                size_t i = PKI_ITEM_TENANTS;
+                char *more;
+
+                while (!streq(s->tenants[i - PKI_ITEM_TENANTS], *t))
+                        i++;
+                more = strdup_printf("%s%s", text, s->leaf[i].cert_pem ?: "");
+                free(text);
+                text = more;
+        }
+        return TAKE_PTR(text);
+}
+
 static int write_all(struct pki_state *s, const char *dir, const char *previous) {
-        _cleanup_free_ char *prev_path = file_path(dir, PKI_ITEM_CA, "previous.pem");
+        _cleanup_free_ char *prev_path = file_path(s, dir, PKI_ITEM_CA, "previous.pem"), *certs = NULL;
         int r;
 
         if (!prev_path)
                 return -ENOMEM;
-        r = make_dir(dir);
-        if (r < 0)
-                return fail(s, r, "cannot make the directory '%s'", dir);
-        for (int i = 0; i < _PKI_ITEM_MAX; i++) {
-                _cleanup_free_ char *sub = strdup_printf("%s/%s", dir, item_folders[i]);
-                if (!sub)
-                        return -ENOMEM;
-                r = make_dir(sub);
-                if (r < 0)
-                        return fail(s, r, "cannot make the directory '%s'", sub);
-        }
+        if ((r = make_item_dirs(s, dir)) < 0)
+                return r;
         /* The previous CA first, then the CA's pair: an interrupted rotation leaves
          * the old CA known. */
         if (previous)
-                r = write_one(s, dir, PKI_ITEM_CA, "previous.pem", previous, 0644);
+                r = write_one(s, dir, "ca/previous.pem", previous, 0644);
         else if ((r = unlink_optional(prev_path)) < 0)
                 r = fail(s, r, "cannot remove '%s'", prev_path);
         if (r < 0)
                 return r;
         if ((r = write_pair(s, dir, PKI_ITEM_CA, &s->ca)) < 0)
                 return r;
-        for (int i = PKI_ITEM_SERVER; i < _PKI_ITEM_MAX; i++)
+        for (size_t i = PKI_ITEM_SERVER; i < s->n_items; i++) {
+                _cleanup_free_ char *folder = item_folder(s, i);
+                _cleanup_free_ char *bundle = folder ? strdup_printf("%s/ca.pem", folder) : NULL;
+                if (!bundle)
+                        return -ENOMEM;
                 if ((r = write_pair(s, dir, i, &s->leaf[i])) < 0 ||
-                    (r = write_one(s, dir, i, "ca.pem", s->bundle, 0644)) < 0)
+                    (r = write_one(s, dir, bundle, s->bundle, 0644)) < 0)
                         return r;
-        return 0;
+        }
+        certs = client_certs(s);
+        if (!certs)
+                return -ENOMEM;
+        return write_one(s, dir, PKI_CLIENT_CERTS_FILE, certs, 0644);
 }
 
 int pki_store_ensure(const struct pki_request *req, struct pki_state *ret) {
@@ -399,21 +517,24 @@ int pki_store_ensure(const struct pki_request *req, struct pki_state *ret) {
         bool all_new = true;
         int r;
 
+        r = state_init(&s, req);
+        if (r < 0)
+                goto fail;
         r = ensure_ca(req, dir, &s, &previous);
         if (r < 0)
                 goto fail;
-        for (int i = PKI_ITEM_SERVER; i < _PKI_ITEM_MAX; i++) {
-                bool was_the_cas = false;
+        for (size_t i = PKI_ITEM_SERVER; i < s.n_items; i++) {
+                bool holds_no_old = false;
 
-                r = ensure_leaf(req, dir, &s, i, &was_the_cas);
+                r = ensure_leaf(req, dir, &s, i, &holds_no_old);
                 if (r < 0)
                         goto fail;
-                all_new = all_new && was_the_cas;
+                all_new = all_new && holds_no_old;
         }
 
         /* The previous CA stays in the bundle for the run that issues the new CA's
          * leaves, and leaves it on a later run that finds every leaf on the node
-         * already issued by the new CA: the jobs hold the new client certificate by
+         * already issued by the new CA: the jobs hold the new client certificates by
          * then. (A run that finishes an interrupted rotation re-issues the leaves
          * itself, so the previous CA stays one run more.) */
         if (previous && !req->rotate_ca && all_new) {
@@ -441,25 +562,106 @@ fail:
         return r;
 }
 
-int pki_store_remove(const char *dir) {
+/* Removes our files from DIR/FOLDER, then the folder (-ENOTEMPTY when something else
+ * is there). 0 also when it is gone. */
+static int remove_folder(const char *dir, const char *folder) {
+        _cleanup_free_ char *sub = strdup_printf("%s/%s", dir, folder);
         int r = 0;
 
-        for (int i = 0; i < _PKI_ITEM_MAX; i++) {
-                _cleanup_free_ char *sub = strdup_printf("%s/%s", dir, item_folders[i]);
-                if (!sub)
+        if (!sub)
+                return -ENOMEM;
+        for (size_t f = 0; f < ELEMENTSOF(known_files); f++) {
+                _cleanup_free_ char *path = strdup_printf("%s/%s", sub, known_files[f]);
+                if (!path)
                         return -ENOMEM;
-                for (size_t f = 0; f < ELEMENTSOF(known_files); f++) {
-                        _cleanup_free_ char *path = strdup_printf("%s/%s", sub, known_files[f]);
-                        if (!path)
-                                return -ENOMEM;
-                        (void) remove_stale_temps(path);
-                        if (unlink(path) < 0 && errno != ENOENT && r == 0)
-                                r = -errno;
-                }
-                if (rmdir(sub) < 0 && errno != ENOENT && r == 0)
+                (void) remove_stale_temps(path);
+                if (unlink(path) < 0 && errno != ENOENT && r == 0)
                         r = -errno;
         }
-        if (rmdir(dir) < 0 && errno != ENOENT && r == 0)
+        if (rmdir(sub) < 0 && errno != ENOENT && r == 0)
                 r = -errno;
         return r;
+}
+
+int pki_store_tenants(const char *dir, char ***ret) {
+        _cleanup_free_ char *path = strdup_printf("%s/" PKI_TENANTS_FOLDER, dir);
+        _cleanup_strv_free_ char **list = NULL;
+        DIR *d;
+        struct dirent *e;
+        int r = 0;
+
+        if (!path)
+                return -ENOMEM;
+        d = opendir(path);
+        if (!d && errno != ENOENT)
+                return -errno;
+        while (d && (e = readdir(d)))
+                if (tenant_name_ok(e->d_name) && (r = strv_extend(&list, e->d_name)) < 0)
+                        break;
+        if (d)
+                closedir(d);
+        if (r < 0)
+                return r;
+        if (!list && !(list = calloc(1, sizeof(char *))))
+                return -ENOMEM;
+        qsort(list, strv_length(list), sizeof(char *), strcmp_ptr);
+        *ret = TAKE_PTR(list);
+        return 0;
+}
+
+int pki_store_remove_tenant(const char *dir, const char *tenant) {
+        _cleanup_free_ char *folder = NULL, *top = NULL;
+        int r;
+
+        if (!tenant_name_ok(tenant))
+                return -EINVAL;
+        folder = strdup_printf(PKI_TENANTS_FOLDER "/%s", tenant);
+        top = strdup_printf("%s/" PKI_TENANTS_FOLDER, dir);
+        if (!folder || !top)
+                return -ENOMEM;
+        r = remove_folder(dir, folder);
+        /* The last tenant gone: tenants/ too (an empty folder; another tenant's stays). */
+        if (r == 0 && rmdir(top) < 0 && errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST)
+                r = -errno;
+        return r;
+}
+
+int pki_store_has_legacy_client(const char *dir) {
+        _cleanup_free_ char *path = strdup_printf("%s/" PKI_LEGACY_CLIENT_FOLDER, dir);
+        struct stat st;
+
+        if (!path)
+                return -ENOMEM;
+        if (lstat(path, &st) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        return 1;
+}
+
+int pki_store_remove_legacy_client(const char *dir) {
+        return remove_folder(dir, PKI_LEGACY_CLIENT_FOLDER);
+}
+
+int pki_store_remove(const char *dir) {
+        _cleanup_strv_free_ char **tenants = NULL;
+        _cleanup_free_ char *certs = strdup_printf("%s/" PKI_CLIENT_CERTS_FILE, dir);
+        int r, k;
+
+        if (!certs)
+                return -ENOMEM;
+        r = pki_store_tenants(dir, &tenants);
+        for (char **t = tenants; r >= 0 && t && *t; t++)
+                r = pki_store_remove_tenant(dir, *t);
+        if ((k = remove_folder(dir, PKI_TENANTS_FOLDER)) < 0 && r >= 0)
+                r = k;
+        for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
+                if ((k = remove_folder(dir, fixed[i].folder)) < 0 && r >= 0)
+                        r = k;
+        if ((k = remove_folder(dir, PKI_LEGACY_CLIENT_FOLDER)) < 0 && r >= 0)
+                r = k;
+        (void) remove_stale_temps(certs);
+        if (unlink(certs) < 0 && errno != ENOENT && r >= 0)
+                r = -errno;
+        if (rmdir(dir) < 0 && errno != ENOENT && r >= 0)
+                r = -errno;
+        return r < 0 ? r : 0;
 }

@@ -389,15 +389,12 @@ static int asn1_time_to_time_t(const ASN1_TIME *t, time_t *ret) {
         return 0;
 }
 
-int pki_info_from_pem(const char *pem, size_t size, struct pki_info *ret) {
-        _cleanup_(X509_freep) X509 *x = read_cert(pem, size);
+static int info_from_x509(X509 *x, struct pki_info *ret) {
         struct pki_info i = {};
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int mdlen = 0;
         int r;
 
-        if (!x)
-                return -EBADMSG;
         if (asn1_time_to_time_t(X509_get0_notBefore(x), &i.not_before) < 0 ||
             asn1_time_to_time_t(X509_get0_notAfter(x), &i.not_after) < 0)
                 return -EBADMSG;
@@ -413,6 +410,59 @@ int pki_info_from_pem(const char *pem, size_t size, struct pki_info *ret) {
                 snprintf(i.sha256 + 2 * k, 3, "%02x", md[k]);
         *ret = i;
         return 0;
+}
+
+int pki_info_from_pem(const char *pem, size_t size, struct pki_info *ret) {
+        _cleanup_(X509_freep) X509 *x = read_cert(pem, size);
+
+        if (!x)
+                return -EBADMSG;
+        return info_from_x509(x, ret);
+}
+
+/* Every certificate of PEM, in order. -EINVAL on bad arguments. */
+static int read_certs(const char *pem, size_t size, STACK_OF(X509) **ret) {
+        _cleanup_(BIO_freep) BIO *b = NULL;
+        STACK_OF(X509) *certs;
+
+        if (!pem || size > INT32_MAX)
+                return -EINVAL;
+        b = BIO_new_mem_buf(pem, (int) size);
+        certs = sk_X509_new_null();
+        if (!b || !certs) {
+                sk_X509_free(certs);
+                return -ENOMEM;
+        }
+        for (;;) {
+                X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+                if (!x)
+                        break;
+                if (!sk_X509_push(certs, x)) {
+                        X509_free(x);
+                        sk_X509_pop_free(certs, X509_free);
+                        return -ENOMEM;
+                }
+        }
+        ERR_clear_error();
+        *ret = certs;
+        return 0;
+}
+
+int pki_info_soonest_from_pem(const char *pem, size_t size, struct pki_info *ret) {
+        STACK_OF(X509) *certs = NULL;
+        X509 *soonest = NULL;
+        int r = read_certs(pem, size, &certs);
+
+        if (r < 0)
+                return r == -EINVAL ? -EBADMSG : r;
+        for (int i = 0; i < sk_X509_num(certs); i++) {
+                X509 *x = sk_X509_value(certs, i);
+                if (!soonest || ASN1_TIME_compare(X509_get0_notAfter(x), X509_get0_notAfter(soonest)) < 0)
+                        soonest = x;
+        }
+        r = soonest ? info_from_x509(soonest, ret) : -EBADMSG;
+        sk_X509_pop_free(certs, X509_free);
+        return r;
 }
 
 void pki_peer_done(struct pki_peer *p) {
@@ -473,23 +523,14 @@ long pki_days_left(const struct pki_info *i, time_t now) {
 }
 
 int pki_count_certs(const char *pem, size_t size) {
-        _cleanup_(BIO_freep) BIO *b = NULL;
-        int n = 0;
+        STACK_OF(X509) *certs = NULL;
+        int r = read_certs(pem, size, &certs);
 
-        if (!pem || size > INT32_MAX)
-                return -EINVAL;
-        b = BIO_new_mem_buf(pem, (int) size);
-        if (!b)
-                return -ENOMEM;
-        for (;;) {
-                X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-                if (!x)
-                        break;
-                X509_free(x);
-                n++;
-        }
-        ERR_clear_error();
-        return n;
+        if (r < 0)
+                return r;
+        r = sk_X509_num(certs);
+        sk_X509_pop_free(certs, X509_free);
+        return r;
 }
 
 int pki_verify(const char *ca_bundle_pem, const char *cert_pem, enum pki_usage usage, char **ret_reason) {
@@ -551,4 +592,15 @@ int pki_key_matches(const char *cert_pem, const char *key_pem) {
         ok = X509_check_private_key(x, k);
         ERR_clear_error();
         return ok == 1 ? 0 : -EKEYREJECTED;
+}
+
+int pki_sha256_hex(const void *data, size_t size, char hex[65]) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mdlen = 0;
+
+        if (!EVP_Digest(data, size, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+                return -EIO;
+        for (unsigned k = 0; k < mdlen; k++)
+                snprintf(hex + 2 * k, 3, "%02x", md[k]);
+        return 0;
 }

@@ -73,6 +73,9 @@ struct pki_info {
 void pki_info_done(struct pki_info *i);
 /* The first certificate in PEM. */
 int pki_info_from_pem(const char *pem, size_t size, struct pki_info *ret);
+/* Of every certificate in PEM (a bundle), the one that expires first (the first of
+ * those that expire at the same second). -EBADMSG when PEM holds none. */
+int pki_info_soonest_from_pem(const char *pem, size_t size, struct pki_info *ret);
 
 /* Who a client certificate names, as dockerd and `openssl x509 -serial` see it: the
  * authorization plugin's identity of a caller. */
@@ -104,3 +107,6 @@ int pki_key_matches(const char *cert_pem, const char *key_pem);
 
 /* The number of certificates in PEM (a CA bundle has one or two). */
 int pki_count_certs(const char *pem, size_t size);
+
+/* The SHA-256 of DATA[0..SIZE) in lower-case hex, into HEX. */
+int pki_sha256_hex(const void *data, size_t size, char hex[65]);

@@ -4,17 +4,19 @@
 #include <string.h>
 
 #include "systemd/envfile.h"
+#include "base/settings.h"
 #include "base/text.h"
 #include "base/util.h"
 
 #define HEADER "# Written by dind-cache install; read by dind-cache-check.service.\n"
 
 static const char *const keys[] = { "DOCKER_HOST", "DIND_CACHE_DATA_DIR", "DIND_CACHE_NODE", "DOCKER_TLS_VERIFY",
-                                    "DOCKER_CERT_PATH", "DIND_CACHE_TEXTFILE_DIR", "DIND_CACHE_INSTANCE" };
+                                    "DOCKER_CERT_PATH", SETTINGS_KEY_TEXTFILE_DIR, SETTINGS_KEY_INSTANCE,
+                                    SETTINGS_KEY_PRUNE_CERT_PATH };
 
 static char **field(struct envfile *e, size_t i) {
         char **f[] = { &e->docker_host, &e->data_dir, &e->node, &e->tls_verify, &e->cert_path, &e->textfile_dir,
-                       &e->instance };
+                       &e->instance, &e->prune_cert_path };
         return f[i];
 }
 

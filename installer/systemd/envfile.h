@@ -9,6 +9,7 @@
  *     DIND_CACHE_INSTANCE=a                    (a named instance only)
  *     DOCKER_TLS_VERIFY=1
  *     DOCKER_CERT_PATH=/etc/dind-cache/pki/checker
+ *     DIND_CACHE_PRUNE_CERT_PATH=/etc/dind-cache/pki/pruner
  *
  * Invariants:
  * - The reader is systemd's EnvironmentFile= parser (src/basic/env-file.c): values
@@ -56,6 +57,7 @@ struct envfile {
         char *tls_verify;        /* DOCKER_TLS_VERIFY: "1", "" (plaintext), or NULL */
         char *cert_path;         /* DOCKER_CERT_PATH: the checker's ca/cert/key.pem folder
                                   * (paths only: the key stays in its 0600 file) */
+        char *prune_cert_path;   /* DIND_CACHE_PRUNE_CERT_PATH: the pruner's folder, or NULL */
         char *instance;          /* DIND_CACHE_INSTANCE: the instance's name (kube/instance.h);
                                   * absent for the unnamed one, whose install never writes it */
         char *textfile_dir;      /* DIND_CACHE_TEXTFILE_DIR (the metrics directory), or NULL;

@@ -7,7 +7,7 @@ root given; a local docker-registry on 127.0.0.1; busybox base images pushed to 
     bl.setup("eviction.sh", "dc-evict-")
     bl.run(main)          # main() runs, then every cleanup, also on failure
 """
-import http.client, os, random, shutil, signal, socket, subprocess, sys, tempfile, threading, time
+import http.client, json, os, random, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,6 +137,17 @@ class Disk:
             self.loop = None
 
 
+def bench_daemon_json(config, where):
+    """CONFIG (a daemon.json, render's) for a benchmark daemon: without "icc", which
+    needs iptables, and these daemons run without a bridge or iptables rules in the
+    host's network namespace. Everything the build cache is measured by is kept."""
+    doc = json.loads(Path(config).read_text())
+    doc.pop("icc", None)
+    out = Path(where) / "daemon.json"
+    out.write_text(json.dumps(doc, indent=2) + "\n")
+    return out
+
+
 class Daemon:
     """A dockerd on tcp://127.0.0.1:PORT: on its own DISK_MIB xfs, or on DATA_ROOT.
     `started` is the seconds from its start to its first answer to /_ping. CLIENT "pinned"
@@ -158,6 +169,8 @@ class Daemon:
         if client == "pinned" and p["cli"]:
             self.cli = p["cli"]
             self.env["DOCKER_CONFIG"] = str(p["config"])
+        if config:
+            config = bench_daemon_json(config, self.dir)
         extra = p["args"] + (["--config-file", str(config)] if config else [])
         extra += ["--storage-driver", storage_driver] if storage_driver else []
         with _lock:

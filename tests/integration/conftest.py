@@ -394,12 +394,20 @@ def pinned_dockerd(which=None):
     return dockerd
 
 
+# make_pki's leaves: folder, extended key usage, subject CN (install's identities).
+PKI_LEAVES = (("server", "serverAuth", "server"), ("checker", "clientAuth", "dind-cache:checker"),
+              ("pruner", "clientAuth", "dind-cache:pruner"), ("prune-job", "clientAuth", "dind-cache:prune-job"),
+              ("tenants/ci", "clientAuth", "ci"))
+
+
 def make_pki(base, server_names=("localhost", "127.0.0.1"), cn="test CA", days=825):
     """A PKI made with the openssl CLI, in the layout install writes to
-    /etc/dind-cache/pki: ca/{cert,key}.pem and server/, client/, checker/ each with
-    ca.pem cert.pem key.pem. SERVER_NAMES are DNS names or IP addresses."""
+    /etc/dind-cache/pki: ca/{cert,key}.pem and server/, checker/, pruner/, prune-job/
+    and tenants/ci/ (one tenant, the namespace ci) each with ca.pem cert.pem key.pem,
+    and client-certs.pem (the prune job's and the tenant's certificates). SERVER_NAMES
+    are DNS names or IP addresses."""
     base = Path(base)
-    for d in ("ca", "server", "client", "checker"):
+    for d in ["ca"] + [leaf for leaf, _, _ in PKI_LEAVES]:
         (base / d).mkdir(parents=True, exist_ok=True)
 
     def key(path):
@@ -410,7 +418,7 @@ def make_pki(base, server_names=("localhost", "127.0.0.1"), cn="test CA", days=8
     sh("openssl", "req", "-x509", "-new", "-key", base / "ca/key.pem", "-subj", f"/CN={cn}", "-days", "3650",
        "-sha256", "-addext", "basicConstraints=critical,CA:TRUE",
        "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", base / "ca/cert.pem")
-    for leaf, usage in (("server", "serverAuth"), ("client", "clientAuth"), ("checker", "clientAuth")):
+    for leaf, usage, leaf_cn in PKI_LEAVES:
         d = base / leaf
         key(d / "key.pem")
         ext = d / "ext.cnf"
@@ -419,13 +427,15 @@ def make_pki(base, server_names=("localhost", "127.0.0.1"), cn="test CA", days=8
             sans = [("IP:" if all(c in "0123456789.:" for c in n) else "DNS:") + n for n in server_names]
             lines.append("subjectAltName=" + ",".join(sans))
         ext.write_text("\n".join(lines) + "\n")
-        sh("openssl", "req", "-new", "-key", d / "key.pem", "-subj", f"/CN={leaf}", "-out", d / "csr.pem")
+        sh("openssl", "req", "-new", "-key", d / "key.pem", "-subj", f"/CN={leaf_cn}", "-out", d / "csr.pem")
         sh("openssl", "x509", "-req", "-in", d / "csr.pem", "-CA", base / "ca/cert.pem", "-CAkey",
            base / "ca/key.pem", "-CAcreateserial", "-days", str(days), "-sha256", "-extfile", ext,
            "-out", d / "cert.pem")
         shutil.copy(base / "ca/cert.pem", d / "ca.pem")
         (d / "csr.pem").unlink()
         ext.unlink()
+    (base / "client-certs.pem").write_bytes((base / "prune-job/cert.pem").read_bytes() +
+                                            (base / "tenants/ci/cert.pem").read_bytes())
     for f in base.glob("ca/*.srl"):
         f.unlink()
     return base

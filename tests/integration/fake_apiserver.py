@@ -18,6 +18,10 @@ It follows the Kubernetes API reference where the installer uses it:
 - Validation (422) for the fields the installer writes, and immutable fields.
 - Simulated controllers (ClusterIP allocation, scheduler, PV binder, deployment controller,
   kubelet, endpoints and endpointslice controllers) in a background thread.
+- Pod Security Admission on pod creation (a POST, and the deployment controller's): a
+  namespace's pod-security.kubernetes.io/enforce label of baseline or restricted refuses
+  a pod that violates it, with PodSecurity's Status message; the controller's refusal
+  is a FailedCreate event of the ReplicaSet, as the replicaset-controller reports it.
 - Fault injection: Status replies, slow replies, dropped connections.
 
 This module is the server (TLS, routing, verbs, apply); fake_kube_objects.py holds the
@@ -66,7 +70,7 @@ from fake_kube_objects import (BY_KIND, BY_PATH, BY_PLURAL, MAX_BODY, RESOURCES,
                                err_bad_request, err_conflict_modified, err_forbidden,
                                err_internal, err_invalid, err_invalid_options,
                                err_namespace_not_found, err_not_found, fields_match, labels_match,
-                               not_supported, now_rfc3339, parse_field_selector,
+                               not_supported, now_rfc3339, parse_field_selector, pod_security_refusal,
                                parse_label_selector, status_object, validate, _details,
                                _OMIT, _safe_hash)
 
@@ -232,6 +236,9 @@ class FakeAPIServer:
     # from the node.
     cluster_ip = None
     container_waiting = None  # e.g. "ImagePullBackOff": the pod is scheduled but never ready
+    # The PodSecurity level of a namespace without an enforce label (the API server's
+    # AdmissionConfiguration defaults): None is privileged, the built-in default.
+    pod_security_default = None
 
     def __init__(self, workdir, port=0):
         self.workdir = Path(workdir)
@@ -894,6 +901,10 @@ class FakeAPIServer:
         errs = validate(res, obj)
         if errs:
             raise err_invalid(res.group, res.kind, name, errs)
+        if res.kind == "Pod":
+            refused = pod_security_refusal(self._store.get(("namespaces", None, ns)), obj, self.pod_security_default)
+            if refused:
+                raise refused
         self._update_managed(res, None, obj, manager)
         return 201, self._write(res, obj, None, dry=dry)
 

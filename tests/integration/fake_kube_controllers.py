@@ -9,7 +9,7 @@ import time
 import uuid
 
 from fake_kube_objects import (BY_KIND, BY_PLURAL, _safe_hash, now_rfc3339, parse_quantity,
-                               selector_matches)
+                               pod_security_refusal, selector_matches)
 
 
 # --------------------------------------------------------------------------------------
@@ -145,6 +145,13 @@ class Controllers:
                                                          "blockOwnerDeletion": True}]},
                        "spec": copy.deepcopy(tmpl.get("spec") or {}),
                        "status": {"phase": "Pending", "qosClass": "BestEffort"}}
+                refused = pod_security_refusal(self.get("namespaces", None, ns), pod, api.pod_security_default)
+                if refused:
+                    rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                          "metadata": {"name": rs_name, "namespace": ns, "uid": rs_uid}}
+                    self.event(rs, "Warning", "FailedCreate", f"Error creating: {refused.status()['message']}",
+                               "replicaset-controller")
+                    break
                 created = api._create_internal(pod, "kube-controller-manager")
                 self.state(created)["deployment"] = meta["uid"]
                 current.append(created)

@@ -142,6 +142,79 @@ def err_forbidden(res, name, user, verb, namespace):
                     _details(name, res.group, res.plural))
 
 
+# --------------------------------------------------------------------------------------
+# Pod Security Admission (k8s.io/pod-security-admission): a namespace's
+# pod-security.kubernetes.io/enforce label refuses a pod that violates its level, with
+# the checks' words. Only the checks a privileged daemon and a plain job pod meet.
+
+PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
+PSA_LEVELS = ("privileged", "baseline", "restricted")
+
+
+def _containers_phrase(names, verb):
+    quoted = ", ".join(f'"{n}"' for n in names)
+    return f'container {quoted} {verb}' if len(names) == 1 else f'containers {quoted} {verb}'
+
+
+def _pod_or_containers(names, verb):
+    quoted = ", ".join(f'"{n}"' for n in names)
+    return f'pod or container {quoted} {verb}' if len(names) == 1 else f'pod or containers {quoted} {verb}'
+
+
+def pod_security_violations(spec, level):
+    """The failed checks of LEVEL for a pod SPEC, as PodSecurity words them."""
+    containers = (spec.get("initContainers") or []) + (spec.get("containers") or [])
+    sc_of = {c.get("name"): (c.get("securityContext") or {}) for c in containers}
+    pod_sc = spec.get("securityContext") or {}
+    out = []
+    privileged = [n for n, sc in sc_of.items() if sc.get("privileged") is True]
+    if privileged:
+        out.append("privileged (" + _containers_phrase(privileged, "must not set securityContext.privileged=true")
+                   + ")")
+    if level != "restricted":
+        return out
+    escalation = [n for n, sc in sc_of.items() if sc.get("allowPrivilegeEscalation") is not False]
+    if escalation:
+        out.append("allowPrivilegeEscalation != false (" + _containers_phrase(
+            escalation, "must set securityContext.allowPrivilegeEscalation=false") + ")")
+    caps = [n for n, sc in sc_of.items() if "ALL" not in ((sc.get("capabilities") or {}).get("drop") or [])]
+    if caps:
+        out.append("unrestricted capabilities (" + _containers_phrase(
+            caps, 'must set securityContext.capabilities.drop=["ALL"]') + ")")
+    if pod_sc.get("runAsNonRoot") is not True:
+        root = [n for n, sc in sc_of.items() if sc.get("runAsNonRoot") is not True]
+        if root:
+            out.append("runAsNonRoot != true (" + _pod_or_containers(
+                root, "must set securityContext.runAsNonRoot=true") + ")")
+    if (pod_sc.get("seccompProfile") or {}).get("type") not in ("RuntimeDefault", "Localhost"):
+        seccomp = [n for n, sc in sc_of.items()
+                   if (sc.get("seccompProfile") or {}).get("type") not in ("RuntimeDefault", "Localhost")]
+        if seccomp:
+            out.append("seccompProfile (" + _pod_or_containers(
+                seccomp, 'must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"') + ")")
+    return out
+
+
+def pod_security_refusal(namespace, pod, default=None):
+    """The admission error for creating POD in the NAMESPACE object, or None. Without an
+    enforce label the cluster's DEFAULT level applies (the API server's admission
+    configuration; None: privileged). An enforce label that names no level is enforced
+    as restricted (PodSecurity fails closed)."""
+    labels = (namespace or {}).get("metadata", {}).get("labels") or {}
+    level = labels.get(PSA_ENFORCE, default)
+    if level is None or level == "privileged":
+        return None
+    if level not in PSA_LEVELS:
+        level = "restricted"
+    version = labels.get(PSA_ENFORCE + "-version") or "latest"
+    failed = pod_security_violations(pod.get("spec") or {}, level)
+    if not failed:
+        return None
+    name = pod["metadata"].get("name") or pod["metadata"].get("generateName") or ""
+    return APIError(403, "Forbidden", f'pods "{name}" is forbidden: violates PodSecurity "{level}:{version}": '
+                    + ", ".join(failed), _details(name, "", "pods"))
+
+
 def err_conflict_modified(res, name):
     return APIError(409, "Conflict",
                     f'Operation cannot be fulfilled on {res.qualified} "{name}": the object '

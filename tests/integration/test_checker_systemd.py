@@ -39,7 +39,13 @@ UNIT_DIR = Path("/etc/systemd/system")
 ENV_FILE = "/etc/dind-cache/dind-cache.env"
 CATALOG = "/usr/local/lib/systemd/catalog/dind-cache.catalog"
 PKI = "/etc/dind-cache/pki"
-DAEMON_IP = "127.0.0.47"     # not 127.0.0.1, where another test may serve plaintext 2375
+DAEMON_IP = "127.0.0.47"
+# What each unit's InaccessiblePaths= hides of the node's PKI (the legacy client/key.pem
+# of installs before per-tenant identities too).
+CHECKER_HIDDEN = ("ca/key.pem", "server/key.pem", "pruner/key.pem", "prune-job/key.pem", "tenants",
+                  "client/key.pem")
+PRUNER_HIDDEN = ("ca/key.pem", "server/key.pem", "checker/key.pem", "prune-job/key.pem", "tenants",
+                 "client/key.pem")     # not 127.0.0.1, where another test may serve plaintext 2375
 
 
 class Node:
@@ -195,9 +201,8 @@ def test_unscored_hardening_directives_are_in_force(node):
             # Its state (the build cache's reuse counter), beside the pruner's.
             "StateDirectory": "dind-cache", "StateDirectoryMode": "0755",
             "ReadWritePaths": f"-{DATA_DIR} -/var/lib/prometheus/node-exporter",
-            # The private keys the checker has no use for (the CA's, the daemon's, the jobs').
-            "InaccessiblePaths": "-/etc/dind-cache/pki/ca/key.pem -/etc/dind-cache/pki/server/key.pem "
-                                 "-/etc/dind-cache/pki/client/key.pem"}
+            # The private keys the checker has no use for: all but its own.
+            "InaccessiblePaths": " ".join(f"-{PKI}/{k}" for k in CHECKER_HIDDEN)}
     out = node.run("systemctl", "show", SERVICE, *[f"--property={k}" for k in want], check=True).stdout
     got = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
     for key, value in want.items():
@@ -231,28 +236,47 @@ def test_the_pruner_runs_in_its_sandbox_and_status_shows_its_last_run(node):
     assert doc["prune"]["last_run"].startswith("dind-cache prune OK") and doc["prune"]["next_run_usec"] > 0
 
 
-def test_the_pruner_cannot_read_the_cas_the_servers_or_the_jobs_keys(node):
-    """As the checker's: the loaded unit lists them, and a shell run in the pruner's
-    sandbox (its unit, ExecStart= alone replaced by a runtime drop-in) reads the key the
-    pruner presents but none of those."""
-    keys = [f"{PKI}/{d}/key.pem" for d in ("ca", "server", "client")]
-    out = node.run("systemctl", "show", PRUNE_SERVICE, "--property=InaccessiblePaths", check=True).stdout
-    assert out.strip() == "InaccessiblePaths=" + " ".join(f"-{k}" for k in keys), out
-
-    probe = f"cat {PKI}/checker/key.pem >/dev/null || exit 5; " + "".join(
-        f"test -e {k} || exit 3; if cat {k} >/dev/null; then exit 4; fi; " for k in keys)
-    dropin = f"/run/systemd/system/{PRUNE_SERVICE}.d/zz-probe.conf"
+def reads_in_sandbox(node, service, own, hidden):
+    """A shell run in SERVICE's sandbox (its unit, ExecStart= alone replaced by a runtime
+    drop-in) reads the key OWN and none of HIDDEN (each of which exists on the node, as
+    seen from outside the sandbox): the journal says Permission denied for each."""
+    probe = f"cat {PKI}/{own} >/dev/null || exit 5; " + "".join(
+        f"if cat {PKI}/{k} >/dev/null; then exit 4; fi; " for k in hidden)
+    for k in hidden:
+        assert node.systemd.path(f"{PKI}/{k}").exists(), k
+    dropin = f"/run/systemd/system/{service}.d/zz-probe.conf"
     node.systemd.run("sh", "-c", f"mkdir -p {dropin.rsplit('/', 1)[0]} && cat > {dropin}",
                      input=f"[Service]\nExecStart=\nExecStart=/bin/sh -c '{probe}'\n")
     try:
         node.run("systemctl", "daemon-reload", check=True)
-        r = node.run("systemctl", "start", PRUNE_SERVICE)
-        log = node.run("journalctl", "--no-pager", "-n", "20", "-u", PRUNE_SERVICE).stdout
+        since = journal_now(node)
+        r = node.run("systemctl", "start", service)
+        log = node.run("journalctl", "--no-pager", "-o", "cat", "-u", service,
+                       f"--since=@{since / 1e6:.6f}").stdout
         assert r.returncode == 0, log
-        assert all(f"{k}: Permission denied" in log for k in keys), log
+        assert all(f"{PKI}/{k}: Permission denied" in log for k in hidden), log
     finally:
         node.run("rm", "-f", dropin)
         node.run("systemctl", "daemon-reload", check=True)
+
+
+def test_the_checker_reads_its_own_key_and_no_other(node):
+    """Its own identity only: not the CA's, the daemon's, the pruner's, the prune job's,
+    nor any tenant's (tenants/ is hidden whole; the checker reads the jobs' certificates'
+    days left from client-certs.pem)."""
+    reads_in_sandbox(node, SERVICE, "checker/key.pem",
+                     ["ca/key.pem", "server/key.pem", "pruner/key.pem", "prune-job/key.pem", "tenants/ci/key.pem",
+                      "tenants/ci/cert.pem"])
+
+
+def test_the_pruner_reads_its_own_key_and_no_other(node):
+    """As the checker's: the loaded unit lists them, and a shell run in the pruner's
+    sandbox reads the key the pruner presents (DIND_CACHE_PRUNE_CERT_PATH) but none of
+    the others, the checker's included."""
+    out = node.run("systemctl", "show", PRUNE_SERVICE, "--property=InaccessiblePaths", check=True).stdout
+    assert out.strip() == "InaccessiblePaths=" + " ".join(f"-{PKI}/{k}" for k in PRUNER_HIDDEN), out
+    reads_in_sandbox(node, PRUNE_SERVICE, "pruner/key.pem",
+                     ["ca/key.pem", "server/key.pem", "checker/key.pem", "prune-job/key.pem", "tenants/ci/key.pem"])
 
 
 def test_a_started_check_shows_its_summary_in_systemctl_status(node):

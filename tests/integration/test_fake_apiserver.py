@@ -399,6 +399,61 @@ def test_unschedulable_pod_stays_pending_with_a_failed_scheduling_event(kube_api
                                                       NS)["status"]
 
 
+def labelled_namespace(api, name, level):
+    status, body, _ = apply(api, f"/api/v1/namespaces/{name}",
+                            {"apiVersion": "v1", "kind": "Namespace",
+                             "metadata": {"name": name, "labels": {"pod-security.kubernetes.io/enforce": level}}},
+                            manager="kubectl")
+    assert status in (200, 201), body
+
+
+def privileged_pod(name, ns):
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns},
+            "spec": {"containers": [{"name": "dind", "image": "docker:28.5.2-dind",
+                                     "securityContext": {"privileged": True}}]}}
+
+
+def test_a_namespaces_pod_security_level_refuses_a_privileged_pod_as_podsecurity_does(kube_api):
+    labelled_namespace(kube_api, "strict", "restricted")
+    labelled_namespace(kube_api, "base", "baseline")
+    labelled_namespace(kube_api, "open", "privileged")
+    status, body, _ = call(kube_api, "POST", "/api/v1/namespaces/base/pods", privileged_pod("p", "base"))
+    assert status == 403 and body["reason"] == "Forbidden" and body["details"] == {"name": "p", "kind": "pods"}
+    assert body["message"] == ('pods "p" is forbidden: violates PodSecurity "baseline:latest": privileged '
+                               '(container "dind" must not set securityContext.privileged=true)')
+    status, body, _ = call(kube_api, "POST", "/api/v1/namespaces/strict/pods", privileged_pod("p", "strict"))
+    assert status == 403
+    assert body["message"] == (
+        'pods "p" is forbidden: violates PodSecurity "restricted:latest": privileged (container "dind" must not '
+        'set securityContext.privileged=true), allowPrivilegeEscalation != false (container "dind" must set '
+        'securityContext.allowPrivilegeEscalation=false), unrestricted capabilities (container "dind" must set '
+        'securityContext.capabilities.drop=["ALL"]), runAsNonRoot != true (pod or container "dind" must set '
+        'securityContext.runAsNonRoot=true), seccompProfile (pod or container "dind" must set '
+        'securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")')
+    assert kube_api.objects("pods", "strict") == []
+    status, body, _ = call(kube_api, "POST", "/api/v1/namespaces/open/pods", privileged_pod("p", "open"))
+    assert status == 201, body
+
+
+def test_the_deployment_controller_reports_a_pod_podsecurity_refused(kube_api):
+    """Its pods are refused the same way: no pod, and a FailedCreate event of the
+    ReplicaSet, as the replicaset-controller reports it."""
+    labelled_namespace(kube_api, NS, "baseline")
+    dep = deployment()
+    dep["spec"]["template"]["spec"]["containers"][0]["securityContext"] = {"privileged": True}
+    apply(kube_api, DEPLOY_URL, dep)
+    events = wait_until(lambda: call(kube_api, "GET", "/api/v1/namespaces/kube-ops/events"
+                                     "?fieldSelector=involvedObject.kind%3DReplicaSet")[1]["items"],
+                        what="an event")
+    assert events[0]["reason"] == "FailedCreate" and events[0]["type"] == "Warning"
+    assert events[0]["source"]["component"] == "replicaset-controller"
+    assert events[0]["involvedObject"]["name"].startswith("docker-dind-")
+    assert events[0]["message"].startswith('Error creating: pods "docker-dind-')
+    assert events[0]["message"].endswith('is forbidden: violates PodSecurity "baseline:latest": privileged '
+                                         '(container "dind" must not set securityContext.privileged=true)')
+    assert kube_api.objects("pods", NS) == []
+
+
 def test_pv_source_and_node_affinity_are_immutable(kube_api):
     storage(kube_api)
     _, pv, _ = call(kube_api, "GET", "/api/v1/persistentvolumes/docker-pv")

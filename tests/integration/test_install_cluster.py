@@ -26,7 +26,7 @@ OBJECTS = [  # resource, name, namespace: what install applies, in order
     ("services", "docker-dind", "kube-ops"),
     ("configmaps", "docker-dind-daemon", "kube-ops"),
     ("secrets", "docker-dind-server", "kube-ops"),
-    ("secrets", "docker-dind-client", "kube-ops"),
+    ("secrets", "docker-dind-prune-client", "kube-ops"),
     ("deployments", "docker-dind", "kube-ops"),
     ("cronjobs", "docker-dind-clear-cache", "kube-ops"),
 ]
@@ -54,6 +54,10 @@ class Node:
     def run(self, *args, timeout=180, env=None):
         """ARGS (a command line) with the node's /etc."""
         return subprocess.run(self.dirs.command(*args), text=True, capture_output=True, timeout=timeout, env=env)
+
+    def tool(self, *args):
+        """dind-cache ARGS with this node's private /etc (as install runs)."""
+        return self.run(BINARY, *args)
 
     def install_args(self, api, *extra, kubeconfig=None, timeout="30s", node=NODE):
         """KUBECONFIG "": no --kubeconfig, the file is found from the environment (KUBECONFIG, HOME)."""
@@ -421,3 +425,82 @@ def test_timeout_names_the_stuck_condition_and_the_scheduler_event(api, node):
     assert "is not scheduled to a node yet" in p.stderr
     assert "FailedScheduling" in p.stderr
     assert not node.env_file.exists()
+
+
+# ---- the daemon's namespace and Pod Security Admission
+
+ENFORCE = "pod-security.kubernetes.io/enforce"
+MARK = "dind-cache.io/pod-security-label"
+
+
+def label_owners(api, name):
+    """The field managers that own the namespace's enforce label."""
+    ns = api.object("namespaces", name)
+    return sorted(e["manager"] for e in ns["metadata"].get("managedFields", [])
+                  if f"f:{ENFORCE}" in e.get("fieldsV1", {}).get("f:metadata", {}).get("f:labels", {}))
+
+
+def test_a_namespace_install_makes_is_labelled_privileged_and_uninstall_takes_the_label_away(api, node, tmp_path):
+    p = node.install(api)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert f"Namespace kube-ops: install creates it, labelled {ENFORCE}=privileged" in p.stdout
+    meta = api.object("namespaces", "kube-ops")["metadata"]
+    assert meta["labels"][ENFORCE] == "privileged" and MARK in meta["annotations"]
+    again = node.install(api)
+    assert again.returncode == 0 and f"labelled {ENFORCE}=privileged by install (kept" in again.stdout
+    assert applied_lines(again.stdout)["Namespace kube-ops"] == "unchanged"
+
+    gone = node.tool("uninstall", "--delete-cluster-objects", "--kubeconfig", api.kubeconfig(tmp_path / "kc"))
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    assert f"Namespace kube-ops: the label {ENFORCE} install set removed" in gone.stderr
+    meta = api.object("namespaces", "kube-ops")["metadata"]         # the namespace stays
+    assert ENFORCE not in (meta.get("labels") or {}) and MARK not in (meta.get("annotations") or {})
+
+
+@pytest.mark.parametrize("level", ["baseline", "restricted", "Privileged"])
+def test_an_existing_namespace_that_would_refuse_the_daemon_stops_install_naming_its_label(api, node, level):
+    api.put_object({"apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": "kube-ops", "labels": {ENFORCE: level}}})
+    p = node.install(api)
+    assert p.returncode == 1
+    assert (f"the namespace 'kube-ops' enforces the pod-security level '{level}' (label {ENFORCE}={level}), "
+            "which refuses the daemon's privileged pod; nothing was applied") in p.stderr, p.stderr
+    assert f"kubectl label namespace kube-ops {ENFORCE}=privileged --overwrite" in p.stderr
+    assert "--namespace NAME" in p.stderr
+    assert_nothing_applied(api, node)
+    assert api.object("namespaces", "kube-ops")["metadata"]["labels"][ENFORCE] == level
+
+
+def test_an_existing_namespace_keeps_its_own_label_and_install_never_sets_one(api, node, tmp_path):
+    api.put_object({"apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": "kube-ops", "labels": {ENFORCE: "privileged", "team": "ci"}}})
+    p = node.install(api)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "Namespace kube-ops: not made by install, enforces the pod-security level privileged" in p.stdout
+    assert label_owners(api, "kube-ops") == ["kubectl"]
+    assert MARK not in (api.object("namespaces", "kube-ops")["metadata"].get("annotations") or {})
+    gone = node.tool("uninstall", "--delete-cluster-objects", "--kubeconfig", api.kubeconfig(tmp_path / "kc"))
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    assert api.object("namespaces", "kube-ops")["metadata"]["labels"][ENFORCE] == "privileged"
+
+
+def test_an_unlabelled_namespace_under_a_baseline_cluster_default_shows_podsecuritys_refusal(api, node):
+    """No enforce label: the cluster's default applies, which install cannot read. It
+    says so and goes on; the daemon's pod is then refused, and the wait names why."""
+    api.put_object({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-ops"}})
+    api.pod_security_default = "baseline"
+    p = node.install(api, timeout="4s")
+    assert "Namespace kube-ops: not made by install, no pod-security.kubernetes.io/enforce label: the cluster's " \
+           "default level applies" in p.stdout, p.stdout
+    assert ENFORCE not in (api.object("namespaces", "kube-ops")["metadata"].get("labels") or {})
+    assert p.returncode == 1
+    assert "FailedCreate" in p.stderr and 'violates PodSecurity "baseline:latest": privileged (container "dind" ' \
+        "must not set securityContext.privileged=true)" in p.stderr, p.stderr
+
+
+def test_memory_and_cpu_limits_reach_the_daemon(api, node):
+    p = node.install(api, "--memory", "12Gi", "--cpus", "2500m")
+    assert p.returncode == 0, p.stdout + p.stderr
+    [c] = api.object("deployments", "docker-dind", "kube-ops")["spec"]["template"]["spec"]["containers"]
+    assert c["resources"]["limits"] == {"cpu": "2500m", "memory": "12Gi"}
+    assert c["resources"]["requests"] == {"cpu": "500m", "memory": "1Gi"}

@@ -6,6 +6,7 @@ changes no byte and no pod; a re-run with the clock past the renewal point re-is
 and rolls the pod."""
 
 import base64
+import hashlib
 import json
 import os
 import re
@@ -21,6 +22,7 @@ from test_install_cluster import NODE, Node, applied_lines
 
 NS = "kube-ops"
 PKI_REL = "dind-cache/pki"
+PKI_DIR = "/etc/" + PKI_REL
 
 
 @pytest.fixture
@@ -142,8 +144,8 @@ def test_install_makes_the_pki_and_the_jobs_get_in_only_with_its_client_certific
     stranger = tmp_path / "stranger"
     stranger.mkdir()
     (stranger / "ca.pem").write_bytes((client / "ca.pem").read_bytes())
-    (stranger / "cert.pem").write_bytes((other / "client" / "cert.pem").read_bytes())
-    (stranger / "key.pem").write_bytes((other / "client" / "key.pem").read_bytes())
+    (stranger / "cert.pem").write_bytes((other / "tenants" / "ci" / "cert.pem").read_bytes())
+    (stranger / "key.pem").write_bytes((other / "tenants" / "ci" / "key.pem").read_bytes())
     refused = docker(stranger, f"tcp://{api.cluster_ip}:2376", "version")
     assert refused.returncode != 0
     anonymous = subprocess.run(["curl", "-sS", "--max-time", "10", "--cacert", str(client / "ca.pem"),
@@ -180,7 +182,7 @@ def test_rerun_keeps_every_byte_and_the_pod_and_a_later_clock_renews_and_rolls_i
     assert "renewed: 25 days left" in later.stdout or "renewed: 24 days left" in later.stdout, later.stdout
     after = pki_bytes(node)
     assert after["ca/cert.pem"] == before["ca/cert.pem"] and after["ca/key.pem"] == before["ca/key.pem"]
-    for leaf in ("server", "client", "checker"):
+    for leaf in ("server", "prune-job", "checker", "pruner"):
         assert after[f"{leaf}/cert.pem"] != before[f"{leaf}/cert.pem"], leaf
     new_pods = pod_names(api)
     assert new_pods and not set(new_pods) & set(pods)
@@ -199,7 +201,7 @@ def test_a_new_cluster_ip_reissues_the_server_certificate(api, node):
     assert "server   renewed: its names (SANs) differ" in p.stdout, p.stdout
     after = pki_bytes(node)
     assert after["server/cert.pem"] != before["server/cert.pem"]
-    assert after["client/cert.pem"] == before["client/cert.pem"]
+    assert after["prune-job/cert.pem"] == before["prune-job/cert.pem"]
     assert node.env()["DOCKER_HOST"] == "tcp://127.0.0.42:2376"
 
 
@@ -243,28 +245,235 @@ def test_uninstall_deletes_the_secrets_everywhere_and_the_pki_only_with_the_data
     assert not (node.etc_upper / PKI_REL).exists()
 
 
-def test_rotate_ca_trusts_old_and_new_until_the_next_run(api, node):
-    assert node.install(api).returncode == 0
+def subject_serial(pem_path):
+    """("CN=NAME", SERIAL) of a certificate, as openssl prints them."""
+    out = sh("openssl", "x509", "-in", pem_path, "-noout", "-subject", "-serial", "-nameopt", "RFC2253").stdout
+    fields = dict(line.split("=", 1) for line in out.splitlines())
+    cn = next(part for part in fields["subject"].split(",") if part.startswith("CN="))
+    return cn, fields["serial"]
+
+
+def server_side_apply(api, path, obj, manager="dind-cache"):
+    """An apply as install makes it (server-side apply under MANAGER)."""
+    sh("curl", "-sSf", "-X", "PATCH", "--cacert", api.ca_file, "--cert", api.client_cert_file,
+       "--key", api.client_key_file, "-H", "Content-Type: application/apply-patch+yaml",
+       "--data-binary", json.dumps(obj), f"{api.url}{path}?fieldManager={manager}&force=true")
+
+
+def make_namespaces(api, *names):
+    for name in names:
+        api.put_object({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+
+def test_each_allowed_namespace_gets_its_own_identity_and_a_dropped_one_loses_it(api, node, tmp_path):
+    make_namespaces(api, "team-a", "team-b")
+    p = node.install(api, "--allow-namespace", "team-a", "--allow-namespace", "team-b")
+    assert p.returncode == 0, p.stdout + p.stderr
+    pki = node.etc_upper / PKI_REL
+    a = secret_files(api, "docker-dind-client", "team-a", tmp_path / "a")
+    b = secret_files(api, "docker-dind-client", "team-b", tmp_path / "b")
+    (subject_a, serial_a), (subject_b, serial_b) = subject_serial(a / "cert.pem"), subject_serial(b / "cert.pem")
+    assert (subject_a, subject_b) == ("CN=team-a", "CN=team-b")
+    assert serial_a != serial_b
+    assert public_key((a / "key.pem").read_bytes(), "key") != public_key((b / "key.pem").read_bytes(), "key")
+    for ns, files in (("team-a", a), ("team-b", b)):
+        # The node's copy is the Secret's, and nobody else's key is in it.
+        assert (pki / "tenants" / ns / "cert.pem").read_bytes() == (files / "cert.pem").read_bytes()
+        assert (pki / "tenants" / ns / "key.pem").stat().st_mode & 0o777 == 0o600
+        assert public_key((files / "key.pem").read_bytes(), "key") == public_key((files / "cert.pem").read_bytes(),
+                                                                                  "cert")
+    # The node's identities: a ':' in the CN, which no namespace can have.
+    for folder, cn in (("checker", "dind-cache:checker"), ("pruner", "dind-cache:pruner"),
+                       ("prune-job", "dind-cache:prune-job")):
+        assert subject_serial(pki / folder / "cert.pem")[0] == f"CN={cn}", folder
+    job = secret_files(api, "docker-dind-prune-client", NS, tmp_path / "job")
+    assert subject_serial(job / "cert.pem")[0] == "CN=dind-cache:prune-job"
+    assert api.object("secrets", "docker-dind-client", NS) is None       # the daemon's namespace is no tenant
+    env = node.env()
+    assert env["DIND_CACHE_PRUNE_CERT_PATH"] == "/etc/dind-cache/pki/pruner"
+    assert env["DOCKER_CERT_PATH"] == "/etc/dind-cache/pki/checker"
+    # Only the allowed namespaces' pods, and the prune job's, reach the daemon.
+    rule = api.object("networkpolicies", "docker-dind", NS)["spec"]["ingress"][0]
+    assert rule["from"][0]["namespaceSelector"]["matchExpressions"][0]["values"] == ["team-a", "team-b"]
+    assert rule["from"][1] == {"podSelector": {"matchLabels": {"app": "docker-dind",
+                                                               "app.kubernetes.io/component": "prune"}}}
+
+    # team-b dropped: its Secret and its node folder go; team-a keeps its certificate.
+    dropped = node.install(api, "--allow-namespace", "team-a")
+    assert dropped.returncode == 0, dropped.stdout + dropped.stderr
+    assert api.object("secrets", "docker-dind-client", "team-b") is None
+    assert not (pki / "tenants" / "team-b").exists()
+    assert f"tenant team-b: certificate {serial_b} (CN team-b)" in dropped.stdout, dropped.stdout
+    assert "Secret team-b/docker-dind-client deleted (dropped from --allow-namespace)" in dropped.stdout
+    assert api.object("secrets", "docker-dind-client", "team-a")["data"]["cert.pem"] == \
+        base64.b64encode((a / "cert.pem").read_bytes()).decode()
+    assert "team-b" not in json.dumps(api.object("networkpolicies", "docker-dind", NS)["spec"])
+    again = node.install(api, "--allow-namespace", "team-a")
+    assert again.returncode == 0 and set(applied_lines(again.stdout).values()) == {"unchanged"}, again.stdout
+    assert "deleted" not in again.stdout
+
+
+def test_a_client_secret_of_another_install_is_never_deleted(api, node, tmp_path):
+    """A Secret of the same name and label in a namespace that is no tenant here, but
+    whose certificate another CA issued (an unnamed cache of another namespace): not
+    this install's to delete."""
+    make_namespaces(api, "team-x")
+    other = make_pki(tmp_path / "other", cn="another install's CA")
+    data = {k: base64.b64encode((other / "tenants" / "ci" / k).read_bytes()).decode()
+            for k in ("ca.pem", "cert.pem", "key.pem")}
+    server_side_apply(api, "/api/v1/namespaces/team-x/secrets/docker-dind-client",
+                      {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "data": data,
+                       "metadata": {"name": "docker-dind-client", "namespace": "team-x",
+                                    "labels": {"app": "docker-dind"}}}, manager="dind-cache")
+    for _ in range(2):
+        p = node.install(api)
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert api.object("secrets", "docker-dind-client", "team-x")["data"] == data
+        assert "team-x" not in p.stdout
+
+
+def openssl_client(pki, folder, cn):
+    """A client certificate of the node's CA made with openssl, as an earlier version
+    made it, into PKI/FOLDER."""
+    d = pki / folder
+    d.mkdir(mode=0o700, exist_ok=True)
+    ext = d / "ext.cnf"
+    ext.write_text("extendedKeyUsage=clientAuth\nbasicConstraints=critical,CA:FALSE\n"
+                   "keyUsage=critical,digitalSignature\n")
+    sh("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+       "-keyout", d / "key.pem", "-subj", f"/CN={cn}", "-out", d / "csr.pem")
+    sh("openssl", "x509", "-req", "-in", d / "csr.pem", "-CA", pki / "ca" / "cert.pem", "-CAkey", pki / "ca" / "key.pem",
+       "-set_serial", "0x" + os.urandom(16).hex(), "-days", "825", "-sha256", "-extfile", ext, "-out", d / "cert.pem")
+    shutil.copy(pki / "ca" / "cert.pem", d / "ca.pem")
+    os.chmod(d / "key.pem", 0o600)
+    (d / "csr.pem").unlink()
+    ext.unlink()
+
+
+def test_an_install_before_per_tenant_identities_converges_on_the_next_run(api, node, tmp_path):
+    """The layout of an install made before this: one client certificate (CN dind-cache-ci)
+    in pki/client/ and in a docker-dind-client Secret in the daemon's namespace and in
+    every allowed one, the checker named dind-cache-checker. The next install gives each
+    allowed namespace its own certificate in the same Secret (updated in place, so the
+    jobs' volumes follow), the prune job its own, and removes pki/client/."""
+    make_namespaces(api, "gitlab-runner")
+    assert node.install(api, "--allow-namespace", "gitlab-runner").returncode == 0
+    pki = node.etc_upper / PKI_REL
+    for folder in ("pruner", "prune-job", "tenants/gitlab-runner"):
+        shutil.rmtree(pki / folder)
+    shutil.rmtree(pki / "tenants")
+    (pki / "client-certs.pem").unlink()
+    openssl_client(pki, "client", "dind-cache-ci")
+    openssl_client(pki, "checker", "dind-cache-checker")
+    env_text = node.env_file.read_text().replace("DIND_CACHE_PRUNE_CERT_PATH=/etc/dind-cache/pki/pruner\n", "")
+    node.env_file.write_text(env_text)
+    legacy = {k: base64.b64encode((pki / "client" / f).read_bytes()).decode()
+              for k, f in (("ca.pem", "ca.pem"), ("cert.pem", "cert.pem"), ("key.pem", "key.pem"))}
+    for ns in (NS, "gitlab-runner"):
+        server_side_apply(api, f"/api/v1/namespaces/{ns}/secrets/docker-dind-client",
+                          {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "data": legacy,
+                           "metadata": {"name": "docker-dind-client", "namespace": ns,
+                                        "labels": {"app": "docker-dind"}}})
+    sh("curl", "-sSf", "-X", "DELETE", "--cacert", api.ca_file, "--cert", api.client_cert_file,
+       "--key", api.client_key_file, f"{api.url}/api/v1/namespaces/{NS}/secrets/docker-dind-prune-client")
+    runner_secret = api.object("secrets", "docker-dind-client", "gitlab-runner")["metadata"]
+    _, legacy_serial = subject_serial(pki / "client" / "cert.pem")
+
+    p = node.install(api, "--allow-namespace", "gitlab-runner")
+    assert p.returncode == 0, p.stdout + p.stderr
+    lines = applied_lines(p.stdout)
+    assert lines["Secret gitlab-runner/docker-dind-client"] == "configured"
+    assert lines["Secret kube-ops/docker-dind-prune-client"] == "created"
+    assert "checker  renewed: it names 'dind-cache-checker', not 'dind-cache:checker'" in p.stdout, p.stdout
+    assert "Secret kube-ops/docker-dind-client deleted (no tenant of this daemon)" in p.stdout
+    assert f"the client certificate every job shared ({PKI_DIR}/client, CN dind-cache-ci, serial {legacy_serial}) " \
+        "removed" in p.stdout, p.stdout
+    assert f"dind-cache revoke --serial {legacy_serial}" in p.stdout
+    assert not (pki / "client").exists()
+    assert api.object("secrets", "docker-dind-client", NS) is None
+    # The same Secret, updated in place (its uid stays): the jobs' volumes follow it.
+    now = api.object("secrets", "docker-dind-client", "gitlab-runner")
+    assert now["metadata"]["uid"] == runner_secret["uid"]
+    mine = secret_files(api, "docker-dind-client", "gitlab-runner", tmp_path / "runner")
+    assert subject_serial(mine / "cert.pem")[0] == "CN=gitlab-runner"
+    assert subject_serial(pki / "checker" / "cert.pem")[0] == "CN=dind-cache:checker"
+    assert node.env()["DIND_CACHE_PRUNE_CERT_PATH"] == "/etc/dind-cache/pki/pruner"
+    quiet = node.install(api, "--allow-namespace", "gitlab-runner")
+    assert quiet.returncode == 0 and set(applied_lines(quiet.stdout).values()) == {"unchanged"}, quiet.stdout
+
+
+def generation(api):
+    return api.object("deployments", "docker-dind", NS)["metadata"]["generation"]
+
+
+def test_rotate_ca_trusts_old_and_new_until_the_settling_run_which_rolls_the_daemon_once(
+        api, node, tmp_path, dockerd_factory):
+    """--rotate-ca, then the run that settles it: the old CA leaves the trust bundle and
+    the daemon's pod template changes once more (the bundle's hash), so the daemon no
+    longer trusts the old CA: a real dockerd 28.5.2 serving the settled server Secret
+    refuses a job's certificate of the old CA and takes the new one."""
+    api.put_object({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gitlab-runner"}})
+    tenant = ("--allow-namespace", "gitlab-runner")
+    assert node.install(api, *tenant).returncode == 0
     old_ca = (node.etc_upper / PKI_REL / "ca" / "cert.pem").read_text()
+    old_job = secret_files(api, "docker-dind-client", "gitlab-runner", tmp_path / "old-job")
     pods = pod_names(api)
 
-    def bundle():
-        data = api.object("secrets", "docker-dind-client", NS)["data"]["ca.pem"]
-        return base64.b64decode(data).decode()
+    def bundle(name="docker-dind-prune-client", ns=NS):
+        return base64.b64decode(api.object("secrets", name, ns)["data"]["ca.pem"]).decode()
 
-    rotated = node.install(api, "--rotate-ca")
+    def annotations():
+        return api.object("deployments", "docker-dind", NS)["spec"]["template"]["metadata"]["annotations"]
+
+    rotated = node.install(api, *tenant, "--rotate-ca")
     assert rotated.returncode == 0, rotated.stdout + rotated.stderr
     assert "CA       renewed: --rotate-ca" in rotated.stdout
     both = bundle()
     assert both.count("BEGIN CERTIFICATE") == 2 and old_ca in both
-    assert not set(pod_names(api)) & set(pods)     # the daemon restarted with the bundle
+    assert bundle("docker-dind-server") == both == bundle("docker-dind-client", "gitlab-runner")
+    rotated_pods, rotated_generation = pod_names(api), generation(api)
+    assert rotated_pods and not set(rotated_pods) & set(pods)     # the daemon restarted with the bundle
 
-    settled = node.install(api)
+    # Meanwhile the daemon trusts both CAs: a client certificate of the old CA is still
+    # taken (the job verifying the new server certificate by the bundle it now has).
+    certs = tmp_path / "certs"
+    secret_files(api, "docker-dind-server", NS, certs / "server")
+    daemon = dockerd_factory(tmp_path / "data-root", tls_dir=certs, ip=api.cluster_ip, port=2376, which="pinned")
+    host = f"tcp://{api.cluster_ip}:2376"
+    old_cert_new_bundle = tmp_path / "old-cert-new-bundle"
+    shutil.copytree(old_job, old_cert_new_bundle)
+    (old_cert_new_bundle / "ca.pem").write_text(both)
+    during = docker(old_cert_new_bundle, host, "version", "--format", "{{.Server.Version}}")
+    assert during.returncode == 0 and during.stdout.startswith("28.5.2"), during.stderr
+    daemon.stop()
+
+    settled = node.install(api, *tenant)
     assert settled.returncode == 0, settled.stderr
     assert "the previous CA left the trust bundle" in settled.stdout
     assert bundle().count("BEGIN CERTIFICATE") == 1 and old_ca not in bundle()
-    quiet = node.install(api)
+    assert old_ca not in bundle("docker-dind-server")
+    # The trust bundle's hash is in the pod template: it changed once, and the pod with it.
+    assert generation(api) == rotated_generation + 1
+    assert annotations()["dind-cache.io/trust-bundle-sha256"] == \
+        hashlib.sha256(bundle("docker-dind-server").encode()).hexdigest()
+    settled_pods = pod_names(api)
+    assert settled_pods and not set(settled_pods) & set(rotated_pods)
+    quiet = node.install(api, *tenant)
     assert quiet.returncode == 0 and set(applied_lines(quiet.stdout).values()) == {"unchanged"}, quiet.stdout
+    assert generation(api) == rotated_generation + 1 and pod_names(api) == settled_pods
+
+    # The settled daemon, as the restarted pod runs it: the old CA's job is refused.
+    for f in (certs / "server").iterdir():
+        f.unlink()
+    secret_files(api, "docker-dind-server", NS, certs / "server")
+    new_job = secret_files(api, "docker-dind-client", "gitlab-runner", tmp_path / "new-job")
+    dockerd_factory(tmp_path / "data-root", tls_dir=certs, ip=api.cluster_ip, port=2376, which="pinned")
+    refused = docker(old_cert_new_bundle, host, "version", "--format", "{{.Server.Version}}")
+    assert refused.returncode != 0 and not refused.stdout.startswith("28.5.2"), refused.stdout
+    # The daemon asks for a certificate of the CAs it trusts: the Go client has none to offer.
+    assert "certificate required" in refused.stderr or "bad certificate" in refused.stderr, refused.stderr
+    ok = docker(new_job, host, "version", "--format", "{{.Server.Version}}")
+    assert ok.returncode == 0 and ok.stdout.startswith("28.5.2"), ok.stderr
 
 
 PRIVATE_KEY = re.compile(rb"-----BEGIN ([A-Z0-9 ]+ )?PRIVATE KEY-----")
@@ -389,7 +598,7 @@ def test_a_ca_rotation_killed_between_key_and_certificate_converges(api, node):
     # old CA stays trusted while the jobs still hold its client certificate.
     pki = node.etc_upper / PKI_REL
     assert openssl_verify(ca / "cert.pem", pki / "server" / "cert.pem", "-purpose", "sslserver").returncode == 0
-    bundle = (pki / "client" / "ca.pem").read_text()
+    bundle = (pki / "prune-job" / "ca.pem").read_text()
     assert old_ca in bundle and new_ca in bundle
     assert sh("openssl", "x509", "-in", ca / "cert.pem", "-noout", "-pubkey").stdout == \
         sh("openssl", "pkey", "-in", ca / "key.pem", "-pubout").stdout

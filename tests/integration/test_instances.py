@@ -30,7 +30,7 @@ def instance_objects(name):
             ("persistentvolumeclaims", f"docker-dind-{name}-data", NS),
             ("services", f"docker-dind-{name}", NS),
             ("secrets", f"docker-dind-{name}-server", NS),
-            ("secrets", f"docker-dind-{name}-client", NS),
+            ("secrets", f"docker-dind-{name}-prune-client", NS),
             ("deployments", f"docker-dind-{name}", NS),
             ("cronjobs", f"docker-dind-{name}-clear-cache", NS)]
 
@@ -260,7 +260,8 @@ def test_bad_instance_names_are_refused_when_typed(nodes, api):
 ])
 def test_unnamed_render_is_what_it_was_before_instances(golden, args):
     # The files were written by the binary of the commit before instances existed (then
-    # again when prune added its daemon.json ConfigMap: only that changed).
+    # again when prune added its daemon.json ConfigMap, and when issue 15 gave the prune
+    # job its own Secret and hardened the daemon and its pod: only those changed).
     p = subprocess.run([str(BINARY), "render", "--node", "node1", "--data-dir", "/mnt/k8s/docker",
                         "--capacity", "50Gi", *args], text=True, capture_output=True)
     assert p.returncode == 0, p.stderr
@@ -293,6 +294,7 @@ def test_named_render_renames_only_the_instance_objects():
     for old, new in (("docker-dind-clear-cache", "docker-dind-b-clear-cache"),
                      ("docker-dind-server", "docker-dind-b-server"),
                      ("docker-dind-client", "docker-dind-b-client"), ("docker-dind-daemon", "docker-dind-b-daemon"),
+                     ("docker-dind-prune-client", "docker-dind-b-prune-client"),
                      ("docker-dind-data", "docker-dind-b-data"), ("docker-pv", "docker-pv-b"),
                      ("tcp://docker-dind.", "tcp://docker-dind-b."), ("- node1", "- node2")):
         text = text.replace(old, new)
@@ -301,7 +303,8 @@ def test_named_render_renames_only_the_instance_objects():
         if doc["kind"] in ("Deployment", "Service"):
             doc["metadata"]["name"] = "docker-dind-b"
     assert [strip_instance(d, "b") for d in got] == expected
-    assert "docker-dind-b-server and docker-dind-b-client are not printed" in p.stderr
+    assert "docker-dind-b-server, docker-dind-b-prune-client and each allowed namespace's docker-dind-b-client are " \
+        "not printed" in p.stderr
 
 
 def journal_entries(sock):

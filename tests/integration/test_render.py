@@ -47,9 +47,18 @@ def env(container, name):
 
 
 def allowed_namespaces(docs):
+    """The namespaces the NetworkPolicy admits whole, and its ports. From the daemon's
+    own namespace it always admits the prune CronJob's pods, by a label they carry."""
     np = by_kind(docs, "NetworkPolicy")
     (rule,) = np["spec"]["ingress"]
-    (peer,) = rule["from"]
+    *namespaces, prune = rule["from"]
+    assert prune == {"podSelector": {"matchLabels": {"app": "docker-dind", "app.kubernetes.io/component": "prune"}}}
+    labels = by_kind(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    assert prune["podSelector"]["matchLabels"].items() <= labels.items()
+    if not namespaces:
+        return [], rule["ports"]
+    (peer,) = namespaces
+    assert list(peer) == ["namespaceSelector"]
     (expr,) = peer["namespaceSelector"]["matchExpressions"]
     assert expr["key"] == "kubernetes.io/metadata.name" and expr["operator"] == "In"
     return expr["values"], rule["ports"]
@@ -82,7 +91,8 @@ def test_render_applies_every_flag_to_its_field(dind_cache, tmp_path):
         "--registry-mirror", "https://mirror.example.com",
         "--mtu", "1400",
         "--allow-namespace", "gitlab-runner", "--allow-namespace", "builds",
-        "--prune-schedule", "30 2 * * *", "--prune-after", "72h")
+        "--prune-schedule", "30 2 * * *", "--prune-after", "72h",
+        "--memory", "16Gi", "--cpus", "1.5")
 
     ns = by_kind(docs, "Namespace")
     assert ns["metadata"]["name"] == "ci-cache"
@@ -108,8 +118,11 @@ def test_render_applies_every_flag_to_its_field(dind_cache, tmp_path):
     template = by_kind(docs, "Deployment")["spec"]["template"]
     assert template["metadata"]["annotations"]["dind-cache.io/daemon-json-hash"].startswith("fnv1a64:")
 
+    assert dind["resources"] == {"requests": {"cpu": "500m", "memory": "1Gi"},
+                                 "limits": {"cpu": "1500m", "memory": "16Gi"}}
+
     values, ports = allowed_namespaces(docs)
-    assert values == ["ci-cache", "gitlab-runner", "builds"]
+    assert values == ["gitlab-runner", "builds"]
     assert ports == [{"protocol": "TCP", "port": 2376}]
 
     cron = by_kind(docs, "CronJob")
@@ -148,6 +161,13 @@ def test_render_fixes_the_seeds_faults(dind_cache):
         assert dind[probe]["exec"]["command"] == ["docker", "--host=unix:///var/run/docker.sock", "version"]
     assert by_kind(docs, "Service")["spec"]["ports"][0]["port"] == 2376
     assert "cpu" in dind["resources"]["requests"] and "memory" in dind["resources"]["requests"]
+    # Limits sized for a build daemon: every build's steps run in this pod's cgroup.
+    assert dind["resources"]["limits"] == {"cpu": "4", "memory": "8Gi"}
+    # The namespace is labelled for the privileged daemon, and marked as install's
+    # (install leaves out both on a namespace it did not make).
+    ns = by_kind(docs, "Namespace")["metadata"]
+    assert ns["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
+    assert "dind-cache.io/pod-security-label" in ns["annotations"]
 
     # Pinned images, the CLI of the daemon's version, before 29 (containerd store).
     cli = prune_container(docs)["image"]
@@ -158,9 +178,9 @@ def test_render_fixes_the_seeds_faults(dind_cache):
     assert int(version.split(".")[0]) < 29
     assert cli == f"docker:{version}-cli"
 
-    # Only the namespace itself reaches the daemon by default.
+    # By default no namespace reaches the daemon, and from its own only the prune job.
     values, _ = allowed_namespaces(docs)
-    assert values == ["kube-ops"]
+    assert values == []
     np = by_kind(docs, "NetworkPolicy")
     assert np["spec"]["policyTypes"] == ["Ingress"]
     assert np["spec"]["podSelector"]["matchLabels"] == \
@@ -183,7 +203,11 @@ def test_render_fixes_the_seeds_faults(dind_cache):
     assert env(prune_container(docs), "DOCKER_HOST") == "tcp://docker-dind.kube-ops.svc:2376"
     assert env(prune_container(docs), "DOCKER_TLS_VERIFY") == "1"
     assert env(prune_container(docs), "DOCKER_CERT_PATH") == "/certs/client"
-    assert pod["volumes"] == [{"name": "client-certs", "secret": {"secretName": "docker-dind-client"}}]
+    # Its own identity (dind-cache:prune-job), not a tenant's.
+    assert pod["volumes"] == [{"name": "client-certs", "secret": {"secretName": "docker-dind-prune-client"}}]
+    # Neither pod holds Kubernetes API credentials.
+    assert pod["automountServiceAccountToken"] is False
+    assert spec["automountServiceAccountToken"] is False
 
     pv = by_kind(docs, "PersistentVolume")
     assert pv["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
@@ -194,7 +218,7 @@ def test_allow_namespace_repeated_keeps_each_once(dind_cache):
     docs, _ = render(dind_cache, "--node", "node1", "--allow-namespace", "a",
                      "--allow-namespace", "b", "--allow-namespace", "a",
                      "--allow-namespace", "kube-ops")
-    assert allowed_namespaces(docs)[0] == ["kube-ops", "a", "b"]
+    assert allowed_namespaces(docs)[0] == ["a", "b", "kube-ops"]
 
 
 def test_capacity_defaults_to_the_filesystem_size_rounded_down(dind_cache, tmp_path):
@@ -246,6 +270,10 @@ def test_manifest_files_are_the_render_at_defaults(dind_cache):
     ["--kubeconfig", "/dev/null"],  # not a render flag: render talks to no cluster
     ["--no-such-flag"],
     ["--mtu"],
+    ["--memory", "lots"],
+    ["--memory", "0"],
+    ["--cpus", "-1"],
+    ["--cpus", "two"],
 ])
 def test_bad_flags_exit_2_with_a_hint(dind_cache, args):
     res = dind_cache("render", *args)
@@ -314,6 +342,9 @@ def test_render_data_dir_is_normalised(dind_cache):
     (["--capacity", "0"], "more than zero"),
     (["--capacity", "20E"], "64 bits"),
     (["--namespace", "a.b"], "RFC 1123 label"),
+    (["--memory", "20E"], "more than fits in 64 bits"),
+    (["--cpus", "0"], "the limit must be more than zero"),
+    (["--cpus", "4 cores"], "a quantity such as 4, 1.5 or 1500m is needed"),
 ])
 def test_render_refuses_what_the_api_server_would_with_its_reason(dind_cache, args, reason):
     res = dind_cache("render", "--node", "node1", *args)
@@ -337,3 +368,11 @@ def test_plaintext_renders_port_2375_without_tls_and_says_so(dind_cache):
     assert env(prune, "DOCKER_HOST") == "tcp://docker-dind.kube-ops.svc:2375"
     assert all(e["name"] not in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH") for e in prune["env"])
     assert "Secret" not in [d["kind"] for d in docs]
+
+
+def test_a_limit_below_the_request_lowers_the_request(dind_cache):
+    """The API server refuses a request over its limit: a small --memory or --cpus takes
+    the request down with it, and a fraction of a millicore rounds up (MilliValue())."""
+    docs, _ = render(dind_cache, "--node", "node1", "--memory", "512Mi", "--cpus", "0.0001")
+    assert dind_container(docs)["resources"] == {"requests": {"cpu": "1m", "memory": "512Mi"},
+                                                 "limits": {"cpu": "1m", "memory": "512Mi"}}

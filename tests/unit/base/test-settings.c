@@ -79,7 +79,8 @@ static void test_values_as_written(void **state) {
                 "DIND_CACHE_CERT_WARN_DAYS=60", "DIND_CACHE_CERT_CRIT_DAYS=14", NULL,
         };
         char *prune_env[] = {
-                "DOCKER_HOST=tcp://10.96.0.12:2376", "DOCKER_TLS_VERIFY=yes", "DOCKER_CERT_PATH=/etc/dind-cache/pki/pruner",
+                "DOCKER_HOST=tcp://10.96.0.12:2376", "DOCKER_TLS_VERIFY=yes", "DOCKER_CERT_PATH=/etc/dind-cache/pki/checker",
+                "DIND_CACHE_PRUNE_CERT_PATH=/srv/pki/pruner",
                 "DIND_CACHE_DATA_DIR=/srv/cache", "DIND_CACHE_PRUNE_HIGH=60", "DIND_CACHE_PRUNE_LOW=1",
                 "DIND_CACHE_PRUNE_CRIT=100", "DIND_CACHE_PRUNE_RESERVE=0", "DIND_CACHE_PRUNE_MIN_AGE=0s",
                 "DIND_CACHE_PRUNE_STATE=/var/tmp/state.json", "DIND_CACHE_TIMEOUT=1h", NULL,
@@ -108,7 +109,7 @@ static void test_values_as_written(void **state) {
         assert_string_equal(s.docker_host.host, "10.96.0.12");
         assert_int_equal(s.docker_host.port, 2376);
         assert_true(s.tls_verify);
-        assert_string_equal(s.cert_path, "/etc/dind-cache/pki/pruner");
+        assert_string_equal(s.cert_path, "/srv/pki/pruner");       /* its own, not the checker's */
         assert_int_equal(s.high, 60);
         assert_int_equal(s.low, 1);
         assert_int_equal(s.crit, 100);
@@ -118,6 +119,22 @@ static void test_values_as_written(void **state) {
         assert_string_equal(s.state_path, "/var/tmp/state.json");
         node_settings_done(&s);
         assert_int_equal(l.n, 0);
+}
+
+/* The pruner presents its own identity: DIND_CACHE_PRUNE_CERT_PATH, by default the
+ * PKI's pruner/ folder, never the checker's DOCKER_CERT_PATH. */
+static void test_the_pruner_presents_its_own_certificate(void **state) {
+        char *env[] = { "DOCKER_TLS_VERIFY=1", "DOCKER_CERT_PATH=/etc/dind-cache/pki/checker", HOST, NULL };
+        struct node_settings s = {};
+        struct check_list l = {};
+
+        assert_int_equal(node_settings_read_prune(env, &s, &l), 0);
+        assert_string_equal(s.cert_path, SETTINGS_DEFAULT_PRUNE_CERT_PATH);
+        assert_string_equal(s.cert_path, "/etc/dind-cache/pki/pruner");
+        node_settings_done(&s);
+        assert_int_equal(node_settings_read_check(env, &s, &l), 0);
+        assert_string_equal(s.cert_path, "/etc/dind-cache/pki/checker");
+        node_settings_done(&s);
 }
 
 /* As the Docker CLI reads it: DOCKER_TLS_VERIFY empty is unset, and without it
@@ -195,9 +212,9 @@ static const struct bad_case {
         { PRUNE, { "DIND_CACHE_TIMEOUT=2h" }, "DIND_CACHE_TIMEOUT='2h' is not a duration from 1ms to 1h (e.g. 30m, 1h)" },
         { PRUNE, { "DIND_CACHE_DATA_DIR=relative/dir" }, "DIND_CACHE_DATA_DIR='relative/dir' is not an absolute path" },
         { PRUNE, { "DIND_CACHE_PRUNE_STATE=relative/path" }, "DIND_CACHE_PRUNE_STATE='relative/path' is not an absolute path" },
-        { PRUNE, { "DOCKER_TLS_VERIFY=1" },
-          "DOCKER_CERT_PATH='' is not an absolute path to a folder of ca.pem, cert.pem and key.pem "
-          "(DOCKER_TLS_VERIFY is set)" },
+        { PRUNE, { "DOCKER_TLS_VERIFY=1", "DIND_CACHE_PRUNE_CERT_PATH=pki/pruner" },
+          "DIND_CACHE_PRUNE_CERT_PATH='pki/pruner' is not an absolute path to a folder of ca.pem, cert.pem and "
+          "key.pem (DOCKER_TLS_VERIFY is set)" },
         /* Control characters never reach a message raw: a value never forges a line. */
         { PRUNE, { "DIND_CACHE_PRUNE_HIGH=8\n0" }, "DIND_CACHE_PRUNE_HIGH='8\\n0' is not a percentage from 1 to 100" },
         { PRUNE, { "DIND_CACHE_DATA_DIR=/mnt/k8s/docker\n[OK] forged" },
@@ -388,6 +405,7 @@ int main(void) {
                 cmocka_unit_test(test_prune_defaults),
                 cmocka_unit_test(test_values_as_written),
                 cmocka_unit_test(test_tls_follows_the_docker_cli),
+                cmocka_unit_test(test_the_pruner_presents_its_own_certificate),
                 cmocka_unit_test(test_each_bad_value_is_refused_naming_the_variable),
                 cmocka_unit_test(test_check_names_every_problem_prune_the_first),
                 cmocka_unit_test(test_text_that_is_no_setting_comes_first),

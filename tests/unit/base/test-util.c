@@ -319,6 +319,36 @@ static void mkdir_p_makes_the_parents_and_the_mode(void **state) {
         free(dir);
 }
 
+/* CPU quantities in thousandths, as MilliValue() reads them; formatted back as the API
+ * server writes them. */
+static void cpu_quantities_are_read_in_millicores(void **state) {
+        static const struct {
+                const char *in;
+                uint64_t milli;
+                const char *out;
+        } cases[] = {
+                { "4", 4000, "4" }, { "500m", 500, "500m" }, { "1.5", 1500, "1500m" }, { "0.0001", 1, "1m" },
+                { "2500m", 2500, "2500m" }, { "1e-3", 1, "1m" }, { "1k", 1000000, "1000" }, { "0", 0, "0" },
+        };
+        char buf[32];
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                uint64_t v = 0;
+                assert_int_equal(parse_quantity_milli(cases[i].in, &v), 0);
+                assert_true(v == cases[i].milli);
+                assert_string_equal(format_quantity_milli(v, buf, sizeof(buf)), cases[i].out);
+        }
+        for (const char *const *bad = (const char *const[]) { "", "-1", "four", "1.5 cores", "m", NULL }; *bad; bad++) {
+                uint64_t v = 7;
+                assert_int_equal(parse_quantity_milli(*bad, &v), -EINVAL);
+                assert_true(v == 7);
+        }
+        {
+                uint64_t v;
+                assert_int_equal(parse_quantity_milli("20E", &v), -ERANGE);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(quantities_binary_decimal_and_plain),
@@ -326,6 +356,7 @@ int main(void) {
                 cmocka_unit_test(quantities_too_large_are_erange),
                 cmocka_unit_test(quantity_formatting_picks_the_largest_exact_suffix),
                 cmocka_unit_test(quantity_round_trips),
+                cmocka_unit_test(cpu_quantities_are_read_in_millicores),
                 cmocka_unit_test(bytes_formatting_is_short),
                 cmocka_unit_test(capacity_rounds_down_at_the_edges),
                 cmocka_unit_test(durations_go_style),

@@ -106,6 +106,9 @@ static void a_named_instance_renames_its_objects_and_keeps_the_shared_ones(void 
                 if (secret)
                         assert_string_equal(secret, "docker-dind-b-server");
         }
+        assert_string_equal(str(json_array_get(json_get_path(cron, "spec", "jobTemplate", "spec", "template", "spec",
+                                                             "volumes", NULL), 0), "secret", "secretName", NULL),
+                            "docker-dind-b-prune-client");
         json_array_foreach(json_get_path(cron, "spec", "jobTemplate", "spec", "template", "spec", "containers", NULL),
                            i, o) {
                 size_t j;
@@ -129,7 +132,8 @@ static void the_instances_secrets_carry_its_names_in_every_namespace(void **stat
         assert_int_equal(manifest_tls_secret_refs(&p, &refs), 0);
         assert_int_equal(json_array_size(refs), 3);
         assert_string_equal(str(json_array_get(refs, 0), "metadata", "name", NULL), "docker-dind-b-server");
-        assert_string_equal(str(json_array_get(refs, 1), "metadata", "name", NULL), "docker-dind-b-client");
+        assert_string_equal(str(json_array_get(refs, 1), "metadata", "name", NULL), "docker-dind-b-prune-client");
+        assert_string_equal(str(json_array_get(refs, 1), "metadata", "namespace", NULL), "kube-ops");
         assert_string_equal(str(json_array_get(refs, 2), "metadata", "name", NULL), "docker-dind-b-client");
         assert_string_equal(str(json_array_get(refs, 2), "metadata", "namespace", NULL), "ci");
         assert_string_equal(str(json_array_get(refs, 2), "metadata", "labels", INSTANCE_LABEL), "b");

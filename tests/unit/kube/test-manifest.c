@@ -134,10 +134,18 @@ static void defaults_are_the_seed_names_with_the_fixes(void **state) {
                             "docker-dind-server");
         assert_string_equal(at_string(cron, PRUNE ".env.name=DOCKER_TLS_VERIFY.value"), "1");
         assert_string_equal(at_string(cron, PRUNE ".env.name=DOCKER_CERT_PATH.value"), "/certs/client");
-        assert_int_equal(json_array_size(at(np, NS_VALUES)), 1);
-        assert_string_equal(at_string(np, NS_VALUES ".#0"), "kube-ops");
-        assert_string_equal(at_string(np, NS_EXPR ".key"), "kubernetes.io/metadata.name");
-        assert_string_equal(at_string(np, NS_EXPR ".operator"), "In");
+        assert_string_equal(at_string(cron, "spec.jobTemplate.spec.template.spec.volumes.name=client-certs.secret."
+                                            "secretName"), "docker-dind-prune-client");
+        /* No Kubernetes API credentials in either pod. */
+        assert_true(json_is_false(at(dep, "spec.template.spec.automountServiceAccountToken")));
+        assert_true(json_is_false(at(cron, "spec.jobTemplate.spec.template.spec.automountServiceAccountToken")));
+        /* No namespace is allowed by default: from kube-ops itself, the prune job's pods only. */
+        assert_int_equal(json_array_size(at(np, "spec.ingress.#0.from")), 1);
+        assert_null(json_object_get(at(np, "spec.ingress.#0.from.#0"), "namespaceSelector"));
+        assert_true(json_equal(json_object_get(at(np, "spec.ingress.#0.from.#0.podSelector.matchLabels"),
+                                               "app.kubernetes.io/component"),
+                               json_object_get(at(cron, "spec.jobTemplate.spec.template.metadata.labels"),
+                                               "app.kubernetes.io/component")));
         assert_string_equal(at_string(pv, NODE_EXPR ".key"), "kubernetes.io/hostname");
         assert_string_equal(at_string(pv, NODE_EXPR ".operator"), "In");
         assert_string_equal(at_string(cron, "spec.concurrencyPolicy"), "Forbid");
@@ -225,7 +233,6 @@ static void namespace_moves_every_namespaced_object_and_the_dns_name(void **stat
                 "Namespace:.metadata.name",
                 "PersistentVolumeClaim:.metadata.namespace",
                 "NetworkPolicy:.metadata.namespace",
-                "NetworkPolicy:.spec.ingress.#0.from.#0.namespaceSelector.matchExpressions.#0.values.#0",
                 "ConfigMap:.metadata.namespace",
                 "Deployment:.metadata.namespace",
                 "Service:.metadata.namespace",
@@ -237,21 +244,26 @@ static void namespace_moves_every_namespaced_object_and_the_dns_name(void **stat
         json_t *cron = manifest_find(objects, "CronJob", NULL);
 
         assert_string_equal(at_string(cron, PRUNE ".env.name=DOCKER_HOST.value"), "tcp://docker-dind.ci.svc:2376");
-        assert_string_equal(at_string(manifest_find(objects, "NetworkPolicy", NULL), NS_VALUES ".#0"), "ci");
 }
 
 static void allowed_namespaces_join_the_policy_once_each(void **state) {
         char *allow[] = { "gitlab-runner", "builds", "gitlab-runner", "kube-ops", NULL };
         struct manifest_params p = { .allow_namespaces = allow };
+        /* The namespaces' peer comes first, the prune job's moves to the second place. */
         static const char *const expected[] = {
-                "NetworkPolicy:.spec.ingress.#0.from.#0.namespaceSelector.matchExpressions.#0.values.#1",
-                "NetworkPolicy:.spec.ingress.#0.from.#0.namespaceSelector.matchExpressions.#0.values.#2",
+                "NetworkPolicy:.spec.ingress.#0.from.#0.podSelector",
+                "NetworkPolicy:.spec.ingress.#0.from.#0.namespaceSelector",
+                "NetworkPolicy:.spec.ingress.#0.from.#1",
                 NULL,
         };
         _cleanup_json_ json_t *objects = assert_changes(&p, expected);
-        _cleanup_json_ json_t *want = json_pack("[sss]", "kube-ops", "gitlab-runner", "builds");
+        _cleanup_json_ json_t *want = json_pack("[sss]", "gitlab-runner", "builds", "kube-ops");
+        json_t *np = manifest_find(objects, "NetworkPolicy", NULL);
 
-        assert_true(json_equal(at(manifest_find(objects, "NetworkPolicy", NULL), NS_VALUES), want));
+        assert_true(json_equal(at(np, NS_VALUES), want));
+        assert_string_equal(at_string(np, NS_EXPR ".key"), "kubernetes.io/metadata.name");
+        assert_string_equal(at_string(np, NS_EXPR ".operator"), "In");
+        assert_string_equal(at_string(np, "spec.ingress.#0.from.#1.podSelector.matchLabels.app"), "docker-dind");
 }
 
 static void volume_overrides_land_in_pv_and_pvc(void **state) {
@@ -323,6 +335,23 @@ static void daemon_overrides_land_in_daemon_json_and_restart_the_pod(void **stat
         p.mtu = 1450;
         assert_int_equal(manifest_apply_params(objects, &p, NULL), 0);
         assert_string_not_equal(json_object_get_string(annotations, "dind-cache.io/daemon-json-hash"), first);
+}
+
+/* What a build job may ask of the daemon is narrowed, whatever the parameters. */
+static void daemon_json_grants_a_build_no_more_than_it_needs(void **state) {
+        struct daemon_config_params p = { .registry_mirror = "https://m.example", .mtu = 1400 };
+        _cleanup_free_ char *text = NULL;
+        _cleanup_json_ json_t *doc = NULL;
+
+        assert_int_equal(daemon_config_text(&p, &text), 0);
+        doc = json_loads(text, 0, NULL);
+        assert_non_null(doc);
+        assert_true(json_is_false(json_object_get(doc, "icc")));
+        assert_true(json_is_true(json_object_get(doc, "no-new-privileges")));
+        assert_true(json_is_false(json_get_path(doc, "builder", "entitlements", "network-host", NULL)));
+        assert_true(json_is_false(json_get_path(doc, "builder", "entitlements", "security-insecure", NULL)));
+        assert_string_equal(json_string_value(json_get_path(doc, "builder", "history", "maxAge", NULL)), "24h");
+        assert_int_equal(json_integer_value(json_get_path(doc, "builder", "history", "maxEntries", NULL)), 50);
 }
 
 static void daemon_json_sizes_every_gc_rule_from_the_capacity(void **state) {
@@ -529,18 +558,27 @@ static void plaintext_prune_job_sets_no_tls_variables(void **state) {
 }
 
 static void tls_secrets_go_before_the_deployment_in_every_namespace(void **state) {
-        char *allow[] = { "gitlab-runner", "kube-ops", "builds", NULL };
+        char *allow[] = { "gitlab-runner", "kube-ops", "builds", "gitlab-runner", NULL };
+        char *tenants[] = { "builds", "gitlab-runner", "kube-ops", NULL };
         struct manifest_params p = { .allow_namespaces = allow };
-        struct manifest_tls_files server = { "CA\n", "SERVER\n", "SKEY" }, client = { "CA\n", "C", "CK" };
+        struct manifest_tls_files tenant_files[] = { { "CA\n", "B", "BK" }, { "CA\n", "G", "GK" }, { "CA\n", "K", "KK" } };
+        struct manifest_tls tls = {
+                .server = { "CA\n", "SERVER\n", "SKEY" },
+                .prune_job = { "CA\n", "P", "PK" },
+                .tenants = tenants,
+                .tenant_files = tenant_files,
+                .server_sha256 = "abc123",
+                .bundle_sha256 = "def456",
+        };
         _cleanup_json_ json_t *objects = render(&p);
         _cleanup_json_ json_t *refs = NULL;
         _cleanup_free_ char *error = NULL;
-        json_t *o, *srv;
+        json_t *o, *srv, *ann;
         size_t i, dep_at = 0;
-        const char *seen[8] = {};
+        const char *seen[8] = {}, *certs[8] = {};
         size_t n = 0;
 
-        assert_int_equal(manifest_add_tls(objects, &p, &server, &client, "abc123", &error), 0);
+        assert_int_equal(manifest_add_tls(objects, &p, &tls, &error), 0);
         json_array_foreach(objects, i, o) {
                 const char *kind = json_object_get_string(o, "kind");
                 struct manifest_ref ref;
@@ -549,46 +587,72 @@ static void tls_secrets_go_before_the_deployment_in_every_namespace(void **state
                         dep_at = i;
                 if (streq(kind, "Secret")) {
                         assert_int_equal(dep_at, 0);
-                        seen[n++] = ref.namespace_;
+                        seen[n] = ref.namespace_;
+                        certs[n++] = json_string_value(json_get_path(o, "data", "cert.pem", NULL));
                 }
         }
-        assert_int_equal(n, 4);   /* server + client in kube-ops, a client in each other */
+        /* server + prune job in kube-ops, then each tenant once, each with its own key */
+        assert_int_equal(n, 5);
+        assert_string_equal(at_string(json_array_get(objects, dep_at - 4), "metadata.name"), "docker-dind-prune-client");
+        assert_string_equal(certs[1], "UA==");
         assert_string_equal(seen[2], "gitlab-runner");
-        assert_string_equal(seen[3], "builds");
+        assert_string_equal(certs[2], "Rw==");
+        assert_string_equal(seen[3], "kube-ops");
+        assert_string_equal(certs[3], "Sw==");
+        assert_string_equal(seen[4], "builds");
+        assert_string_equal(certs[4], "Qg==");
         srv = manifest_find(objects, "Secret", "docker-dind-server");
         assert_string_equal(json_string_value(json_object_get(json_object_get(srv, "data"), "ca.pem")), "Q0EK");
         assert_string_equal(json_string_value(json_object_get(json_object_get(srv, "data"), "cert.pem")), "U0VSVkVSCg==");
         assert_string_equal(json_string_value(json_object_get(json_object_get(srv, "data"), "key.pem")), "U0tFWQ==");
-        assert_string_equal(json_string_value(json_object_get(json_object_get(
-                manifest_find(objects, "Secret", "docker-dind-client"), "data"), "cert.pem")), "Qw==");
-        assert_string_equal(json_string_value(json_object_get(json_get_path(
-                manifest_find(objects, "Deployment", NULL), "spec", "template", "metadata", "annotations", NULL),
-                "dind-cache.io/server-cert-sha256")), "abc123");
+        ann = json_get_path(manifest_find(objects, "Deployment", NULL), "spec", "template", "metadata", "annotations",
+                            NULL);
+        assert_string_equal(json_string_value(json_object_get(ann, "dind-cache.io/server-cert-sha256")), "abc123");
+        assert_string_equal(json_string_value(json_object_get(ann, "dind-cache.io/trust-bundle-sha256")), "def456");
         /* Twice is refused rather than doubled. */
-        assert_int_equal(manifest_add_tls(objects, &p, &server, &client, "abc123", &error), -EINVAL);
+        assert_int_equal(manifest_add_tls(objects, &p, &tls, &error), -EINVAL);
 
         assert_int_equal(manifest_tls_secret_refs(&p, &refs), 0);
-        assert_int_equal(json_array_size(refs), 4);
+        assert_int_equal(json_array_size(refs), 5);
         assert_null(json_object_get(json_array_get(refs, 0), "data"));
+}
+
+/* An allowed namespace without its own certificate is refused, not given another's. */
+static void a_tenant_without_its_certificate_is_refused(void **state) {
+        char *allow[] = { "gitlab-runner", "builds", NULL };
+        char *tenants[] = { "gitlab-runner", NULL };
+        struct manifest_params p = { .allow_namespaces = allow };
+        struct manifest_tls_files tenant_files[] = { { "CA\n", "G", "GK" } };
+        struct manifest_tls tls = {
+                .server = { "CA\n", "S", "SK" }, .prune_job = { "CA\n", "P", "PK" },
+                .tenants = tenants, .tenant_files = tenant_files,
+        };
+        _cleanup_json_ json_t *objects = render(&p);
+        _cleanup_free_ char *error = NULL;
+
+        assert_int_equal(manifest_add_tls(objects, &p, &tls, &error), -EINVAL);
+        assert_non_null(strstr(error, "'builds'"));
 }
 
 /* A dry run sends the Secrets without data: no key goes to the API server. */
 static void dry_run_secrets_carry_no_data(void **state) {
-        struct manifest_params p = {};
-        struct manifest_tls_files server = { "CA\n", "SERVER\n", "SKEY" };
+        char *allow[] = { "gitlab-runner", NULL };
+        struct manifest_params p = { .allow_namespaces = allow };
+        struct manifest_tls tls = { .dry_run = true, .server = { "CA\n", "SERVER\n", "SKEY" } };
+        struct manifest_tls incomplete = { .server = { "CA\n", "SERVER\n", "SKEY" } };
         _cleanup_json_ json_t *objects = render(&p);
         _cleanup_free_ char *error = NULL;
         json_t *o;
         size_t i, n = 0;
 
-        assert_int_equal(manifest_add_tls(objects, &p, &server, NULL, NULL, &error), -EINVAL);
-        assert_int_equal(manifest_add_tls(objects, &p, NULL, NULL, NULL, &error), 0);
+        assert_int_equal(manifest_add_tls(objects, &p, &incomplete, &error), -EINVAL);
+        assert_int_equal(manifest_add_tls(objects, &p, &tls, &error), 0);
         json_array_foreach(objects, i, o)
                 if (streq(json_object_get_string(o, "kind"), "Secret")) {
                         n++;
                         assert_null(json_object_get(o, "data"));
                 }
-        assert_int_equal(n, 2);
+        assert_int_equal(n, 3);
         assert_null(json_object_get(json_get_path(manifest_find(objects, "Deployment", NULL), "spec", "template",
                                                   "metadata", "annotations", NULL),
                                     "dind-cache.io/server-cert-sha256"));
@@ -603,6 +667,7 @@ int main(void) {
                 cmocka_unit_test(volume_overrides_land_in_pv_and_pvc),
                 cmocka_unit_test(daemon_overrides_land_in_daemon_json_and_restart_the_pod),
                 cmocka_unit_test(daemon_json_sizes_every_gc_rule_from_the_capacity),
+                cmocka_unit_test(daemon_json_grants_a_build_no_more_than_it_needs),
                 cmocka_unit_test(prune_overrides_land_in_the_cronjob),
                 cmocka_unit_test(no_params_change_nothing),
                 cmocka_unit_test(invalid_params_are_refused),
@@ -612,6 +677,7 @@ int main(void) {
                 cmocka_unit_test(plaintext_is_port_2375_without_tls_and_without_certificates),
                 cmocka_unit_test(plaintext_prune_job_sets_no_tls_variables),
                 cmocka_unit_test(tls_secrets_go_before_the_deployment_in_every_namespace),
+                cmocka_unit_test(a_tenant_without_its_certificate_is_refused),
                 cmocka_unit_test(dry_run_secrets_carry_no_data),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -179,11 +179,28 @@ static mode_t mode_of(const char *dir, const char *file) {
         return st.st_mode & 07777;
 }
 
-static void ensure(const char *dir, const struct pki_sans *sans, bool renew, bool rotate, struct pki_state *s) {
-        struct pki_request req = { .dir = dir, .server_sans = sans, .renew = renew, .rotate_ca = rotate };
+static void ensure_for(const char *dir, const struct pki_sans *sans, char **tenants, bool renew, bool rotate,
+                       struct pki_state *s) {
+        struct pki_request req = { .dir = dir, .server_sans = sans, .tenants = tenants, .renew = renew,
+                                   .rotate_ca = rotate };
         *s = (struct pki_state) {};
         if (pki_store_ensure(&req, s) < 0)
                 fail_msg("pki_store_ensure: %s", s->error ?: "?");
+}
+
+static void ensure(const char *dir, const struct pki_sans *sans, bool renew, bool rotate, struct pki_state *s) {
+        ensure_for(dir, sans, NULL, renew, rotate, s);
+}
+
+/* A store made once, for SANS of the ClusterIP 10.96.0.12: its directory. */
+static char *made_store(struct pki_sans *sans) {
+        char *dir = tmp_dir();
+        struct pki_state s = {};
+
+        sans_for(sans, "10.96.0.12");
+        ensure(dir, sans, false, false, &s);
+        pki_state_done(&s);
+        return dir;
 }
 
 static void cleanup_dir(char *dir) {
@@ -205,7 +222,7 @@ static void the_store_makes_everything_once_then_keeps_it(void **state) {
         sans_for(&sans, "10.96.0.12");
         ensure(dir, &sans, false, false, &s);
         assert_true(s.changed);
-        for (int i = 0; i < _PKI_ITEM_MAX; i++)
+        for (int i = 0; i < (int) s.n_items; i++)
                 assert_int_equal(s.action[i], PKI_CREATED);
         pki_state_done(&s);
 
@@ -214,21 +231,21 @@ static void the_store_makes_everything_once_then_keeps_it(void **state) {
         assert_int_equal(mode_of(dir, "ca/key.pem"), 0600);
         assert_int_equal(mode_of(dir, "server/key.pem"), 0600);
         assert_int_equal(mode_of(dir, "checker/key.pem"), 0600);
-        assert_int_equal(mode_of(dir, "client/cert.pem"), 0644);
+        assert_int_equal(mode_of(dir, "prune-job/cert.pem"), 0644);
         assert_int_equal(mode_of(dir, "server"), 0700);
         ca1 = slurp(dir, "ca/cert.pem");
         srv1 = slurp(dir, "server/cert.pem");
-        cli1 = slurp(dir, "client/cert.pem");
+        cli1 = slurp(dir, "prune-job/cert.pem");
 
         ensure(dir, &sans, false, false, &s);
         assert_false(s.changed);
-        for (int i = 0; i < _PKI_ITEM_MAX; i++)
+        for (int i = 0; i < (int) s.n_items; i++)
                 assert_int_equal(s.action[i], PKI_KEPT);
         assert_string_equal(s.leaf[PKI_ITEM_SERVER].cert_pem, srv1);
         pki_state_done(&s);
         ca2 = slurp(dir, "ca/cert.pem");
         srv2 = slurp(dir, "server/cert.pem");
-        cli2 = slurp(dir, "client/cert.pem");
+        cli2 = slurp(dir, "prune-job/cert.pem");
         assert_string_equal(ca1, ca2);
         assert_string_equal(srv1, srv2);
         assert_string_equal(cli1, cli2);
@@ -250,7 +267,7 @@ static void a_new_cluster_ip_reissues_the_server_certificate_only(void **state) 
         assert_int_equal(s.action[PKI_ITEM_CA], PKI_KEPT);
         assert_int_equal(s.action[PKI_ITEM_SERVER], PKI_RENEWED);
         assert_non_null(strstr(s.reason[PKI_ITEM_SERVER], "SANs"));
-        assert_int_equal(s.action[PKI_ITEM_CLIENT], PKI_KEPT);
+        assert_int_equal(s.action[PKI_ITEM_PRUNE_JOB], PKI_KEPT);
         assert_int_equal(s.action[PKI_ITEM_CHECKER], PKI_KEPT);
         assert_true(pki_sans_equal(&s.info[PKI_ITEM_SERVER].sans, &sans));
         pki_state_done(&s);
@@ -268,14 +285,14 @@ static void renew_reissues_every_leaf_but_keeps_the_ca(void **state) {
         ensure(dir, &sans, false, false, &s);
         pki_state_done(&s);
         ca1 = slurp(dir, "ca/cert.pem");
-        cli1 = slurp(dir, "client/cert.pem");
+        cli1 = slurp(dir, "prune-job/cert.pem");
         ensure(dir, &sans, true, false, &s);
         assert_int_equal(s.action[PKI_ITEM_CA], PKI_KEPT);
-        for (int i = PKI_ITEM_SERVER; i < _PKI_ITEM_MAX; i++)
+        for (int i = PKI_ITEM_SERVER; i < (int) s.n_items; i++)
                 assert_int_equal(s.action[i], PKI_RENEWED);
         pki_state_done(&s);
         ca2 = slurp(dir, "ca/cert.pem");
-        cli2 = slurp(dir, "client/cert.pem");
+        cli2 = slurp(dir, "prune-job/cert.pem");
         assert_string_equal(ca1, ca2);
         assert_string_not_equal(cli1, cli2);
         pki_sans_done(&sans);
@@ -295,10 +312,10 @@ static void rotating_the_ca_trusts_both_until_the_next_run(void **state) {
 
         ensure(dir, &sans, false, true, &s);
         assert_int_equal(s.action[PKI_ITEM_CA], PKI_RENEWED);
-        for (int i = PKI_ITEM_SERVER; i < _PKI_ITEM_MAX; i++)
+        for (int i = PKI_ITEM_SERVER; i < (int) s.n_items; i++)
                 assert_int_equal(s.action[i], PKI_RENEWED);
         pki_state_done(&s);
-        bundle = slurp(dir, "client/ca.pem");
+        bundle = slurp(dir, "prune-job/ca.pem");
         assert_int_equal(pki_count_certs(bundle, strlen(bundle)), 2);
         assert_non_null(strstr(bundle, old_ca));
         srv = slurp(dir, "server/cert.pem");
@@ -308,7 +325,7 @@ static void rotating_the_ca_trusts_both_until_the_next_run(void **state) {
 
         ensure(dir, &sans, false, false, &s);
         assert_true(s.previous_dropped);
-        for (int i = 0; i < _PKI_ITEM_MAX; i++)
+        for (int i = 0; i < (int) s.n_items; i++)
                 assert_int_equal(s.action[i], PKI_KEPT);
         pki_state_done(&s);
         bundle2 = slurp(dir, "server/ca.pem");
@@ -380,7 +397,7 @@ static void a_ca_switch_killed_after_the_key_is_finished(void **state) {
         assert_int_equal(s.action[PKI_ITEM_CA], PKI_KEPT);
         assert_string_equal(s.ca.cert_pem, next.cert_pem);
         /* Every leaf now verifies against the CA that is on disk. */
-        for (int i = PKI_ITEM_SERVER; i < _PKI_ITEM_MAX; i++)
+        for (int i = PKI_ITEM_SERVER; i < (int) s.n_items; i++)
                 assert_int_equal(s.action[i], PKI_RENEWED);
         /* The jobs still hold leaves of the old CA: it stays trusted for this run. */
         assert_false(s.previous_dropped);
@@ -448,7 +465,7 @@ static void a_ca_switch_killed_before_its_certificate_keeps_the_old_pair(void **
         put(dir, "ca/key.pem.new", next.key_pem, 0600);
 
         ensure(dir, &sans, false, false, &s);
-        for (int i = 0; i < _PKI_ITEM_MAX; i++)
+        for (int i = 0; i < (int) s.n_items; i++)
                 assert_int_equal(s.action[i], PKI_KEPT);
         pki_state_done(&s);
         after = slurp(dir, "ca/cert.pem");
@@ -478,7 +495,7 @@ static void a_leaf_switch_killed_half_way_keeps_the_new_certificate(void **state
         put(dir, "server/cert.pem.new", leaf.cert_pem, 0644);
 
         ensure(dir, &sans, false, false, &s);
-        for (int i = 0; i < _PKI_ITEM_MAX; i++)
+        for (int i = 0; i < (int) s.n_items; i++)
                 assert_int_equal(s.action[i], PKI_KEPT);
         pki_state_done(&s);
         srv = slurp(dir, "server/cert.pem");
@@ -502,7 +519,7 @@ static void dry_run_writes_nothing(void **state) {
         assert_int_equal(pki_store_ensure(&req, &s), 0);
         assert_true(s.changed);
         /* Decided, and no key made for it. */
-        for (int i = 0; i < _PKI_ITEM_MAX; i++)
+        for (int i = 0; i < (int) s.n_items; i++)
                 assert_int_equal(s.action[i], PKI_CREATED);
         assert_null(s.ca.key_pem);
         assert_null(s.leaf[PKI_ITEM_SERVER].key_pem);
@@ -519,15 +536,181 @@ static void dry_run_writes_nothing(void **state) {
                 req.renew = true;
                 req.rotate_ca = true;
                 assert_int_equal(pki_store_ensure(&req, &s), 0);
-                for (int i = 0; i < _PKI_ITEM_MAX; i++)
+                for (int i = 0; i < (int) s.n_items; i++)
                         assert_int_equal(s.action[i], PKI_RENEWED);
                 assert_null(s.ca.key_pem);
-                for (int i = PKI_ITEM_SERVER; i < _PKI_ITEM_MAX; i++)
+                for (int i = PKI_ITEM_SERVER; i < (int) s.n_items; i++)
                         assert_null(s.leaf[i].key_pem);
                 pki_state_done(&s);
                 after = slurp(dir, "server/key.pem");
                 assert_string_equal(before, after);
         }
+        pki_sans_done(&sans);
+        cleanup_dir(dir);
+}
+
+static char *subject_cn(const char *pem) {
+        struct pki_info info = {};
+        char *cn;
+        assert_int_equal(pki_info_from_pem(pem, strlen(pem), &info), 0);
+        cn = strdup(info.subject_cn);
+        pki_info_done(&info);
+        return cn;
+}
+
+/* The identity contract: a tenant's CN is its namespace, each tenant has its own key
+ * and serial, the node's identities have a ':' in their CN. */
+static void each_tenant_gets_its_own_certificate_named_by_its_namespace(void **state) {
+        char *dir = tmp_dir();
+        char *tenants[] = { "gitlab-runner", "builds", "gitlab-runner", NULL };
+        struct pki_sans sans = {};
+        struct pki_state s = {};
+        struct pki_peer a = {}, b = {};
+        _cleanup_free_ char *cert_a = NULL, *cert_b = NULL, *key_a = NULL, *key_b = NULL, *bundle = NULL;
+        _cleanup_free_ char *cn = NULL, *checker = NULL, *pruner = NULL, *job = NULL;
+        _cleanup_strv_free_ char **listed = NULL;
+        struct pki_info soonest = {};
+
+        sans_for(&sans, "10.96.0.12");
+        ensure_for(dir, &sans, tenants, false, false, &s);
+        assert_int_equal(s.n_items, PKI_ITEM_TENANTS + 2);
+        assert_string_equal(s.name[PKI_ITEM_TENANTS], "tenant gitlab-runner");
+        assert_string_equal(s.name[PKI_ITEM_TENANTS + 1], "tenant builds");
+        pki_state_done(&s);
+
+        cert_a = slurp(dir, "tenants/gitlab-runner/cert.pem");
+        cert_b = slurp(dir, "tenants/builds/cert.pem");
+        key_a = slurp(dir, "tenants/gitlab-runner/key.pem");
+        key_b = slurp(dir, "tenants/builds/key.pem");
+        assert_int_equal(mode_of(dir, "tenants/builds/key.pem"), 0600);
+        assert_int_equal(mode_of(dir, "tenants"), 0700);
+        assert_string_not_equal(key_a, key_b);
+        assert_int_equal(pki_key_matches(cert_a, key_b), -EKEYREJECTED);
+        assert_int_equal(pki_peer_from_pem(cert_a, strlen(cert_a), &a), 0);
+        assert_int_equal(pki_peer_from_pem(cert_b, strlen(cert_b), &b), 0);
+        assert_string_equal(a.cn, "gitlab-runner");
+        assert_string_equal(b.cn, "builds");
+        assert_string_not_equal(a.serial, b.serial);
+        checker = slurp(dir, "checker/cert.pem");
+        pruner = slurp(dir, "pruner/cert.pem");
+        job = slurp(dir, "prune-job/cert.pem");
+        free(cn), cn = subject_cn(checker);
+        assert_string_equal(cn, "dind-cache:checker");
+        free(cn), cn = subject_cn(pruner);
+        assert_string_equal(cn, "dind-cache:pruner");
+        free(cn), cn = subject_cn(job);
+        assert_string_equal(cn, "dind-cache:prune-job");
+        free(cn), cn = slurp(dir, "tenants/builds/ca.pem");
+        assert_int_equal(pki_verify(cn, cert_b, PKI_USAGE_CLIENT, NULL), 0);
+
+        /* The jobs' certificates, public, for the checker: the prune job's, then the
+         * tenants by name; the first to expire is found. */
+        bundle = slurp(dir, "client-certs.pem");
+        assert_int_equal(pki_count_certs(bundle, strlen(bundle)), 3);
+        assert_null(strstr(bundle, "PRIVATE KEY"));
+        assert_true(strstr(bundle, cert_b) < strstr(bundle, cert_a));
+        assert_int_equal(pki_info_soonest_from_pem(bundle, strlen(bundle), &soonest), 0);
+        assert_non_null(soonest.subject_cn);
+        pki_info_done(&soonest);
+
+        /* A tenant left out of the request keeps its folder (the caller removes it once
+         * its Secret is gone), and leaves client-certs.pem. */
+        ensure_for(dir, &sans, (char *[]) { "builds", NULL }, false, false, &s);
+        assert_int_equal(s.n_items, PKI_ITEM_TENANTS + 1);
+        for (int i = 0; i < (int) s.n_items; i++)
+                assert_int_equal(s.action[i], PKI_KEPT);
+        pki_state_done(&s);
+        free(bundle);
+        bundle = slurp(dir, "client-certs.pem");
+        assert_int_equal(pki_count_certs(bundle, strlen(bundle)), 2);
+        assert_int_equal(pki_store_tenants(dir, &listed), 0);
+        assert_int_equal(strv_length(listed), 2);
+        assert_string_equal(listed[0], "builds");
+        assert_string_equal(listed[1], "gitlab-runner");
+        assert_int_equal(pki_store_remove_tenant(dir, "gitlab-runner"), 0);
+        assert_false(exists(dir, "tenants/gitlab-runner"));
+        assert_int_equal(pki_store_remove_tenant(dir, "gitlab-runner"), 0);
+        assert_int_equal(pki_store_remove_tenant(dir, "../ca"), -EINVAL);
+        assert_true(exists(dir, "tenants/builds/key.pem"));
+
+        pki_peer_done(&a);
+        pki_peer_done(&b);
+        pki_sans_done(&sans);
+        cleanup_dir(dir);
+}
+
+static void a_tenant_that_is_no_namespace_is_refused(void **state) {
+        char *dir = tmp_dir();
+        struct pki_state s = {};
+        struct pki_request req = { .dir = dir, .tenants = (char *[]) { "ok", "../../etc", NULL } };
+
+        assert_int_equal(pki_store_ensure(&req, &s), -EINVAL);
+        assert_non_null(strstr(s.error, "../../etc"));
+        free(s.error);
+        req.tenants = (char *[]) { "dind-cache:checker", NULL };
+        s = (struct pki_state) {};
+        assert_int_equal(pki_store_ensure(&req, &s), -EINVAL);
+        free(s.error);
+        free(dir);
+}
+
+/* An install made before per-tenant identities: one client for every job in client/,
+ * the checker named dind-cache-checker. The next run renames the checker (a new
+ * certificate), makes the new identities, and reports client/ for removal. */
+static void an_install_before_per_tenant_identities_converges(void **state) {
+        struct pki_sans sans = {};
+        char *dir = made_store(&sans);
+        struct pki_state s = {};
+        struct pki_pair ca = {}, old_checker = {}, old_client = {};
+        _cleanup_free_ char *cn = NULL, *checker = NULL;
+
+        ca.cert_pem = slurp(dir, "ca/cert.pem");
+        ca.key_pem = slurp(dir, "ca/key.pem");
+        assert_int_equal(pki_make_leaf(&ca, PKI_USAGE_CLIENT, "dind-cache-checker", NULL, &old_checker), 0);
+        assert_int_equal(pki_make_leaf(&ca, PKI_USAGE_CLIENT, PKI_LEGACY_CN_CLIENT, NULL, &old_client), 0);
+        put(dir, "checker/cert.pem", old_checker.cert_pem, 0644);
+        put(dir, "checker/key.pem", old_checker.key_pem, 0600);
+        free(cn), cn = strdup_printf("%s/client", dir);
+        assert_int_equal(mkdir(cn, 0700), 0);
+        put(dir, "client/cert.pem", old_client.cert_pem, 0644);
+        put(dir, "client/key.pem", old_client.key_pem, 0600);
+        put(dir, "client/ca.pem", ca.cert_pem, 0644);
+        assert_int_equal(pki_store_has_legacy_client(dir), 1);
+
+        ensure_for(dir, &sans, (char *[]) { "gitlab-runner", NULL }, false, false, &s);
+        assert_int_equal(s.action[PKI_ITEM_CA], PKI_KEPT);
+        assert_int_equal(s.action[PKI_ITEM_SERVER], PKI_KEPT);
+        assert_int_equal(s.action[PKI_ITEM_CHECKER], PKI_RENEWED);
+        assert_string_equal(s.reason[PKI_ITEM_CHECKER], "it names 'dind-cache-checker', not 'dind-cache:checker'");
+        assert_int_equal(s.action[PKI_ITEM_TENANTS], PKI_CREATED);
+        pki_state_done(&s);
+        checker = slurp(dir, "checker/cert.pem");
+        free(cn), cn = subject_cn(checker);
+        assert_string_equal(cn, "dind-cache:checker");
+        assert_int_equal(pki_store_has_legacy_client(dir), 1);
+        assert_int_equal(pki_store_remove_legacy_client(dir), 0);
+        assert_int_equal(pki_store_has_legacy_client(dir), 0);
+
+        pki_pair_done(&ca);
+        pki_pair_done(&old_checker);
+        pki_pair_done(&old_client);
+        pki_sans_done(&sans);
+        cleanup_dir(dir);
+}
+
+/* A tenant added while a rotation settles does not hold the previous CA in the bundle:
+ * nobody holds an old certificate of it. */
+static void a_new_tenant_does_not_keep_the_previous_ca(void **state) {
+        struct pki_sans sans = {};
+        char *dir = made_store(&sans);
+        struct pki_state s = {};
+
+        ensure(dir, &sans, false, true, &s);
+        pki_state_done(&s);
+        ensure_for(dir, &sans, (char *[]) { "late", NULL }, false, false, &s);
+        assert_int_equal(s.action[PKI_ITEM_TENANTS], PKI_CREATED);
+        assert_true(s.previous_dropped);
+        pki_state_done(&s);
         pki_sans_done(&sans);
         cleanup_dir(dir);
 }
@@ -549,6 +732,10 @@ int main(void) {
                 cmocka_unit_test(a_ca_switch_killed_before_its_certificate_keeps_the_old_pair),
                 cmocka_unit_test(a_leaf_switch_killed_half_way_keeps_the_new_certificate),
                 cmocka_unit_test(dry_run_writes_nothing),
+                cmocka_unit_test(each_tenant_gets_its_own_certificate_named_by_its_namespace),
+                cmocka_unit_test(a_tenant_that_is_no_namespace_is_refused),
+                cmocka_unit_test(an_install_before_per_tenant_identities_converges),
+                cmocka_unit_test(a_new_tenant_does_not_keep_the_previous_ca),
                 cmocka_unit_test(control_characters_in_names_are_cleaned),
                 cmocka_unit_test(an_ip_san_of_odd_length_is_skipped),
         };
