@@ -97,6 +97,11 @@ const struct owner_record *owners_resolve(const struct owners *o, enum owner_kin
                 return find_id(o, k, ref);
         if ((found = find_id(o, k, ref)))
                 return found;
+        /* The daemon takes a full ID as one before any name: a record named like the
+         * ID of an object the plugin never saw (a classic build's step) must not
+         * stand in for it. */
+        if (owners_valid_id(ref))
+                return NULL;
         if ((found = find_name(o, k, ref[0] == '/' ? ref + 1 : ref)))
                 return found;
         len = strlen(ref);

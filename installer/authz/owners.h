@@ -9,7 +9,9 @@
  * Invariants:
  * - A reference is resolved as dockerd resolves it: containers and networks by full
  *   ID, then by name (a leading "/" ignored), then by ID prefix; volumes by name; exec
- *   instances by full ID. A prefix counts only from OWNERS_MIN_PREFIX hex digits (what
+ *   instances by full ID. A reference of 64 hex digits that is no known ID resolves
+ *   to nothing, not to a record of that name: the daemon would take it as the ID of
+ *   an object the plugin never saw. A prefix counts only from OWNERS_MIN_PREFIX hex digits (what
  *   `docker ps` shows): a shorter one could name a container the plugin never saw
  *   (one that removed itself, --rm) through a record that outlived it.
  * - What the plugin does not know is nobody's: resolving it gives NULL, and the

@@ -12,6 +12,8 @@ tests run in file order and each leaves the node as the next expects; the ones t
 stop or kill the plugin come last."""
 
 import contextlib
+import functools
+import http.server
 import json
 import os
 import shutil
@@ -19,6 +21,7 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -328,6 +331,44 @@ OTHERS = [
 @pytest.mark.parametrize("args,rule", OTHERS, ids=[" ".join(a[:2]) for a, _ in OTHERS])
 def test_the_other_tenant_is_refused_the_first_ones_objects(node, args, rule):
     refused(node.docker(B, *args), rule)
+
+
+def serve_folder(folder):
+    """An HTTP server on 127.0.0.1 serving FOLDER (the daemon fetches a build's remote
+    context from it); the caller shuts it down."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_a_container_named_like_an_unknown_containers_id_does_not_stand_in_for_it(node):
+    """dockerd resolves a reference as a full ID before a name. The classic builder's
+    steps are containers the daemon makes itself (the plugin never sees them created),
+    listed by `docker ps`: a tenant naming its own container with one's ID must not
+    reach the build step of another tenant (its files, its build arguments)."""
+    web = node.base / "web"
+    web.mkdir(exist_ok=True)
+    (web / "Dockerfile").write_text("FROM bb\nRUN echo TOKEN=t0p > /secret; sleep 12\n")
+    server = serve_folder(web)
+    url = f"http://127.0.0.1:{server.server_address[1]}/Dockerfile"
+    build = threading.Thread(target=node.raw, args=(A, "POST", f"/v1.51/build?remote={url}&networkmode=none"
+                                                                f"&version=1&nocache=1&t=a-remote"))
+    build.start()
+    try:
+        def step():
+            out = ok(node.docker(B, "ps", "--no-trunc", "--format", "{{.ID}} {{.Command}}"))
+            return next((line.split()[0] for line in out.splitlines() if "TOKEN" in line), None)
+        cid = wait_for(step, timeout=60, what="the build's step")
+        ok(node.docker(B, "create", "--name", cid, "bb", "true"))
+        refused(node.docker(B, "exec", cid, "cat", "/secret"), "not-your-container")
+        refused(node.docker(B, "cp", f"{cid}:/secret", "-"), "not-your-container")
+        refused(node.docker(B, "run", "--rm", "--pid", f"container:{cid}", "bb", "true"), "other-container")
+    finally:
+        build.join(timeout=120)
+        server.shutdown()
+    # The classic builder with a remote context and no body is allowed: it built.
+    ok(node.docker(A, "image", "inspect", "a-remote"))
 
 
 def test_the_first_tenants_objects_are_untouched(node):

@@ -19,6 +19,8 @@
 #define B1 "b1bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 #define NA "cacccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
 #define NB "cbdddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+#define NC "ccdddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+#define IDNAME "9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f"
 
 static const struct {
         const char *hostconfig;         /* the HostConfig object, or a whole body when it starts with '!' */
@@ -70,6 +72,8 @@ static const struct {
         { "{\"NetworkMode\":\"bnet\"}", "not-your-network" },
         { "{\"NetworkMode\":\"anet\"}", NULL },
         { "{\"NetworkMode\":\"" NA "\"}", NULL },
+        { "{\"NetworkMode\":\"" NB "\"}", "not-your-network" },
+        { "{\"NetworkMode\":\"" IDNAME "\"}", "not-your-network" },   /* alpha's, named like an unknown ID */
         { "{\"NetworkMode\":\"none\"}", NULL },
         { "{\"PidMode\":\"host\"}", "host-namespace" },
         { "{\"PidMode\":\"container:" B1 "\"}", "other-container" },
@@ -129,6 +133,7 @@ static struct owners *fixture(void) {
         assert_int_equal(owners_learn(o, OWNER_VOLUME, "bvol", NULL, "beta", NULL, 1), 0);
         assert_int_equal(owners_learn(o, OWNER_NETWORK, NA, "anet", "alpha", NULL, 1), 0);
         assert_int_equal(owners_learn(o, OWNER_NETWORK, NB, "bnet", "beta", NULL, 1), 0);
+        assert_int_equal(owners_learn(o, OWNER_NETWORK, NC, IDNAME, "alpha", NULL, 1), 0);
         return o;
 }
 

@@ -53,6 +53,23 @@ static void references_resolve_as_the_daemon_resolves_them(void **state) {
         owners_free(o);
 }
 
+static void a_name_spelling_an_unknown_id_resolves_to_nothing(void **state) {
+        struct owners *o;
+
+        /* beta names its container like the ID of one the plugin never saw (a classic
+         * build's step): the daemon takes that reference as the ID. */
+        assert_int_equal(owners_new(NULL, &o), 0);
+        assert_int_equal(owners_learn(o, OWNER_CONTAINER, B1, A1, "beta", NULL, 1), 0);
+        assert_null(owners_resolve(o, OWNER_CONTAINER, A1));
+        assert_string_equal(owner_of(o, OWNER_CONTAINER, "/" A1), "beta");   /* a name, for the daemon too */
+        assert_int_equal(owners_learn(o, OWNER_NETWORK, B1, A1, "beta", NULL, 1), 0);
+        assert_null(owners_resolve(o, OWNER_NETWORK, A1));
+        /* Known, the ID is its record's. */
+        assert_int_equal(owners_learn(o, OWNER_CONTAINER, A1, "web", "alpha", NULL, 1), 0);
+        assert_string_equal(owner_of(o, OWNER_CONTAINER, A1), "alpha");
+        owners_free(o);
+}
+
 static void nothing_from_outside_is_kept_raw(void **state) {
         struct owners *o;
 
@@ -218,6 +235,7 @@ static void changes_are_appended_and_the_log_is_compacted(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(references_resolve_as_the_daemon_resolves_them),
+                cmocka_unit_test(a_name_spelling_an_unknown_id_resolves_to_nothing),
                 cmocka_unit_test(nothing_from_outside_is_kept_raw),
                 cmocka_unit_test(a_name_belongs_to_one_record),
                 cmocka_unit_test(forgetting_a_container_takes_its_execs),
