@@ -167,6 +167,45 @@ static bool reply_span(const struct learning *l, struct jspan *ret) {
         return true;
 }
 
+/* The anonymous volumes (names the daemon made up) that the inspect reply REPLY of the
+ * caller's own container ID shows mounted: they are its owner's. */
+static int claim_anonymous_volumes(const struct learning *l, const struct jspan *reply, const char *id) {
+        const struct owner_record *rec = owners_resolve(l->o, OWNER_CONTAINER, id);
+        struct jspan mounts, m;
+        size_t pos = 0;
+        int n = 0, r;
+
+        if (!rec || !streq(rec->owner, l->id->name) || jscan_member(reply->s, reply->n, "Mounts", &mounts) <= 0)
+                return 0;
+        while (jscan_array_next(mounts.s, mounts.n, &pos, &m) > 0) {
+                _cleanup_free_ char *type = member_string(&m, "Type", false), *name = member_string(&m, "Name", false);
+
+                if (!streq(type, "volume") || !owners_valid_id(name) || owners_resolve(l->o, OWNER_VOLUME, name))
+                        continue;
+                if ((r = learned(owners_learn(l->o, OWNER_VOLUME, name, NULL, rec->owner, NULL, l->now))) < 0)
+                        return r;
+                n += r;
+        }
+        return n;
+}
+
+static int container_inspected(const struct learning *l) {
+        _cleanup_free_ char *id = NULL, *full = NULL;
+        struct jspan reply;
+        int r, v;
+
+        if (!reply_span(l, &reply))
+                return 0;
+        id = member_string(&reply, "Id", false);
+        full = member_string(&reply, "Name", false);
+        if (!id || !full)
+                return 0;
+        if ((r = learned(owners_set_name(l->o, OWNER_CONTAINER, id, strip_slash(full)))) < 0)
+                return r;
+        v = claim_anonymous_volumes(l, &reply, id);
+        return v < 0 ? v : r + v;
+}
+
 static int learn_container(const struct learning *l, enum policy_learn what) {
         static const char *const list_keys[] = { "all", "size", "filters", NULL };
         const struct owner_record *rec;
@@ -182,15 +221,8 @@ static int learn_container(const struct learning *l, enum policy_learn what) {
                 rec = owners_resolve(l->o, OWNER_CONTAINER, l->ref);
                 name = strip_slash(request_uri_query(&l->req->u, "name"));
                 return rec ? learned(owners_set_name(l->o, OWNER_CONTAINER, rec->id, name)) : 0;
-        case POLICY_LEARN_CONTAINER_INSPECT: {
-                _cleanup_free_ char *id = NULL, *full = NULL;
-
-                if (!reply_span(l, &reply))
-                        return 0;
-                id = member_string(&reply, "Id", false);
-                full = member_string(&reply, "Name", false);
-                return id && full ? learned(owners_set_name(l->o, OWNER_CONTAINER, id, strip_slash(full))) : 0;
-        }
+        case POLICY_LEARN_CONTAINER_INSPECT:
+                return container_inspected(l);
         case POLICY_LEARN_CONTAINER_LIST:
                 return reply_span(l, &reply) ? sync_list(l, OWNER_CONTAINER, &reply, "Id", "Names", true,
                                                          complete_query(&l->req->u, list_keys, true)) : 0;

@@ -12,7 +12,10 @@
  *   rename              the query's name=
  *   inspect / lists     names of known IDs (a name the daemon made up); a complete list
  *                       (no filter, no limit; containers with all=1) forgets what it
- *                       lacks (containers that removed themselves, --rm)
+ *                       lacks (containers that removed themselves, --rm); an inspect of
+ *                       one's own container, the anonymous volumes it mounts (names of
+ *                       64 hex digits the daemon made up: compose mounts them again
+ *                       by name when it recreates the container)
  * Only 2xx replies teach; a reply over the cap (authz-request.h) or not the JSON the
  * API describes teaches nothing. Library: never prints; negative errno. */
 

@@ -7,7 +7,8 @@
  * Refused:
  *   volume-options    a volume driver but local, or driver options (`-o o=bind -o
  *                     device=/` mounts any path of the node), a cluster volume
- *   not-your-volume   a name another identity owns (create returns the existing one)
+ *   not-your-volume   a name another identity owns (create returns the existing one),
+ *                     or 64 hex digits the plugin does not know (an anonymous volume)
  *   network-name      a network name outside [a-zA-Z0-9][a-zA-Z0-9_.-]*
  *   not-your-network  a name another identity owns; connecting to a network the
  *                     caller does not own (bridge and none excepted)

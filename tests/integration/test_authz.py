@@ -333,6 +333,25 @@ def test_the_other_tenant_is_refused_the_first_ones_objects(node, args, rule):
     refused(node.docker(B, *args), rule)
 
 
+def test_another_tenants_anonymous_volume_is_neither_mounted_nor_claimed(node):
+    """`docker volume ls` shows every tenant's volumes, the anonymous ones (`-v /path`,
+    an image's VOLUME) under the 64 hex digits the daemon made up: the plugin never saw
+    them made, and an unknown name must not go to whoever asks first."""
+    ok(node.docker(A, "run", "-d", "--name", "a-anon", "-v", "/anon", "bb", "sh", "-c",
+                   "echo a-secret > /anon/s; sleep 300"))
+    wait_for(lambda: ok(node.docker(A, "exec", "a-anon", "cat", "/anon/s")) == "a-secret\n", what="the write")
+    name = ok(node.docker(A, "inspect", "--format", "{{range .Mounts}}{{.Name}}{{end}}", "a-anon")).strip()
+    assert name in ok(node.docker(B, "volume", "ls", "-q")).split()
+    refused(node.docker(B, "run", "--rm", "-v", f"{name}:/steal", "bb", "cat", "/steal/s"), "not-your-volume")
+    refused(node.docker(B, "run", "--rm", "--mount", f"type=volume,src={name},dst=/steal", "bb", "true"),
+            "not-your-volume")
+    refused(node.docker(B, "volume", "create", name), "not-your-volume")
+    # Its owner mounts it again by name once an inspect has shown it (compose does
+    # that when it recreates a container: its anonymous volumes go to the new one).
+    assert ok(node.docker(A, "run", "--rm", "-v", f"{name}:/again", "bb", "cat", "/again/s")) == "a-secret\n"
+    refused(node.docker(B, "volume", "rm", name), "not-your-volume")
+
+
 def serve_folder(folder):
     """An HTTP server on 127.0.0.1 serving FOLDER (the daemon fetches a build's remote
     context from it); the caller shuts it down."""

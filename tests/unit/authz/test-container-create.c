@@ -48,6 +48,8 @@ static const struct {
         { "{\"Binds\":[\"/data\"]}", NULL },                             /* an anonymous volume */
         { "{\"Binds\":[\"avol:/data\",\"newvol:/cache:rw\"]}", NULL },
         { "{\"Binds\":[\"bvol:/data\"]}", "not-your-volume" },
+        { "{\"Binds\":[\"" NB ":/data\"]}", "not-your-volume" },          /* someone's anonymous volume */
+        { "{\"Mounts\":[{\"Type\":\"volume\",\"Source\":\"" NB "\",\"Target\":\"/x\"}]}", "not-your-volume" },
         { "{\"Binds\":[\":/data\"]}", "malformed-body" },
         { "{\"Binds\":[\"a:b:c:d:e\"]}", "malformed-body" },
         { "{\"Mounts\":[{\"Type\":\"bind\",\"Source\":\"/\",\"Target\":\"/host\"}]}", "bind-mount" },

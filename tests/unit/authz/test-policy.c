@@ -169,6 +169,7 @@ static const struct pcase cases[] = {
           "{\"Name\":\"root\",\"DriverOpts\":{\"type\":\"none\",\"o\":\"bind\",\"device\":\"/\"}}", "-volume-options" },
         { "alpha", "POST", "/volumes/create", "{\"Name\":\"x\",\"Driver\":\"nfs\"}", "-volume-options" },
         { "alpha", "POST", "/volumes/create", "{\"Name\":\"bvol\"}", "-not-your-volume" },
+        { "alpha", "POST", "/volumes/create", "{\"Name\":\"" NB "\"}", "-not-your-volume" },   /* an anonymous one */
         { "checker", "POST", "/volumes/create", "{}", "-volume-create" },
         { "pruner", "POST", "/volumes/prune", NULL, "volume-prune" },
         { "alpha", "POST", "/volumes/prune", NULL, "-volume-prune" },
