@@ -91,7 +91,7 @@ const struct policy_row policy_table[] = {
           .checks = "shows every tenant's networks (README, limits)" },
         { "network-create", "POST", { "/networks/create" }, T, .check = POLICY_CHECK_NETWORK_CREATE,
           .flags = POLICY_JSON_BODY, .learn = POLICY_LEARN_NETWORK_CREATE,
-          .checks = "JSON body: bridge driver, no options, not another's name" },
+          .checks = "JSON body: bridge driver, no options, no chosen subnets, not another's name" },
         { "network-prune", "POST", { "/networks/prune" }, POLICY_WHO_PRUNERS, .learn = POLICY_LEARN_NETWORK_PRUNE,
           .refusal = PRUNER_KEEPS },
         { "network-connect", "POST", { "/networks/{id}/(connect|disconnect)" }, T,

@@ -390,6 +390,22 @@ def test_a_container_named_like_an_unknown_containers_id_does_not_stand_in_for_i
     ok(node.docker(A, "image", "inspect", "a-remote"))
 
 
+def test_a_network_with_chosen_subnets_is_refused(node):
+    """A bridge network's subnet becomes a route of the daemon's (the pod's) network
+    namespace: 10.96.0.0/12 would take the cluster's service addresses, the DNS server
+    of every other job's containers included, into the tenant's network."""
+    refused(node.docker(B, "network", "create", "--subnet", "198.51.100.0/24", "b-routes"), "network-options")
+    refused(node.docker(B, "network", "create", "--subnet", "198.51.100.0/24", "--ip-range", "198.51.100.0/25",
+                        "--gateway", "198.51.100.1", "b-routes"), "network-options")
+    status, text = node.raw(B, "POST", "/v1.51/networks/create",
+                            json.dumps({"Name": "b-routes", "ipam": {"config": [{"subnet": "198.51.100.0/24"}]}})
+                            .encode(), headers=("Content-Type: application/json",))
+    assert status == 403 and DENIED + "network-options:" in text, text
+    # The daemon's own choice is fine.
+    ok(node.docker(B, "network", "create", "b-routes"))
+    ok(node.docker(B, "network", "rm", "b-routes"))
+
+
 def test_the_first_tenants_objects_are_untouched(node):
     assert ok(node.docker(A, "inspect", "--format", "{{.State.Running}}", "a-db")).strip() == "true"
     ok(node.docker(A, "volume", "inspect", "a-cache"))
