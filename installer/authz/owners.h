@@ -28,8 +28,9 @@
  *   containers too) when the log has grown past twice the records. Appending creates
  *   no file: each create and remove of a container costs one write, not a new inode.
  *   Reading replays the lines in order; a line cut short by a crash is skipped.
- * - At most OWNERS_MAX records of a kind: past that the oldest goes (its owner is then
- *   refused it: the safe side).
+ * - At most OWNERS_MAX records of a kind: past that the oldest record of the identity
+ *   holding the most goes. A tenant filling the table pushes out its own records,
+ *   never another's first: a volume that is nobody's goes to whoever names it.
  * - Library: never prints; negative errno. */
 
 #include <stdbool.h>
@@ -69,6 +70,7 @@ struct owners {
         size_t pending_size, pending_allocated;
         size_t log_lines;       /* lines in the file */
         bool replaying;         /* reading the file: changes are not logged */
+        size_t max;             /* records of a kind kept at most: OWNERS_MAX */
 };
 
 /* PATH may be NULL. */

@@ -232,6 +232,33 @@ static void changes_are_appended_and_the_log_is_compacted(void **state) {
         rmdir(dir);
 }
 
+static void a_full_table_drops_the_oldest_record_of_the_biggest_holder(void **state) {
+        struct owners *o;
+        char name[32];
+
+        assert_int_equal(owners_new(NULL, &o), 0);
+        o->max = 4;
+        assert_int_equal(owners_learn(o, OWNER_VOLUME, "a-cache", NULL, "alpha", NULL, 1), 0);
+        /* beta fills the table and goes on: its own oldest go, never alpha's volume
+         * (which would then be nobody's, and a volume nobody owns is anyone's). */
+        for (int i = 0; i < 20; i++) {
+                snprintf(name, sizeof(name), "b%d", i);
+                assert_int_equal(owners_learn(o, OWNER_VOLUME, name, NULL, "beta", NULL, 2 + i), 0);
+                assert_int_equal(o->n[OWNER_VOLUME], i < 3 ? (size_t) i + 2 : 4);
+                assert_string_equal(owner_of(o, OWNER_VOLUME, "a-cache"), "alpha");
+        }
+        assert_null(owners_resolve(o, OWNER_VOLUME, "b16"));
+        assert_string_equal(owner_of(o, OWNER_VOLUME, "b17"), "beta");
+        /* With alpha the biggest holder, alpha's oldest goes. */
+        for (int i = 0; i < 3; i++) {
+                snprintf(name, sizeof(name), "a%d", i);
+                assert_int_equal(owners_learn(o, OWNER_VOLUME, name, NULL, "alpha", NULL, 30 + i), 0);
+        }
+        assert_null(owners_resolve(o, OWNER_VOLUME, "a-cache"));
+        assert_string_equal(owner_of(o, OWNER_VOLUME, "b19"), "beta");
+        owners_free(o);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(references_resolve_as_the_daemon_resolves_them),
@@ -242,6 +269,7 @@ int main(void) {
                 cmocka_unit_test(a_complete_list_forgets_what_it_lacks_but_fresh_records),
                 cmocka_unit_test(the_file_keeps_everything_and_skips_what_it_cannot_read),
                 cmocka_unit_test(changes_are_appended_and_the_log_is_compacted),
+                cmocka_unit_test(a_full_table_drops_the_oldest_record_of_the_biggest_holder),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
