@@ -399,6 +399,7 @@ int owners_parse(struct owners *o, const char *text, size_t size) {
                 o->n_bad += (size_t) r;
         }
         o->replaying = false;
+        o->torn = size > 0 && text[size - 1] != '\n';
         return 0;
 }
 
@@ -437,6 +438,7 @@ static int compact(struct owners *o) {
         if (r < 0)
                 return r;
         o->log_lines = records(o) + 1;
+        o->torn = false;
         return 0;
 }
 
@@ -449,7 +451,7 @@ int owners_save(struct owners *o) {
                 return 0;
         for (size_t i = 0; i < o->pending_size; i++)
                 lines += o->pending[i] == '\n';
-        if (o->log_lines + lines > 2 * records(o) + 1024) {
+        if (o->torn || o->log_lines + lines > 2 * records(o) + 1024) {
                 r = compact(o);
         } else {
                 fd = open(o->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);

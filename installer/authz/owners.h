@@ -27,7 +27,9 @@
  *   with the records alone (write_file_replace, no fsync: a crash of the node takes the
  *   containers too) when the log has grown past twice the records. Appending creates
  *   no file: each create and remove of a container costs one write, not a new inode.
- *   Reading replays the lines in order; a line cut short by a crash is skipped.
+ *   Reading replays the lines in order; a line cut short by a crash is skipped, and
+ *   the next save replaces the file (an append would glue its first line to the
+ *   stump, and lose it).
  * - At most OWNERS_MAX records of a kind: past that the oldest record of the identity
  *   holding the most goes. A tenant filling the table pushes out its own records,
  *   never another's first: a volume that is nobody's goes to whoever names it.
@@ -70,6 +72,7 @@ struct owners {
         size_t pending_size, pending_allocated;
         size_t log_lines;       /* lines in the file */
         bool replaying;         /* reading the file: changes are not logged */
+        bool torn;              /* the file ends in a line a crash cut short */
         size_t max;             /* records of a kind kept at most: OWNERS_MAX */
 };
 

@@ -259,6 +259,40 @@ static void a_full_table_drops_the_oldest_record_of_the_biggest_holder(void **st
         owners_free(o);
 }
 
+static void a_line_cut_by_a_crash_does_not_swallow_the_next_one(void **state) {
+        char dir[] = "/tmp/test-owners-XXXXXX";
+        _cleanup_free_ char *path = NULL;
+        struct owners *o, *back;
+        FILE *f;
+
+        assert_non_null(mkdtemp(dir));
+        path = strdup_printf("%s/owners", dir);
+        assert_int_equal(owners_new(path, &o), 0);
+        assert_int_equal(owners_learn(o, OWNER_VOLUME, "a-cache", NULL, "alpha", NULL, 1), 0);
+        assert_int_equal(owners_save(o), 0);
+        owners_free(o);
+        /* The node crashed in the middle of an append. */
+        f = fopen(path, "a");
+        assert_non_null(f);
+        fputs("v	b-cache		be", f);
+        fclose(f);
+        /* The restarted plugin learns one more; its line must not be glued to the stump. */
+        assert_int_equal(owners_new(path, &o), 0);
+        assert_int_equal(owners_load(o), 0);
+        assert_int_equal(owners_learn(o, OWNER_VOLUME, "c-cache", NULL, "gamma", NULL, 2), 0);
+        assert_int_equal(owners_save(o), 0);
+        assert_int_equal(owners_new(path, &back), 0);
+        assert_int_equal(owners_load(back), 0);
+        assert_string_equal(owner_of(back, OWNER_VOLUME, "a-cache"), "alpha");
+        assert_string_equal(owner_of(back, OWNER_VOLUME, "c-cache"), "gamma");
+        assert_null(owners_resolve(back, OWNER_VOLUME, "b-cache"));
+        assert_int_equal(back->n_bad, 0);
+        owners_free(back);
+        owners_free(o);
+        unlink(path);
+        rmdir(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(references_resolve_as_the_daemon_resolves_them),
@@ -270,6 +304,7 @@ int main(void) {
                 cmocka_unit_test(the_file_keeps_everything_and_skips_what_it_cannot_read),
                 cmocka_unit_test(changes_are_appended_and_the_log_is_compacted),
                 cmocka_unit_test(a_full_table_drops_the_oldest_record_of_the_biggest_holder),
+                cmocka_unit_test(a_line_cut_by_a_crash_does_not_swallow_the_next_one),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
