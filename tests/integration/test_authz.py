@@ -521,6 +521,11 @@ def test_node_identities_get_what_they_need(node):
     ok(node.docker(pruner, "container", "prune", "-f", "--filter", "until=168h"))
     ok(node.docker(job, "version"))
     ok(node.docker(job, "builder", "prune", "-af", "--keep-storage", "1000000000"))
+    # What the CronJob never runs is not its to do: a leaked Secret of the daemon's
+    # namespace must not wipe every tenant's named volumes (volume prune -a).
+    refused(node.docker(job, "volume", "prune", "-af"), "volume-prune")
+    refused(node.docker(job, "network", "prune", "-f"), "network-prune")
+    refused(node.docker(job, "rmi", "bb"), "image-remove")
     refused(node.docker(job, "exec", "a-db", "env"), "container-inspect")   # the CLI inspects first
     ok(node.docker(A, "tag", "bb", "old-tag"))
     ok(node.docker(pruner, "rmi", "old-tag"))
