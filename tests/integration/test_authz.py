@@ -503,6 +503,33 @@ def test_a_create_over_1_mib_asking_for_privileged_is_refused(node):
         assert ok(node.docker(B, "ps", "-aq", "--filter", "name=^big$")).strip() == ""
 
 
+def test_many_large_bodies_at_once_do_not_kill_the_plugin(node):
+    """Each create body dockerd forwards may be 4 MiB, 5.3 MiB as the plugin receives
+    it, and dockerd sends every request's at once: seen on 28.5.2, one tenant's 60
+    parallel creates took the plugin past its MemoryMax and the kernel killed it, with
+    every tenant's requests in flight. What no longer fits is refused; the plugin
+    stays, and the other tenant's request is answered."""
+    pid = node.run("systemctl", "show", "-P", "MainPID", SERVICE).stdout.strip()
+    body = json.dumps({"Image": "bb", "Cmd": ["true"], "Env": ["PAD=" + "x" * (3900 << 10)],
+                       "HostConfig": {"Privileged": True}}).encode()
+    answers = []
+
+    def create():
+        answers.append(node.raw(B, "POST", "/v1.51/containers/create", body,
+                                headers=("Content-Type: application/json",)))
+
+    threads = [threading.Thread(target=create) for _ in range(60)]
+    for t in threads:
+        t.start()
+    ok(node.docker(A, "ps"))
+    for t in threads:
+        t.join()
+    assert len(answers) == 60 and all(status == 403 for status, _ in answers), {s for s, _ in answers}
+    assert any(DENIED + "privileged:" in text for _, text in answers)
+    assert node.run("systemctl", "show", "-P", "MainPID", SERVICE).stdout.strip() == pid
+    assert node.run("systemctl", "show", "-P", "NRestarts", SERVICE).stdout.strip() == "0"
+
+
 def test_a_caller_without_a_certificate_gets_ping_and_version_only(node):
     env = {"DOCKER_HOST": node.dockerd.unix_host, "DOCKER_TLS_VERIFY": ""}
     ok(node.docker(A, "version", env=env))
