@@ -44,6 +44,7 @@ static const char *const check_rules[] = {
         "not-your-volume", "not-your-network", "privileged", "cap-add", "devices", "bind-mount", "mount-type",
         "volume-options", "host-namespace", "other-container", "network-options", "network-name", "security-opt",
         "runtime", "cgroup-parent", "masked-paths", "sysctls", "log-driver", "annotations", "oom-score-adj",
+        "oom-kill-disable",
         "build-network",
 };
 

@@ -437,6 +437,7 @@ ATTACKS = [
     ("28", ("run", "--rm", "--cgroup-parent", "/", "bb", "true"), "cgroup-parent"),
     ("28", ("run", "--rm", "--runtime", "io.containerd.runc.v2", "bb", "true"), "runtime"),
     ("28", ("run", "--rm", "--sysctl", "kernel.msgmax=1", "bb", "true"), "sysctls"),
+    ("28", ("run", "--rm", "--oom-kill-disable", "bb", "true"), "oom-kill-disable"),
     ("28", ("volume", "create", "--opt", "type=none", "--opt", "o=bind", "--opt", "device=/", "root"),
      "volume-options"),
     ("28", ("run", "--rm", "--mount",
