@@ -27,15 +27,24 @@ static int learned(int r) {
         return r == -ENOMEM ? r : r < 0 ? 0 : 1;
 }
 
-static int claim_volumes(const struct learning *l) {
+/* The named volumes of an allowed container or volume create that nobody owns: the
+ * caller's from its request on, before the daemon makes them (claimed when its reply
+ * came, a second tenant's create could mount the volume the first one's was making). */
+static int claim_volumes(const struct learning *l, enum policy_learn what) {
         _cleanup_json_ json_t *body = NULL;
         _cleanup_strv_free_ char **names = NULL;
+        const char *name;
         int n = 0, r;
 
         if (!l->req->body)
                 return 0;
         body = json_loadb(l->req->body, l->req->body_size, JSON_REJECT_DUPLICATES, NULL);
-        if (!body || container_create_volumes(body, &names) < 0)
+        if (!body)
+                return 0;
+        if (what == POLICY_LEARN_VOLUME_CREATE) {
+                if (gojson_string(body, "Name", &name) < 0 || isempty(name) || strv_extend(&names, name) < 0)
+                        return 0;
+        } else if (container_create_volumes(body, &names) < 0)
                 return 0;
         for (char **v = names; v && *v; v++) {
                 if (owners_resolve(l->o, OWNER_VOLUME, *v))
@@ -50,15 +59,11 @@ static int claim_volumes(const struct learning *l) {
 static int container_created(const struct learning *l) {
         const char *id = json_object_get_string(l->reply, "Id");
         const char *name = strip_slash(request_uri_query(&l->req->u, "name"));
-        int r, v;
 
         if (!id)
                 return 0;
-        r = owners_learn(l->o, OWNER_CONTAINER, id, owners_valid_name(name) ? name : NULL, l->id->name, NULL, l->now);
-        if ((r = learned(r)) <= 0)
-                return r;
-        v = claim_volumes(l);
-        return v < 0 ? v : r + v;
+        return learned(owners_learn(l->o, OWNER_CONTAINER, id, owners_valid_name(name) ? name : NULL, l->id->name,
+                                    NULL, l->now));
 }
 
 static int forget_ref(const struct learning *l, enum owner_kind k) {
@@ -275,6 +280,13 @@ static int learn_other(const struct learning *l, enum policy_learn what) {
         default:
                 return learn_container(l, what);
         }
+}
+
+int learn_from_request(struct owners *o, const struct authz_request *req, const struct policy_row *row,
+                       const struct identity *id, int64_t now) {
+        if (row->learn != POLICY_LEARN_CONTAINER_CREATE && row->learn != POLICY_LEARN_VOLUME_CREATE)
+                return 0;
+        return claim_volumes(&(struct learning) { .o = o, .req = req, .id = id, .now = now }, row->learn);
 }
 
 int learn_from_response(struct owners *o, struct authz_request *req, const struct identity *id, int64_t now) {
