@@ -210,8 +210,17 @@ class Node:
         return status, data.split(b"\r\n\r\n", 1)[1].decode(errors="replace")
 
     def down(self):
+        bridges = []
         if self.dockerd:
+            # The daemon runs in the host's network namespace: the bridges of the
+            # networks the tests made would outlive it, and take address pools from
+            # every later daemon on the machine.
+            with contextlib.suppress(Exception):
+                out = self.docker(A, "network", "ls", "-q", "--no-trunc", "--filter", "driver=bridge", timeout=60)
+                bridges = [f"br-{net[:12]}" for net in out.stdout.split()]
             self.dockerd.stop()
+        for bridge in bridges:
+            subprocess.run(["ip", "link", "delete", bridge], capture_output=True)
         with contextlib.suppress(Exception):
             self.systemd.shutdown()
         subprocess.run(["umount", "-l", str(self.mnt)], capture_output=True)
