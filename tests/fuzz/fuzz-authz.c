@@ -165,13 +165,20 @@ static bool dangerous_as_go_reads_it(const char *body) {
         return bad;
 }
 
-static void learn_from_a_list(struct authz_plugin *p, const char *reply) {
-        json_t *list = json_loads(reply, JSON_DECODE_ANY, NULL), *e;
-        char *env = envelope("alpha", alpha_b64, "GET", "/v1.51/containers/json?all=1", NULL, false, reply);
-        size_t i;
+/* alpha's GET of URI got REPLY: the plugin learns what it will from it. */
+static void alpha_got(struct authz_plugin *p, const char *uri, const char *reply) {
+        char *env = envelope("alpha", alpha_b64, "GET", uri, NULL, false, reply);
 
         (void) call(p, "/AuthZPlugin.AuthZRes", env);
         free(env);
+}
+
+static void learn_from_a_list(struct authz_plugin *p, const char *reply) {
+        json_t *list = json_loads(reply, JSON_DECODE_ANY, NULL), *e;
+        char *env;
+        size_t i;
+
+        alpha_got(p, "/v1.51/containers/json?all=1", reply);
         json_array_foreach (list, i, e) {
                 json_t *names = json_object_get(e, "Names");
                 const char *name = json_string_value(json_array_get(names, 0));
@@ -197,11 +204,10 @@ static bool anonymous_name(const char *s) {
  * each volume the reply names: never one named like an anonymous volume. */
 static void learn_from_an_inspect(struct authz_plugin *p, const char *reply) {
         json_t *o = json_loads(reply, JSON_DECODE_ANY, NULL), *m;
-        char *env = envelope("alpha", alpha_b64, "GET", "/v1.51/containers/a1/json", NULL, false, reply);
+        char *env;
         size_t i;
 
-        (void) call(p, "/AuthZPlugin.AuthZRes", env);
-        free(env);
+        alpha_got(p, "/v1.51/containers/a1/json", reply);
         json_array_foreach (json_object_get(o, "Mounts"), i, m) {
                 const char *name = json_string_value(json_object_get(m, "Name"));
                 json_t *body;

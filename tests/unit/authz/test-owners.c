@@ -183,12 +183,20 @@ static size_t count_lines(const char *path) {
         return n;
 }
 
+/* The node crashed in the middle of appending STUMP to the file at PATH. */
+static void crash_while_appending(const char *path, const char *stump) {
+        FILE *f = fopen(path, "a");
+
+        assert_non_null(f);
+        fputs(stump, f);
+        fclose(f);
+}
+
 static void changes_are_appended_and_the_log_is_compacted(void **state) {
         char dir[] = "/tmp/test-owners-XXXXXX";
         _cleanup_free_ char *path = NULL;
         struct owners *o, *back;
         struct stat st1, st2;
-        FILE *f;
 
         assert_non_null(mkdtemp(dir));
         path = strdup_printf("%s/owners", dir);
@@ -204,10 +212,7 @@ static void changes_are_appended_and_the_log_is_compacted(void **state) {
         assert_int_equal(st1.st_ino, st2.st_ino);   /* appended, not replaced */
         assert_int_equal(count_lines(path), 4);
         /* A crash in the middle of a line: the rest is read, the stump skipped. */
-        f = fopen(path, "a");
-        assert_non_null(f);
-        fputs("c\tb1bbbbbbbbbbbbbb", f);
-        fclose(f);
+        crash_while_appending(path, "c\tb1bbbbbbbbbbbbbb");
         assert_int_equal(owners_new(path, &back), 0);
         assert_int_equal(owners_load(back), 0);
         assert_null(owners_resolve(back, OWNER_CONTAINER, "web"));
@@ -263,7 +268,6 @@ static void a_line_cut_by_a_crash_does_not_swallow_the_next_one(void **state) {
         char dir[] = "/tmp/test-owners-XXXXXX";
         _cleanup_free_ char *path = NULL;
         struct owners *o, *back;
-        FILE *f;
 
         assert_non_null(mkdtemp(dir));
         path = strdup_printf("%s/owners", dir);
@@ -271,11 +275,7 @@ static void a_line_cut_by_a_crash_does_not_swallow_the_next_one(void **state) {
         assert_int_equal(owners_learn(o, OWNER_VOLUME, "a-cache", NULL, "alpha", NULL, 1), 0);
         assert_int_equal(owners_save(o), 0);
         owners_free(o);
-        /* The node crashed in the middle of an append. */
-        f = fopen(path, "a");
-        assert_non_null(f);
-        fputs("v	b-cache		be", f);
-        fclose(f);
+        crash_while_appending(path, "v\tb-cache\t\tbe");
         /* The restarted plugin learns one more; its line must not be glued to the stump. */
         assert_int_equal(owners_new(path, &o), 0);
         assert_int_equal(owners_load(o), 0);
