@@ -248,15 +248,16 @@ static int check_sysctls(const json_t *hc, struct authz_verdict *v) {
         return 0;
 }
 
-/* Runtime, cgroup parent, masked paths, logging driver, OOM score. */
+/* Runtime, cgroup parent, masked paths, logging driver, OOM score and killer. */
 static int check_runtime(const json_t *hc, struct authz_verdict *v) {
         const json_t *log;
         const char *runtime, *parent, *driver;
         long long oom;
+        bool oom_kill_disable;
 
         if (gojson_string(hc, "Runtime", &runtime) < 0 || gojson_string(hc, "CgroupParent", &parent) < 0 ||
             gojson_object(hc, "LogConfig", &log) < 0 || gojson_string(log, "Type", &driver) < 0 ||
-            gojson_int(hc, "OomScoreAdj", &oom) < 0)
+            gojson_int(hc, "OomScoreAdj", &oom) < 0 || gojson_bool(hc, "OomKillDisable", &oom_kill_disable) < 0)
                 return malformed(v, "HostConfig");
         if (!isempty(runtime) && !streq(runtime, "runc"))
                 return authz_refuse(v, "runtime", "runtime '%s' is not runc", verdict_quote(runtime));
@@ -273,6 +274,9 @@ static int check_runtime(const json_t *hc, struct authz_verdict *v) {
                 return authz_refuse(v, "log-driver", "logging driver '%s' is not for jobs", verdict_quote(driver));
         if (oom < 0)
                 return authz_refuse(v, "oom-score-adj", "a negative OomScoreAdj makes the node's processes die first");
+        /* Ignored on cgroup v2; on a cgroup v1 node the kernel then kills others instead. */
+        if (oom_kill_disable)
+                return authz_refuse(v, "oom-kill-disable", "OomKillDisable makes the node's processes die first");
         return 0;
 }
 

@@ -29,6 +29,7 @@
  *   log-driver        a logging driver other than json-file, local, none
  *   annotations       OCI annotations for the runtime
  *   oom-score-adj     a negative OomScoreAdj (the node's processes die first)
+ *   oom-kill-disable  OomKillDisable (on a cgroup v1 node, the same)
  *   malformed-body    JSON that Go would read differently or refuse
  *
  * Invariants: a check returns 0 (allowed), 1 (refused: V holds the rule and message)

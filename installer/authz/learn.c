@@ -27,15 +27,24 @@ static int learned(int r) {
         return r == -ENOMEM ? r : r < 0 ? 0 : 1;
 }
 
-static int claim_volumes(const struct learning *l) {
+/* The named volumes of an allowed container or volume create that nobody owns: the
+ * caller's from its request on, before the daemon makes them (claimed when its reply
+ * came, a second tenant's create could mount the volume the first one's was making). */
+static int claim_volumes(const struct learning *l, enum policy_learn what) {
         _cleanup_json_ json_t *body = NULL;
         _cleanup_strv_free_ char **names = NULL;
+        const char *name;
         int n = 0, r;
 
         if (!l->req->body)
                 return 0;
         body = json_loadb(l->req->body, l->req->body_size, JSON_REJECT_DUPLICATES, NULL);
-        if (!body || container_create_volumes(body, &names) < 0)
+        if (!body)
+                return 0;
+        if (what == POLICY_LEARN_VOLUME_CREATE) {
+                if (gojson_string(body, "Name", &name) < 0 || isempty(name) || strv_extend(&names, name) < 0)
+                        return 0;
+        } else if (container_create_volumes(body, &names) < 0)
                 return 0;
         for (char **v = names; v && *v; v++) {
                 if (owners_resolve(l->o, OWNER_VOLUME, *v))
@@ -50,15 +59,11 @@ static int claim_volumes(const struct learning *l) {
 static int container_created(const struct learning *l) {
         const char *id = json_object_get_string(l->reply, "Id");
         const char *name = strip_slash(request_uri_query(&l->req->u, "name"));
-        int r, v;
 
         if (!id)
                 return 0;
-        r = owners_learn(l->o, OWNER_CONTAINER, id, owners_valid_name(name) ? name : NULL, l->id->name, NULL, l->now);
-        if ((r = learned(r)) <= 0)
-                return r;
-        v = claim_volumes(l);
-        return v < 0 ? v : r + v;
+        return learned(owners_learn(l->o, OWNER_CONTAINER, id, owners_valid_name(name) ? name : NULL, l->id->name,
+                                    NULL, l->now));
 }
 
 static int forget_ref(const struct learning *l, enum owner_kind k) {
@@ -167,6 +172,45 @@ static bool reply_span(const struct learning *l, struct jspan *ret) {
         return true;
 }
 
+/* The anonymous volumes (names the daemon made up) that the inspect reply REPLY of the
+ * caller's own container ID shows mounted: they are its owner's. */
+static int claim_anonymous_volumes(const struct learning *l, const struct jspan *reply, const char *id) {
+        const struct owner_record *rec = owners_resolve(l->o, OWNER_CONTAINER, id);
+        struct jspan mounts, m;
+        size_t pos = 0;
+        int n = 0, r;
+
+        if (!rec || !streq(rec->owner, l->id->name) || jscan_member(reply->s, reply->n, "Mounts", &mounts) <= 0)
+                return 0;
+        while (jscan_array_next(mounts.s, mounts.n, &pos, &m) > 0) {
+                _cleanup_free_ char *type = member_string(&m, "Type", false), *name = member_string(&m, "Name", false);
+
+                if (!streq(type, "volume") || !owners_valid_id(name) || owners_resolve(l->o, OWNER_VOLUME, name))
+                        continue;
+                if ((r = learned(owners_learn(l->o, OWNER_VOLUME, name, NULL, rec->owner, NULL, l->now))) < 0)
+                        return r;
+                n += r;
+        }
+        return n;
+}
+
+static int container_inspected(const struct learning *l) {
+        _cleanup_free_ char *id = NULL, *full = NULL;
+        struct jspan reply;
+        int r, v;
+
+        if (!reply_span(l, &reply))
+                return 0;
+        id = member_string(&reply, "Id", false);
+        full = member_string(&reply, "Name", false);
+        if (!id || !full)
+                return 0;
+        if ((r = learned(owners_set_name(l->o, OWNER_CONTAINER, id, strip_slash(full)))) < 0)
+                return r;
+        v = claim_anonymous_volumes(l, &reply, id);
+        return v < 0 ? v : r + v;
+}
+
 static int learn_container(const struct learning *l, enum policy_learn what) {
         static const char *const list_keys[] = { "all", "size", "filters", NULL };
         const struct owner_record *rec;
@@ -182,15 +226,8 @@ static int learn_container(const struct learning *l, enum policy_learn what) {
                 rec = owners_resolve(l->o, OWNER_CONTAINER, l->ref);
                 name = strip_slash(request_uri_query(&l->req->u, "name"));
                 return rec ? learned(owners_set_name(l->o, OWNER_CONTAINER, rec->id, name)) : 0;
-        case POLICY_LEARN_CONTAINER_INSPECT: {
-                _cleanup_free_ char *id = NULL, *full = NULL;
-
-                if (!reply_span(l, &reply))
-                        return 0;
-                id = member_string(&reply, "Id", false);
-                full = member_string(&reply, "Name", false);
-                return id && full ? learned(owners_set_name(l->o, OWNER_CONTAINER, id, strip_slash(full))) : 0;
-        }
+        case POLICY_LEARN_CONTAINER_INSPECT:
+                return container_inspected(l);
         case POLICY_LEARN_CONTAINER_LIST:
                 return reply_span(l, &reply) ? sync_list(l, OWNER_CONTAINER, &reply, "Id", "Names", true,
                                                          complete_query(&l->req->u, list_keys, true)) : 0;
@@ -243,6 +280,13 @@ static int learn_other(const struct learning *l, enum policy_learn what) {
         default:
                 return learn_container(l, what);
         }
+}
+
+int learn_from_request(struct owners *o, const struct authz_request *req, const struct policy_row *row,
+                       const struct identity *id, int64_t now) {
+        if (row->learn != POLICY_LEARN_CONTAINER_CREATE && row->learn != POLICY_LEARN_VOLUME_CREATE)
+                return 0;
+        return claim_volumes(&(struct learning) { .o = o, .req = req, .id = id, .now = now }, row->learn);
 }
 
 int learn_from_response(struct owners *o, struct authz_request *req, const struct identity *id, int64_t now) {

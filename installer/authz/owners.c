@@ -28,6 +28,7 @@ int owners_new(const char *path, struct owners **ret) {
 
         if (!o)
                 return -ENOMEM;
+        o->max = OWNERS_MAX;
         if (path && !(o->path = strdup(path))) {
                 free(o);
                 return -ENOMEM;
@@ -97,6 +98,11 @@ const struct owner_record *owners_resolve(const struct owners *o, enum owner_kin
                 return find_id(o, k, ref);
         if ((found = find_id(o, k, ref)))
                 return found;
+        /* The daemon takes a full ID as one before any name: a record named like the
+         * ID of an object the plugin never saw (a classic build's step) must not
+         * stand in for it. */
+        if (owners_valid_id(ref))
+                return NULL;
         if ((found = find_name(o, k, ref[0] == '/' ? ref + 1 : ref)))
                 return found;
         len = strlen(ref);
@@ -169,11 +175,51 @@ static void drop_name(struct owners *o, enum owner_kind k, const char *name, con
                 }
 }
 
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The record of K to drop when the kind is full: the oldest of the identity that holds
+ * the most. A tenant filling the table pushes out its own records, never first those
+ * of another (a volume nobody owns is anyone's to claim). */
+static int eviction_index(const struct owners *o, enum owner_kind k, size_t *ret) {
+        _cleanup_free_ const char **owners = calloc(o->n[k], sizeof(char *));
+        const char *top = NULL;
+        size_t best = 0;
+
+        if (!owners)
+                return -ENOMEM;
+        for (size_t i = 0; i < o->n[k]; i++)
+                owners[i] = o->items[k][i].owner;
+        qsort(owners, o->n[k], sizeof(*owners), cmp_str);
+        for (size_t i = 0, run; i < o->n[k]; i += run) {
+                for (run = 1; i + run < o->n[k] && streq(owners[i + run], owners[i]); run++)
+                        ;
+                if (run > best) {
+                        best = run;
+                        top = owners[i];
+                }
+        }
+        /* Records are kept in the order they were learned: the first is the oldest. */
+        for (size_t i = 0; i < o->n[k]; i++)
+                if (streq(o->items[k][i].owner, top)) {
+                        *ret = i;
+                        return 0;
+                }
+        *ret = 0;
+        return 0;
+}
+
 static int append(struct owners *o, enum owner_kind k, struct owner_record *rec) {
         struct owner_record *grown;
+        size_t drop;
+        int r;
 
-        if (o->n[k] >= OWNERS_MAX)
-                remove_at(o, k, 0);
+        if (o->n[k] > 0 && o->n[k] >= o->max) {
+                if ((r = eviction_index(o, k, &drop)) < 0)
+                        return r;
+                remove_at(o, k, drop);
+        }
         grown = reallocarray(o->items[k], o->n[k] + 1, sizeof(*grown));
         if (!grown)
                 return -ENOMEM;
@@ -241,10 +287,6 @@ int owners_set_name(struct owners *o, enum owner_kind k, const char *id, const c
         free(rec->name);
         rec->name = copy;
         return log_record(o, k, rec) < 0 ? -ENOMEM : 1;
-}
-
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
 int owners_sync(struct owners *o, enum owner_kind k, const struct owners_listed *list, size_t n, bool complete,
@@ -357,6 +399,7 @@ int owners_parse(struct owners *o, const char *text, size_t size) {
                 o->n_bad += (size_t) r;
         }
         o->replaying = false;
+        o->torn = size > 0 && text[size - 1] != '\n';
         return 0;
 }
 
@@ -395,6 +438,7 @@ static int compact(struct owners *o) {
         if (r < 0)
                 return r;
         o->log_lines = records(o) + 1;
+        o->torn = false;
         return 0;
 }
 
@@ -407,7 +451,7 @@ int owners_save(struct owners *o) {
                 return 0;
         for (size_t i = 0; i < o->pending_size; i++)
                 lines += o->pending[i] == '\n';
-        if (o->log_lines + lines > 2 * records(o) + 1024) {
+        if (o->torn || o->log_lines + lines > 2 * records(o) + 1024) {
                 r = compact(o);
         } else {
                 fd = open(o->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);

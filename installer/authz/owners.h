@@ -9,7 +9,9 @@
  * Invariants:
  * - A reference is resolved as dockerd resolves it: containers and networks by full
  *   ID, then by name (a leading "/" ignored), then by ID prefix; volumes by name; exec
- *   instances by full ID. A prefix counts only from OWNERS_MIN_PREFIX hex digits (what
+ *   instances by full ID. A reference of 64 hex digits that is no known ID resolves
+ *   to nothing, not to a record of that name: the daemon would take it as the ID of
+ *   an object the plugin never saw. A prefix counts only from OWNERS_MIN_PREFIX hex digits (what
  *   `docker ps` shows): a shorter one could name a container the plugin never saw
  *   (one that removed itself, --rm) through a record that outlived it.
  * - What the plugin does not know is nobody's: resolving it gives NULL, and the
@@ -25,9 +27,12 @@
  *   with the records alone (write_file_replace, no fsync: a crash of the node takes the
  *   containers too) when the log has grown past twice the records. Appending creates
  *   no file: each create and remove of a container costs one write, not a new inode.
- *   Reading replays the lines in order; a line cut short by a crash is skipped.
- * - At most OWNERS_MAX records of a kind: past that the oldest goes (its owner is then
- *   refused it: the safe side).
+ *   Reading replays the lines in order; a line cut short by a crash is skipped, and
+ *   the next save replaces the file (an append would glue its first line to the
+ *   stump, and lose it).
+ * - At most OWNERS_MAX records of a kind: past that the oldest record of the identity
+ *   holding the most goes. A tenant filling the table pushes out its own records,
+ *   never another's first: a volume that is nobody's goes to whoever names it.
  * - Library: never prints; negative errno. */
 
 #include <stdbool.h>
@@ -67,6 +72,8 @@ struct owners {
         size_t pending_size, pending_allocated;
         size_t log_lines;       /* lines in the file */
         bool replaying;         /* reading the file: changes are not logged */
+        bool torn;              /* the file ends in a line a crash cut short */
+        size_t max;             /* records of a kind kept at most: OWNERS_MAX */
 };
 
 /* PATH may be NULL. */

@@ -156,6 +156,8 @@ static int handle_request(struct authz_plugin *p, const char *body, size_t size,
         if (parsed && (q = identity_of_request(&req, &p->ids, &id, &id_rule)) < 0)
                 return q;
         q = decide(p, parsed ? &req : NULL, &id, id_rule, &v);
+        if (q >= 0 && v.allow && v.row && (q = learn_from_request(p->owners, &req, v.row, &id, time(NULL))) > 0)
+                p->owners_error = owners_save(p->owners);
         if (q >= 0)
                 q = authz_counters_add(&p->counters, tenant_of(&id, id_rule), v.allow,
                                        v.allow && v.row && (v.row->flags & POLICY_BUILD));

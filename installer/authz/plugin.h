@@ -6,8 +6,9 @@
  * and /AuthZPlugin.AuthZRes after every API request it serves.
  *
  * Per request: the envelope (authz-request.h) -> the caller (identity.h) -> the deny
- * list (revoked.h) -> the table (policy.h) -> the reply {"Allow": bool, "Msg": "...",
- * "Err": ""}, and a count. Per response: what it teaches about ownership (owners.h),
+ * list (revoked.h) -> the table (policy.h) -> the named volumes an allowed create will
+ * make, claimed (learn.h) -> the reply {"Allow": bool, "Msg": "...", "Err": ""}, and a
+ * count. Per response: what it teaches about ownership (owners.h),
  * then always {"Allow": true}: the request has run by then, a refusal would only hide
  * its result.
  *

@@ -13,7 +13,10 @@
 #define ANYONE (POLICY_WHO_ALL | IDENTITY_ANONYMOUS)
 #define PRUNER_KEEPS "the node's pruner keeps the cache: jobs may not prune it or remove images"
 
-/* THE table. The first row that matches decides; what none matches is refused. */
+/* THE table. The first row that matches decides; what none matches is refused. The
+ * prune job (a Secret in the daemon's namespace) gets what its CronJob runs:
+ * container, image and build cache prunes; image removal and the volume and network
+ * prunes (which empty every tenant's unused volumes) are the node's pruner's only. */
 const struct policy_row policy_table[] = {
         { "ping", "GET HEAD", { "/_ping" }, .who = ANYONE },
         { "version", "GET", { "/version" }, .who = ANYONE },
@@ -31,7 +34,7 @@ const struct policy_row policy_table[] = {
         { "image-prune", "POST", { "/images/prune" }, POLICY_WHO_PRUNERS, .refusal = PRUNER_KEEPS },
         { "image-push", "POST", { "/images/{name...}/push" }, .who = T },
         { "image-tag", "POST", { "/images/{name...}/tag" }, .who = T },
-        { "image-remove", "DELETE", { "/images/{name...}" }, POLICY_WHO_PRUNERS, .refusal = PRUNER_KEEPS },
+        { "image-remove", "DELETE", { "/images/{name...}" }, IDENTITY_PRUNER_KIND, .refusal = PRUNER_KEEPS },
         { "build-prune", "POST", { "/build/prune" }, POLICY_WHO_PRUNERS, .refusal = PRUNER_KEEPS },
         { "build-cancel", "POST", { "/build/cancel" }, .who = T },
         { "build", "POST", { "/build" }, T, .check = POLICY_CHECK_BUILD,
@@ -81,7 +84,7 @@ const struct policy_row policy_table[] = {
         { "volume-create", "POST", { "/volumes/create" }, T, .check = POLICY_CHECK_VOLUME_CREATE,
           .flags = POLICY_JSON_BODY, .learn = POLICY_LEARN_VOLUME_CREATE,
           .checks = "JSON body: local driver, no driver options, not another's name" },
-        { "volume-prune", "POST", { "/volumes/prune" }, POLICY_WHO_PRUNERS, .learn = POLICY_LEARN_VOLUME_PRUNE,
+        { "volume-prune", "POST", { "/volumes/prune" }, IDENTITY_PRUNER_KIND, .learn = POLICY_LEARN_VOLUME_PRUNE,
           .refusal = PRUNER_KEEPS },
         { "volume-inspect", "GET", { "/volumes/{id}" }, T, POLICY_OBJECT_VOLUME, .flags = POLICY_UNKNOWN_OK,
           .checks = "not another's volume" },
@@ -91,8 +94,8 @@ const struct policy_row policy_table[] = {
           .checks = "shows every tenant's networks (README, limits)" },
         { "network-create", "POST", { "/networks/create" }, T, .check = POLICY_CHECK_NETWORK_CREATE,
           .flags = POLICY_JSON_BODY, .learn = POLICY_LEARN_NETWORK_CREATE,
-          .checks = "JSON body: bridge driver, no options, not another's name" },
-        { "network-prune", "POST", { "/networks/prune" }, POLICY_WHO_PRUNERS, .learn = POLICY_LEARN_NETWORK_PRUNE,
+          .checks = "JSON body: bridge driver, no options, no chosen subnets, not another's name" },
+        { "network-prune", "POST", { "/networks/prune" }, IDENTITY_PRUNER_KIND, .learn = POLICY_LEARN_NETWORK_PRUNE,
           .refusal = PRUNER_KEEPS },
         { "network-connect", "POST", { "/networks/{id}/(connect|disconnect)" }, T,
           .check = POLICY_CHECK_NETWORK_CONNECT, .flags = POLICY_JSON_BODY,
@@ -363,6 +366,8 @@ static const char *who_column(unsigned who) {
                 return "tenants";
         case POLICY_WHO_PRUNERS:
                 return "pruner, prune job";
+        case IDENTITY_PRUNER_KIND:
+                return "pruner";
         case T | IDENTITY_PRUNE_JOB_KIND:
                 return "tenants, prune job";
         case 0:

@@ -53,9 +53,52 @@ int revoked_normalize_serial(const char *serial, char *buf, size_t size) {
         return 0;
 }
 
+static int cmp_serial(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* Appends a copy of S to the NULL-terminated LIST of *N strings, *ALLOCATED slots. */
+static int push(char ***list, size_t *n, size_t *allocated, const char *s) {
+        char *copy = strdup(s);
+
+        if (!copy)
+                return -ENOMEM;
+        if (*n + 2 > *allocated) {
+                size_t want = *allocated * 2 + 16;
+                char **grown = reallocarray(*list, want, sizeof(char *));
+
+                if (!grown) {
+                        free(copy);
+                        return -ENOMEM;
+                }
+                *list = grown;
+                *allocated = want;
+        }
+        (*list)[(*n)++] = copy;
+        (*list)[*n] = NULL;
+        return 0;
+}
+
+/* LIST (N strings) sorted, each once: how many are left. */
+static size_t sort_unique(char **list, size_t n) {
+        size_t kept = 0;
+
+        if (n == 0)
+                return 0;
+        qsort(list, n, sizeof(*list), cmp_serial);
+        for (size_t i = 0; i < n; i++) {
+                if (kept > 0 && streq(list[kept - 1], list[i]))
+                        free(list[i]);
+                else
+                        list[kept++] = list[i];
+        }
+        list[kept] = NULL;
+        return kept;
+}
+
 int revoked_parse(struct revoked *r, const char *text, size_t size) {
         char **list = NULL;
-        size_t n = 0, bad = 0;
+        size_t n = 0, allocated = 0, bad = 0;
 
         for (const char *line = text; line < text + size;) {
                 const char *end = memchr(line, '\n', (size_t) (text + size - line)) ?: text + size;
@@ -73,19 +116,16 @@ int revoked_parse(struct revoked *r, const char *text, size_t size) {
                         serial[field] = '\0';
                         if (revoked_normalize_serial(serial, norm, sizeof(norm)) < 0)
                                 bad++;
-                        else if (!strv_contains(list, norm)) {
-                                if (strv_extend(&list, norm) < 0) {
-                                        strv_free(list);
-                                        return -ENOMEM;
-                                }
-                                n++;
+                        else if (push(&list, &n, &allocated, norm) < 0) {
+                                strv_free(list);
+                                return -ENOMEM;
                         }
                 }
                 line = end + 1;
         }
         clear_list(r);
+        r->n = sort_unique(list, n);
         r->serials = list;
-        r->n = n;
         r->n_bad = bad;
         return 0;
 }
@@ -134,9 +174,11 @@ fail:
 bool revoked_contains(const struct revoked *r, const char *serial) {
         char norm[48];
 
-        if (revoked_normalize_serial(serial, norm, sizeof(norm)) < 0)
+        const char *key = norm;
+
+        if (revoked_normalize_serial(serial, norm, sizeof(norm)) < 0 || r->n == 0)
                 return false;
-        return strv_contains(r->serials, norm);
+        return bsearch(&key, r->serials, r->n, sizeof(*r->serials), cmp_serial);
 }
 
 int revoked_add(const char *path, const char *serial, const char *cn, time_t when) {

@@ -10,7 +10,10 @@
  * - The reader looks at the file's identity (inode, size, modification time) on every
  *   refresh and reads it again when it changed, so that a revocation applies from the
  *   next request; a missing file is an empty list.
- * - Serials compare as numbers: case and leading zeros do not matter.
+ * - Serials compare as numbers: case and leading zeros do not matter. The list is kept
+ *   sorted, each serial once: reading it and looking a serial up stay quick however long
+ *   it grows (60,000 lines took 10 s with a list searched from the start, and every
+ *   request waited for it).
  * - A line that does not hold a serial is skipped (counted in n_bad); a file that
  *   cannot be read is an error, and the plugin then refuses every certificate (it
  *   cannot tell which are revoked).
@@ -34,7 +37,7 @@ struct revoked {
         ino_t ino;
         off_t size;
         struct timespec mtime;
-        char **serials;                 /* normalized: upper case, no leading zeros */
+        char **serials;                 /* normalized (upper case, no leading zeros), sorted, unique */
         size_t n;
         size_t n_bad;
 };

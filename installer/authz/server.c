@@ -17,28 +17,52 @@ struct authz_server {
         authz_server_handler_t handler;
         void *userdata;
         bool draining;
+        size_t pooled;                  /* bytes the uploads hold past their own share */
 };
 
 /* One request's body, as it arrives. */
 struct upload {
         char *data;
         size_t size, allocated;
+        size_t pooled;                  /* its part of the server's pool */
         bool too_large;
 };
 
-static int append(struct upload *u, const char *data, size_t size) {
-        if (u->too_large || size > AUTHZ_SERVER_BODY_MAX - u->size) {
-                u->too_large = true;
-                return 0;
-        }
-        if (u->size + size + 1 > u->allocated) {
-                size_t want = MAX(u->allocated * 2, u->size + size + 1);
-                char *grown = realloc(u->data, MIN(want, (size_t) AUTHZ_SERVER_BODY_MAX + 1));
+static void drop(struct authz_server *s, struct upload *u) {
+        s->pooled -= u->pooled;
+        u->pooled = 0;
+        free(u->data);
+        u->data = NULL;
+        u->size = u->allocated = 0;
+}
 
-                if (!grown)
-                        return -ENOMEM;
-                u->data = grown;
-                u->allocated = MIN(want, (size_t) AUTHZ_SERVER_BODY_MAX + 1);
+/* The body of U grows by SIZE bytes. Each upload holds its first
+ * AUTHZ_SERVER_BODY_OWN bytes as its own; what its buffer holds past that comes from the
+ * pool all uploads share. One past the cap, or one the pool has no room for, is dropped
+ * at once (its memory freed): the handler gets no body, and refuses the call. */
+static int append(struct authz_server *s, struct upload *u, const char *data, size_t size) {
+        if (!u->too_large && size > AUTHZ_SERVER_BODY_MAX - u->size)
+                u->too_large = true;
+        if (!u->too_large && u->size + size + 1 > u->allocated) {
+                size_t want = MIN(MAX(u->allocated * 2, u->size + size + 1), (size_t) AUTHZ_SERVER_BODY_MAX + 1);
+                size_t pooled = want > AUTHZ_SERVER_BODY_OWN ? want - AUTHZ_SERVER_BODY_OWN : 0;
+                char *grown;
+
+                /* WANT only grows, and so does POOLED: it is at least U's share so far. */
+                if (pooled - u->pooled > AUTHZ_SERVER_BODY_POOL - s->pooled)
+                        u->too_large = true;
+                else {
+                        if (!(grown = realloc(u->data, want)))
+                                return -ENOMEM;
+                        u->data = grown;
+                        u->allocated = want;
+                        s->pooled += pooled - u->pooled;
+                        u->pooled = pooled;
+                }
+        }
+        if (u->too_large) {
+                drop(s, u);
+                return 0;
         }
         memcpy(u->data + u->size, data, size);
         u->size += size;
@@ -78,7 +102,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return u ? MHD_YES : MHD_NO;
         }
         if (*upload_data_size > 0) {
-                r = append(u, upload_data, *upload_data_size);
+                r = append(s, u, upload_data, *upload_data_size);
                 *upload_data_size = 0;
                 return r < 0 ? MHD_NO : MHD_YES;
         }
@@ -100,7 +124,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
         struct upload *u = *con_cls;
 
         if (u) {
-                free(u->data);
+                drop(cls, u);
                 free(u);
                 *con_cls = NULL;
         }

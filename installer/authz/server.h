@@ -12,6 +12,11 @@
  *   handler runs there, one request at a time.
  * - A request body is capped at AUTHZ_SERVER_BODY_MAX bytes: past it the rest is
  *   dropped and the handler gets no body (a request it cannot read, so refused).
+ * - Memory is capped across connections too: dockerd sends every request's call at
+ *   once, and 60 creates of 4 MiB took the plugin past its unit's MemoryMax. Each
+ *   upload holds its first AUTHZ_SERVER_BODY_OWN bytes (every ordinary call fits);
+ *   what uploads hold past that comes from one pool of AUTHZ_SERVER_BODY_POOL bytes,
+ *   and an upload the pool cannot hold is dropped like one over the cap.
  * - Only POST is answered (405 otherwise); at most AUTHZ_SERVER_CONNECTIONS
  *   connections, idle ones closed after AUTHZ_SERVER_IDLE_SEC.
  * - Library: never prints; negative errno. */
@@ -20,6 +25,8 @@
 
 /* An AuthZRes carries both bodies: base64 of 4 MiB and of 8 MiB (authz-request.h). */
 #define AUTHZ_SERVER_BODY_MAX (24u << 20)
+#define AUTHZ_SERVER_BODY_OWN (1u << 20)
+#define AUTHZ_SERVER_BODY_POOL (96u << 20)
 #define AUTHZ_SERVER_CONNECTIONS 64
 #define AUTHZ_SERVER_IDLE_SEC 300
 

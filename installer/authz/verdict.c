@@ -45,6 +45,9 @@ static int require(const struct authz_ctx *c, enum owner_kind k, const char *ref
 
         if (rec && streq(rec->owner, c->id->name))
                 return 0;
+        if (!rec && k == OWNER_VOLUME && owners_valid_id(ref))
+                return authz_refuse(v, rule, "volume '%s' is not one this identity created (64 hex digits name "
+                                    "an anonymous volume the daemon made for a container)", verdict_quote(ref));
         if (!rec && new_ok)
                 return 0;
         return authz_refuse(v, rule, "%s '%s' is not one this identity created", owner_kind_to_string(k),

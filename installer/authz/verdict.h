@@ -55,6 +55,10 @@ int authz_require_owner(const struct authz_ctx *c, enum owner_kind k, const char
                         struct authz_verdict *v);
 
 /* The same, but an object the plugin does not know passes (a named volume a create
- * makes, or one from before the plugin: it becomes the caller's). */
+ * makes, or one from before the plugin: it becomes the caller's). Not a volume named
+ * with 64 hex digits: that is the name the daemon makes up for an anonymous volume
+ * (`-v /path`, an image's VOLUME), which `docker volume ls` shows every tenant, and
+ * which the plugin learns for its container's owner (learn.h), never for whoever asks
+ * first. */
 int authz_require_owner_or_new(const struct authz_ctx *c, enum owner_kind k, const char *ref, const char *rule,
                                struct authz_verdict *v);

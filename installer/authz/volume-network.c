@@ -35,13 +35,13 @@ static int check_network_driver(const json_t *body, struct authz_verdict *v) {
         const json_t *ipam;
         const char *driver, *scope, *ipam_driver;
         bool attachable, ingress, config_only;
-        int opts, ipam_opts;
+        int opts, ipam_opts, ipam_config;
 
         if (gojson_string(body, "Driver", &driver) < 0 || gojson_string(body, "Scope", &scope) < 0 ||
             gojson_object(body, "IPAM", &ipam) < 0 || gojson_string(ipam, "Driver", &ipam_driver) < 0 ||
             gojson_bool(body, "Attachable", &attachable) < 0 || gojson_bool(body, "Ingress", &ingress) < 0 ||
             gojson_bool(body, "ConfigOnly", &config_only) < 0 || (opts = gojson_nonempty(body, "Options")) < 0 ||
-            (ipam_opts = gojson_nonempty(ipam, "Options")) < 0)
+            (ipam_opts = gojson_nonempty(ipam, "Options")) < 0 || (ipam_config = gojson_nonempty(ipam, "Config")) < 0)
                 return malformed(v, "the body");
         if (!isempty(driver) && !streq(driver, "bridge"))
                 return authz_refuse(v, "network-options", "network driver '%s' is not for jobs (bridge only)",
@@ -49,6 +49,11 @@ static int check_network_driver(const json_t *body, struct authz_verdict *v) {
         if (opts || ipam_opts || !(isempty(ipam_driver) || streq(ipam_driver, "default")))
                 return authz_refuse(v, "network-options",
                                     "driver and IPAM options can reach other networks (a bridge by its name)");
+        /* A subnet is a route of the daemon's (the pod's) network namespace: one chosen
+         * over the cluster's service range takes every job's DNS into this network. */
+        if (ipam_config)
+                return authz_refuse(v, "network-options", "chosen subnets, ranges and gateways (IPAM Config) become "
+                                    "routes of the daemon's network namespace: let the daemon pick them");
         if (!(isempty(scope) || streq(scope, "local")) || attachable || ingress || config_only)
                 return authz_refuse(v, "network-options", "swarm scopes, attachable, ingress and config-only "
                                     "networks are not for jobs");

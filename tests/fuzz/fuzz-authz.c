@@ -9,11 +9,17 @@
  *      alpha and beta ask for a container by each name it holds
  *   4  the input is any JSON text, walked by json-scan and parsed by jansson: what
  *      json-scan finds is what jansson reads there
+ *   5  the input is the reply to alpha's inspect of its container (AuthZRes), then
+ *      beta asks to mount each volume the reply names
+ *   6  the input is an ownership file, read into a table of at most 4 records a kind
+ *   7  the input is a network-create body, sent by alpha
  * Properties: a verdict always (JSON with a boolean Allow and Err ""); a refusal names
  * a rule the plugin has ("rule NAME: "), and its message is one clean line of valid
  * UTF-8 within the cap, as are the journal event's fields; a create body in which Go
  * would find HostConfig.Privileged true or a Binds entry with a host path is never
- * allowed. */
+ * allowed; an anonymous volume (64 hex digits) is never beta's for the asking; an
+ * ownership file reads back as it is written, within the cap; a network create with
+ * chosen subnets (IPAM Config, as Go reads it) is never allowed. */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -38,6 +44,7 @@ static const char *const check_rules[] = {
         "not-your-volume", "not-your-network", "privileged", "cap-add", "devices", "bind-mount", "mount-type",
         "volume-options", "host-namespace", "other-container", "network-options", "network-name", "security-opt",
         "runtime", "cgroup-parent", "masked-paths", "sysctls", "log-driver", "annotations", "oom-score-adj",
+        "oom-kill-disable",
         "build-network",
 };
 
@@ -158,13 +165,20 @@ static bool dangerous_as_go_reads_it(const char *body) {
         return bad;
 }
 
-static void learn_from_a_list(struct authz_plugin *p, const char *reply) {
-        json_t *list = json_loads(reply, JSON_DECODE_ANY, NULL), *e;
-        char *env = envelope("alpha", alpha_b64, "GET", "/v1.51/containers/json?all=1", NULL, false, reply);
-        size_t i;
+/* alpha's GET of URI got REPLY: the plugin learns what it will from it. */
+static void alpha_got(struct authz_plugin *p, const char *uri, const char *reply) {
+        char *env = envelope("alpha", alpha_b64, "GET", uri, NULL, false, reply);
 
         (void) call(p, "/AuthZPlugin.AuthZRes", env);
         free(env);
+}
+
+static void learn_from_a_list(struct authz_plugin *p, const char *reply) {
+        json_t *list = json_loads(reply, JSON_DECODE_ANY, NULL), *e;
+        char *env;
+        size_t i;
+
+        alpha_got(p, "/v1.51/containers/json?all=1", reply);
         json_array_foreach (list, i, e) {
                 json_t *names = json_object_get(e, "Names");
                 const char *name = json_string_value(json_array_get(names, 0));
@@ -180,6 +194,74 @@ static void learn_from_a_list(struct authz_plugin *p, const char *reply) {
                 free(uri);
         }
         json_decref(list);
+}
+
+static bool anonymous_name(const char *s) {
+        return s && strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
+/* alpha inspects its container a1; REPLY is what the daemon said. beta then asks for
+ * each volume the reply names: never one named like an anonymous volume. */
+static void learn_from_an_inspect(struct authz_plugin *p, const char *reply) {
+        json_t *o = json_loads(reply, JSON_DECODE_ANY, NULL), *m;
+        char *env;
+        size_t i;
+
+        alpha_got(p, "/v1.51/containers/a1/json", reply);
+        json_array_foreach (json_object_get(o, "Mounts"), i, m) {
+                const char *name = json_string_value(json_object_get(m, "Name"));
+                json_t *body;
+                char *text;
+
+                if (!name || strlen(name) > 300)
+                        continue;
+                body = json_pack("{s:s,s:{s:[s+]}}", "Image", "bb", "HostConfig", "Binds", name, ":/steal");
+                text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+                if (!text)
+                        abort();
+                env = envelope("beta", beta_b64, "POST", "/v1.51/containers/create", text, false, NULL);
+                FUZZ_ASSERT(!call(p, "/AuthZPlugin.AuthZReq", env) || !anonymous_name(name));
+                free(env);
+                free(text);
+                json_decref(body);
+        }
+        json_decref(o);
+}
+
+/* TEXT as an ownership file: at most MAX records a kind, and what is kept is written
+ * and read back the same. */
+static void read_an_ownership_file(const char *text) {
+        struct owners *o, *back;
+        char *out = NULL, *again = NULL;
+
+        FUZZ_ASSERT(owners_new(NULL, &o) == 0 && owners_new(NULL, &back) == 0);
+        o->max = back->max = 4;
+        FUZZ_ASSERT(owners_parse(o, text, strlen(text)) == 0);
+        for (int k = 0; k < _OWNER_KIND_MAX; k++)
+                FUZZ_ASSERT(o->n[k] <= 4);
+        FUZZ_ASSERT(o->torn == (*text && text[strlen(text) - 1] != '\n'));
+        FUZZ_ASSERT(owners_text(o, &out) == 0 && owners_parse(back, out, strlen(out)) == 0);
+        FUZZ_ASSERT(back->n_bad == 0 && owners_text(back, &again) == 0 && streq(out, again));
+        free(out);
+        free(again);
+        owners_free(back);
+        owners_free(o);
+}
+
+/* Go would give this network chosen subnets: any key folding to IPAM, in it any
+ * folding to Config, holding a non-empty array. */
+static bool subnets_as_go_reads_them(const char *body) {
+        json_t *o = json_loads(body, JSON_DECODE_ANY, NULL), *ipam, *v;
+        const char *k1, *k2;
+        bool chosen = false;
+
+        json_object_foreach (o, k1, ipam)
+                if (gojson_key_matches(k1, "IPAM"))
+                        json_object_foreach (ipam, k2, v)
+                                if (gojson_key_matches(k2, "Config") && json_array_size(v) > 0)
+                                        chosen = true;
+        json_decref(o);
+        return chosen;
 }
 
 static bool same_value(const struct jspan *v, const json_t *want) {
@@ -228,7 +310,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FUZZ_ASSERT(authz_plugin_new(NULL, &p) == 0);
         FUZZ_ASSERT(owners_learn(p->owners, OWNER_CONTAINER, A1, "a1", "alpha", NULL, 1) == 0);
         FUZZ_ASSERT(owners_learn(p->owners, OWNER_CONTAINER, B1, "b1", "beta", NULL, 1) == 0);
-        if (data[0] % 5 == 4) {
+        if (data[0] % 8 == 4) {
                 char *exact = malloc(size - 1 ?: 1); /* not NUL-terminated: ASan sees an over-read */
 
                 if (!exact)
@@ -240,7 +322,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 return 0;
         }
         input = fuzz_strndup(data + 1, size - 1);
-        switch (data[0] % 5) {
+        switch (data[0] % 8) {
         case 0:
                 (void) call(p, "/AuthZPlugin.AuthZReq", input);
                 break;
@@ -254,8 +336,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 (void) call(p, "/AuthZPlugin.AuthZReq", env);
                 free(env);
                 break;
-        default:
+        case 3:
                 learn_from_a_list(p, input);
+                break;
+        case 5:
+                learn_from_an_inspect(p, input);
+                break;
+        case 6:
+                read_an_ownership_file(input);
+                break;
+        default:
+                env = envelope("alpha", alpha_b64, "POST", "/v1.51/networks/create", input, false, NULL);
+                FUZZ_ASSERT(!call(p, "/AuthZPlugin.AuthZReq", env) || !subnets_as_go_reads_them(input));
+                free(env);
         }
         free(input);
         authz_plugin_free(p);

@@ -12,6 +12,8 @@ tests run in file order and each leaves the node as the next expects; the ones t
 stop or kill the plugin come last."""
 
 import contextlib
+import functools
+import http.server
 import json
 import os
 import shutil
@@ -19,6 +21,7 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -209,8 +212,17 @@ class Node:
         return status, data.split(b"\r\n\r\n", 1)[1].decode(errors="replace")
 
     def down(self):
+        bridges = []
         if self.dockerd:
+            # The daemon runs in the host's network namespace: the bridges of the
+            # networks the tests made would outlive it, and take address pools from
+            # every later daemon on the machine.
+            with contextlib.suppress(Exception):
+                out = self.docker(A, "network", "ls", "-q", "--no-trunc", "--filter", "driver=bridge", timeout=60)
+                bridges = [f"br-{net[:12]}" for net in out.stdout.split()]
             self.dockerd.stop()
+        for bridge in bridges:
+            subprocess.run(["ip", "link", "delete", bridge], capture_output=True)
         with contextlib.suppress(Exception):
             self.systemd.shutdown()
         subprocess.run(["umount", "-l", str(self.mnt)], capture_output=True)
@@ -332,6 +344,79 @@ def test_the_other_tenant_is_refused_the_first_ones_objects(node, args, rule):
     refused(node.docker(B, *args), rule)
 
 
+def test_another_tenants_anonymous_volume_is_neither_mounted_nor_claimed(node):
+    """`docker volume ls` shows every tenant's volumes, the anonymous ones (`-v /path`,
+    an image's VOLUME) under the 64 hex digits the daemon made up: the plugin never saw
+    them made, and an unknown name must not go to whoever asks first."""
+    ok(node.docker(A, "run", "-d", "--name", "a-anon", "-v", "/anon", "bb", "sh", "-c",
+                   "echo a-secret > /anon/s; sleep 300"))
+    wait_for(lambda: ok(node.docker(A, "exec", "a-anon", "cat", "/anon/s")) == "a-secret\n", what="the write")
+    name = ok(node.docker(A, "inspect", "--format", "{{range .Mounts}}{{.Name}}{{end}}", "a-anon")).strip()
+    assert name in ok(node.docker(B, "volume", "ls", "-q")).split()
+    refused(node.docker(B, "run", "--rm", "-v", f"{name}:/steal", "bb", "cat", "/steal/s"), "not-your-volume")
+    refused(node.docker(B, "run", "--rm", "--mount", f"type=volume,src={name},dst=/steal", "bb", "true"),
+            "not-your-volume")
+    refused(node.docker(B, "volume", "create", name), "not-your-volume")
+    # Its owner mounts it again by name once an inspect has shown it (compose does
+    # that when it recreates a container: its anonymous volumes go to the new one).
+    assert ok(node.docker(A, "run", "--rm", "-v", f"{name}:/again", "bb", "cat", "/again/s")) == "a-secret\n"
+    refused(node.docker(B, "volume", "rm", name), "not-your-volume")
+
+
+def serve_folder(folder):
+    """An HTTP server on 127.0.0.1 serving FOLDER (the daemon fetches a build's remote
+    context from it); the caller shuts it down."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_a_container_named_like_an_unknown_containers_id_does_not_stand_in_for_it(node):
+    """dockerd resolves a reference as a full ID before a name. The classic builder's
+    steps are containers the daemon makes itself (the plugin never sees them created),
+    listed by `docker ps`: a tenant naming its own container with one's ID must not
+    reach the build step of another tenant (its files, its build arguments)."""
+    web = node.base / "web"
+    web.mkdir(exist_ok=True)
+    (web / "Dockerfile").write_text("FROM bb\nRUN echo TOKEN=t0p > /secret; sleep 12\n")
+    server = serve_folder(web)
+    url = f"http://127.0.0.1:{server.server_address[1]}/Dockerfile"
+    build = threading.Thread(target=node.raw, args=(A, "POST", f"/v1.51/build?remote={url}&networkmode=none"
+                                                                f"&version=1&nocache=1&t=a-remote"))
+    build.start()
+    try:
+        def step():
+            out = ok(node.docker(B, "ps", "--no-trunc", "--format", "{{.ID}} {{.Command}}"))
+            return next((line.split()[0] for line in out.splitlines() if "TOKEN" in line), None)
+        cid = wait_for(step, timeout=60, what="the build's step")
+        ok(node.docker(B, "create", "--name", cid, "bb", "true"))
+        refused(node.docker(B, "exec", cid, "cat", "/secret"), "not-your-container")
+        refused(node.docker(B, "cp", f"{cid}:/secret", "-"), "not-your-container")
+        refused(node.docker(B, "run", "--rm", "--pid", f"container:{cid}", "bb", "true"), "other-container")
+    finally:
+        build.join(timeout=120)
+        server.shutdown()
+    # The classic builder with a remote context and no body is allowed: it built.
+    ok(node.docker(A, "image", "inspect", "a-remote"))
+
+
+def test_a_network_with_chosen_subnets_is_refused(node):
+    """A bridge network's subnet becomes a route of the daemon's (the pod's) network
+    namespace: 10.96.0.0/12 would take the cluster's service addresses, the DNS server
+    of every other job's containers included, into the tenant's network."""
+    refused(node.docker(B, "network", "create", "--subnet", "198.51.100.0/24", "b-routes"), "network-options")
+    refused(node.docker(B, "network", "create", "--subnet", "198.51.100.0/24", "--ip-range", "198.51.100.0/25",
+                        "--gateway", "198.51.100.1", "b-routes"), "network-options")
+    status, text = node.raw(B, "POST", "/v1.51/networks/create",
+                            json.dumps({"Name": "b-routes", "ipam": {"config": [{"subnet": "198.51.100.0/24"}]}})
+                            .encode(), headers=("Content-Type: application/json",))
+    assert status == 403 and DENIED + "network-options:" in text, text
+    # The daemon's own choice is fine.
+    ok(node.docker(B, "network", "create", "b-routes"))
+    ok(node.docker(B, "network", "rm", "b-routes"))
+
+
 def test_the_first_tenants_objects_are_untouched(node):
     assert ok(node.docker(A, "inspect", "--format", "{{.State.Running}}", "a-db")).strip() == "true"
     ok(node.docker(A, "volume", "inspect", "a-cache"))
@@ -363,6 +448,7 @@ ATTACKS = [
     ("28", ("run", "--rm", "--cgroup-parent", "/", "bb", "true"), "cgroup-parent"),
     ("28", ("run", "--rm", "--runtime", "io.containerd.runc.v2", "bb", "true"), "runtime"),
     ("28", ("run", "--rm", "--sysctl", "kernel.msgmax=1", "bb", "true"), "sysctls"),
+    ("28", ("run", "--rm", "--oom-kill-disable", "bb", "true"), "oom-kill-disable"),
     ("28", ("volume", "create", "--opt", "type=none", "--opt", "o=bind", "--opt", "device=/", "root"),
      "volume-options"),
     ("28", ("run", "--rm", "--mount",
@@ -429,6 +515,33 @@ def test_a_create_over_1_mib_asking_for_privileged_is_refused(node):
         assert ok(node.docker(B, "ps", "-aq", "--filter", "name=^big$")).strip() == ""
 
 
+def test_many_large_bodies_at_once_do_not_kill_the_plugin(node):
+    """Each create body dockerd forwards may be 4 MiB, 5.3 MiB as the plugin receives
+    it, and dockerd sends every request's at once: seen on 28.5.2, one tenant's 60
+    parallel creates took the plugin past its MemoryMax and the kernel killed it, with
+    every tenant's requests in flight. What no longer fits is refused; the plugin
+    stays, and the other tenant's request is answered."""
+    pid = node.run("systemctl", "show", "-P", "MainPID", SERVICE).stdout.strip()
+    body = json.dumps({"Image": "bb", "Cmd": ["true"], "Env": ["PAD=" + "x" * (3900 << 10)],
+                       "HostConfig": {"Privileged": True}}).encode()
+    answers = []
+
+    def create():
+        answers.append(node.raw(B, "POST", "/v1.51/containers/create", body,
+                                headers=("Content-Type: application/json",)))
+
+    threads = [threading.Thread(target=create) for _ in range(60)]
+    for t in threads:
+        t.start()
+    ok(node.docker(A, "ps"))
+    for t in threads:
+        t.join()
+    assert len(answers) == 60 and all(status == 403 for status, _ in answers), {s for s, _ in answers}
+    assert any(DENIED + "privileged:" in text for _, text in answers)
+    assert node.run("systemctl", "show", "-P", "MainPID", SERVICE).stdout.strip() == pid
+    assert node.run("systemctl", "show", "-P", "NRestarts", SERVICE).stdout.strip() == "0"
+
+
 def test_a_caller_without_a_certificate_gets_ping_and_version_only(node):
     env = {"DOCKER_HOST": node.dockerd.unix_host, "DOCKER_TLS_VERIFY": ""}
     ok(node.docker(A, "version", env=env))
@@ -447,6 +560,11 @@ def test_node_identities_get_what_they_need(node):
     ok(node.docker(pruner, "container", "prune", "-f", "--filter", "until=168h"))
     ok(node.docker(job, "version"))
     ok(node.docker(job, "builder", "prune", "-af", "--keep-storage", "1000000000"))
+    # What the CronJob never runs is not its to do: a leaked Secret of the daemon's
+    # namespace must not wipe every tenant's named volumes (volume prune -a).
+    refused(node.docker(job, "volume", "prune", "-af"), "volume-prune")
+    refused(node.docker(job, "network", "prune", "-f"), "network-prune")
+    refused(node.docker(job, "rmi", "bb"), "image-remove")
     refused(node.docker(job, "exec", "a-db", "env"), "container-inspect")   # the CLI inspects first
     ok(node.docker(A, "tag", "bb", "old-tag"))
     ok(node.docker(pruner, "rmi", "old-tag"))

@@ -19,6 +19,8 @@
 #define B1 "b1bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 #define NA "cacccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
 #define NB "cbdddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+#define NC "ccdddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+#define IDNAME "9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f"
 
 static const struct {
         const char *hostconfig;         /* the HostConfig object, or a whole body when it starts with '!' */
@@ -46,6 +48,8 @@ static const struct {
         { "{\"Binds\":[\"/data\"]}", NULL },                             /* an anonymous volume */
         { "{\"Binds\":[\"avol:/data\",\"newvol:/cache:rw\"]}", NULL },
         { "{\"Binds\":[\"bvol:/data\"]}", "not-your-volume" },
+        { "{\"Binds\":[\"" NB ":/data\"]}", "not-your-volume" },          /* someone's anonymous volume */
+        { "{\"Mounts\":[{\"Type\":\"volume\",\"Source\":\"" NB "\",\"Target\":\"/x\"}]}", "not-your-volume" },
         { "{\"Binds\":[\":/data\"]}", "malformed-body" },
         { "{\"Binds\":[\"a:b:c:d:e\"]}", "malformed-body" },
         { "{\"Mounts\":[{\"Type\":\"bind\",\"Source\":\"/\",\"Target\":\"/host\"}]}", "bind-mount" },
@@ -70,6 +74,8 @@ static const struct {
         { "{\"NetworkMode\":\"bnet\"}", "not-your-network" },
         { "{\"NetworkMode\":\"anet\"}", NULL },
         { "{\"NetworkMode\":\"" NA "\"}", NULL },
+        { "{\"NetworkMode\":\"" NB "\"}", "not-your-network" },
+        { "{\"NetworkMode\":\"" IDNAME "\"}", "not-your-network" },   /* alpha's, named like an unknown ID */
         { "{\"NetworkMode\":\"none\"}", NULL },
         { "{\"PidMode\":\"host\"}", "host-namespace" },
         { "{\"PidMode\":\"container:" B1 "\"}", "other-container" },
@@ -105,6 +111,9 @@ static const struct {
         { "{\"Annotations\":{\"run.oci.keep_original_groups\":\"1\"}}", "annotations" },
         { "{\"OomScoreAdj\":-1000}", "oom-score-adj" },
         { "{\"OomScoreAdj\":500}", NULL },
+        { "{\"OomKillDisable\":true}", "oom-kill-disable" },
+        { "{\"oomKillDisable\":false,\"OomScoreAdj\":0}", NULL },
+        { "{\"OomKillDisable\":1}", "malformed-body" },
         { "!{\"Image\":\"bb\",\"NetworkingConfig\":{\"EndpointsConfig\":{\"host\":{}}}}", "host-namespace" },
         { "!{\"Image\":\"bb\",\"NetworkingConfig\":{\"EndpointsConfig\":{\"bnet\":{}}}}", "not-your-network" },
         { "!{\"Image\":\"bb\",\"NetworkingConfig\":{\"EndpointsConfig\":{\"anet\":{\"Aliases\":[\"web\"]}}}}", NULL },
@@ -129,6 +138,7 @@ static struct owners *fixture(void) {
         assert_int_equal(owners_learn(o, OWNER_VOLUME, "bvol", NULL, "beta", NULL, 1), 0);
         assert_int_equal(owners_learn(o, OWNER_NETWORK, NA, "anet", "alpha", NULL, 1), 0);
         assert_int_equal(owners_learn(o, OWNER_NETWORK, NB, "bnet", "beta", NULL, 1), 0);
+        assert_int_equal(owners_learn(o, OWNER_NETWORK, NC, IDNAME, "alpha", NULL, 1), 0);
         return o;
 }
 

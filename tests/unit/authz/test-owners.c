@@ -53,6 +53,23 @@ static void references_resolve_as_the_daemon_resolves_them(void **state) {
         owners_free(o);
 }
 
+static void a_name_spelling_an_unknown_id_resolves_to_nothing(void **state) {
+        struct owners *o;
+
+        /* beta names its container like the ID of one the plugin never saw (a classic
+         * build's step): the daemon takes that reference as the ID. */
+        assert_int_equal(owners_new(NULL, &o), 0);
+        assert_int_equal(owners_learn(o, OWNER_CONTAINER, B1, A1, "beta", NULL, 1), 0);
+        assert_null(owners_resolve(o, OWNER_CONTAINER, A1));
+        assert_string_equal(owner_of(o, OWNER_CONTAINER, "/" A1), "beta");   /* a name, for the daemon too */
+        assert_int_equal(owners_learn(o, OWNER_NETWORK, B1, A1, "beta", NULL, 1), 0);
+        assert_null(owners_resolve(o, OWNER_NETWORK, A1));
+        /* Known, the ID is its record's. */
+        assert_int_equal(owners_learn(o, OWNER_CONTAINER, A1, "web", "alpha", NULL, 1), 0);
+        assert_string_equal(owner_of(o, OWNER_CONTAINER, A1), "alpha");
+        owners_free(o);
+}
+
 static void nothing_from_outside_is_kept_raw(void **state) {
         struct owners *o;
 
@@ -166,12 +183,20 @@ static size_t count_lines(const char *path) {
         return n;
 }
 
+/* The node crashed in the middle of appending STUMP to the file at PATH. */
+static void crash_while_appending(const char *path, const char *stump) {
+        FILE *f = fopen(path, "a");
+
+        assert_non_null(f);
+        fputs(stump, f);
+        fclose(f);
+}
+
 static void changes_are_appended_and_the_log_is_compacted(void **state) {
         char dir[] = "/tmp/test-owners-XXXXXX";
         _cleanup_free_ char *path = NULL;
         struct owners *o, *back;
         struct stat st1, st2;
-        FILE *f;
 
         assert_non_null(mkdtemp(dir));
         path = strdup_printf("%s/owners", dir);
@@ -187,10 +212,7 @@ static void changes_are_appended_and_the_log_is_compacted(void **state) {
         assert_int_equal(st1.st_ino, st2.st_ino);   /* appended, not replaced */
         assert_int_equal(count_lines(path), 4);
         /* A crash in the middle of a line: the rest is read, the stump skipped. */
-        f = fopen(path, "a");
-        assert_non_null(f);
-        fputs("c\tb1bbbbbbbbbbbbbb", f);
-        fclose(f);
+        crash_while_appending(path, "c\tb1bbbbbbbbbbbbbb");
         assert_int_equal(owners_new(path, &back), 0);
         assert_int_equal(owners_load(back), 0);
         assert_null(owners_resolve(back, OWNER_CONTAINER, "web"));
@@ -215,15 +237,74 @@ static void changes_are_appended_and_the_log_is_compacted(void **state) {
         rmdir(dir);
 }
 
+static void a_full_table_drops_the_oldest_record_of_the_biggest_holder(void **state) {
+        struct owners *o;
+        char name[32];
+
+        assert_int_equal(owners_new(NULL, &o), 0);
+        o->max = 4;
+        assert_int_equal(owners_learn(o, OWNER_VOLUME, "a-cache", NULL, "alpha", NULL, 1), 0);
+        /* beta fills the table and goes on: its own oldest go, never alpha's volume
+         * (which would then be nobody's, and a volume nobody owns is anyone's). */
+        for (int i = 0; i < 20; i++) {
+                snprintf(name, sizeof(name), "b%d", i);
+                assert_int_equal(owners_learn(o, OWNER_VOLUME, name, NULL, "beta", NULL, 2 + i), 0);
+                assert_int_equal(o->n[OWNER_VOLUME], i < 3 ? (size_t) i + 2 : 4);
+                assert_string_equal(owner_of(o, OWNER_VOLUME, "a-cache"), "alpha");
+        }
+        assert_null(owners_resolve(o, OWNER_VOLUME, "b16"));
+        assert_string_equal(owner_of(o, OWNER_VOLUME, "b17"), "beta");
+        /* With alpha the biggest holder, alpha's oldest goes. */
+        for (int i = 0; i < 3; i++) {
+                snprintf(name, sizeof(name), "a%d", i);
+                assert_int_equal(owners_learn(o, OWNER_VOLUME, name, NULL, "alpha", NULL, 30 + i), 0);
+        }
+        assert_null(owners_resolve(o, OWNER_VOLUME, "a-cache"));
+        assert_string_equal(owner_of(o, OWNER_VOLUME, "b19"), "beta");
+        owners_free(o);
+}
+
+static void a_line_cut_by_a_crash_does_not_swallow_the_next_one(void **state) {
+        char dir[] = "/tmp/test-owners-XXXXXX";
+        _cleanup_free_ char *path = NULL;
+        struct owners *o, *back;
+
+        assert_non_null(mkdtemp(dir));
+        path = strdup_printf("%s/owners", dir);
+        assert_int_equal(owners_new(path, &o), 0);
+        assert_int_equal(owners_learn(o, OWNER_VOLUME, "a-cache", NULL, "alpha", NULL, 1), 0);
+        assert_int_equal(owners_save(o), 0);
+        owners_free(o);
+        crash_while_appending(path, "v\tb-cache\t\tbe");
+        /* The restarted plugin learns one more; its line must not be glued to the stump. */
+        assert_int_equal(owners_new(path, &o), 0);
+        assert_int_equal(owners_load(o), 0);
+        assert_int_equal(owners_learn(o, OWNER_VOLUME, "c-cache", NULL, "gamma", NULL, 2), 0);
+        assert_int_equal(owners_save(o), 0);
+        assert_int_equal(owners_new(path, &back), 0);
+        assert_int_equal(owners_load(back), 0);
+        assert_string_equal(owner_of(back, OWNER_VOLUME, "a-cache"), "alpha");
+        assert_string_equal(owner_of(back, OWNER_VOLUME, "c-cache"), "gamma");
+        assert_null(owners_resolve(back, OWNER_VOLUME, "b-cache"));
+        assert_int_equal(back->n_bad, 0);
+        owners_free(back);
+        owners_free(o);
+        unlink(path);
+        rmdir(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(references_resolve_as_the_daemon_resolves_them),
+                cmocka_unit_test(a_name_spelling_an_unknown_id_resolves_to_nothing),
                 cmocka_unit_test(nothing_from_outside_is_kept_raw),
                 cmocka_unit_test(a_name_belongs_to_one_record),
                 cmocka_unit_test(forgetting_a_container_takes_its_execs),
                 cmocka_unit_test(a_complete_list_forgets_what_it_lacks_but_fresh_records),
                 cmocka_unit_test(the_file_keeps_everything_and_skips_what_it_cannot_read),
                 cmocka_unit_test(changes_are_appended_and_the_log_is_compacted),
+                cmocka_unit_test(a_full_table_drops_the_oldest_record_of_the_biggest_holder),
+                cmocka_unit_test(a_line_cut_by_a_crash_does_not_swallow_the_next_one),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

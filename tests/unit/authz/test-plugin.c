@@ -17,6 +17,8 @@
 #define C2 "c2cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
 #define E1 "e1eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
 #define N1 "d1dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+#define V1 "f1ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+#define V2 "f2ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
 
 static char *alpha_cert, *beta_cert, *pruner_cert;
 
@@ -193,6 +195,67 @@ static void lists_and_prunes_keep_the_records_true(void **state) {
         authz_plugin_free(p);
 }
 
+static void anonymous_volumes_go_to_their_containers_owner_only(void **state) {
+        _cleanup_free_ char *rule = NULL;
+        struct authz_plugin *p;
+
+        assert_int_equal(authz_plugin_new(NULL, &p), 0);
+        call(p, "alpha", "POST", "/containers/create?name=db", "{\"Image\":\"bb\",\"Volumes\":{\"/data\":{}}}", 201,
+             "{\"Id\":\"" C1 "\"}");
+        /* `docker volume ls` showed beta the name the daemon made up: nobody's yet, and
+         * not beta's for asking first. */
+        assert_false(ask(p, "beta", "POST", "/containers/create", "{\"Image\":\"bb\",\"HostConfig\":{\"Binds\":[\""
+                         V1 ":/steal\"]}}", &rule));
+        assert_string_equal(rule, "not-your-volume");
+        free(rule);
+        rule = NULL;
+        assert_false(ask(p, "beta", "POST", "/volumes/create", "{\"Name\":\"" V1 "\"}", &rule));
+        assert_string_equal(rule, "not-your-volume");
+        /* alpha's inspect shows it mounted in alpha's container: alpha's from then on. */
+        call(p, "alpha", "GET", "/containers/db/json", NULL, 200,
+             "{\"Id\":\"" C1 "\",\"Name\":\"/db\",\"Mounts\":[{\"Type\":\"volume\",\"Name\":\"" V1 "\","
+             "\"Destination\":\"/data\"},{\"Type\":\"bind\",\"Name\":\"" V2 "\"}],\"Config\":{}}");
+        assert_true(ask(p, "alpha", "POST", "/containers/create", "{\"Image\":\"bb\",\"HostConfig\":{\"Mounts\":[{"
+                        "\"Type\":\"volume\",\"Source\":\"" V1 "\",\"Target\":\"/data\"}]}}", NULL));
+        assert_false(ask(p, "beta", "GET", "/volumes/" V1, NULL, NULL));
+        assert_false(ask(p, "alpha", "GET", "/volumes/" V2, NULL, NULL));   /* not a volume mount */
+        /* beta's inspect of its own container teaches nothing about alpha's. */
+        call(p, "beta", "POST", "/containers/create?name=b", "{\"Image\":\"bb\"}", 201, "{\"Id\":\"" C2 "\"}");
+        call(p, "beta", "GET", "/containers/b/json", NULL, 200, "{\"Id\":\"" C2 "\",\"Name\":\"/b\",\"Mounts\":[{"
+             "\"Type\":\"volume\",\"Name\":\"" V1 "\"}]}");
+        assert_true(ask(p, "alpha", "DELETE", "/volumes/" V1, NULL, NULL));
+        authz_plugin_free(p);
+}
+
+static void a_named_volume_is_the_first_askers_from_its_request_on(void **state) {
+        _cleanup_free_ char *rule = NULL;
+        struct authz_plugin *p;
+
+        /* alpha's create that will make "proj_data" is allowed; before the daemon's reply
+         * reaches the plugin, beta asks to mount the same name: had the daemon made the
+         * volume for alpha by then, beta's container would mount alpha's volume. */
+        assert_int_equal(authz_plugin_new(NULL, &p), 0);
+        assert_true(ask(p, "alpha", "POST", "/containers/create", "{\"Image\":\"bb\",\"HostConfig\":{\"Binds\":["
+                        "\"proj_data:/data\"]}}", NULL));
+        assert_false(ask(p, "beta", "POST", "/containers/create", "{\"Image\":\"bb\",\"HostConfig\":{\"Mounts\":[{"
+                         "\"Type\":\"volume\",\"Source\":\"proj_data\",\"Target\":\"/x\"}]}}", &rule));
+        assert_string_equal(rule, "not-your-volume");
+        free(rule);
+        rule = NULL;
+        assert_false(ask(p, "beta", "POST", "/volumes/create", "{\"Name\":\"proj_data\"}", &rule));
+        assert_string_equal(rule, "not-your-volume");
+        free(rule);
+        rule = NULL;
+        /* The same for a volume create. */
+        assert_true(ask(p, "beta", "POST", "/volumes/create", "{\"Name\":\"b_cache\",\"Labels\":{}}", NULL));
+        assert_false(ask(p, "alpha", "POST", "/containers/create", "{\"Image\":\"bb\",\"HostConfig\":{\"Binds\":["
+                         "\"b_cache:/c\"]}}", &rule));
+        assert_string_equal(rule, "not-your-volume");
+        assert_true(ask(p, "alpha", "POST", "/containers/create", "{\"Image\":\"bb\",\"HostConfig\":{\"Binds\":["
+                        "\"proj_data:/again\"]}}", NULL));
+        authz_plugin_free(p);
+}
+
 static void a_revoked_certificate_is_refused_from_the_next_request(void **state) {
         _cleanup_free_ char *dir = make_dir(), *rule = NULL, *path = NULL, *serial = NULL;
         struct authz_plugin *p;
@@ -253,6 +316,8 @@ int main(void) {
                 cmocka_unit_test(activation_says_authz),
                 cmocka_unit_test(what_dockerd_cannot_have_sent_is_refused),
                 cmocka_unit_test(ownership_is_learned_from_replies_and_kept),
+                cmocka_unit_test(anonymous_volumes_go_to_their_containers_owner_only),
+                cmocka_unit_test(a_named_volume_is_the_first_askers_from_its_request_on),
                 cmocka_unit_test(lists_and_prunes_keep_the_records_true),
                 cmocka_unit_test(a_revoked_certificate_is_refused_from_the_next_request),
                 cmocka_unit_test(counters_reach_the_metrics_file),

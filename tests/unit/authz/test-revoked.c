@@ -43,6 +43,34 @@ static void lines_that_hold_no_serial_are_skipped(void **state) {
         revoked_done(&r);
 }
 
+static void a_long_list_holds_each_serial_once_and_finds_every_one(void **state) {
+        struct revoked r = {};
+        char *text = NULL, line[64];
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+
+        assert_non_null(f);
+        /* 20,000 serials, each twice (in another spelling the second time), in no order. */
+        for (unsigned i = 0; i < 40000; i++) {
+                unsigned v = (i % 20000) * 2654435761u;
+                fprintf(f, i < 20000 ? "%X\tt%u\t1\n" : "000%x\tt%u\t1\n", v, i);
+        }
+        fclose(f);
+        assert_int_equal(revoked_init(&r, NULL), 0);
+        assert_int_equal(revoked_parse(&r, text, size), 0);
+        assert_int_equal(r.n, 20000);
+        assert_int_equal(r.n_bad, 0);
+        for (unsigned i = 0; i < 20000; i++) {
+                snprintf(line, sizeof(line), "%x", i * 2654435761u);
+                assert_true(revoked_contains(&r, line));
+        }
+        assert_false(revoked_contains(&r, "-1"));
+        assert_int_equal(revoked_parse(&r, "", 0), 0);
+        assert_false(revoked_contains(&r, "0"));
+        free(text);
+        revoked_done(&r);
+}
+
 static void a_revocation_is_seen_at_the_next_refresh(void **state) {
         char dir[] = "/tmp/test-revoked-XXXXXX";
         _cleanup_free_ char *path = NULL, *text = NULL;
@@ -84,6 +112,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(serials_compare_as_numbers),
                 cmocka_unit_test(lines_that_hold_no_serial_are_skipped),
+                cmocka_unit_test(a_long_list_holds_each_serial_once_and_finds_every_one),
                 cmocka_unit_test(a_revocation_is_seen_at_the_next_refresh),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
