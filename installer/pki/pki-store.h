@@ -41,7 +41,8 @@
  *   missing, its key does not match, it does not verify against the CA (alone), it
  *   has less than PKI_RENEW_DAYS left, its subject CN is not its identity's (an install
  *   of an earlier version named the checker dind-cache-checker), (server) its SANs differ
- *   from the wanted ones; or on request (renew, rotate_ca).
+ *   from the wanted ones, its serial is revoked (the request's deny list); or on
+ *   request (renew, rotate_ca).
  * - A tenant is a DNS-1123 label (a namespace): anything else is refused (-EINVAL), so
  *   that a name never leaves DIR/tenants/.
  * - A CA that exists but does not parse or does not match its key is never replaced
@@ -94,6 +95,10 @@ struct pki_request {
         bool dry_run;                    /* decide only: no key is made (not even in
                                           * memory), nothing is written; what would be
                                           * made or renewed has no pair and no info */
+        /* The deny list (the authorization plugin's, which the caller reads): a leaf whose
+         * serial it holds is re-issued. NULL: nothing is revoked. */
+        bool (*revoked)(const char *serial, void *userdata);
+        void *revoked_userdata;
 };
 
 struct pki_state {
