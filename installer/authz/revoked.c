@@ -117,25 +117,20 @@ int revoked_refresh(struct revoked *r) {
 
         if (!r->path)
                 return 0;
-        q = file_stamp_check(&r->stamp, r->path, &now);
+        q = file_read_changed(&r->stamp, r->path, REVOKED_MAX_SIZE, &data, &size, &now);
         if (q == 0)
                 return 0;
-        if (q < 0)
-                goto fail;
-        if (now.present) {
-                q = read_file_full(r->path, REVOKED_MAX_SIZE, &data, &size);
-                if (q < 0)
-                        goto fail;
-        }
-        q = revoked_parse(r, data ?: "", data ? size : 0);
-        if (q < 0)
+        if (q > 0)
+                q = revoked_parse(r, data ?: "", size);
+        if (q == -ENOMEM)
                 return q;
+        if (q < 0) {
+                clear_list(r);
+                r->stamp = (struct file_stamp) {};
+                return q;
+        }
         r->stamp = now;
         return 1;
-fail:
-        clear_list(r);
-        r->stamp = (struct file_stamp) {};
-        return q;
 }
 
 bool revoked_contains(const struct revoked *r, const char *serial) {

@@ -58,20 +58,18 @@ int tenants_refresh(struct tenants *t) {
 
         if (!t->path)
                 return 0;
-        q = file_stamp_check(&t->stamp, t->path, &now);
+        q = file_read_changed(&t->stamp, t->path, TENANTS_MAX_SIZE, &data, &size, &now);
         if (q == 0)
                 return 0;
-        if (q >= 0 && now.present)
-                q = read_file_full(t->path, TENANTS_MAX_SIZE, &data, &size);
-        if (q >= 0 && now.present)
+        if (q > 0 && data)
                 q = tenants_parse(t, data, size);
+        else if (q > 0)
+                clear_list(t);
         if (q < 0) {
                 clear_list(t);
                 t->stamp = (struct file_stamp) {};
                 return q;
         }
-        if (!now.present)
-                clear_list(t);
         t->stamp = now;
         return 1;
 }

@@ -314,6 +314,19 @@ int file_stamp_check(const struct file_stamp *stamp, const char *path, struct fi
         return stamp_matches(stamp, &st) ? 0 : 1;
 }
 
+int file_read_changed(const struct file_stamp *stamp, const char *path, size_t max, char **ret_data,
+                      size_t *ret_size, struct file_stamp *ret_now) {
+        int q = file_stamp_check(stamp, path, ret_now);
+
+        *ret_data = NULL;
+        *ret_size = 0;
+        if (q <= 0)
+                return q;
+        if (ret_now->present && (q = read_file_full(path, max, ret_data, ret_size)) < 0)
+                return q;
+        return 1;
+}
+
 int read_file_full(const char *path, size_t max, char **ret_data, size_t *ret_size) {
         _cleanup_close_ int fd = open_regular(path, O_RDONLY);
         char *buf = NULL;

@@ -139,6 +139,12 @@ struct file_stamp {
  * the caller makes it STAMP once it has read the file. */
 int file_stamp_check(const struct file_stamp *stamp, const char *path, struct file_stamp *ret_now);
 
+/* Reads PATH (at most MAX bytes, read_file_full()) when it differs from STAMP: 1 read,
+ * *RET_DATA NULL when the file is absent; 0 unchanged (nothing returned); -errno. The
+ * caller makes *RET_NOW its stamp once it has used the data. */
+int file_read_changed(const struct file_stamp *stamp, const char *path, size_t max, char **ret_data,
+                      size_t *ret_size, struct file_stamp *ret_now);
+
 /* Kubernetes resource quantity to bytes, exactly as resource.Quantity reads it and
  * Value() rounds it: "5Gi", "500Mi", "10G", "1.5Ti", "1e9", ".13M", "1E-3", "123".
  * Binary suffixes Ki Mi Gi Ti Pi Ei, decimal n u m k M G T P E, e/E exponents; exact

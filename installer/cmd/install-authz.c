@@ -64,19 +64,7 @@ static int render_files(struct authz_files *f) {
 }
 
 static void say_dry_run(const struct authz_files *f) {
-        for (size_t i = 0; i < ELEMENTSOF(f->places); i++) {
-                const struct unit_place *u = &f->places[i];
-                bool same = unit_place_same(u) > 0;
-
-                if (u->stale)
-                        printf("Would remove %s (the package's unit replaces it)\n", u->stale);
-                if (u->text)
-                        printf("Would %s %s\n", same ? "leave unchanged" : "write", u->path);
-                else if (!same)
-                        printf("Would remove %s\n", u->path);
-                else
-                        printf("Would leave %s/%s as packaged\n", DIND_CACHE_UNITDIR, u->name);
-        }
+        install_say_unit_places(f->places, ELEMENTSOF(f->places));
         printf("  ExecStart=%s authz, listening on %s\n", f->binary, AUTHZ_UNITS_SOCKET_PATH);
         printf("Would reload systemd, enable and start %s (the daemon's pod mounts %s)\n", AUTHZ_SOCKET_UNIT,
                AUTHZ_UNITS_SOCKET_DIR);

@@ -144,11 +144,9 @@ static int render_files(const struct install_options *o, struct timer_files *f) 
         return 0;
 }
 
-static void say_dry_run(const struct install_options *o, const struct timer_files *f) {
-        char span[32];
-
-        for (size_t i = 0; i < ELEMENTSOF(f->places); i++) {
-                const struct unit_place *u = &f->places[i];
+void install_say_unit_places(const struct unit_place *places, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                const struct unit_place *u = &places[i];
                 bool same = unit_place_same(u) > 0;
 
                 if (u->stale)
@@ -160,6 +158,12 @@ static void say_dry_run(const struct install_options *o, const struct timer_file
                 else
                         printf("Would leave %s/%s as packaged\n", DIND_CACHE_UNITDIR, u->name);
         }
+}
+
+static void say_dry_run(const struct install_options *o, const struct timer_files *f) {
+        char span[32];
+
+        install_say_unit_places(f->places, ELEMENTSOF(f->places));
         if (f->catalog) {
                 bool same = unit_file_same(CATALOG_DIR, CATALOG_NAME, f->catalog) > 0;
                 printf("Would %s %s/%s\n", same ? "leave unchanged" : "write", CATALOG_DIR, CATALOG_NAME);

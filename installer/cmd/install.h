@@ -137,6 +137,10 @@ int install_check_node_instance(const struct install_options *o);
  * without a running systemd it warns and says how to serve the socket. */
 int install_authz(const struct install_options *o);
 
+/* What writing PLACES (N units, planned by unit_place_plan()) would do, for --dry-run. */
+struct unit_place;
+void install_say_unit_places(const struct unit_place *places, size_t n);
+
 /* The installed binary, for a unit's ExecStart= (this process's, resolved), logging
  * why a unit could not run it from there. */
 int install_unit_binary(char **ret);

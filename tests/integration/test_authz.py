@@ -86,6 +86,19 @@ def key(path):
     sh("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", path)
 
 
+def job_cli(cli28, host, certs, config, args, timeout=180, input=None, env=None):
+    """A job's docker CLI against HOST with the client certificate in CERTS: CLI28 (the
+    28.5.2 CLI, buildx in CONFIG's cli-plugins), or None: the system's 20.10 with BuildKit."""
+    full = dict(os.environ, DOCKER_HOST=host, DOCKER_TLS_VERIFY="1", DOCKER_CERT_PATH=str(certs),
+                DOCKER_CONFIG=str(config))
+    full.pop("DOCKER_CONTEXT", None)
+    if not cli28:
+        full["DOCKER_BUILDKIT"] = "1"
+    full.update(env or {})
+    return subprocess.run([str(cli28 or "/usr/bin/docker"), *[str(a) for a in args]], text=True,
+                          capture_output=True, env=full, timeout=timeout, input=input)
+
+
 def make_certs(base):
     """A CA, the daemon's server certificate and one client certificate per identity,
     each in a folder with ca.pem cert.pem key.pem (a DOCKER_CERT_PATH)."""
@@ -180,15 +193,8 @@ class Node:
 
     def docker(self, who, *args, cli="28", timeout=180, input=None, env=None):
         """The docker CLI as WHO (an identity's name): 28.5.2 with buildx, or 20.10 with BuildKit."""
-        full = dict(os.environ, DOCKER_HOST=self.dockerd.host, DOCKER_TLS_VERIFY="1",
-                    DOCKER_CERT_PATH=str(self.certs[who]), DOCKER_CONFIG=str(self.configs[who]))
-        full.pop("DOCKER_CONTEXT", None)
-        if cli == "20":
-            full["DOCKER_BUILDKIT"] = "1"
-        full.update(env or {})
-        binary = str(self.cli28) if cli == "28" else "/usr/bin/docker"
-        return subprocess.run([binary, *[str(a) for a in args]], text=True, capture_output=True, env=full,
-                              timeout=timeout, input=input)
+        return job_cli(self.cli28 if cli == "28" else None, self.dockerd.host, self.certs[who], self.configs[who],
+                       args, timeout=timeout, input=input, env=env)
 
     def raw(self, who, method, path, body=b"", headers=()):
         """One HTTP request as WHO over mutual TLS: (status, body text)."""

@@ -27,7 +27,8 @@ import pytest
 from conftest import Dockerd, Systemd, free_loopback_ip, pinned_dockerd, sh, wait_for
 from fake_apiserver import FakeAPIServer
 from kube_fixtures import ready_cluster
-from test_authz import DENIED, MOUNT_INTO, WRAPPER
+from test_authz import DENIED, MOUNT_INTO, WRAPPER, job_cli
+from test_install_tls import secret_files
 
 pytestmark = pytest.mark.module_node
 
@@ -110,13 +111,7 @@ class Node:
 
     def secret_files(self, name, namespace, dest):
         """The Secret's data as its volume shows it: DEST/{ca,cert,key}.pem."""
-        secret = self.api.object("secrets", name, namespace)
-        assert secret is not None, (name, namespace)
-        dest.mkdir(parents=True, exist_ok=True)
-        for key, value in secret["data"].items():
-            (dest / key).write_bytes(base64.b64decode(value))
-            os.chmod(dest / key, 0o600)
-        return dest
+        return secret_files(self.api, name, namespace, dest)
 
     def job(self, certs, *args, cli="28", env=None, input=None):
         """The docker CLI of a job holding the client certificate in CERTS."""
@@ -124,15 +119,8 @@ class Node:
         if not conf.exists():
             (conf / "cli-plugins").mkdir(parents=True)
             (conf / "cli-plugins" / "docker-buildx").symlink_to(self.buildx)
-        full = dict(os.environ, DOCKER_HOST=f"tcp://{self.cluster_ip}:2376", DOCKER_TLS_VERIFY="1",
-                    DOCKER_CERT_PATH=str(certs), DOCKER_CONFIG=str(conf))
-        full.pop("DOCKER_CONTEXT", None)
-        if cli == "20":
-            full["DOCKER_BUILDKIT"] = "1"
-        full.update(env or {})
-        binary = str(self.cli28) if cli == "28" else "/usr/bin/docker"
-        return subprocess.run([binary, *[str(a) for a in args]], text=True, capture_output=True, env=full,
-                              timeout=240, input=input)
+        return job_cli(self.cli28 if cli == "28" else None, f"tcp://{self.cluster_ip}:2376", certs, conf, args,
+                       timeout=240, input=input, env=env)
 
     def down(self):
         if self.dockerd:
