@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/base64.h"
 #include "base/http.h"
@@ -53,6 +54,18 @@ struct probe {
         uint64_t elapsed_usec;    /* the three calls */
 };
 
+/* Why connecting to PATH was refused, in words for a unix socket (curl speaks of a
+ * port 80 of localhost). */
+static const char *refused_why(const char *path) {
+        struct stat st;
+
+        if (stat(path, &st) < 0)
+                return strerror(errno);
+        if (!S_ISSOCK(st.st_mode))
+                return "not a socket";
+        return "connection refused: nothing listens on it";
+}
+
 /* One POST of BODY to ENDPOINT: 0 and the answer's JSON object in *RET, or a failure
  * in P (outcome and why) and 1; -ENOMEM. */
 static int call(struct http_client *c, const struct node_settings *s, uint64_t deadline, const char *endpoint,
@@ -77,6 +90,8 @@ static int call(struct http_client *c, const struct node_settings *s, uint64_t d
                 if (r == -ETIMEDOUT)
                         snprintf(p->why, sizeof(p->why), "%s: no answer within %s", endpoint,
                                  format_duration(timeout, t, sizeof(t)));
+                else if (r == -ECONNREFUSED)
+                        snprintf(p->why, sizeof(p->why), "%s", refused_why(s->authz_socket));
                 else if (r == -EFBIG)
                         snprintf(p->why, sizeof(p->why), "%s: an answer over %u bytes", endpoint,
                                  HEALTH_AUTHZ_REPLY_MAX);

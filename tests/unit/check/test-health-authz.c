@@ -201,7 +201,7 @@ static void test_a_socket_nobody_listens_on_is_critical_and_named(void **state) 
         run_check("/nonexistent/dind-cache-authz.sock", NULL, &l);
         assert_int_equal(l.items[0].state, CHECK_FAIL);
         assert_string_equal(l.items[0].message_id, MID_AUTHZ_UNREACHABLE);
-        assert_non_null(strstr(l.items[0].message, "does not answer"));
+        assert_non_null(strstr(l.items[0].message, "does not answer (No such file or directory)"));
         assert_non_null(strstr(l.items[0].message, "dind-cache-authz.socket"));
         assert_non_null(strstr(l.items[0].remedy, "systemctl status dind-cache-authz.socket"));
         check_list_done(&l);
