@@ -39,6 +39,7 @@
 
 /* What the socket answered, worst first. */
 enum probe_outcome {
+        PROBE_DEADLINE,           /* the run's deadline passed between two calls */
         PROBE_NO_ANSWER,          /* nothing listens, or no answer in time */
         PROBE_WRONG_ANSWER,       /* not HTTP 200 with a JSON object of the protocol */
         PROBE_NOT_AUTHZ,          /* /Plugin.Activate does not say "authz" */
@@ -80,6 +81,10 @@ static int call(struct http_client *c, const struct node_settings *s, uint64_t d
 
         if (!url)
                 return -ENOMEM;
+        if (health_time_left(deadline) == 0) {
+                p->outcome = PROBE_DEADLINE;
+                return 1;
+        }
         http_client_set_timeouts(c, timeout, timeout);
         r = http_client_request(c, "POST", url, PLUGIN_MEDIA_TYPE, PLUGIN_MEDIA_TYPE, body, strlen(body), &resp);
         if (r == -ENOMEM)
@@ -234,6 +239,8 @@ static int add_result(const struct node_settings *s, const struct health_figures
         char lat[16];
 
         health_format_latency(p->elapsed_usec, lat, sizeof(lat));
+        if (p->outcome == PROBE_DEADLINE)
+                return health_add_deadline_passed(l, NAME, s->deadline_usec);
         if (daemon && daemon->plugins_known && !daemon->authz_listed)
                 res = health_add(l, NAME, CHECK_FAIL, MID_AUTHZ_NOT_USED, REMEDY_NOT_USED,
                                  "the daemon does not use the authorization plugin (GET /info lists no "

@@ -142,15 +142,22 @@ static void run_check(const char *socket, const struct health_figures *daemon, s
         assert_string_equal(l->items[0].name, "authz");
 }
 
+/* Runs the check against the real plugin, the daemon's /info listing it or not; D
+ * keeps the plugin (free it with authz_plugin_free()). */
+static void run_real(bool listed, struct fake_plugin *d, struct check_list *l) {
+        struct health_figures daemon = { .plugins_known = true, .authz_listed = listed };
+
+        assert_int_equal(authz_plugin_new(NULL, &d->real), 0);
+        plugin_start(d);
+        run_check(d->path, &daemon, l);
+        plugin_stop(d);
+}
+
 static void test_the_real_plugin_refuses_the_probes_privileged_create_and_keeps_no_trace(void **state) {
         struct fake_plugin d = {};
-        struct health_figures daemon = { .plugins_known = true, .authz_listed = true };
         struct check_list l = {};
 
-        assert_int_equal(authz_plugin_new(NULL, &d.real), 0);
-        plugin_start(&d);
-        run_check(d.path, &daemon, &l);
-        plugin_stop(&d);
+        run_real(true, &d, &l);
         assert_int_equal(l.items[0].state, CHECK_OK);
         assert_string_equal(l.items[0].message_id, MID_AUTHZ_OK);
         assert_non_null(strstr(l.items[0].message, "refused a privileged container create (rule privileged:"));
@@ -165,13 +172,9 @@ static void test_the_real_plugin_refuses_the_probes_privileged_create_and_keeps_
 
 static void test_the_daemon_without_the_plugin_is_critical(void **state) {
         struct fake_plugin d = {};
-        struct health_figures daemon = { .plugins_known = true, .authz_listed = false };
         struct check_list l = {};
 
-        assert_int_equal(authz_plugin_new(NULL, &d.real), 0);
-        plugin_start(&d);
-        run_check(d.path, &daemon, &l);
-        plugin_stop(&d);
+        run_real(false, &d, &l);
         assert_int_equal(l.items[0].state, CHECK_FAIL);
         assert_string_equal(l.items[0].message_id, MID_AUTHZ_NOT_USED);
         assert_non_null(strstr(l.items[0].message, "daemon.json lost authorization-plugins"));
