@@ -79,8 +79,8 @@ static void answer(struct fake_plugin *d, int c, const char *req, const char *bo
         assert_non_null(reply);
         assert_true(asprintf(&head, "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
                              "Connection: close\r\n\r\n", status, strlen(reply)) > 0);
-        (void) !write(c, head, strlen(head));
-        (void) !write(c, reply, strlen(reply));
+        (void) !send(c, head, strlen(head), MSG_NOSIGNAL);
+        (void) !send(c, reply, strlen(reply), MSG_NOSIGNAL);    /* curl may have hung up */
         free(head);
         free(reply);
 }
