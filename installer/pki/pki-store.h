@@ -62,6 +62,10 @@
 #define PKI_CN_CHECKER "dind-cache:checker"
 #define PKI_CN_PRUNER "dind-cache:pruner"
 #define PKI_CN_PRUNE_JOB "dind-cache:prune-job"
+/* The checker's authorization probe (check/health-authz.c): a self-signed certificate
+ * made for each run and shown to the plugin's socket alone, never issued by the CA
+ * (authz/identity.h's IDENTITY_PROBE; a unit test holds the two together). */
+#define PKI_CN_PROBE "dind-cache:probe"
 #define PKI_TENANTS_FOLDER "tenants"
 #define PKI_CLIENT_CERTS_FILE "client-certs.pem"
 /* Before per-tenant identities: one client certificate for every job, in client/. */
