@@ -264,6 +264,19 @@ def test_the_pruner_and_the_prune_job_prune_through_the_plugin(node):
     assert p.returncode != 0 and DENIED in p.stderr, p.stdout + p.stderr
 
 
+def test_with_the_socket_stopped_the_checker_is_critical_naming_it(node):
+    ok(node.run("systemctl", "stop", SOCKET_UNIT, SERVICE))
+    try:
+        # The timer's settings, as install wrote them.
+        p = node.run("sh", "-c", f"set -a; . /etc/dind-cache/dind-cache.env; exec {INSTALLED} check --json",
+                     timeout=300)
+        assert p.returncode == 2, p.stdout + p.stderr
+        authz = next(c for c in json.loads(p.stdout)["checks"] if c["name"] == "authz")
+        assert authz["state"] == "FAIL" and SOCKET_UNIT in authz["message"], authz
+    finally:
+        ok(node.run("systemctl", "start", SOCKET_UNIT))
+
+
 def test_uninstall_removes_the_plugin_and_keeps_the_deny_list(node):
     out = node.run(INSTALLED, "uninstall")
     assert out.returncode == 0, out.stdout + out.stderr
