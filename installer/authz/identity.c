@@ -36,8 +36,13 @@ const char *identity_kind_to_string(enum identity_kind k) {
         return "unknown";
 }
 
-static const char *kind_of_cn(const char *cn, enum identity_kind *ret) {
-        if (streq(cn, IDENTITY_CHECKER))
+static const char *kind_of_cn(const char *cn, struct identity *id) {
+        enum identity_kind *ret = &id->kind;
+
+        id->probe = streq(cn, IDENTITY_PROBE);
+        if (id->probe)
+                *ret = IDENTITY_TENANT;
+        else if (streq(cn, IDENTITY_CHECKER))
                 *ret = IDENTITY_CHECKER_KIND;
         else if (streq(cn, IDENTITY_PRUNER))
                 *ret = IDENTITY_PRUNER_KIND;
@@ -62,7 +67,7 @@ static const char *read_leaf(const struct authz_request *r, struct identity *id)
         if (p.n_cn != 1)
                 rule = "identity";
         else
-                rule = kind_of_cn(p.cn, &id->kind);
+                rule = kind_of_cn(p.cn, id);
         pki_peer_done(&p);
         return rule;
 }

@@ -10,6 +10,7 @@
  *   CN, which no namespace can have: "dind-cache:checker", "dind-cache:pruner",
  *   "dind-cache:prune-job". No certificate at all (User "" and no chain: the pod's own
  *   unix socket, its probes) is the anonymous caller.
+ * - IDENTITY_PROBE is the checker's probe: kind IDENTITY_TENANT, probe set.
  * - Anything else is refused, with the rule that says why: a User without a
  *   certificate or the other way round, a leaf whose last CN (Go's CommonName) is not
  *   User or that has several CNs ("identity"), a CN that is neither a namespace nor a
@@ -27,6 +28,12 @@
 #define IDENTITY_CHECKER "dind-cache:checker"
 #define IDENTITY_PRUNER "dind-cache:pruner"
 #define IDENTITY_PRUNE_JOB "dind-cache:prune-job"
+/* The checker's probe (check/health-authz.c): AuthZReq sent straight to the socket with
+ * a self-signed certificate of this CN, never through dockerd (which verifies every
+ * client certificate against the node's CA, and install never issues this CN). Judged
+ * as a tenant, so that the probe shows the tenants' rules at work; never on the tenant
+ * list, never counted, never in the journal, never an owner. */
+#define IDENTITY_PROBE "dind-cache:probe"
 
 /* A bit each: the policy's "who" column is a set of them. */
 enum identity_kind {
@@ -39,6 +46,7 @@ enum identity_kind {
 
 struct identity {
         enum identity_kind kind;
+        bool probe;                     /* IDENTITY_PROBE (kind IDENTITY_TENANT) */
         char name[256];                 /* the CN (a tenant's namespace), "" anonymous */
         char serial[48];                /* the leaf's serial (pki_peer), "" anonymous */
 };

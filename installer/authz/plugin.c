@@ -46,7 +46,7 @@ static int load_counters(struct authz_plugin *p) {
 
 int authz_plugin_new(const char *state_dir, struct authz_plugin **ret) {
         struct authz_plugin *p = calloc(1, sizeof(*p));
-        _cleanup_free_ char *owners = NULL, *revoked = NULL;
+        _cleanup_free_ char *owners = NULL, *revoked = NULL, *tenants = NULL;
         int r = -ENOMEM;
 
         if (!p)
@@ -56,8 +56,9 @@ int authz_plugin_new(const char *state_dir, struct authz_plugin **ret) {
                 goto fail;
         owners = state_path(p, OWNERS_FILE);
         revoked = state_path(p, REVOKED_FILE);
-        if ((state_dir && (!owners || !revoked)) || (r = owners_new(owners, &p->owners)) < 0 ||
-            (r = revoked_init(&p->revoked, revoked)) < 0 ||
+        tenants = state_path(p, TENANTS_FILE);
+        if ((state_dir && (!owners || !revoked || !tenants)) || (r = owners_new(owners, &p->owners)) < 0 ||
+            (r = revoked_init(&p->revoked, revoked)) < 0 || (r = tenants_init(&p->tenants, tenants)) < 0 ||
             (r = owners_load(p->owners)) < 0 || (r = load_counters(p)) < 0)
                 goto fail;
         *ret = p;
@@ -72,6 +73,7 @@ struct authz_plugin *authz_plugin_free(struct authz_plugin *p) {
                 return NULL;
         owners_free(p->owners);
         revoked_done(&p->revoked);
+        tenants_done(&p->tenants);
         identity_cache_done(&p->ids);
         authz_counters_done(&p->counters);
         free(p->state_dir);
@@ -115,6 +117,33 @@ static int make_event(const struct authz_request *req, const struct identity *id
         return 0;
 }
 
+/* The deny list and the tenant list on the certificate of ID: 0 it passes, 1 refused
+ * (in V), -ENOMEM. */
+static int check_lists(struct authz_plugin *p, const struct identity *id, struct authz_verdict *v) {
+        int q = revoked_refresh(&p->revoked);
+
+        if (q == -ENOMEM)
+                return q;
+        if (q < 0)
+                return authz_refuse(v, "revoked-list", "the deny list cannot be read (%s): every "
+                                    "certificate is refused until it can", strerror(-q));
+        if (revoked_contains(&p->revoked, id->serial))
+                return authz_refuse(v, "revoked", "certificate %s of '%s' is revoked: run dind-cache "
+                                    "install to get a new one", id->serial, verdict_quote(id->name));
+        if (id->kind != IDENTITY_TENANT || id->probe)
+                return 0;
+        q = tenants_refresh(&p->tenants);
+        if (q == -ENOMEM)
+                return q;
+        if (q < 0)
+                return authz_refuse(v, "tenant-list", "the tenant list cannot be read (%s): every tenant "
+                                    "is refused until it can", strerror(-q));
+        if (!tenants_allow(&p->tenants, id->name))
+                return authz_refuse(v, "not-a-tenant", "'%s' is no tenant of this daemon (not given to "
+                                    "dind-cache install --allow-namespace)", verdict_quote(id->name));
+        return 0;
+}
+
 /* The verdict on a request R (NULL: unreadable) from ID (ID_RULE: its refusal). */
 static int decide(struct authz_plugin *p, const struct authz_request *r, const struct identity *id,
                   const char *id_rule, struct authz_verdict *v) {
@@ -127,17 +156,8 @@ static int decide(struct authz_plugin *p, const struct authz_request *r, const s
                                     "certificate name '%s' is neither a namespace nor a node identity" :
                                     "the certificate ('%s') is not one the plugin can tell who holds",
                                     verdict_quote(id->name));
-        if (id->kind != IDENTITY_ANONYMOUS) {
-                q = revoked_refresh(&p->revoked);
-                if (q == -ENOMEM)
-                        return q;
-                if (q < 0)
-                        return authz_refuse(v, "revoked-list", "the deny list cannot be read (%s): every "
-                                            "certificate is refused until it can", strerror(-q));
-                if (revoked_contains(&p->revoked, id->serial))
-                        return authz_refuse(v, "revoked", "certificate %s of '%s' is revoked: run dind-cache "
-                                            "install to get a new one", id->serial, verdict_quote(id->name));
-        }
+        if (id->kind != IDENTITY_ANONYMOUS && (q = check_lists(p, id, v)) != 0)
+                return q;
         q = policy_decide(&(struct authz_ctx) { r, id, p->owners }, v);
         return q < 0 ? q : v->allow ? 0 : 1;
 }
@@ -156,12 +176,14 @@ static int handle_request(struct authz_plugin *p, const char *body, size_t size,
         if (parsed && (q = identity_of_request(&req, &p->ids, &id, &id_rule)) < 0)
                 return q;
         q = decide(p, parsed ? &req : NULL, &id, id_rule, &v);
-        if (q >= 0 && v.allow && v.row && (q = learn_from_request(p->owners, &req, v.row, &id, time(NULL))) > 0)
+        /* The checker's probe leaves no trace (identity.h). */
+        if (q >= 0 && !id.probe && v.allow && v.row &&
+            (q = learn_from_request(p->owners, &req, v.row, &id, time(NULL))) > 0)
                 p->owners_error = owners_save(p->owners);
-        if (q >= 0)
+        if (q >= 0 && !id.probe)
                 q = authz_counters_add(&p->counters, tenant_of(&id, id_rule), v.allow,
                                        v.allow && v.row && (v.row->flags & POLICY_BUILD));
-        if (q >= 0 && !v.allow)
+        if (q >= 0 && !id.probe && !v.allow)
                 q = make_event(parsed ? &req : NULL, &id, id_rule, &v, ret_event);
         if (q >= 0)
                 q = reply(v.allow, v.message, ret_reply);
@@ -177,7 +199,7 @@ static int handle_response(struct authz_plugin *p, const char *body, size_t size
 
         p->responses++;
         if (authz_request_parse(body, size, AUTHZ_RESPONSE, &req) == 0 &&
-            identity_of_request(&req, &p->ids, &id, &id_rule) == 0) {
+            identity_of_request(&req, &p->ids, &id, &id_rule) == 0 && !id.probe) {
                 q = learn_from_response(p->owners, &req, &id, (int64_t) time(NULL));
                 if (q < 0)
                         return q;

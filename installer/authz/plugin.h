@@ -6,7 +6,7 @@
  * and /AuthZPlugin.AuthZRes after every API request it serves.
  *
  * Per request: the envelope (authz-request.h) -> the caller (identity.h) -> the deny
- * list (revoked.h) -> the table (policy.h) -> the named volumes an allowed create will
+ * list (revoked.h) -> a tenant is on the tenant list (tenants.h) -> the table (policy.h) -> the named volumes an allowed create will
  * make, claimed (learn.h) -> the reply {"Allow": bool, "Msg": "...", "Err": ""}, and a
  * count. Per response: what it teaches about ownership (owners.h),
  * then always {"Allow": true}: the request has run by then, a refusal would only hide
@@ -14,7 +14,10 @@
  *
  * Invariants:
  * - A request the plugin cannot read is refused ("malformed-request"); so is every
- *   certificate while the deny list cannot be read ("revoked-list").
+ *   certificate while the deny list cannot be read ("revoked-list"), and every tenant
+ *   while the tenant list cannot be read ("tenant-list").
+ * - The checker's probe (identity.h, IDENTITY_PROBE) gets the verdict a tenant would,
+ *   and leaves no trace: no count, no event, no ownership.
  * - Every refusal of a request gives an event (struct authz_event) for the journal.
  * - State (owners, counters, the deny list) lives in STATE_DIR; without one, in memory.
  * - Single-threaded: one call at a time.
@@ -26,6 +29,7 @@
 #include "authz/identity.h"
 #include "authz/owners.h"
 #include "authz/revoked.h"
+#include "authz/tenants.h"
 #include "metrics/authz-metrics.h"
 
 #define AUTHZ_PLUGIN_NAME "dind-cache-authz"
@@ -36,6 +40,7 @@ struct authz_plugin {
         char *state_dir;
         struct owners *owners;
         struct revoked revoked;
+        struct tenants tenants;
         struct identity_cache ids;
         struct authz_counters counters;
         int owners_error;               /* the last owners_save() error, 0 none */

@@ -42,7 +42,7 @@ const struct policy_row policy_table[] = {
           .checks = "no hidden body (the classic builder's tar context is one: refused); "
                     "networkmode not host, container: or another's network; no cgroupparent" },
         { "build-session", "POST", { "/session" }, T, .flags = POLICY_BUILD },
-        { "build-grpc", "POST", { "/grpc" }, T | IDENTITY_PRUNE_JOB_KIND, .flags = POLICY_BUILD,
+        { "build-grpc", "POST", { "/grpc" }, T, .flags = POLICY_BUILD,
           .checks = "BuildKit's own calls are not seen (README, limits)" },
         { "container-list", "GET", { "/containers/json" }, POLICY_WHO_ALL, .learn = POLICY_LEARN_CONTAINER_LIST,
           .checks = "shows every tenant's containers (README, limits)" },
@@ -368,8 +368,6 @@ static const char *who_column(unsigned who) {
                 return "pruner, prune job";
         case IDENTITY_PRUNER_KIND:
                 return "pruner";
-        case T | IDENTITY_PRUNE_JOB_KIND:
-                return "tenants, prune job";
         case 0:
                 return "nobody";
         }

@@ -53,10 +53,6 @@ int revoked_normalize_serial(const char *serial, char *buf, size_t size) {
         return 0;
 }
 
-static int cmp_serial(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
 /* Appends a copy of S to the NULL-terminated LIST of *N strings, *ALLOCATED slots. */
 static int push(char ***list, size_t *n, size_t *allocated, const char *s) {
         char *copy = strdup(s);
@@ -77,23 +73,6 @@ static int push(char ***list, size_t *n, size_t *allocated, const char *s) {
         (*list)[(*n)++] = copy;
         (*list)[*n] = NULL;
         return 0;
-}
-
-/* LIST (N strings) sorted, each once: how many are left. */
-static size_t sort_unique(char **list, size_t n) {
-        size_t kept = 0;
-
-        if (n == 0)
-                return 0;
-        qsort(list, n, sizeof(*list), cmp_serial);
-        for (size_t i = 0; i < n; i++) {
-                if (kept > 0 && streq(list[kept - 1], list[i]))
-                        free(list[i]);
-                else
-                        list[kept++] = list[i];
-        }
-        list[kept] = NULL;
-        return kept;
 }
 
 int revoked_parse(struct revoked *r, const char *text, size_t size) {
@@ -124,7 +103,7 @@ int revoked_parse(struct revoked *r, const char *text, size_t size) {
                 line = end + 1;
         }
         clear_list(r);
-        r->n = sort_unique(list, n);
+        r->n = strv_sort_unique(list, n);
         r->serials = list;
         r->n_bad = bad;
         return 0;
@@ -132,53 +111,34 @@ int revoked_parse(struct revoked *r, const char *text, size_t size) {
 
 int revoked_refresh(struct revoked *r) {
         _cleanup_free_ char *data = NULL;
-        struct stat st;
+        struct file_stamp now;
         size_t size;
         int q;
 
         if (!r->path)
                 return 0;
-        if (stat(r->path, &st) < 0) {
-                if (errno != ENOENT)
-                        goto fail;
-                if (r->known && !r->present)
-                        return 0;
-                clear_list(r);
-                r->known = true;
-                r->present = false;
-                return 1;
-        }
-        if (r->known && r->present && st.st_ino == r->ino && st.st_size == r->size &&
-            st.st_mtim.tv_sec == r->mtime.tv_sec && st.st_mtim.tv_nsec == r->mtime.tv_nsec)
+        q = file_read_changed(&r->stamp, r->path, REVOKED_MAX_SIZE, &data, &size, &now);
+        if (q == 0)
                 return 0;
-        q = read_file_full(r->path, REVOKED_MAX_SIZE, &data, &size);
-        if (q < 0) {
-                errno = -q;
-                goto fail;
-        }
-        q = revoked_parse(r, data, size);
-        if (q < 0)
+        if (q > 0)
+                q = revoked_parse(r, data ?: "", size);
+        if (q == -ENOMEM)
                 return q;
-        r->known = r->present = true;
-        r->ino = st.st_ino;
-        r->size = st.st_size;
-        r->mtime = st.st_mtim;
+        if (q < 0) {
+                clear_list(r);
+                r->stamp = (struct file_stamp) {};
+                return q;
+        }
+        r->stamp = now;
         return 1;
-fail:
-        q = -errno;
-        clear_list(r);
-        r->known = false;
-        return q;
 }
 
 bool revoked_contains(const struct revoked *r, const char *serial) {
         char norm[48];
 
-        const char *key = norm;
-
-        if (revoked_normalize_serial(serial, norm, sizeof(norm)) < 0 || r->n == 0)
+        if (revoked_normalize_serial(serial, norm, sizeof(norm)) < 0)
                 return false;
-        return bsearch(&key, r->serials, r->n, sizeof(*r->serials), cmp_serial);
+        return strv_sorted_contains(r->serials, r->n, norm);
 }
 
 int revoked_add(const char *path, const char *serial, const char *cn, time_t when) {

@@ -27,16 +27,14 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "base/util.h"
+
 #define REVOKED_FILE "revoked"
 #define REVOKED_MAX_SIZE (16u << 20)
 
 struct revoked {
         char *path;
-        bool known;                     /* the fields below describe the file read last */
-        bool present;
-        ino_t ino;
-        off_t size;
-        struct timespec mtime;
+        struct file_stamp stamp;        /* the file read last */
         char **serials;                 /* normalized (upper case, no leading zeros), sorted, unique */
         size_t n;
         size_t n_bad;

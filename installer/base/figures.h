@@ -20,6 +20,8 @@ struct health_figures {
         uint64_t inodes_free;
         int daemon_up;            /* 1 answered /_ping, 0 did not, -1 not checked */
         uint64_t round_trip_usec; /* of /_ping, when daemon_up is 1 */
+        bool plugins_known;       /* GET /info was read: authz_listed below says */
+        bool authz_listed;        /* its Plugins.Authorization names dind-cache-authz */
         /* notAfter (Unix time) of each certificate of the node's PKI, in the order of
          * health_cert_names; 0: not checked or unreadable. */
         int64_t cert_not_after[4];

@@ -63,7 +63,12 @@
         X(AUTHZ_DENIED,          "3c949671df334ab7af073450d35149ba") \
         X(CACHE_OK,              "a4d4f1080b1348dcbd81723c5ade060e") \
         X(CACHE_FAILED,          "569f7097f69a412da2ffa05c116d5531") \
-        X(CACHE_SKIPPED,         "ca812529a58e49d1b72731e9e8210f01")
+        X(CACHE_SKIPPED,         "ca812529a58e49d1b72731e9e8210f01") \
+        X(AUTHZ_OK,              "aa4ae9ef8e7146a2bef15d99becdbf98") \
+        X(AUTHZ_LEFT_OUT,        "d0bdade814524ff5bbb8582b1a623440") \
+        X(AUTHZ_UNREACHABLE,     "b3516f16443d4ecf8628bf5bb2a1d071") \
+        X(AUTHZ_BROKEN,          "6f446eeb64fa40389e3bf2d3795a4fc8") \
+        X(AUTHZ_NOT_USED,        "88a944ea20c84ae1813bdb7b109c1072")
 
 #define _DIND_MID_DEFINE(name, id) static const char MID_##name[] _unused_ = id;
 DIND_MESSAGE_IDS(_DIND_MID_DEFINE)

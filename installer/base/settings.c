@@ -46,6 +46,7 @@ enum key {
         KEY_PRUNE_STATE,
         KEY_STATE_DIRECTORY,
         KEY_PRUNE_CERT_PATH,
+        KEY_AUTHZ_SOCKET,
         _KEY_MAX,
 };
 
@@ -71,6 +72,7 @@ static const char *const key_names[_KEY_MAX] = {
         [KEY_PRUNE_STATE] = "DIND_CACHE_PRUNE_STATE",
         [KEY_STATE_DIRECTORY] = "STATE_DIRECTORY",
         [KEY_PRUNE_CERT_PATH] = SETTINGS_KEY_PRUNE_CERT_PATH,
+        [KEY_AUTHZ_SOCKET] = SETTINGS_KEY_AUTHZ_SOCKET,
 };
 
 /* One command's reading of the settings. */
@@ -267,11 +269,11 @@ int node_settings_read_check(char *const *env, struct node_settings *ret, struct
         static const enum key text_keys[] = {
                 KEY_DOCKER_HOST, KEY_DATA_DIR, KEY_DISK_WARN, KEY_DISK_CRIT, KEY_INODE_WARN, KEY_INODE_CRIT,
                 KEY_WRITE_WARN_MS, KEY_TIMEOUT, KEY_DEADLINE, KEY_TLS_VERIFY, KEY_CERT_PATH, KEY_CERT_WARN_DAYS,
-                KEY_CERT_CRIT_DAYS, KEY_STATE_DIRECTORY,
+                KEY_CERT_CRIT_DAYS, KEY_STATE_DIRECTORY, KEY_AUTHZ_SOCKET,
         };
         struct reading rd = { .env = env, .problems = problems, .n_before = problems->n };
         struct node_settings s = {};
-        const char *data_dir, *cert_path, *state_dir;
+        const char *data_dir, *cert_path, *state_dir, *authz_socket, *authz_set;
         int write_ms;
 
         check_text(&rd, text_keys, ELEMENTSOF(text_keys));
@@ -291,11 +293,15 @@ int node_settings_read_check(char *const *env, struct node_settings *ret, struct
         read_int(&rd, KEY_CERT_CRIT_DAYS, 7, 1, 3650, "a number of days", &s.cert_crit_days);
         must_be_below(&rd, KEY_CERT_CRIT_DAYS, s.cert_crit_days, KEY_CERT_WARN_DAYS, s.cert_warn_days);
         state_dir = read_path(&rd, KEY_STATE_DIRECTORY, NULL);
+        authz_socket = read_path(&rd, KEY_AUTHZ_SOCKET, NULL);
+        authz_set = lookup(rd.env, key_names[KEY_AUTHZ_SOCKET]);
+        s.authz_left_out = authz_set && !*authz_set;
 
         if (!failed(&rd)) {
                 copy(&rd, data_dir, &s.data_dir);
                 copy(&rd, cert_path, &s.cert_path);
                 copy(&rd, state_dir, &s.state_dir);
+                copy(&rd, authz_socket, &s.authz_socket);
                 /* systemd joins several StateDirectory= with ':'; the first is ours. */
                 if (s.state_dir && strchr(s.state_dir, ':'))
                         *strchr(s.state_dir, ':') = '\0';
@@ -342,6 +348,7 @@ void node_settings_done(struct node_settings *s) {
         free(s->data_dir);
         free(s->state_path);
         free(s->state_dir);
+        free(s->authz_socket);
         *s = (struct node_settings) {};
 }
 

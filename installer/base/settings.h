@@ -35,12 +35,20 @@
  *                                  cache's state (systemd sets
  *                                  it from StateDirectory=);
  *                                  unset: none kept
+ *     DIND_CACHE_AUTHZ_SOCKET      absolute: the authorization
+ *                                  plugin's socket, checked
+ *                                  (install writes
+ *                                  SETTINGS_DEFAULT_AUTHZ_SOCKET);
+ *                                  "": install left the plugin
+ *                                  out (--plaintext), WARNING;
+ *                                  unset: not checked
  *     DIND_CACHE_INSTANCE          the instance's name (both; the journal and metrics)
  *     DIND_CACHE_TEXTFILE_DIR      where the metrics files go (both)
  *
  * Invariants:
  * - A key set to "" is unset (an empty line in the env file), except
- *   DIND_CACHE_TEXTFILE_DIR, where "" turns the metrics off.
+ *   DIND_CACHE_TEXTFILE_DIR, where "" turns the metrics off, and
+ *   DIND_CACHE_AUTHZ_SOCKET, where "" says that install left the plugin out.
  * - Each command reads and validates only its own keys: a bad value of a key only
  *   check reads never stops prune, and the reverse.
  * - Every refused value is a problem in PROBLEMS: an UNKNOWN result "settings" with
@@ -69,6 +77,10 @@
  * env file. */
 #define SETTINGS_KEY_PRUNE_CERT_PATH "DIND_CACHE_PRUNE_CERT_PATH"
 #define SETTINGS_DEFAULT_PRUNE_CERT_PATH "/etc/dind-cache/pki/pruner"
+/* The authorization plugin's socket on the node (dind-cache-authz.socket), which the
+ * checker's `authz` check asks straight. */
+#define SETTINGS_KEY_AUTHZ_SOCKET "DIND_CACHE_AUTHZ_SOCKET"
+#define SETTINGS_DEFAULT_AUTHZ_SOCKET "/run/dind-cache/plugins/dind-cache-authz.sock"
 
 struct node_settings {
         /* check and prune */
@@ -86,6 +98,8 @@ struct node_settings {
         uint64_t deadline_usec;         /* DIND_CACHE_DEADLINE: the whole run */
         int cert_warn_days, cert_crit_days;
         char *state_dir;                /* STATE_DIRECTORY, or NULL: no state kept */
+        char *authz_socket;             /* DIND_CACHE_AUTHZ_SOCKET, or NULL: unset or "" */
+        bool authz_left_out;            /* DIND_CACHE_AUTHZ_SOCKET="": install left it out */
 
         /* prune */
         int high, low, crit;            /* DIND_CACHE_PRUNE_HIGH/LOW/CRIT: percent used */

@@ -51,6 +51,30 @@ bool strv_contains(char *const *v, const char *s) {
         return false;
 }
 
+static int strv_cmp(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+size_t strv_sort_unique(char **v, size_t n) {
+        size_t kept = 0;
+
+        if (n == 0)
+                return 0;
+        qsort(v, n, sizeof(*v), strv_cmp);
+        for (size_t i = 0; i < n; i++) {
+                if (kept > 0 && streq(v[kept - 1], v[i]))
+                        free(v[i]);
+                else
+                        v[kept++] = v[i];
+        }
+        v[kept] = NULL;
+        return kept;
+}
+
+bool strv_sorted_contains(char *const *v, size_t n, const char *s) {
+        return n > 0 && bsearch(&s, v, n, sizeof(*v), strv_cmp);
+}
+
 int free_and_strdup(char **p, const char *s) {
         char *copy = strdup(s);
 
@@ -269,6 +293,38 @@ static void erase_buffer(char *buf, size_t allocated) {
         if (buf)
                 explicit_bzero(buf, allocated);
         free(buf);
+}
+
+static bool stamp_matches(const struct file_stamp *s, const struct stat *st) {
+        return s->known && s->present && st->st_ino == s->ino && st->st_size == s->size &&
+               st->st_mtim.tv_sec == s->mtime.tv_sec && st->st_mtim.tv_nsec == s->mtime.tv_nsec;
+}
+
+int file_stamp_check(const struct file_stamp *stamp, const char *path, struct file_stamp *ret_now) {
+        struct stat st;
+
+        if (stat(path, &st) < 0) {
+                if (errno != ENOENT)
+                        return -errno;
+                *ret_now = (struct file_stamp) { .known = true };
+                return stamp->known && !stamp->present ? 0 : 1;
+        }
+        *ret_now = (struct file_stamp) { .known = true, .present = true, .ino = st.st_ino, .size = st.st_size,
+                                         .mtime = st.st_mtim };
+        return stamp_matches(stamp, &st) ? 0 : 1;
+}
+
+int file_read_changed(const struct file_stamp *stamp, const char *path, size_t max, char **ret_data,
+                      size_t *ret_size, struct file_stamp *ret_now) {
+        int q = file_stamp_check(stamp, path, ret_now);
+
+        *ret_data = NULL;
+        *ret_size = 0;
+        if (q <= 0)
+                return q;
+        if (ret_now->present && (q = read_file_full(path, max, ret_data, ret_size)) < 0)
+                return q;
+        return 1;
 }
 
 int read_file_full(const char *path, size_t max, char **ret_data, size_t *ret_size) {

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -70,6 +71,11 @@ size_t strv_length(char *const *v);
 /* Appends a copy of S; -ENOMEM on failure, *v unchanged. */
 int strv_extend(char ***v, const char *s);
 bool strv_contains(char *const *v, const char *s);
+/* Sorts V (N strings, strcmp order) and drops repeats (freed), NULL after the last:
+ * returns how many are left. */
+size_t strv_sort_unique(char **v, size_t n);
+/* S is among the N strings of V, sorted by strv_sort_unique() (a binary search). */
+bool strv_sorted_contains(char *const *v, size_t n, const char *s);
 
 /* Replaces *P (freed) with a copy of S; -ENOMEM leaves *P as it was. */
 int free_and_strdup(char **p, const char *s);
@@ -116,6 +122,28 @@ int remove_stale_temps(const char *path);
 /* Reads a whole regular file (open_regular()) of at most MAX bytes, NUL-terminated.
  * -EFBIG if larger. */
 int read_file_full(const char *path, size_t max, char **ret_data, size_t *ret_size);
+
+/* What a file was when it was last read, so that a reader polled on every request
+ * reads it again only when it changed (inode, size or modification time differ). */
+struct file_stamp {
+        bool known;                     /* the fields below describe the file read last */
+        bool present;
+        ino_t ino;
+        off_t size;
+        struct timespec mtime;
+};
+
+/* Whether the file at PATH differs from STAMP: 0 the same (or still absent), 1
+ * changed (or never read), -errno when stat() fails but for ENOENT. RET_NOW is what
+ * stat() saw (before the caller reads the file: a change after it shows next time);
+ * the caller makes it STAMP once it has read the file. */
+int file_stamp_check(const struct file_stamp *stamp, const char *path, struct file_stamp *ret_now);
+
+/* Reads PATH (at most MAX bytes, read_file_full()) when it differs from STAMP: 1 read,
+ * *RET_DATA NULL when the file is absent; 0 unchanged (nothing returned); -errno. The
+ * caller makes *RET_NOW its stamp once it has used the data. */
+int file_read_changed(const struct file_stamp *stamp, const char *path, size_t max, char **ret_data,
+                      size_t *ret_size, struct file_stamp *ret_now);
 
 /* Kubernetes resource quantity to bytes, exactly as resource.Quantity reads it and
  * Value() rounds it: "5Gi", "500Mi", "10G", "1.5Ti", "1e9", ".13M", "1E-3", "123".

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The daemon checks of health.h: /_ping with its round trip, the storage driver from
- * /info, the version from /version. */
+ * /info (and whether the daemon names the authorization plugin there, for
+ * health-authz.c), the version from /version. */
 #include <errno.h>
 #include <string.h>
 
@@ -171,10 +172,11 @@ static int check_ping(struct docker_client *c, const struct node_settings *s, ui
         return ping_answered(s, rtt, l);
 }
 
-/* /info: the storage driver on the cache disk's filesystem FS_TYPE. 1: the deadline
- * passed. */
+/* /info: the storage driver on the cache disk's filesystem FS_TYPE; into FIG (or NULL)
+ * whether the daemon runs with the authorization plugin (the authz check judges it). 1:
+ * the deadline passed. */
 static int check_info(struct docker_client *c, const struct node_settings *s, const char *fs_type,
-                      uint64_t deadline, struct check_list *l) {
+                      uint64_t deadline, struct check_list *l, struct health_figures *fig) {
         _cleanup_(docker_info_done) struct docker_info info = { .supports_d_type = -1 };
         uint64_t timeout = 0;
         char why[320];
@@ -186,6 +188,10 @@ static int check_info(struct docker_client *c, const struct node_settings *s, co
         r = docker_get_info(c, &info);
         if (r == -ENOMEM)
                 return r;
+        if (r >= 0 && fig) {
+                fig->plugins_known = true;
+                fig->authz_listed = strv_contains(info.authz_plugins, HEALTH_AUTHZ_PLUGIN);
+        }
         if (r >= 0)
                 return check_driver(&info, fs_type, l);
         health_error_text(r, c, timeout, why, sizeof(why));
@@ -234,7 +240,7 @@ int health_check_daemon_figures(const struct node_settings *s, const char *data_
         if (r == 0)
                 r = check_ping(c, s, deadline, l, fig);
         if (r == 0)
-                r = check_info(c, s, data_dir_fs_type, deadline, l);
+                r = check_info(c, s, data_dir_fs_type, deadline, l, fig);
         if (r == 0)
                 r = check_version(c, s, deadline, l, api);
         if (r == 0)

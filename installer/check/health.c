@@ -72,6 +72,9 @@ int health_run_figures(const struct node_settings *s, struct check_list *l,
         r = health_check_daemon_figures(s, fs_type, deadline, l, ret);
         if (r < 0)
                 return r;
+        r = health_check_authz(s, deadline, ret, l);
+        if (r < 0)
+                return r;
         return health_check_certs(s, l, ret);
 }
 

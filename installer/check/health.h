@@ -8,7 +8,7 @@
  * Invariants:
  * - Cost stays flat as the cache grows: statfs/statvfs, one mountinfo read, a d_type
  *   probe and a write probe of a few entries, four small daemon calls and the image
- *   list. The data directory is never walked; /system/df is asked for the build cache
+ *   list, three small calls to the authorization plugin's socket. The data directory is never walked; /system/df is asked for the build cache
  *   alone, and only now and then once its answer is big (health-cache.c).
  * - The build cache's reuse counter and figures are kept in STATE_DIRECTORY
  *   (check/cache-state.h) when the settings name one; else nothing is written.
@@ -51,6 +51,25 @@ int health_check_daemon(const struct node_settings *s, const char *data_dir_fs_t
  * known, which forwards 2376 alone, so such a probe could never fail; README, "check",
  * says what keeps 2375 closed instead.) */
 int health_check_certs(const struct node_settings *s, struct check_list *l, struct health_figures *fig);
+
+/* The authorization plugin's name, in daemon.json's authorization-plugins and GET /info's
+ * Plugins.Authorization (authz/plugin.h's AUTHZ_PLUGIN_NAME, kube/daemon-config.h's
+ * DAEMON_CONFIG_AUTHZ_PLUGIN; tests/unit/check/test-health-authz.c holds them together). */
+#define HEALTH_AUTHZ_PLUGIN "dind-cache-authz"
+
+/* The authorization plugin (health-authz.c), one result "authz": nothing when
+ * s->authz_socket is unset (and not left out); WARNING when install left the plugin out
+ * (s->authz_left_out). Else the check asks the socket itself, as dockerd does:
+ * /Plugin.Activate must implement "authz", and an AuthZReq from a self-signed
+ * certificate of CN PKI_CN_PROBE (the plugin judges it as a tenant and keeps no trace
+ * of it) must refuse a privileged container create and allow GET /version. CRITICAL
+ * when the socket does not answer (the daemon then answers no request), when the
+ * answers are wrong, and when DAEMON (the figures of the daemon checks, or NULL) says
+ * GET /info was read and names no dind-cache-authz. Each answer is capped at
+ * HEALTH_AUTHZ_REPLY_MAX bytes and each call at min(timeout, time left). */
+#define HEALTH_AUTHZ_REPLY_MAX (64u << 10)
+int health_check_authz(const struct node_settings *s, uint64_t deadline, const struct health_figures *daemon,
+                       struct check_list *l);
 
 /* One line for people and the journal: "dind-cache check CRITICAL: disk /mnt/k8s/docker
  * 93% used (crit 90%); 8 OK". NULL on -ENOMEM. */

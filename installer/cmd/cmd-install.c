@@ -93,6 +93,11 @@ int cmd_install(int argc, char **argv) {
         if (r < 0)
                 return 1;
 
+        /* Before the cluster: the daemon's pod answers nothing without the plugin. */
+        r = install_authz(&o);
+        if (r < 0)
+                return 1;
+
         r = install_cluster(&o, &disk, &cluster);
         if (r < 0)
                 return 1;

@@ -11,6 +11,11 @@
 #include <systemd/sd-daemon.h>
 #include <sys/stat.h>
 
+#include "authz/owners.h"
+#include "authz/plugin.h"
+#include "authz/revoked.h"
+#include "authz/tenants.h"
+#include "systemd/authz-units.h"
 #include "systemd/catalog.h"
 #include "systemd/checker-units.h"
 #include "systemd/prune-units.h"
@@ -48,11 +53,13 @@ struct uninstall_args {
 static void help(void) {
         printf("Usage: dind-cache uninstall [OPTIONS]\n"
                "\n"
-               "Stops and removes the checker and the pruner: dind-cache-check.timer and\n"
-               ".service, dind-cache-prune.timer and .service (with the Debian package: disables\n"
-               "their units and removes install's drop-ins), the pruner's state, the env\n"
-               "file " SETTINGS_ENV_FILE " and the journal catalog. The data directory's mount\n"
-               "unit and the data stay, unless --wipe-data. Running it again is harmless.\n"
+               "Stops and removes the checker, the pruner and the authorization plugin:\n"
+               "dind-cache-check.timer and .service, dind-cache-prune.timer and .service,\n"
+               "dind-cache-authz.socket and .service (with the Debian package: disables their\n"
+               "units and removes install's drop-ins), their state (the plugin's deny list stays\n"
+               "with the node's certificates, until --wipe-data), the env file\n"
+               SETTINGS_ENV_FILE " and the journal catalog. The data directory's mount unit\n"
+               "and the data stay, unless --wipe-data. Running it again is harmless.\n"
                "\n"
                "Options:\n"
                "  --data-dir PATH            the data directory (default " SETTINGS_DEFAULT_DATA_DIR ")\n"
@@ -70,7 +77,8 @@ static void help(void) {
                "                             symlink, never the device's filesystem), then stop\n"
                "                             and remove its mount unit and clear the immutable\n"
                "                             attribute install set beneath it; and the node's\n"
-               "                             certificates and CA key (" PKI_DEFAULT_DIR "). Asks nothing.\n"
+               "                             certificates and CA key (" PKI_DEFAULT_DIR ") and the\n"
+               "                             plugin's deny list. Asks nothing.\n"
                "  --dry-run                  say what would be removed; change nothing\n"
                "  -h, --help                 show this help\n"
                "\n"
@@ -305,8 +313,8 @@ static int reload_and_forget(struct ctx *c, const char *const *names) {
         return 0;
 }
 
-static int uninstall_checker(struct ctx *c) {
-        static const char *const units[] = { CHECKER_TIMER, CHECKER_SERVICE, PRUNE_TIMER, PRUNE_SERVICE, NULL };
+/* Stops, disables and removes UNITS (and install's drop-ins over packaged ones). */
+static int remove_units(struct ctx *c, const char *const *units) {
         int r;
 
         for (const char *const *u = units; *u; u++) {
@@ -329,9 +337,43 @@ static int uninstall_checker(struct ctx *c) {
                 if (!c->args->dry_run)
                         (void) rmdir(dropins); /* only when empty */
         }
-        r = reload_and_forget(c, units);
+        return reload_and_forget(c, units);
+}
+
+/* The plugin's ownership, counters and tenant list: they mean nothing without it. Its
+ * deny list stays while the node's CA does (a re-install under the same CA must not
+ * take a revoked certificate back): --wipe-data removes it with the PKI. */
+static int remove_authz_state(struct ctx *c, bool deny_list_too) {
+        static const char *const files[] = { OWNERS_FILE, AUTHZ_COUNTERS_FILE, TENANTS_FILE, REVOKED_FILE };
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(files) - !deny_list_too; i++) {
+                r = remove_file(c, AUTHZ_DEFAULT_STATE_DIR, files[i], false);
+                if (r < 0)
+                        return r;
+        }
+        if (!c->args->dry_run)
+                (void) rmdir(AUTHZ_DEFAULT_STATE_DIR); /* only when empty */
+        return 0;
+}
+
+static int uninstall_checker(struct ctx *c) {
+        static const char *const units[] = { CHECKER_TIMER, CHECKER_SERVICE, PRUNE_TIMER, PRUNE_SERVICE, NULL };
+        static const char *const plugin[] = { AUTHZ_SOCKET_UNIT, AUTHZ_SERVICE_UNIT, NULL };
+        unsigned before;
+        int r;
+
+        r = remove_units(c, units);
         if (r < 0)
                 return r;
+        before = c->removed;
+        r = remove_units(c, plugin);
+        if (r < 0)
+                return r;
+        if (c->removed > before && !c->args->delete_cluster_objects)
+                log_info("The daemon's pod names the authorization plugin in its daemon.json: it answers nothing "
+                         "until the plugin is back (dind-cache install) or its objects are gone "
+                         "(--delete-cluster-objects).");
 
         r = remove_file(c, "/etc/dind-cache", "dind-cache.env", false);
         if (r < 0)
@@ -347,6 +389,9 @@ static int uninstall_checker(struct ctx *c) {
                 if (r < 0)
                         return r;
         }
+        r = remove_authz_state(c, false);
+        if (r < 0)
+                return r;
         if (!c->args->dry_run)
                 (void) rmdir(SETTINGS_STATE_DIR); /* only when empty */
 
@@ -431,6 +476,10 @@ static int wipe_data(struct ctx *c) {
                 log_info("Removed %s: the CA key and certificates", PKI_DEFAULT_DIR);
                 c->removed++;
         }
+        /* No CA, no certificate of it left to refuse: the deny list goes with them. */
+        r = remove_authz_state(c, true);
+        if (r < 0)
+                return r;
 
         /* Only a mount unit install wrote is ours to stop: a mount from /etc/fstab or
          * made by hand is the administrator's, and stays. */

@@ -487,6 +487,7 @@ static int write_env_file(const struct install_options *o, const char *cluster_i
                 .tls_verify = o->plaintext ? "" : "1",
                 .cert_path = o->plaintext ? "" : PKI_DEFAULT_DIR "/checker",
                 .prune_cert_path = o->plaintext ? "" : PKI_DEFAULT_DIR "/pruner",
+                .authz_socket = o->plaintext ? "" : SETTINGS_DEFAULT_AUTHZ_SOCKET,
         };
         r = cmd_envfile_write(SETTINGS_ENV_FILE, &env);
         if (r < 0)

@@ -1,29 +1,32 @@
 /* SPDX-License-Identifier: MIT */
 /* install's last word on the tenants, once the Secrets of this run are applied: a
- * namespace dropped from --allow-namespace loses its certificate (revoked, the seam
- * below), its Secret and its node folder; an install made before per-tenant identities
- * loses the one client certificate every job shared (pki/client/, and its Secret in
- * every namespace that is no tenant now). Command layer: prints what it does. */
+ * namespace dropped from --allow-namespace loses its certificate (revoked: on the
+ * authorization plugin's deny list), its Secret and its node folder; an install made
+ * before per-tenant identities loses the one client certificate every job shared
+ * (pki/client/: revoked too, and its Secret in every namespace that is no tenant now).
+ * Command layer: prints what it does. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/base64.h"
 #include "base/json-util.h"
+#include "cmd/authz-state.h"
 #include "cmd/install-cluster-private.h"
 #include "kube/manifest.h"
 #include "pki/pki-store.h"
 
-/* The seam of revocation: from here on, the daemon refuses TENANT's certificate SERIAL
- * (named CN), which the dropped namespace's jobs may still hold. dockerd reads no CRL:
- * the authorization plugin's deny list is what refuses it (issue 16; its helper wires
- * this to revoked_add() in installer/authz/). Until then the certificate stays valid
- * under the CA, and this says so. */
-static int revoke_dropped_tenant(const struct install_options *o, const char *tenant, const char *serial,
-                                 const char *cn) {
-        printf("  tenant %s: certificate %s (CN %s) %s; it stays valid under the CA until the authorization "
-               "plugin refuses it or the CA is rotated (--rotate-ca)\n", tenant, serial, cn ?: "?",
-               o->dry_run ? "would no longer be handed out" : "no longer handed out");
+/* From here on the daemon refuses certificate SERIAL (named CN) of WHO, which jobs may
+ * still hold: dockerd reads no CRL, the authorization plugin's deny list refuses it
+ * (and the tenant list, written before the Secrets, no longer names a dropped tenant). */
+static int revoke_dropped(const struct install_options *o, const char *who, const char *serial, const char *cn) {
+        int r = authz_state_revoke(serial, cn, o->dry_run);
+
+        if (r < 0)
+                return r;
+        printf("  %s: certificate %s (CN %s) %s: the daemon refuses it from its next request on\n", who, serial,
+               cn ?: "?", o->dry_run ? (r > 0 ? "would be revoked" : "is revoked already")
+                                     : (r > 0 ? "revoked" : "revoked already"));
         return 0;
 }
 
@@ -75,7 +78,10 @@ static int drop_tenant(const struct install_options *o, struct kube_client *c, c
 
         if (!folder || (r = folder_certificate(folder, &peer)) < 0)
                 return log_oom();
-        if (*peer.serial && (r = revoke_dropped_tenant(o, tenant, peer.serial, peer.cn)) < 0)
+        _cleanup_free_ char *who = strdup_printf("tenant %s", tenant);
+        if (!who)
+                return log_oom();
+        if (*peer.serial && (r = revoke_dropped(o, who, peer.serial, peer.cn)) < 0)
                 return r;
         r = delete_client_secret(o, c, cfg, tenant, "dropped from --allow-namespace");
         if (r < 0 || o->dry_run)
@@ -169,9 +175,11 @@ static int drop_stale_secrets(const struct install_options *o, struct kube_clien
         return 0;
 }
 
-/* The one client certificate every job shared before per-tenant identities: removed
- * from the node once the tenants' Secrets are applied, its serial said (it stays valid
- * under the CA until revoked or the CA is rotated). */
+/* The one client certificate every job shared before per-tenant identities: revoked,
+ * then removed from the node (its serial known until then), once the tenants' Secrets
+ * are applied. Jobs whose Secret volume the kubelet has not refreshed yet (about a
+ * minute) are refused meanwhile; the daemon restarts in this run anyway (README,
+ * "Revocation"). */
 static int drop_legacy_client(const struct install_options *o) {
         _cleanup_(pki_peer_done) struct pki_peer peer = {};
         int r;
@@ -181,13 +189,13 @@ static int drop_legacy_client(const struct install_options *o) {
                 return r < 0 ? log_error_errno(r, "cannot look at '%s': %m", PKI_DEFAULT_DIR) : 0;
         if (folder_certificate(PKI_LEGACY_CLIENT_FOLDER, &peer) < 0)
                 return log_oom();
+        if (*peer.serial && (r = revoke_dropped(o, "the client certificate every job shared", peer.serial,
+                                                 peer.cn ?: PKI_LEGACY_CN_CLIENT)) < 0)
+                return r;
         if (!o->dry_run && (r = pki_store_remove_legacy_client(PKI_DEFAULT_DIR)) < 0)
                 return log_error_errno(r, "cannot remove '%s': %m", PKI_DEFAULT_DIR "/" PKI_LEGACY_CLIENT_FOLDER);
-        printf("  the client certificate every job shared (%s, CN " PKI_LEGACY_CN_CLIENT "%s%s) %s: each allowed "
-               "namespace has its own now; the old one stays valid under the CA until revoked (dind-cache revoke "
-               "--serial %s) or the CA is rotated\n", PKI_DEFAULT_DIR "/" PKI_LEGACY_CLIENT_FOLDER,
-               *peer.serial ? ", serial " : "", peer.serial, o->dry_run ? "would be removed" : "removed",
-               *peer.serial ? peer.serial : "SERIAL");
+        printf("  %s %s: each allowed namespace has its own certificate now\n",
+               PKI_DEFAULT_DIR "/" PKI_LEGACY_CLIENT_FOLDER, o->dry_run ? "would be removed" : "removed");
         fflush(stdout);
         return 0;
 }

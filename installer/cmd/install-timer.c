@@ -53,10 +53,7 @@ static void timer_files_done(struct timer_files *f) {
                 unit_place_done(&f->places[i]);
 }
 
-/* The metrics directory the checker's sandbox must let it write: the env file's
- * DIND_CACHE_TEXTFILE_DIR when an administrator set one there (empty: none), else
- * node_exporter's default (listed with '-', so it may be absent). */
-static int textfile_dir(char **ret) {
+int install_textfile_dir(char **ret) {
         _cleanup_(envfile_done) struct envfile env = {};
         int r = cmd_envfile_read(SETTINGS_ENV_FILE, &env);
 
@@ -79,24 +76,32 @@ static int textfile_dir(char **ret) {
         return *ret ? 0 : log_error_errno(-ENOMEM, "cannot plan the checker's units: %m");
 }
 
+int install_unit_binary(char **ret) {
+        _cleanup_free_ char *binary = realpath("/proc/self/exe", NULL);
+
+        if (!binary)
+                return log_error_errno(-errno, "cannot find the path of this binary: %m");
+        if (!unit_path_is_plain(binary) || checker_path_hidden(binary))
+                return log_error_errno(-EINVAL, "the node's units cannot run the binary at '%s': install it in "
+                                       "a system path first (make install puts it in /usr/local/sbin)", binary);
+        *ret = TAKE_PTR(binary);
+        return 0;
+}
+
 static int render_files(const struct install_options *o, struct timer_files *f) {
         const struct asset *catalog;
         struct checker_unit_params p;
         _cleanup_free_ char *packaged_catalog = NULL;
         int r;
 
-        f->binary = realpath("/proc/self/exe", NULL);
-        if (!f->binary)
-                return log_error_errno(-errno, "cannot find the path of this binary: %m");
-        if (!unit_path_is_plain(f->binary) || checker_path_hidden(f->binary))
-                return log_error_errno(-EINVAL, "the checker's unit cannot run the binary at '%s': "
-                                       "install it in a system path first (make install puts it in /usr/local/sbin)",
-                                       f->binary);
+        r = install_unit_binary(&f->binary);
+        if (r < 0)
+                return r;
         if (!unit_path_is_plain(o->data_dir) || checker_path_hidden(o->data_dir))
                 return log_error_errno(-EINVAL, "the checker's sandbox cannot reach the data directory '%s' "
                                        "(under /home, /root, /tmp, /var/tmp, or with unusual characters)",
                                        o->data_dir);
-        r = textfile_dir(&f->textfile_dir);
+        r = install_textfile_dir(&f->textfile_dir);
         if (r < 0)
                 return r;
 
@@ -139,11 +144,9 @@ static int render_files(const struct install_options *o, struct timer_files *f) 
         return 0;
 }
 
-static void say_dry_run(const struct install_options *o, const struct timer_files *f) {
-        char span[32];
-
-        for (size_t i = 0; i < ELEMENTSOF(f->places); i++) {
-                const struct unit_place *u = &f->places[i];
+void install_say_unit_places(const struct unit_place *places, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                const struct unit_place *u = &places[i];
                 bool same = unit_place_same(u) > 0;
 
                 if (u->stale)
@@ -155,6 +158,12 @@ static void say_dry_run(const struct install_options *o, const struct timer_file
                 else
                         printf("Would leave %s/%s as packaged\n", DIND_CACHE_UNITDIR, u->name);
         }
+}
+
+static void say_dry_run(const struct install_options *o, const struct timer_files *f) {
+        char span[32];
+
+        install_say_unit_places(f->places, ELEMENTSOF(f->places));
         if (f->catalog) {
                 bool same = unit_file_same(CATALOG_DIR, CATALOG_NAME, f->catalog) > 0;
                 printf("Would %s %s/%s\n", same ? "leave unchanged" : "write", CATALOG_DIR, CATALOG_NAME);

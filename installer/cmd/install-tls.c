@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "base/log.h"
+#include "cmd/authz-state.h"
 #include "cmd/install-cluster-private.h"
 #include "kube/manifest.h"
 #include "pki/pki-store.h"
@@ -104,6 +105,31 @@ static int tls_of_state(const struct install_options *o, const struct pki_state 
         return 0;
 }
 
+/* The node's PKI as REQ asks (REQ's deny list read here: a revoked leaf is re-issued),
+ * printed, in RET; the tenant list written once it holds the tenants' certificates. */
+static int ensure_pki(const struct install_options *o, struct pki_request *req, struct pki_state *ret) {
+        _cleanup_(revoked_done) struct revoked revoked = {};
+        int r;
+
+        r = authz_state_load_revoked(&revoked);
+        if (r < 0)
+                return r;
+        req->revoked = authz_state_is_revoked;
+        req->revoked_userdata = &revoked;
+        r = pki_store_ensure(req, ret);
+        if (r < 0) {
+                if (ret->error)
+                        log_error("%s: %s", ret->error, strerror(-r));
+                else
+                        log_error_errno(r, "cannot make the certificates in '%s': %m", PKI_DEFAULT_DIR);
+                return r;
+        }
+        print_state(o, ret);
+        /* Before any Secret: a new tenant's certificate works once its jobs have it. */
+        r = authz_state_write_tenants(o->allow_namespaces, o->dry_run);
+        return r < 0 ? r : 0;
+}
+
 int install_tls_prepare(const struct install_options *o, json_t *objects, const char *cluster_ip) {
         _cleanup_(pki_state_done) struct pki_state s = {};
         _cleanup_(pki_sans_done) struct pki_sans sans = {};
@@ -135,17 +161,9 @@ int install_tls_prepare(const struct install_options *o, json_t *objects, const 
         if (r < 0)
                 return log_error_errno(r, "cannot list the server certificate's names: %m");
         req.server_sans = &sans;
-        r = pki_store_ensure(&req, &s);
-        if (r < 0) {
-                if (s.error)
-                        log_error("%s: %s", s.error, strerror(-r));
-                else
-                        log_error_errno(r, "cannot make the certificates in '%s': %m", PKI_DEFAULT_DIR);
-                free(s.error);
-                s.error = NULL;
+        r = ensure_pki(o, &req, &s);
+        if (r < 0)
                 return r;
-        }
-        print_state(o, &s);
 
         if (o->dry_run) {
                 /* No key material goes to the API server, not even to be dry-run (audit

@@ -4,8 +4,8 @@
 /* The install flow, in steps, and the options that preflight, install and render
  * share. This is command-layer code: the steps print progress and reports.
  *
- *   install:  options -> install_disk() -> install_cluster() -> install_timer()
- *             -> report (GitLab CI snippet)
+ *   install:  options -> install_disk() -> install_authz() -> install_cluster()
+ *             -> install_timer() -> report (GitLab CI snippet)
  *
  * Each step returns 0 on success or a negative errno after it has logged why; it
  * changes nothing when opts->dry_run is set (it says what it would do instead). */
@@ -128,6 +128,27 @@ int install_node_other_instance(const char *instance, char **ret_other);
 /* One instance per node: refuses (logged, -EEXIST) when SETTINGS_ENV_FILE says this node holds
  * another instance than O's (or the unnamed one, or it holds one and O is unnamed). */
 int install_check_node_instance(const struct install_options *o);
+
+/* The authorization plugin's units (install-authz.c): dind-cache-authz.socket and
+ * .service written (drop-ins over packaged ones), reloaded, the socket enabled and
+ * started, the service restarted when its unit or the binary changed. Before the
+ * cluster step: the daemon's pod answers nothing, its probes included, until the
+ * socket exists. With --plaintext (no identities) it leaves the plugin out and warns;
+ * without a running systemd it warns and says how to serve the socket. */
+int install_authz(const struct install_options *o);
+
+/* What writing PLACES (N units, planned by unit_place_plan()) would do, for --dry-run. */
+struct unit_place;
+void install_say_unit_places(const struct unit_place *places, size_t n);
+
+/* The installed binary, for a unit's ExecStart= (this process's, resolved), logging
+ * why a unit could not run it from there. */
+int install_unit_binary(char **ret);
+
+/* The metrics directory a unit's sandbox must let it write: the env file's
+ * DIND_CACHE_TEXTFILE_DIR when an administrator set one there (NULL: empty, none), else
+ * node_exporter's default (listed with '-', so it may be absent). Logs a refusal. */
+int install_textfile_dir(char **ret);
 
 /* Write the checker's units and catalog, reload, enable and start the timer, run
  * one check and print it. Fails when that check is CRITICAL. With --skip-timer it

@@ -313,6 +313,25 @@ static int parse_driver_status(const json_t *status, struct docker_info *i) {
         return 0;
 }
 
+/* Plugins.Authorization: the authorization plugins the daemon runs with, each cleaned,
+ * at most DOCKER_MAX_AUTHZ_PLUGINS. */
+static int parse_authz_plugins(const json_t *plugins, struct docker_info *i) {
+        const json_t *list = json_object_get(plugins, "Authorization");
+        json_t *name;
+        size_t idx;
+
+        json_array_foreach(list, idx, name) {
+                _cleanup_free_ char *clean = NULL;
+
+                if (!json_is_string(name) || strv_length(i->authz_plugins) >= DOCKER_MAX_AUTHZ_PLUGINS)
+                        continue;
+                clean = text_sanitize_line(json_string_value(name), DOCKER_MAX_STRING);
+                if (!clean || strv_extend(&i->authz_plugins, clean) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 int docker_info_parse(const char *json, size_t size, struct docker_info *ret) {
         _cleanup_json_ json_t *doc = NULL;
         struct docker_info i = { .supports_d_type = -1 };
@@ -329,6 +348,8 @@ int docker_info_parse(const char *json, size_t size, struct docker_info *ret) {
                 r = dup_string(doc, "ServerVersion", DOCKER_MAX_STRING, &i.server_version);
         if (r >= 0)
                 r = parse_driver_status(json_object_get(doc, "DriverStatus"), &i);
+        if (r >= 0)
+                r = parse_authz_plugins(json_object_get(doc, "Plugins"), &i);
         if (r < 0) {
                 docker_info_done(&i);
                 return r;
@@ -354,6 +375,7 @@ void docker_info_done(struct docker_info *i) {
         free(i->driver_type);
         free(i->root_dir);
         free(i->server_version);
+        strv_free(i->authz_plugins);
         *i = (struct docker_info) { .supports_d_type = -1 };
 }
 

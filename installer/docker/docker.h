@@ -90,7 +90,10 @@ struct docker_info {
         bool containerd_store;   /* the containerd image store (snapshotter) is in use */
         char *root_dir;          /* DockerRootDir, or NULL */
         char *server_version;    /* ServerVersion, or NULL */
+        char **authz_plugins;    /* Plugins.Authorization (NULL-terminated, cleaned, at most
+                                  * DOCKER_MAX_AUTHZ_PLUGINS), or NULL: none */
 };
+#define DOCKER_MAX_AUTHZ_PLUGINS 16
 
 /* Parses the JSON body of GET /info (at most SIZE bytes). -EBADMSG when it is not a
  * JSON object or has no "Driver" string. Unknown fields are ignored. */

@@ -79,6 +79,8 @@ int daemon_config_text(const struct daemon_config_params *p, char **ret) {
                         "icc", 0, "no-new-privileges", 1);
         if (!doc)
                 return -ENOMEM;
+        if (p->authz && json_object_set_new(doc, "authorization-plugins", json_pack("[s]", DAEMON_CONFIG_AUTHZ_PLUGIN)) < 0)
+                return -ENOMEM;
         if (p->registry_mirror && json_object_set_new(doc, "registry-mirrors", json_pack("[s]", p->registry_mirror)) < 0)
                 return -ENOMEM;
         if (p->mtu != 0 && json_object_set_new(doc, "mtu", json_integer(p->mtu)) < 0)

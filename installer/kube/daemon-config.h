@@ -25,9 +25,13 @@
  *   maxEntries DAEMON_CONFIG_HISTORY_MAX_ENTRIES): every build's args, logs and
  *   Dockerfile are kept for a day at most, readable by every tenant through BuildKit's
  *   own API, which no authorization plugin sees.
+ * - "authorization-plugins": [DAEMON_CONFIG_AUTHZ_PLUGIN] unless plaintext: dockerd asks
+ *   the node's plugin (dind-cache-authz.socket, reached through the pod's hostPath
+ *   volume) before and after every API call, and answers nothing while it is absent.
  * - --registry-mirror and --mtu live here, not in the container's args (dockerd
  *   refuses a setting given both ways). */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define DAEMON_CONFIG_MAP "docker-dind-daemon"
@@ -39,11 +43,16 @@
  * that what every tenant can read of the others' builds stays short. */
 #define DAEMON_CONFIG_HISTORY_MAX_AGE "24h"
 #define DAEMON_CONFIG_HISTORY_MAX_ENTRIES 50
+/* The authorization plugin's name: dockerd finds it at /run/docker/plugins/NAME.sock
+ * (authz/plugin.h's AUTHZ_PLUGIN_NAME; a unit test holds the two together). */
+#define DAEMON_CONFIG_AUTHZ_PLUGIN "dind-cache-authz"
 
 struct daemon_config_params {
         uint64_t capacity;               /* bytes; 0: 5Gi */
         const char *registry_mirror;     /* NULL: none */
         long mtu;                        /* 0: none */
+        bool authz;                      /* "authorization-plugins" (not with --plaintext:
+                                          * no identities to authorize) */
 };
 
 /* The daemon.json text. -EINVAL for an MTU outside 68..65535. */

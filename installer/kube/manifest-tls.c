@@ -50,7 +50,8 @@ static json_t *pod_spec(const json_t *obj, bool cron) {
 }
 
 /* The daemon's container for --plaintext: --tls=false first, the entrypoint's
- * plain-TCP branch (DOCKER_TLS_CERTDIR empty), port 2375, no certificate volume. */
+ * plain-TCP branch (DOCKER_TLS_CERTDIR empty), port 2375, no certificate volume and no
+ * plugin volume. */
 static int daemon_plaintext(json_t *dep, char **ret_error) {
         json_t *spec = pod_spec(dep, false), *c = named(json_object_get(spec, "containers"), MANIFEST_CONTAINER);
         json_t *args, *env, *e;
@@ -75,6 +76,9 @@ static int daemon_plaintext(json_t *dep, char **ret_error) {
                 return manifest_fail(ret_error, "the Deployment's container has no port named 'docker'");
         remove_named(json_object_get(c, "volumeMounts"), TLS_VOLUME_SERVER);
         remove_named(json_object_get(spec, "volumes"), TLS_VOLUME_SERVER);
+        /* No identities, no authorization plugin (daemon-config.c leaves it out too). */
+        remove_named(json_object_get(c, "volumeMounts"), MANIFEST_PLUGIN_VOLUME);
+        remove_named(json_object_get(spec, "volumes"), MANIFEST_PLUGIN_VOLUME);
         return 0;
 }
 

@@ -471,7 +471,7 @@ static int apply_volume(json_t *objects, const struct manifest_params *p, char *
 static int apply_daemon_config(json_t *objects, json_t *dep, const struct manifest_params *p,
                                char **ret_error) {
         struct daemon_config_params dp = { .capacity = p->capacity, .registry_mirror = p->registry_mirror,
-                                           .mtu = p->mtu };
+                                           .mtu = p->mtu, .authz = !p->plaintext };
         _cleanup_free_ char *text = NULL;
         json_t *cm, *data, *annotations;
         char hash[32];

@@ -47,6 +47,12 @@
 #define MANIFEST_STORAGECLASS "local-volume"
 #define MANIFEST_NETWORKPOLICY "docker-dind"
 #define MANIFEST_CRONJOB "docker-dind-clear-cache"
+/* The hostPath directory of the authorization plugin's socket on the node
+ * (dind-cache-authz.socket makes it), mounted in the daemon's container where dockerd
+ * looks for plugins; the volume's name. Not with --plaintext. */
+#define MANIFEST_PLUGIN_DIR "/run/dind-cache/plugins"
+#define MANIFEST_PLUGIN_MOUNT "/run/docker/plugins"
+#define MANIFEST_PLUGIN_VOLUME "authz-plugins"
 
 struct manifest_params {
         const char *namespace_;          /* NULL: kube-ops. Every namespaced object,
@@ -74,7 +80,9 @@ struct manifest_params {
                                           * The daemon's CPU limit, likewise */
         bool plaintext;                  /* false: mutual TLS on 2376 (the manifests');
                                           * true: plain TCP on 2375, --tls=false, no
-                                          * certificate volumes */
+                                          * certificate volumes, no authorization plugin
+                                          * (no identities: daemon.json and the
+                                          * Deployment leave it out) */
 };
 
 /* The embedded manifests, parsed, in apply order, without overrides. */

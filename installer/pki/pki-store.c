@@ -341,6 +341,18 @@ static int ensure_ca(const struct pki_request *req, const char *dir, struct pki_
         return 0;
 }
 
+/* CERT's serial is on the request's deny list. */
+static bool leaf_revoked(const struct pki_request *req, const char *cert) {
+        struct pki_peer peer = {};
+        bool revoked;
+
+        if (!req->revoked || pki_peer_from_pem(cert, strlen(cert), &peer) < 0)
+                return false;
+        revoked = req->revoked(peer.serial, req->revoked_userdata);
+        pki_peer_done(&peer);
+        return revoked;
+}
+
 /* Why leaf I must be (re-)issued, or NULL when it is good. *RET_ACTION says how. */
 static int judge_leaf(const struct pki_request *req, struct pki_state *s, size_t i, const char *cert,
                       const char *key, char **ret_why, enum pki_action *ret_action) {
@@ -368,6 +380,8 @@ static int judge_leaf(const struct pki_request *req, struct pki_state *s, size_t
                 *ret_why = strdup("the CA is new");
         else if (req->renew)
                 *ret_why = strdup("--renew-certs");
+        else if (leaf_revoked(req, cert))
+                *ret_why = strdup("it is revoked (dind-cache revoke)");
         else if (!streq(info->subject_cn, item_cn(s, i)))
                 *ret_why = strdup_printf("it names '%s', not '%s'", info->subject_cn ?: "(no CN)", item_cn(s, i));
         else if (pki_key_matches(cert, key) < 0)

@@ -41,7 +41,8 @@
  *   missing, its key does not match, it does not verify against the CA (alone), it
  *   has less than PKI_RENEW_DAYS left, its subject CN is not its identity's (an install
  *   of an earlier version named the checker dind-cache-checker), (server) its SANs differ
- *   from the wanted ones; or on request (renew, rotate_ca).
+ *   from the wanted ones, its serial is revoked (the request's deny list); or on
+ *   request (renew, rotate_ca).
  * - A tenant is a DNS-1123 label (a namespace): anything else is refused (-EINVAL), so
  *   that a name never leaves DIR/tenants/.
  * - A CA that exists but does not parse or does not match its key is never replaced
@@ -61,6 +62,10 @@
 #define PKI_CN_CHECKER "dind-cache:checker"
 #define PKI_CN_PRUNER "dind-cache:pruner"
 #define PKI_CN_PRUNE_JOB "dind-cache:prune-job"
+/* The checker's authorization probe (check/health-authz.c): a self-signed certificate
+ * made for each run and shown to the plugin's socket alone, never issued by the CA
+ * (authz/identity.h's IDENTITY_PROBE; a unit test holds the two together). */
+#define PKI_CN_PROBE "dind-cache:probe"
 #define PKI_TENANTS_FOLDER "tenants"
 #define PKI_CLIENT_CERTS_FILE "client-certs.pem"
 /* Before per-tenant identities: one client certificate for every job, in client/. */
@@ -94,6 +99,10 @@ struct pki_request {
         bool dry_run;                    /* decide only: no key is made (not even in
                                           * memory), nothing is written; what would be
                                           * made or renewed has no pair and no info */
+        /* The deny list (the authorization plugin's, which the caller reads): a leaf whose
+         * serial it holds is re-issued. NULL: nothing is revoked. */
+        bool (*revoked)(const char *serial, void *userdata);
+        void *revoked_userdata;
 };
 
 struct pki_state {

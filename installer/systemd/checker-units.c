@@ -149,3 +149,30 @@ char *format_timestamp_unit(uint64_t usec, char *buf, size_t size) {
                 snprintf(buf, size, "n/a");
         return buf;
 }
+
+int unit_service_text(const char *asset, const char *binary, const char *verb, const char *textfile_dir,
+                      char **ret) {
+        _cleanup_free_ char *exec = NULL, *step = NULL, *rw = NULL;
+        const char *t;
+        int r;
+
+        r = template_text(asset, &t);
+        if (r < 0)
+                return r;
+        if (!unit_path_is_plain(binary) || checker_path_hidden(binary))
+                return -EINVAL;
+        if (textfile_dir && (!unit_path_is_plain(textfile_dir) || checker_path_hidden(textfile_dir)))
+                return -EINVAL;
+        exec = strdup_printf("%s %s", binary, verb);
+        if (!exec)
+                return -ENOMEM;
+        r = unit_text_set_value(t, "Service", "ExecStart", exec, &step);
+        if (r < 0)
+                return r;
+        /* The metrics directory, like the checker's: '-' as it may be absent; none
+         * (an empty assignment) when metrics are off. */
+        rw = textfile_dir ? strdup_printf("-%s", textfile_dir) : strdup("");
+        if (!rw)
+                return -ENOMEM;
+        return unit_text_set_value(step, "Service", "ReadWritePaths", rw, ret);
+}

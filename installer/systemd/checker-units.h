@@ -39,6 +39,13 @@ int checker_service_text(const struct checker_unit_params *p, char **ret);
 /* The timer: the template with "OnUnitActiveSec=" the interval. */
 int checker_timer_text(const struct checker_unit_params *p, char **ret);
 
+/* The service template ASSET with "ExecStart=BINARY VERB" and "ReadWritePaths=-TEXTFILE_DIR"
+ * (empty when TEXTFILE_DIR is NULL: metrics off): the pruner's and the plugin's units.
+ * -EINVAL when a path cannot be written verbatim or the sandbox hides it, -ENOENT when
+ * the template is not built in or lacks a key. */
+int unit_service_text(const char *asset, const char *binary, const char *verb, const char *textfile_dir,
+                      char **ret);
+
 /* Returns a copy of TEXT where the value of the only KEY= line inside [SECTION] is
  * VALUE. -ENOENT no such line, -ENOTUNIQ more than one (an ambiguous template). */
 int unit_text_set_value(const char *text, const char *section, const char *key,

@@ -12,11 +12,11 @@
 
 static const char *const keys[] = { "DOCKER_HOST", "DIND_CACHE_DATA_DIR", "DIND_CACHE_NODE", "DOCKER_TLS_VERIFY",
                                     "DOCKER_CERT_PATH", SETTINGS_KEY_TEXTFILE_DIR, SETTINGS_KEY_INSTANCE,
-                                    SETTINGS_KEY_PRUNE_CERT_PATH };
+                                    SETTINGS_KEY_PRUNE_CERT_PATH, SETTINGS_KEY_AUTHZ_SOCKET };
 
 static char **field(struct envfile *e, size_t i) {
         char **f[] = { &e->docker_host, &e->data_dir, &e->node, &e->tls_verify, &e->cert_path, &e->textfile_dir,
-                       &e->instance, &e->prune_cert_path };
+                       &e->instance, &e->prune_cert_path, &e->authz_socket };
         return f[i];
 }
 

@@ -10,6 +10,7 @@
  *     DOCKER_TLS_VERIFY=1
  *     DOCKER_CERT_PATH=/etc/dind-cache/pki/checker
  *     DIND_CACHE_PRUNE_CERT_PATH=/etc/dind-cache/pki/pruner
+ *     DIND_CACHE_AUTHZ_SOCKET=/run/dind-cache/plugins/dind-cache-authz.sock   ("" plaintext)
  *
  * Invariants:
  * - The reader is systemd's EnvironmentFile= parser (src/basic/env-file.c): values
@@ -62,6 +63,8 @@ struct envfile {
                                   * absent for the unnamed one, whose install never writes it */
         char *textfile_dir;      /* DIND_CACHE_TEXTFILE_DIR (the metrics directory), or NULL;
                                   * an administrator's setting, which install only reads */
+        char *authz_socket;      /* DIND_CACHE_AUTHZ_SOCKET: the plugin's socket the checker
+                                  * asks, "" (plaintext: install left the plugin out), or NULL */
 };
 
 void envfile_done(struct envfile *e);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* systemd_reset_failed(), systemd_need_daemon_reload() and systemd_timer_next_elapse() of units.h, kept apart
+/* systemd_reset_failed(), systemd_need_daemon_reload(), systemd_main_pid() and systemd_timer_next_elapse() of units.h, kept apart
  * from units.c (which another hand owns); same conventions: never prints, negative
  * errno, the D-Bus error returned. */
 #include <errno.h>
@@ -34,6 +34,22 @@ int systemd_need_daemon_reload(sd_bus *bus, const char *name) {
         if (r < 0)
                 return r;
         return need ? 1 : 0;
+}
+
+int systemd_main_pid(sd_bus *bus, const char *name, uint32_t *ret_pid) {
+        _cleanup_free_ char *path = NULL;
+        uint32_t pid = 0;
+        int r;
+
+        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", name, &path);
+        if (r < 0)
+                return r;
+        r = sd_bus_get_property_trivial(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Service",
+                                        "MainPID", NULL, 'u', &pid);
+        if (r < 0)
+                return r;
+        *ret_pid = pid;
+        return 0;
 }
 
 static uint64_t clock_usec(clockid_t id) {

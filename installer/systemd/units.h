@@ -63,6 +63,10 @@ int systemd_reset_failed(sd_bus *bus, const char *name, sd_bus_error *ret_error)
  * 0 when not, <0 error. Implemented in units-extra.c. */
 int systemd_need_daemon_reload(sd_bus *bus, const char *name);
 
+/* The main process of service NAME (MainPID), 0 when none runs. Implemented in
+ * units-extra.c. */
+int systemd_main_pid(sd_bus *bus, const char *name, uint32_t *ret_pid);
+
 /* The timer NAME's next elapse in realtime usec: the earlier of its realtime and
  * its monotonic next elapse (the latter converted as systemctl list-timers does),
  * 0 when none. Implemented in units-extra.c. */

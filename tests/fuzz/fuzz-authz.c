@@ -40,7 +40,7 @@
 /* The rules checks name besides the table's. */
 static const char *const check_rules[] = {
         "uri", "form-body", "default-deny", "hidden-body", "body-required", "malformed-body", "malformed-request",
-        "identity", "unknown-identity", "revoked", "revoked-list", "not-your-container", "not-your-exec",
+        "identity", "unknown-identity", "revoked", "revoked-list", "not-a-tenant", "tenant-list", "not-your-container", "not-your-exec",
         "not-your-volume", "not-your-network", "privileged", "cap-add", "devices", "bind-mount", "mount-type",
         "volume-options", "host-namespace", "other-container", "network-options", "network-name", "security-opt",
         "runtime", "cgroup-parent", "masked-paths", "sysctls", "log-driver", "annotations", "oom-score-adj",

@@ -94,7 +94,7 @@ def dind_cache(tmp_path):
     there to be read (install and uninstall read the env file, the units and the vendor
     units), and nothing is written to the host's."""
     assert BINARY.exists(), f"{BINARY} is missing: run make first"
-    prefix = PrivateDirs(tmp_path / "dind-cache-node", ("/etc", "/usr/local")).command()
+    prefix = PrivateDirs(tmp_path / "dind-cache-node", ("/etc", "/usr/local", "/var/lib")).command()
     return lambda *args, **kw: run_tool(*args, prefix=prefix, **kw)
 
 
@@ -288,7 +288,7 @@ class PrivateDirs:
     the host installed of dind-cache: hide_host_install) and the test's above, in
     upper(DIR). The host's directories are never written."""
 
-    def __init__(self, base, dirs=("/etc",)):
+    def __init__(self, base, dirs=("/etc", "/var/lib")):
         self.base = Path(base)
         self.mounts = []
         for d in dirs:

@@ -43,6 +43,12 @@ MESSAGE_ID = "3c949671df334ab7af073450d35149ba"
 A, B = "team-a", "team-b"
 NODE_IDS = ("dind-cache:checker", "dind-cache:pruner", "dind-cache:prune-job")
 DENIED = "authorization denied by plugin dind-cache-authz: rule "
+PLUGIN_SOCKET = f"{PLUGIN_DIR}/dind-cache-authz.sock"
+PROBE = "dind-cache:probe"
+CHECK_UNIT = "dind-cache-check.service"
+# The checker's identity inside the node: not under /var/tmp, which its unit's
+# PrivateTmp= hides.
+CHECKER_CERTS = "/etc/dind-cache-test/checker"
 
 # The plugin directory is a directory of the host (what a hostPath volume shares),
 # mounted in systemd's namespace at /run/dind-cache/plugins before the socket unit
@@ -84,6 +90,19 @@ ReadWritePaths={METRICS}
 
 def key(path):
     sh("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", path)
+
+
+def job_cli(cli28, host, certs, config, args, timeout=180, input=None, env=None):
+    """A job's docker CLI against HOST with the client certificate in CERTS: CLI28 (the
+    28.5.2 CLI, buildx in CONFIG's cli-plugins), or None: the system's 20.10 with BuildKit."""
+    full = dict(os.environ, DOCKER_HOST=host, DOCKER_TLS_VERIFY="1", DOCKER_CERT_PATH=str(certs),
+                DOCKER_CONFIG=str(config))
+    full.pop("DOCKER_CONTEXT", None)
+    if not cli28:
+        full["DOCKER_BUILDKIT"] = "1"
+    full.update(env or {})
+    return subprocess.run([str(cli28 or "/usr/bin/docker"), *[str(a) for a in args]], text=True,
+                          capture_output=True, env=full, timeout=timeout, input=input)
 
 
 def make_certs(base):
@@ -180,15 +199,8 @@ class Node:
 
     def docker(self, who, *args, cli="28", timeout=180, input=None, env=None):
         """The docker CLI as WHO (an identity's name): 28.5.2 with buildx, or 20.10 with BuildKit."""
-        full = dict(os.environ, DOCKER_HOST=self.dockerd.host, DOCKER_TLS_VERIFY="1",
-                    DOCKER_CERT_PATH=str(self.certs[who]), DOCKER_CONFIG=str(self.configs[who]))
-        full.pop("DOCKER_CONTEXT", None)
-        if cli == "20":
-            full["DOCKER_BUILDKIT"] = "1"
-        full.update(env or {})
-        binary = str(self.cli28) if cli == "28" else "/usr/bin/docker"
-        return subprocess.run([binary, *[str(a) for a in args]], text=True, capture_output=True, env=full,
-                              timeout=timeout, input=input)
+        return job_cli(self.cli28 if cli == "28" else None, self.dockerd.host, self.certs[who], self.configs[who],
+                       args, timeout=timeout, input=input, env=env)
 
     def raw(self, who, method, path, body=b"", headers=()):
         """One HTTP request as WHO over mutual TLS: (status, body text)."""
@@ -559,7 +571,11 @@ def test_node_identities_get_what_they_need(node):
     ok(node.docker(pruner, "image", "prune", "-f"))
     ok(node.docker(pruner, "container", "prune", "-f", "--filter", "until=168h"))
     ok(node.docker(job, "version"))
-    ok(node.docker(job, "builder", "prune", "-af", "--keep-storage", "1000000000"))
+    # As its CronJob runs it: the classic API's POST /build/prune; buildx would go
+    # through /grpc, all of BuildKit's API, which is not the prune job's.
+    ok(node.docker(job, "builder", "prune", "-af", "--keep-storage", "1000000000", env={"DOCKER_BUILDKIT": "0"}))
+    p = node.docker(job, "buildx", "prune", "-af")
+    assert p.returncode != 0 and DENIED in p.stderr, p.stdout + p.stderr
     # What the CronJob never runs is not its to do: a leaked Secret of the daemon's
     # namespace must not wipe every tenant's named volumes (volume prune -a).
     refused(node.docker(job, "volume", "prune", "-af"), "volume-prune")
@@ -599,6 +615,84 @@ def test_each_refusal_is_a_journal_entry_and_counted(node):
     assert deny and int(deny[0].split()[-1]) >= len(ATTACKS), prom
     builds = [line for line in prom.splitlines() if line.startswith('dind_cache_tenant_builds_total{tenant="team-a"} ')]
     assert builds and int(builds[0].split()[-1]) >= 2, prom
+
+
+def checker_env(node, **extra):
+    """The checker's settings as install writes them (the data directory aside: the
+    disk checks are not what these tests look at)."""
+    certs = node.systemd.path(CHECKER_CERTS)
+    if not certs.exists():
+        certs.mkdir(parents=True)
+        for name in ("ca.pem", "cert.pem", "key.pem"):
+            shutil.copy(node.certs[NODE_IDS[0]] / name, certs / name)
+    env = {"DOCKER_HOST": node.dockerd.host, "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": CHECKER_CERTS,
+           "DIND_CACHE_AUTHZ_SOCKET": PLUGIN_SOCKET, "DIND_CACHE_DATA_DIR": "/var/tmp",
+           "DIND_CACHE_TEXTFILE_DIR": METRICS, "DIND_CACHE_INSTANCE": ""}
+    env.update(extra)
+    return {k: v for k, v in env.items() if v is not None}
+
+
+def run_check(node, **extra):
+    """`dind-cache check --json` as the checker timer runs it: (its authz result, the
+    whole document, the process)."""
+    p = node.systemd.run(INSTALLED, "check", "--json", env=checker_env(node, **extra), check=False)
+    doc = json.loads(p.stdout)
+    checks = {c["name"]: c for c in doc["checks"]}
+    return checks.get("authz"), doc, p
+
+
+def plugin_counts(node):
+    """The plugin's counters, written when it stops: {series: value}."""
+    ok(node.docker(A, "version"))      # something to count: the file is written only on a change
+    ok(node.run("systemctl", "restart", SERVICE))
+    prom = node.systemd.path(f"{METRICS}/dind_cache_authz.prom").read_text()
+    return dict(line.rsplit(" ", 1) for line in prom.splitlines() if line and not line.startswith("#"))
+
+
+def test_the_checker_finds_the_plugin_judging_and_leaves_no_trace(node):
+    before = plugin_counts(node)
+    authz, doc, _ = run_check(node)
+    assert authz["state"] == "OK", authz
+    assert "refused a privileged container create (rule privileged:" in authz["message"], authz
+    assert "allowed GET /version" in authz["message"] and "the daemon uses it" in authz["message"], authz
+    assert {c["name"]: c["state"] for c in doc["checks"]}["daemon"] == "OK", doc
+    prom = node.systemd.path(f"{METRICS}/dind_cache.prom").read_text()
+    assert 'dind_cache_check_state{check="authz"} 0' in prom, prom
+    # The probe was judged, not counted: no journal refusal, and no series of its own
+    # nor a change of another's in the plugin's metrics (but team-a's, which
+    # plugin_counts asks as, and the checker's own daemon calls).
+    assert refusals(node, PROBE) == []
+    after = plugin_counts(node)
+    assert not [k for k in after if PROBE in k], after
+    moved = {k for k in after if after[k] != before.get(k)}
+    assert moved and all("team-a" in k or "dind-cache:checker" in k for k in moved), (before, after)
+
+
+def test_the_checkers_unit_reaches_the_socket_from_its_sandbox(node):
+    unit = node.systemd.path(UNIT_DIR / CHECK_UNIT)
+    unit.write_text((ROOT / "units" / CHECK_UNIT).read_text())
+    drop_in = node.systemd.path(UNIT_DIR / f"{CHECK_UNIT}.d" / "test.conf")
+    drop_in.parent.mkdir(parents=True, exist_ok=True)
+    env = " ".join(f'"{k}={v}"' for k, v in checker_env(node).items())
+    drop_in.write_text(f"[Service]\nEnvironmentFile=\nEnvironment={env}\nReadWritePaths={METRICS}\n")
+    ok(node.run("systemctl", "daemon-reload"))
+    since = node.run("date", "+%Y-%m-%d %H:%M:%S", check=True).stdout.strip()
+    # The disk checks fail here (/var/tmp is no mount point): the unit fails, its
+    # results are in the journal all the same.
+    node.run("systemctl", "start", CHECK_UNIT)
+    out = node.systemd.journal("-o", "json", "--since", since, "DIND_CHECK=authz")
+    entries = [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert len(entries) == 1, out
+    assert entries[0]["DIND_STATE"] == "OK", entries[0]["MESSAGE"]
+    assert entries[0]["_SYSTEMD_UNIT"] == CHECK_UNIT
+
+
+def test_the_checker_warns_when_install_left_the_plugin_out(node):
+    authz, _, p = run_check(node, DOCKER_HOST="", DIND_CACHE_AUTHZ_SOCKET="")
+    assert authz["state"] == "WARN", authz
+    assert authz["message"].startswith("no authorization plugin: install --plaintext left it out"), authz
+    unset, _, _ = run_check(node, DOCKER_HOST="", DIND_CACHE_AUTHZ_SOCKET=None)
+    assert unset is None
 
 
 def test_ownership_survives_a_restart_of_the_plugin(node):
@@ -641,6 +735,20 @@ def test_a_revoked_certificate_is_refused_while_the_other_tenant_works(node):
        node.base / "pki/ca/key.pem", "-CAcreateserial", "-days", "30", "-extfile", d / "ext.cnf",
        "-out", d / "cert.pem")
     ok(node.docker(B, "ps"))
+
+
+def test_the_checker_is_critical_with_the_socket_stopped(node):
+    ok(node.run("systemctl", "stop", SOCKET_UNIT, SERVICE))
+    try:
+        # Without DOCKER_HOST: the daemon, which waits for the plugin, is not asked.
+        authz, doc, p = run_check(node, DOCKER_HOST="")
+    finally:
+        ok(node.run("systemctl", "start", SOCKET_UNIT))
+    assert p.returncode == 2 and doc["status"] == "CRITICAL", doc
+    assert authz["state"] == "FAIL", authz
+    assert "does not answer" in authz["message"] and SOCKET_UNIT in authz["message"], authz
+    assert "daemon answers no request" in authz["message"], authz
+    assert f"systemctl status {SOCKET_UNIT}" in authz["remedy"], authz
 
 
 def test_with_the_socket_stopped_job_requests_fail(node):

@@ -46,6 +46,15 @@ def fnv1a64(data):
     return h
 
 
+def without_plugin(text):
+    """TEXT without "authorization-plugins": the daemons of this module run without the
+    node's plugin (test_authz_install.py runs the rendered daemon.json with it), and
+    without its socket dockerd does not start (test below)."""
+    doc = json.loads(text)
+    assert doc.pop("authorization-plugins") == ["dind-cache-authz"]
+    return json.dumps(doc)
+
+
 def pinned_or_skip():
     dockerd = pinned_dockerd("pinned")
     if not dockerd:
@@ -134,7 +143,7 @@ def pod(tmp_path_factory):
     text, _ = render_daemon_json(run_tool, "--capacity", "100Mi", "--registry-mirror", "https://mirror.example.com",
                                  "--mtu", "1400")
     config = tmp / "daemon.json"
-    config.write_text(text)
+    config.write_text(without_plugin(text))
     loops = Loops(tmp)
     daemon = None
     try:
@@ -220,7 +229,7 @@ def test_dockerd_28_reads_the_gc_policy_a_bad_size_stops_it(dind_cache, loops, t
     size it cannot read is refused by name, so the policy is not silently ignored."""
     dockerd = pinned_or_skip()
     text, _ = render_daemon_json(dind_cache, "--capacity", "100Mi")
-    doc = json.loads(text)
+    doc = json.loads(without_plugin(text))
     doc["builder"]["gc"]["policy"][1]["maxUsedSpace"] = "lots"
     config = tmp_path / "daemon.json"
     config.write_text(json.dumps(doc))
@@ -233,3 +242,22 @@ def test_dockerd_28_reads_the_gc_policy_a_bad_size_stops_it(dind_cache, loops, t
         d.stop()
     cap = int(json.loads(text)["builder"]["gc"]["policy"][-1]["maxUsedSpace"])
     assert cap == 60 * MI
+
+
+def test_without_the_plugins_socket_the_daemon_does_not_start(dind_cache, loops, tmp_path):
+    """Fail closed from the start: the rendered daemon.json names the node's plugin, and
+    a daemon whose pod finds no socket at /run/docker/plugins gives up (after about
+    15 s of retries) rather than serve unjudged. The pod restarts until install's
+    dind-cache-authz.socket is there."""
+    dockerd = pinned_or_skip()
+    text, _ = render_daemon_json(dind_cache, "--capacity", "100Mi")
+    config = tmp_path / "daemon.json"
+    config.write_text(text)
+    _, mnt = loops.mounted("xfs", size="512M")
+    d = PodDockerd(dockerd, mnt, config)
+    try:
+        with pytest.raises(RuntimeError, match='failed to validate authorization plugin: plugin "dind-cache-authz" '
+                                               'not found'):
+            d.start()
+    finally:
+        d.stop()

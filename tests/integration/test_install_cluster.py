@@ -33,8 +33,9 @@ OBJECTS = [  # resource, name, namespace: what install applies, in order
 
 
 class Node:
-    """One storage node: a data directory on XFS and a private /etc (PrivateDirs: the
-    host's /etc, without what the host installed of dind-cache, under the test's own)."""
+    """One storage node: a data directory on XFS and a private /etc and /var/lib
+    (PrivateDirs: the host's, without what the host installed of dind-cache, under the
+    test's own)."""
 
     def __init__(self, tmp_path, loops):
         _, self.data_dir = loops.mounted("xfs")

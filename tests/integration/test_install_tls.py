@@ -386,9 +386,12 @@ def test_an_install_before_per_tenant_identities_converges_on_the_next_run(api, 
     assert lines["Secret kube-ops/docker-dind-prune-client"] == "created"
     assert "checker  renewed: it names 'dind-cache-checker', not 'dind-cache:checker'" in p.stdout, p.stdout
     assert "Secret kube-ops/docker-dind-client deleted (no tenant of this daemon)" in p.stdout
-    assert f"the client certificate every job shared ({PKI_DIR}/client, CN dind-cache-ci, serial {legacy_serial}) " \
-        "removed" in p.stdout, p.stdout
-    assert f"dind-cache revoke --serial {legacy_serial}" in p.stdout
+    # Revoked, as it still verifies under the CA: the daemon refuses it from now on.
+    assert f"the client certificate every job shared: certificate {legacy_serial} (CN dind-cache-ci) revoked" \
+        in p.stdout, p.stdout
+    assert f"{PKI_DIR}/client removed: each allowed namespace has its own certificate now" in p.stdout, p.stdout
+    revoked = (node.dirs.upper("/var/lib") / "dind-cache/authz/revoked").read_text()
+    assert revoked.startswith(f"{legacy_serial}\tdind-cache-ci\t"), revoked
     assert not (pki / "client").exists()
     assert api.object("secrets", "docker-dind-client", NS) is None
     # The same Secret, updated in place (its uid stays): the jobs' volumes follow it.

@@ -261,7 +261,8 @@ def test_bad_instance_names_are_refused_when_typed(nodes, api):
 def test_unnamed_render_is_what_it_was_before_instances(golden, args):
     # The files were written by the binary of the commit before instances existed (then
     # again when prune added its daemon.json ConfigMap, and when issue 15 gave the prune
-    # job its own Secret and hardened the daemon and its pod: only those changed).
+    # job its own Secret and hardened the daemon and its pod, and when issue 16 wired
+    # the authorization plugin in: only those changed).
     p = subprocess.run([str(BINARY), "render", "--node", "node1", "--data-dir", "/mnt/k8s/docker",
                         "--capacity", "50Gi", *args], text=True, capture_output=True)
     assert p.returncode == 0, p.stderr

@@ -149,8 +149,12 @@ def test_render_fixes_the_seeds_faults(dind_cache):
     assert dind["volumeMounts"] == [{"name": "docker-data", "mountPath": "/var/lib/docker"},
                                     {"name": "daemon-config", "mountPath": "/etc/docker/daemon.json",
                                      "subPath": "daemon.json", "readOnly": True},
-                                    {"name": "server-certs", "mountPath": "/certs/server", "readOnly": True}]
+                                    {"name": "server-certs", "mountPath": "/certs/server", "readOnly": True},
+                                    {"name": "authz-plugins", "mountPath": "/run/docker/plugins", "readOnly": True}]
     assert {"name": "daemon-config", "configMap": {"name": "docker-dind-daemon"}} in spec["volumes"]
+    # The authorization plugin's socket, which install starts on the node first.
+    assert {"name": "authz-plugins", "hostPath": {"path": "/run/dind-cache/plugins", "type": "Directory"}} \
+        in spec["volumes"]
     secret_vol = next(v for v in spec["volumes"] if v["name"] == "server-certs")
     assert secret_vol["secret"]["secretName"] == "docker-dind-server"
     assert secret_vol["secret"]["defaultMode"] == 0o400
@@ -361,6 +365,9 @@ def test_plaintext_renders_port_2375_without_tls_and_says_so(dind_cache):
     assert env(dind, "DOCKER_TLS_CERTDIR") == ""
     assert dind["ports"][0]["containerPort"] == 2375
     assert [m["name"] for m in dind["volumeMounts"]] == ["docker-data", "daemon-config"]
+    # No identities, no authorization plugin: neither its volume nor its name in daemon.json.
+    assert "authz-plugins" not in [v["name"] for v in by_kind(docs, "Deployment")["spec"]["template"]["spec"]["volumes"]]
+    assert "authorization-plugins" not in json.loads(by_kind(docs, "ConfigMap")["data"]["daemon.json"])
     assert by_kind(docs, "Service")["spec"]["ports"][0]["port"] == 2375
     _, ports = allowed_namespaces(docs)
     assert ports == [{"protocol": "TCP", "port": 2375}]

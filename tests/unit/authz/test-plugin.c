@@ -282,6 +282,31 @@ static void a_revoked_certificate_is_refused_from_the_next_request(void **state)
         remove_dir(dir);
 }
 
+static void a_namespace_off_the_tenant_list_is_refused(void **state) {
+        _cleanup_free_ char *dir = make_dir(), *rule = NULL, *path = NULL;
+        struct authz_plugin *p;
+
+        assert_int_equal(authz_plugin_new(dir, &p), 0);
+        /* No list yet (the plugin run by hand): every namespace passes. */
+        assert_true(ask(p, "beta", "GET", "/_ping", NULL, NULL));
+        path = strdup_printf("%s/%s", dir, TENANTS_FILE);
+        assert_int_equal(tenants_write(path, (char *const[]) { "alpha", NULL }), 1);
+        assert_true(ask(p, "alpha", "GET", "/_ping", NULL, NULL));
+        assert_false(ask(p, "beta", "GET", "/_ping", NULL, &rule));
+        assert_string_equal(rule, "not-a-tenant");
+        /* Node identities are no tenants, and need no line. */
+        assert_true(ask(p, "dind-cache:pruner", "GET", "/_ping", NULL, NULL));
+        /* A list that cannot be read refuses every tenant. */
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(mkdir(path, 0700), 0);
+        free(rule);
+        rule = NULL;
+        assert_false(ask(p, "alpha", "GET", "/_ping", NULL, &rule));
+        assert_string_equal(rule, "tenant-list");
+        authz_plugin_free(p);
+        remove_dir(dir);
+}
+
 static void counters_reach_the_metrics_file(void **state) {
         _cleanup_free_ char *dir = make_dir(), *metrics = NULL, *text = NULL;
         struct authz_plugin *p;
@@ -320,6 +345,7 @@ int main(void) {
                 cmocka_unit_test(a_named_volume_is_the_first_askers_from_its_request_on),
                 cmocka_unit_test(lists_and_prunes_keep_the_records_true),
                 cmocka_unit_test(a_revoked_certificate_is_refused_from_the_next_request),
+                cmocka_unit_test(a_namespace_off_the_tenant_list_is_refused),
                 cmocka_unit_test(counters_reach_the_metrics_file),
         };
         return cmocka_run_group_tests(tests, setup, teardown);

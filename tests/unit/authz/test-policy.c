@@ -102,7 +102,9 @@ static const struct pcase cases[] = {
         { "alpha", "POST", "/session", NULL, "build-session" },
         { "checker", "POST", "/session", NULL, "-build-session" },
         { "alpha", "POST", "/grpc", NULL, "build-grpc" },
-        { "prune-job", "POST", "/grpc", NULL, "build-grpc" },
+        /* Its docker builder prune goes to POST /build/prune (DOCKER_BUILDKIT=0). */
+        { "prune-job", "POST", "/grpc", NULL, "-build-grpc" },
+        { "prune-job", "POST", "/v1.51/build/prune?all=1&keep-storage=1000", NULL, "build-prune" },
         { "pruner", "POST", "/grpc", NULL, "-build-grpc" },
         /* containers */
         { "alpha", "GET", "/v1.51/containers/json?all=1", NULL, "container-list" },

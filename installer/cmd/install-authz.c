@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/* install's plugin step, before the cluster step: the authorization plugin's socket
+ * (dind-cache-authz.socket) and its service written (with the Debian package: drop-ins
+ * over the packaged units), the socket enabled and started. The daemon's pod names the
+ * plugin in its daemon.json and mounts the socket's directory: until the socket exists
+ * it answers nothing, not even its readiness probe. Command layer: prints what it does. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "cmd/install.h"
+#include "systemd/authz-units.h"
+#include "systemd/units.h"
+#include "systemd/vendor-units.h"
+
+#define AUTHZ_JOB_TIMEOUT_USEC (90ULL * 1000000)
+
+#define NO_PLUGIN_WARNING \
+        "!!! --plaintext: no authorization plugin: without client certificates there are no identities to " \
+        "tell jobs apart, so every CI job that reaches the daemon can run privileged containers and mount " \
+        "the node's root: every job is root on this node !!!"
+
+struct authz_files {
+        char *binary;
+        char *textfile_dir;              /* or NULL: metrics off */
+        char *socket, *service;          /* the rendered units */
+        struct unit_place places[2];     /* the socket, the service */
+};
+
+static void authz_files_done(struct authz_files *f) {
+        free(f->binary);
+        free(f->textfile_dir);
+        free(f->socket);
+        free(f->service);
+        for (size_t i = 0; i < ELEMENTSOF(f->places); i++)
+                unit_place_done(&f->places[i]);
+}
+
+static int render_files(struct authz_files *f) {
+        int r;
+
+        r = install_unit_binary(&f->binary);
+        if (r >= 0)
+                r = install_textfile_dir(&f->textfile_dir);
+        if (r < 0)
+                return r;
+        r = authz_socket_text(&f->socket);
+        if (r < 0)
+                return log_error_errno(r, "cannot render '%s': %m", AUTHZ_SOCKET_UNIT);
+        r = authz_service_text(f->binary, f->textfile_dir, &f->service);
+        if (r < 0)
+                return log_error_errno(r, "cannot render '%s': %m", AUTHZ_SERVICE_UNIT);
+        r = unit_place_plan(DIND_CACHE_UNITDIR, UNIT_DIR, AUTHZ_SOCKET_UNIT, f->socket, &f->places[0]);
+        if (r >= 0)
+                r = unit_place_plan(DIND_CACHE_UNITDIR, UNIT_DIR, AUTHZ_SERVICE_UNIT, f->service, &f->places[1]);
+        if (r < 0)
+                return log_error_errno(r, "cannot plan the authorization plugin's units: %m");
+        return 0;
+}
+
+static void say_dry_run(const struct authz_files *f) {
+        install_say_unit_places(f->places, ELEMENTSOF(f->places));
+        printf("  ExecStart=%s authz, listening on %s\n", f->binary, AUTHZ_UNITS_SOCKET_PATH);
+        printf("Would reload systemd, enable and start %s (the daemon's pod mounts %s)\n", AUTHZ_SOCKET_UNIT,
+               AUTHZ_UNITS_SOCKET_DIR);
+}
+
+/* The number of unit files changed (bit 0 the socket's, bit 1 the service's), or <0. */
+static int write_files(const struct authz_files *f) {
+        int r, changed = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(f->places); i++) {
+                r = unit_place_apply(&f->places[i]);
+                if (r < 0)
+                        return log_error_errno(r, "cannot write '%s': %m", f->places[i].path);
+                if (r > 0)
+                        changed |= 1 << i;
+        }
+        if (f->places[0].vendor)
+                log_info("Authorization plugin: the packaged %s and %s in %s, this node's settings %s",
+                         AUTHZ_SOCKET_UNIT, AUTHZ_SERVICE_UNIT, DIND_CACHE_UNITDIR, changed ? "written" : "unchanged");
+        else
+                log_info("Authorization plugin: %s/%s and %s %s", UNIT_DIR, AUTHZ_SOCKET_UNIT, AUTHZ_SERVICE_UNIT,
+                         changed ? "written" : "unchanged");
+        return changed;
+}
+
+static const char *bus_error_text(const sd_bus_error *e, int r) {
+        return sd_bus_error_is_set(e) ? e->message : strerror(-r);
+}
+
+/* The running plugin runs a binary that is no longer BINARY (a new one was installed
+ * over it: /proc shows the old one deleted), or none runs. */
+static bool runs_other_binary(sd_bus *bus, const char *binary) {
+        char link[64], exe[PATH_MAX];
+        uint32_t pid = 0;
+        ssize_t n;
+
+        if (systemd_main_pid(bus, AUTHZ_SERVICE_UNIT, &pid) < 0 || pid == 0)
+                return false;
+        snprintf(link, sizeof(link), "/proc/%u/exe", pid);
+        n = readlink(link, exe, sizeof(exe) - 1);
+        if (n < 0)
+                return false;
+        exe[n] = '\0';
+        return !streq(exe, binary);
+}
+
+/* Stops the running plugin when CHANGED or its binary was replaced: the socket keeps
+ * the requests meanwhile, and the next one starts the new plugin. */
+static int restart_if_stale(sd_bus *bus, bool changed, const char *binary) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(unit_state_done) struct unit_state st = {};
+        _cleanup_free_ char *result = NULL;
+        int r;
+
+        r = systemd_unit_state(bus, AUTHZ_SERVICE_UNIT, &st);
+        if (r < 0)
+                return log_error_errno(r, "cannot read the state of '%s': %m", AUTHZ_SERVICE_UNIT);
+        if (!streq(st.active_state, "active") || (!changed && !runs_other_binary(bus, binary)))
+                return 0;
+        r = systemd_stop(bus, AUTHZ_SERVICE_UNIT, AUTHZ_JOB_TIMEOUT_USEC, &result, &error);
+        if (r < 0)
+                return log_error_errno(r, "cannot restart '%s' (%s): %s", AUTHZ_SERVICE_UNIT, result ?: "no job",
+                                       bus_error_text(&error, r));
+        log_info("Authorization plugin: %s stopped, to start anew on the next request", AUTHZ_SERVICE_UNIT);
+        return 0;
+}
+
+/* Reloads systemd when CHANGED (or a killed run left it unread), enables the socket and
+ * starts it. */
+static int start_socket(sd_bus *bus, int changed, const char *binary) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(unit_state_done) struct unit_state st = {};
+        char *const names[] = { (char *) AUTHZ_SOCKET_UNIT, NULL };
+        _cleanup_free_ char *result = NULL;
+        int r;
+
+        if (changed || systemd_need_daemon_reload(bus, AUTHZ_SOCKET_UNIT) > 0 ||
+            systemd_need_daemon_reload(bus, AUTHZ_SERVICE_UNIT) > 0) {
+                r = systemd_daemon_reload(bus, &error);
+                if (r < 0)
+                        return log_error_errno(r, "cannot reload systemd: %s", bus_error_text(&error, r));
+        }
+        r = systemd_enable(bus, names, &error);
+        if (r < 0)
+                return log_error_errno(r, "cannot enable '%s': %s", AUTHZ_SOCKET_UNIT, bus_error_text(&error, r));
+        r = restart_if_stale(bus, changed & 2, binary);
+        if (r < 0)
+                return r;
+        r = systemd_unit_state(bus, AUTHZ_SOCKET_UNIT, &st);
+        if (r < 0)
+                return log_error_errno(r, "cannot read the state of '%s': %m", AUTHZ_SOCKET_UNIT);
+        if (streq(st.active_state, "active") && access(AUTHZ_UNITS_SOCKET_PATH, F_OK) == 0)
+                return 0;
+        r = systemd_start(bus, AUTHZ_SOCKET_UNIT, AUTHZ_JOB_TIMEOUT_USEC, &result, &error);
+        if (r < 0)
+                return log_error_errno(r, "cannot start '%s' (%s): %s (journalctl -u %s)", AUTHZ_SOCKET_UNIT,
+                                       result ?: "no job", bus_error_text(&error, r), AUTHZ_SOCKET_UNIT);
+        return 0;
+}
+
+int install_authz(const struct install_options *o) {
+        _cleanup_(authz_files_done) struct authz_files f = {};
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r, changed;
+
+        if (o->plaintext) {
+                log_warning(NO_PLUGIN_WARNING);
+                return 0;
+        }
+        if (sd_booted() <= 0) {
+                log_warning("systemd is not running on this host: the authorization plugin's %s cannot be "
+                            "installed. The daemon's pod answers nothing, its probes included, until something "
+                            "serves %s: run 'dind-cache authz --socket %s' under your own supervisor",
+                            AUTHZ_SOCKET_UNIT, AUTHZ_UNITS_SOCKET_PATH, AUTHZ_UNITS_SOCKET_PATH);
+                return 0;
+        }
+        r = render_files(&f);
+        if (r < 0)
+                return r;
+        if (o->dry_run) {
+                say_dry_run(&f);
+                return 0;
+        }
+        changed = write_files(&f);
+        if (changed < 0)
+                return changed;
+        r = systemd_connect(&bus);
+        if (r < 0)
+                return log_error_errno(r, "cannot connect to systemd: %m");
+        r = start_socket(bus, changed, f.binary);
+        if (r < 0)
+                return r;
+        if (access(AUTHZ_UNITS_SOCKET_PATH, F_OK) < 0)
+                return log_error_errno(-errno, "%s is active but '%s' is missing: %m (journalctl -u %s)",
+                                       AUTHZ_SOCKET_UNIT, AUTHZ_UNITS_SOCKET_PATH, AUTHZ_SOCKET_UNIT);
+        log_info("Authorization plugin: %s active, listening on %s (the daemon's pod mounts %s)", AUTHZ_SOCKET_UNIT,
+                 AUTHZ_UNITS_SOCKET_PATH, AUTHZ_UNITS_SOCKET_DIR);
+        return 0;
+}
