@@ -16,7 +16,7 @@ int authz_state_revoke(const char *serial, const char *cn, bool dry_run) {
                 if (r >= 0)
                         r = !revoked_contains(&now, serial);
                 revoked_done(&now);
-                return r < 0 ? r : 0;
+                return r;
         }
         r = mkdir_p(AUTHZ_DEFAULT_STATE_DIR, 0700);
         if (r >= 0)

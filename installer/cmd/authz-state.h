@@ -15,8 +15,8 @@
 #define AUTHZ_REVOKED_PATH AUTHZ_DEFAULT_STATE_DIR "/" REVOKED_FILE
 #define AUTHZ_TENANTS_PATH AUTHZ_DEFAULT_STATE_DIR "/" TENANTS_FILE
 
-/* Puts SERIAL (named CN) on the deny list: 1 added, 0 there already; nothing with
- * DRY_RUN (0). Logs a failure. */
+/* Puts SERIAL (named CN) on the deny list: 1 added, 0 there already; with DRY_RUN
+ * nothing is written (1: it would be added). Logs a failure. */
 int authz_state_revoke(const char *serial, const char *cn, bool dry_run);
 
 /* The deny list as it is now, for pki_request.revoked (authz_state_is_revoked() with RET

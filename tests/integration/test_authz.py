@@ -486,7 +486,17 @@ def test_every_attack_is_refused_with_its_rule(node, cli, args, rule):
     if not node.docker(B, "inspect", "b-own").returncode == 0:
         ok(node.docker(B, "run", "-d", "--name", "b-own", "bb", "sleep", "600"))
     ctx = context(node, "attack", "FROM bb\nRUN true\n")
-    refused(node.docker(B, *[str(ctx) if a == "{ctx}" else a for a in args], cli=cli), rule)
+    hanging_cli = cli == "20" and args[0] == "build"
+    try:
+        p = node.docker(B, *[str(ctx) if a == "{ctx}" else a for a in args], cli=cli,
+                        timeout=90 if hanging_cli else 180)
+    except subprocess.TimeoutExpired:
+        # Seen once under load: the 20.10 CLI never exits after its BuildKit build was
+        # refused (README, limits). The refusal is in the journal all the same.
+        assert hanging_cli
+        assert any(e["DIND_RULE"] == rule and "/build?" in e["DIND_PATH"] for e in refusals(node, B))
+        return
+    refused(p, rule)
 
 
 def test_the_classic_builder_is_refused_its_hidden_body(node):

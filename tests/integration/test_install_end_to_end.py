@@ -32,6 +32,11 @@ INSTALLED = "/usr/local/sbin/dind-cache"
 DAEMON_PORT = 2376
 CERTS = "/var/lib/dind-e2e/certs/server"
 SOCKET = "/var/lib/dind-e2e/docker.sock"
+PLUGIN = "dind-cache-authz"
+PLUGIN_MOUNT = """mkdir -p /run/docker/plugins
+mount --bind /run/dind-cache/plugins /run/docker/plugins
+exec "$@"
+"""
 
 
 class Node:
@@ -57,15 +62,19 @@ class Node:
     def start_daemon(self):
         """dockerd on the cache disk inside the node, started as the image's entrypoint
         starts it from the server Secret install applied: mutual TLS on the ClusterIP's
-        port 2376."""
+        port 2376, judged by the authorization plugin install started."""
         certs = self.systemd.path(CERTS)
         certs.mkdir(parents=True, exist_ok=True)
         for key, value in self.cluster.object("secrets", "docker-dind-server", "kube-ops")["data"].items():
             (certs / key).write_bytes(base64.b64decode(value))
         log = self.systemd.base / "dockerd.log"
         with open(log, "w") as out:
+            # The authorization plugin's directory where dockerd looks for plugins, in a
+            # mount namespace of the daemon's own, as the pod's hostPath volume shows it;
+            # daemon.json's authorization-plugins as a flag.
             self.daemon = subprocess.Popen(
-                ["nsenter", "-t", str(self.systemd.pid), "-m", "-p", "--", "dockerd",
+                ["nsenter", "-t", str(self.systemd.pid), "-m", "-p", "--", "unshare", "-m", "--propagation",
+                 "private", "sh", "-ec", PLUGIN_MOUNT, "sh", "dockerd", "--authorization-plugin", PLUGIN,
                  "--data-root", DATA_DIR, "-H", f"tcp://{self.cluster.cluster_ip}:{DAEMON_PORT}",
                  "-H", f"unix://{SOCKET}", "--tlsverify",
                  "--tlscacert", f"{CERTS}/ca.pem", "--tlscert", f"{CERTS}/cert.pem", "--tlskey", f"{CERTS}/key.pem",

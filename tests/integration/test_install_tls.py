@@ -298,12 +298,20 @@ def test_each_allowed_namespace_gets_its_own_identity_and_a_dropped_one_loses_it
     assert rule["from"][1] == {"podSelector": {"matchLabels": {"app": "docker-dind",
                                                                "app.kubernetes.io/component": "prune"}}}
 
+    # A dry run says what dropping team-b would do, and does none of it.
+    revoked = node.dirs.upper("/var/lib") / "dind-cache/authz/revoked"
+    assert not revoked.exists()
+    dry = node.install(api, "--allow-namespace", "team-a", "--dry-run")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert f"tenant team-b: certificate {serial_b} (CN team-b) would be revoked" in dry.stdout, dry.stdout
+    assert not revoked.exists() and api.object("secrets", "docker-dind-client", "team-b") is not None
     # team-b dropped: its Secret and its node folder go; team-a keeps its certificate.
     dropped = node.install(api, "--allow-namespace", "team-a")
     assert dropped.returncode == 0, dropped.stdout + dropped.stderr
     assert api.object("secrets", "docker-dind-client", "team-b") is None
     assert not (pki / "tenants" / "team-b").exists()
-    assert f"tenant team-b: certificate {serial_b} (CN team-b)" in dropped.stdout, dropped.stdout
+    assert f"tenant team-b: certificate {serial_b} (CN team-b) revoked" in dropped.stdout, dropped.stdout
+    assert revoked.read_text().startswith(f"{serial_b}\tteam-b\t")
     assert "Secret team-b/docker-dind-client deleted (dropped from --allow-namespace)" in dropped.stdout
     assert api.object("secrets", "docker-dind-client", "team-a")["data"]["cert.pem"] == \
         base64.b64encode((a / "cert.pem").read_bytes()).decode()
