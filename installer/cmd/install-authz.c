@@ -72,15 +72,10 @@ static void say_dry_run(const struct authz_files *f) {
 
 /* The number of unit files changed (bit 0 the socket's, bit 1 the service's), or <0. */
 static int write_files(const struct authz_files *f) {
-        int r, changed = 0;
+        int changed = install_apply_unit_places(f->places, ELEMENTSOF(f->places));
 
-        for (size_t i = 0; i < ELEMENTSOF(f->places); i++) {
-                r = unit_place_apply(&f->places[i]);
-                if (r < 0)
-                        return log_error_errno(r, "cannot write '%s': %m", f->places[i].path);
-                if (r > 0)
-                        changed |= 1 << i;
-        }
+        if (changed < 0)
+                return changed;
         if (f->places[0].vendor)
                 log_info("Authorization plugin: the packaged %s and %s in %s, this node's settings %s",
                          AUTHZ_SOCKET_UNIT, AUTHZ_SERVICE_UNIT, DIND_CACHE_UNITDIR, changed ? "written" : "unchanged");

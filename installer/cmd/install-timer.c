@@ -2,6 +2,7 @@
 /* install's last step: the checker's and the pruner's units and the catalog, both
  * timers started, and one check run right away through the service itself, so the
  * sandbox is proven on this node and the first result is in the journal for `status`. */
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -285,17 +286,27 @@ static bool catalog_database_older(const char *catalog) {
                (db.st_mtim.tv_sec == file.st_mtim.tv_sec && db.st_mtim.tv_nsec < file.st_mtim.tv_nsec);
 }
 
-/* Writes the units (or drop-ins over the packaged ones) and the catalog. The number
- * of unit files changed, or <0. */
-static int write_files(const struct timer_files *f) {
+/* Writes the units (or drop-ins over the packaged ones) and the catalog. Nonzero when
+ * a unit file changed (install_apply_unit_places()), or <0. */
+int install_apply_unit_places(const struct unit_place *places, size_t n) {
         int r, changed = 0;
 
-        for (size_t i = 0; i < ELEMENTSOF(f->places); i++) {
-                r = unit_place_apply(&f->places[i]);
+        assert(n < 31);
+        for (size_t i = 0; i < n; i++) {
+                r = unit_place_apply(&places[i]);
                 if (r < 0)
-                        return log_error_errno(r, "cannot write '%s': %m", f->places[i].path);
-                changed += r;
+                        return log_error_errno(r, "cannot write '%s': %m", places[i].path);
+                if (r > 0)
+                        changed |= 1 << i;
         }
+        return changed;
+}
+
+static int write_files(const struct timer_files *f) {
+        int r, changed = install_apply_unit_places(f->places, ELEMENTSOF(f->places));
+
+        if (changed < 0)
+                return changed;
         if (f->places[0].vendor)
                 log_info("Checker and pruner: the packaged %s, %s, %s and %s in %s, this node's settings %s",
                          CHECKER_SERVICE, CHECKER_TIMER, PRUNE_SERVICE, PRUNE_TIMER, DIND_CACHE_UNITDIR,

@@ -140,6 +140,9 @@ int install_authz(const struct install_options *o);
 /* What writing PLACES (N units, planned by unit_place_plan()) would do, for --dry-run. */
 struct unit_place;
 void install_say_unit_places(const struct unit_place *places, size_t n);
+/* Writes PLACES (N < 31 units): a bit set for each unit file that changed (bit I:
+ * PLACES[I]), 0 none, or <0 after logging which could not be written. */
+int install_apply_unit_places(const struct unit_place *places, size_t n);
 
 /* The installed binary, for a unit's ExecStart= (this process's, resolved), logging
  * why a unit could not run it from there. */

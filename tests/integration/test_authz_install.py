@@ -27,7 +27,7 @@ import pytest
 from conftest import Dockerd, Systemd, free_loopback_ip, pinned_dockerd, sh, wait_for
 from fake_apiserver import FakeAPIServer
 from kube_fixtures import ready_cluster
-from test_authz import DENIED, MOUNT_INTO, WRAPPER, job_cli
+from test_authz import DENIED, MOUNT_INTO, WRAPPER, job_cli, ok, refused
 from test_install_tls import secret_files
 
 pytestmark = pytest.mark.module_node
@@ -144,16 +144,6 @@ def node():
     finally:
         n.down()
         shutil.rmtree(base, ignore_errors=True)
-
-
-def ok(p):
-    assert p.returncode == 0, p.stdout + p.stderr
-    return p.stdout
-
-
-def refused(p, rule):
-    assert p.returncode != 0, f"not refused: {p.stdout}"
-    assert DENIED + rule + ":" in p.stderr, p.stderr
 
 
 def build(node, certs, tag, cli):
