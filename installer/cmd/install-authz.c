@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "cmd/authz-state.h"
 #include "cmd/install.h"
 #include "systemd/authz-units.h"
 #include "systemd/units.h"
@@ -106,25 +107,52 @@ static bool runs_other_binary(sd_bus *bus, const char *binary) {
         return !streq(exe, binary);
 }
 
-/* Stops the running plugin when CHANGED or its binary was replaced: the socket keeps
- * the requests meanwhile, and the next one starts the new plugin. */
-static int restart_if_stale(sd_bus *bus, bool changed, const char *binary) {
+/* Stops UNIT when it is active: 0 it was not, 1 stopped; <0 logged. */
+static int stop_active(sd_bus *bus, const char *unit) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(unit_state_done) struct unit_state st = {};
         _cleanup_free_ char *result = NULL;
         int r;
 
-        r = systemd_unit_state(bus, AUTHZ_SERVICE_UNIT, &st);
+        r = systemd_unit_state(bus, unit, &st);
         if (r < 0)
-                return log_error_errno(r, "cannot read the state of '%s': %m", AUTHZ_SERVICE_UNIT);
-        if (!streq(st.active_state, "active") || (!changed && !runs_other_binary(bus, binary)))
+                return log_error_errno(r, "cannot read the state of '%s': %m", unit);
+        if (!streq(st.active_state, "active"))
                 return 0;
-        r = systemd_stop(bus, AUTHZ_SERVICE_UNIT, AUTHZ_JOB_TIMEOUT_USEC, &result, &error);
+        r = systemd_stop(bus, unit, AUTHZ_JOB_TIMEOUT_USEC, &result, &error);
         if (r < 0)
-                return log_error_errno(r, "cannot restart '%s' (%s): %s", AUTHZ_SERVICE_UNIT, result ?: "no job",
+                return log_error_errno(r, "cannot restart '%s' (%s): %s", unit, result ?: "no job",
                                        bus_error_text(&error, r));
-        log_info("Authorization plugin: %s stopped, to start anew on the next request", AUTHZ_SERVICE_UNIT);
-        return 0;
+        return 1;
+}
+
+/* The socket anew when its unit CHANGED or its file is gone while the unit is active
+ * (removed by hand): the plugin first, which holds the old socket, then the socket;
+ * start_socket() starts it again, and dockerd's retries (about 15 s) cover the gap. */
+static int renew_socket_if_stale(sd_bus *bus, bool changed) {
+        int r;
+
+        if (!changed && access(AUTHZ_UNITS_SOCKET_PATH, F_OK) == 0)
+                return 0;
+        r = stop_active(bus, AUTHZ_SERVICE_UNIT);
+        if (r >= 0)
+                r = stop_active(bus, AUTHZ_SOCKET_UNIT);
+        if (r > 0)
+                log_info("Authorization plugin: %s stopped, to listen anew", AUTHZ_SOCKET_UNIT);
+        return r < 0 ? r : 0;
+}
+
+/* Stops the running plugin when CHANGED or its binary was replaced: the socket keeps
+ * the requests meanwhile, and the next one starts the new plugin. */
+static int restart_if_stale(sd_bus *bus, bool changed, const char *binary) {
+        int r;
+
+        if (!changed && !runs_other_binary(bus, binary))
+                return 0;
+        r = stop_active(bus, AUTHZ_SERVICE_UNIT);
+        if (r > 0)
+                log_info("Authorization plugin: %s stopped, to start anew on the next request", AUTHZ_SERVICE_UNIT);
+        return r < 0 ? r : 0;
 }
 
 /* Reloads systemd when CHANGED (or a killed run left it unread), enables the socket and
@@ -145,7 +173,9 @@ static int start_socket(sd_bus *bus, int changed, const char *binary) {
         r = systemd_enable(bus, names, &error);
         if (r < 0)
                 return log_error_errno(r, "cannot enable '%s': %s", AUTHZ_SOCKET_UNIT, bus_error_text(&error, r));
-        r = restart_if_stale(bus, changed & 2, binary);
+        r = renew_socket_if_stale(bus, changed & 1);
+        if (r >= 0)
+                r = restart_if_stale(bus, changed & 2, binary);
         if (r < 0)
                 return r;
         r = systemd_unit_state(bus, AUTHZ_SOCKET_UNIT, &st);
@@ -169,6 +199,12 @@ int install_authz(const struct install_options *o) {
                 log_warning(NO_PLUGIN_WARNING);
                 return 0;
         }
+        /* Before the plugin can answer: no moment when it runs without this install's
+         * list (a missing list lets every namespace pass, authz/tenants.h), and before
+         * any Secret, so a new tenant's certificate works once its jobs have it. */
+        r = authz_state_write_tenants(o->allow_namespaces, o->dry_run);
+        if (r < 0)
+                return r;
         if (sd_booted() <= 0) {
                 log_warning("systemd is not running on this host: the authorization plugin's %s cannot be "
                             "installed. The daemon's pod answers nothing, its probes included, until something "
