@@ -222,10 +222,6 @@ struct ctx {
         bool reload;
 };
 
-static const char *bus_error_text(const sd_bus_error *e, int r) {
-        return sd_bus_error_is_set(e) ? e->message : strerror(-r);
-}
-
 /* Stops NAME when it is running, and disables it when it is enabled. */
 static int stop_and_disable(struct ctx *c, const char *name) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -245,7 +241,7 @@ static int stop_and_disable(struct ctx *c, const char *name) {
                         r = systemd_stop(c->bus, name, STOP_TIMEOUT_USEC, &result, &error);
                         if (r < 0)
                                 return log_error_errno(r, "cannot stop '%s' (%s): %s", name, result ? result : "no job",
-                                                       bus_error_text(&error, r));
+                                                       systemd_error_text(&error, r));
                         log_info("Stopped %s", name);
                 }
                 c->removed++;
@@ -257,7 +253,7 @@ static int stop_and_disable(struct ctx *c, const char *name) {
                 else {
                         r = systemd_disable(c->bus, names, &error);
                         if (r < 0)
-                                return log_error_errno(r, "cannot disable '%s': %s", name, bus_error_text(&error, r));
+                                return log_error_errno(r, "cannot disable '%s': %s", name, systemd_error_text(&error, r));
                         log_info("Disabled %s", name);
                 }
                 c->removed++;
@@ -300,7 +296,7 @@ static int reload_and_forget(struct ctx *c, const char *const *names) {
         if (c->reload) {
                 r = systemd_daemon_reload(c->bus, &error);
                 if (r < 0)
-                        return log_error_errno(r, "cannot reload systemd: %s", bus_error_text(&error, r));
+                        return log_error_errno(r, "cannot reload systemd: %s", systemd_error_text(&error, r));
                 c->reload = false;
         }
         /* A failed unit stays listed by `systemctl --failed` after its file is gone. */
@@ -308,7 +304,7 @@ static int reload_and_forget(struct ctx *c, const char *const *names) {
                 sd_bus_error_free(&error);
                 r = systemd_reset_failed(c->bus, *n, &error);
                 if (r < 0 && r != -ENOENT)
-                        log_warning_errno(r, "cannot reset the failed state of '%s': %s", *n, bus_error_text(&error, r));
+                        log_warning_errno(r, "cannot reset the failed state of '%s': %s", *n, systemd_error_text(&error, r));
         }
         return 0;
 }

@@ -86,10 +86,6 @@ static int write_files(const struct authz_files *f) {
         return changed;
 }
 
-static const char *bus_error_text(const sd_bus_error *e, int r) {
-        return sd_bus_error_is_set(e) ? e->message : strerror(-r);
-}
-
 /* The running plugin runs a binary that is no longer BINARY (a new one was installed
  * over it: /proc shows the old one deleted), or none runs. */
 static bool runs_other_binary(sd_bus *bus, const char *binary) {
@@ -122,7 +118,7 @@ static int stop_active(sd_bus *bus, const char *unit) {
         r = systemd_stop(bus, unit, AUTHZ_JOB_TIMEOUT_USEC, &result, &error);
         if (r < 0)
                 return log_error_errno(r, "cannot restart '%s' (%s): %s", unit, result ?: "no job",
-                                       bus_error_text(&error, r));
+                                       systemd_error_text(&error, r));
         return 1;
 }
 
@@ -160,20 +156,14 @@ static int restart_if_stale(sd_bus *bus, bool changed, const char *binary) {
 static int start_socket(sd_bus *bus, int changed, const char *binary) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(unit_state_done) struct unit_state st = {};
+        static const char *const units[] = { AUTHZ_SOCKET_UNIT, AUTHZ_SERVICE_UNIT, NULL };
         char *const names[] = { (char *) AUTHZ_SOCKET_UNIT, NULL };
         _cleanup_free_ char *result = NULL;
         int r;
 
-        if (changed || systemd_need_daemon_reload(bus, AUTHZ_SOCKET_UNIT) > 0 ||
-            systemd_need_daemon_reload(bus, AUTHZ_SERVICE_UNIT) > 0) {
-                r = systemd_daemon_reload(bus, &error);
-                if (r < 0)
-                        return log_error_errno(r, "cannot reload systemd: %s", bus_error_text(&error, r));
-        }
-        r = systemd_enable(bus, names, &error);
-        if (r < 0)
-                return log_error_errno(r, "cannot enable '%s': %s", AUTHZ_SOCKET_UNIT, bus_error_text(&error, r));
-        r = renew_socket_if_stale(bus, changed & 1);
+        r = install_reload_and_enable(bus, changed, units, names);
+        if (r >= 0)
+                r = renew_socket_if_stale(bus, changed & 1);
         if (r >= 0)
                 r = restart_if_stale(bus, changed & 2, binary);
         if (r < 0)
@@ -186,7 +176,7 @@ static int start_socket(sd_bus *bus, int changed, const char *binary) {
         r = systemd_start(bus, AUTHZ_SOCKET_UNIT, AUTHZ_JOB_TIMEOUT_USEC, &result, &error);
         if (r < 0)
                 return log_error_errno(r, "cannot start '%s' (%s): %s (journalctl -u %s)", AUTHZ_SOCKET_UNIT,
-                                       result ?: "no job", bus_error_text(&error, r), AUTHZ_SOCKET_UNIT);
+                                       result ?: "no job", systemd_error_text(&error, r), AUTHZ_SOCKET_UNIT);
         return 0;
 }
 

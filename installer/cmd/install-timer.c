@@ -180,10 +180,6 @@ static void say_dry_run(const struct install_options *o, const struct timer_file
                CHECKER_SERVICE);
 }
 
-static const char *bus_error_text(const sd_bus_error *e, int r) {
-        return sd_bus_error_is_set(e) ? e->message : strerror(-r);
-}
-
 /* Runs the service once and prints what it found. 0 when OK or WARNING. */
 static int run_one_check(sd_bus *bus) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -253,7 +249,7 @@ static int start_timer(sd_bus *bus, const char *name, struct unit_state *ret) {
         r = systemd_start(bus, name, CHECK_RUN_TIMEOUT_USEC, &result, &error);
         if (r < 0)
                 return log_error_errno(r, "cannot start '%s' (%s): %s", name, result ? result : "no job",
-                                       bus_error_text(&error, r));
+                                       systemd_error_text(&error, r));
         unit_state_done(ret);
         r = systemd_unit_state(bus, name, ret);
         if (r < 0)
@@ -327,23 +323,33 @@ static int write_files(const struct timer_files *f) {
 
 /* Reloads systemd when CHANGED (or when it has not read the files yet: a run killed
  * before its reload), enables both timers and starts them. */
+int install_reload_and_enable(sd_bus *bus, bool changed, const char *const *units, char *const *enable) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        for (const char *const *u = units; !changed && *u; u++)
+                changed = systemd_need_daemon_reload(bus, *u) > 0;
+        if (changed) {
+                r = systemd_daemon_reload(bus, &error);
+                if (r < 0)
+                        return log_error_errno(r, "cannot reload systemd: %s", systemd_error_text(&error, r));
+        }
+        r = systemd_enable(bus, enable, &error);
+        if (r < 0)
+                return log_error_errno(r, "cannot enable '%s'%s: %s", enable[0], enable[1] ? " and the others" : "",
+                                       systemd_error_text(&error, r));
+        return 0;
+}
+
 static int enable_timers(sd_bus *bus, bool changed, struct unit_state *ret_timer,
                          struct unit_state *ret_prune_timer) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        static const char *const units[] = { CHECKER_SERVICE, CHECKER_TIMER, PRUNE_SERVICE, PRUNE_TIMER, NULL };
         char *const names[] = { (char *) CHECKER_TIMER, (char *) PRUNE_TIMER, NULL };
         int r;
 
-        if (changed || systemd_need_daemon_reload(bus, CHECKER_SERVICE) > 0 ||
-            systemd_need_daemon_reload(bus, CHECKER_TIMER) > 0 || systemd_need_daemon_reload(bus, PRUNE_SERVICE) > 0 ||
-            systemd_need_daemon_reload(bus, PRUNE_TIMER) > 0) {
-                r = systemd_daemon_reload(bus, &error);
-                if (r < 0)
-                        return log_error_errno(r, "cannot reload systemd: %s", bus_error_text(&error, r));
-        }
-        r = systemd_enable(bus, names, &error);
+        r = install_reload_and_enable(bus, changed, units, names);
         if (r < 0)
-                return log_error_errno(r, "cannot enable '%s' and '%s': %s", CHECKER_TIMER, PRUNE_TIMER,
-                                       bus_error_text(&error, r));
+                return r;
         r = start_timer(bus, CHECKER_TIMER, ret_timer);
         if (r < 0)
                 return r;
