@@ -36,12 +36,16 @@ const char *identity_kind_to_string(enum identity_kind k) {
         return "unknown";
 }
 
-static const char *kind_of_cn(const char *cn, struct identity *id) {
+static const char *kind_of_cn(const char *cn, bool self_issued, struct identity *id) {
         enum identity_kind *ret = &id->kind;
 
-        id->probe = streq(cn, IDENTITY_PROBE);
+        /* The probe's certificate is self-signed, which dockerd's chain check never
+         * lets through: one of that CN that a CA issued is no probe. */
+        id->probe = streq(cn, IDENTITY_PROBE) && self_issued;
         if (id->probe)
                 *ret = IDENTITY_TENANT;
+        else if (streq(cn, IDENTITY_PROBE))
+                return "identity";
         else if (streq(cn, IDENTITY_CHECKER))
                 *ret = IDENTITY_CHECKER_KIND;
         else if (streq(cn, IDENTITY_PRUNER))
@@ -67,7 +71,7 @@ static const char *read_leaf(const struct authz_request *r, struct identity *id)
         if (p.n_cn != 1)
                 rule = "identity";
         else
-                rule = kind_of_cn(p.cn, id);
+                rule = kind_of_cn(p.cn, p.self_issued, id);
         pki_peer_done(&p);
         return rule;
 }

@@ -32,7 +32,8 @@
  * a self-signed certificate of this CN, never through dockerd (which verifies every
  * client certificate against the node's CA, and install never issues this CN). Judged
  * as a tenant, so that the probe shows the tenants' rules at work; never on the tenant
- * list, never counted, never in the journal, never an owner. */
+ * list, never counted, never in the journal, never an owner. A certificate of this CN
+ * that is not self-issued is refused ("identity"). */
 #define IDENTITY_PROBE "dind-cache:probe"
 
 /* A bit each: the policy's "who" column is a set of them. */

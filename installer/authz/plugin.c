@@ -130,7 +130,7 @@ static int check_lists(struct authz_plugin *p, const struct identity *id, struct
         if (revoked_contains(&p->revoked, id->serial))
                 return authz_refuse(v, "revoked", "certificate %s of '%s' is revoked: run dind-cache "
                                     "install to get a new one", id->serial, verdict_quote(id->name));
-        if (id->kind != IDENTITY_TENANT || id->probe)
+        if (id->kind != IDENTITY_TENANT)
                 return 0;
         q = tenants_refresh(&p->tenants);
         if (q == -ENOMEM)
@@ -138,7 +138,8 @@ static int check_lists(struct authz_plugin *p, const struct identity *id, struct
         if (q < 0)
                 return authz_refuse(v, "tenant-list", "the tenant list cannot be read (%s): every tenant "
                                     "is refused until it can", strerror(-q));
-        if (!tenants_allow(&p->tenants, id->name))
+        /* The probe is on no list, but sees a list that refuses every tenant. */
+        if (!id->probe && !tenants_allow(&p->tenants, id->name))
                 return authz_refuse(v, "not-a-tenant", "'%s' is no tenant of this daemon (not given to "
                                     "dind-cache install --allow-namespace)", verdict_quote(id->name));
         return 0;

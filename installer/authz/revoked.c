@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 
 #include "authz/revoked.h"
 #include "base/text.h"
@@ -142,7 +144,8 @@ bool revoked_contains(const struct revoked *r, const char *serial) {
 }
 
 int revoked_add(const char *path, const char *serial, const char *cn, time_t when) {
-        _cleanup_free_ char *old = NULL, *text = NULL, *upper = NULL;
+        _cleanup_free_ char *old = NULL, *text = NULL, *upper = NULL, *lock = NULL;
+        _cleanup_close_ int lock_fd = -1;
         struct revoked cur = {};
         char norm[48];
         size_t size = 0;
@@ -157,6 +160,16 @@ int revoked_add(const char *path, const char *serial, const char *cn, time_t whe
                 return -ENOMEM;
         for (char *p = upper; *p; p++)
                 *p = (char) toupper((unsigned char) *p);
+        /* install and revoke may add at once: one reads and writes at a time, so that
+         * neither writes back a list without the other's line. */
+        lock = strdup_printf("%s.lock", path);
+        if (!lock)
+                return -ENOMEM;
+        lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (lock_fd < 0)
+                return -errno;
+        if (flock(lock_fd, LOCK_EX) < 0)
+                return -errno;
         q = read_file_full(path, REVOKED_MAX_SIZE, &old, &size);
         if (q < 0 && q != -ENOENT)
                 return q;

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "authz/identity.h"
@@ -80,24 +82,40 @@ bool tenants_allow(const struct tenants *t, const char *name) {
         return strv_sorted_contains(t->names, t->n, name);
 }
 
-int tenants_write(const char *path, char *const *names) {
+int tenants_text(char *const *names, char **ret) {
         _cleanup_strv_free_ char **sorted = NULL;
-        _cleanup_free_ char *text = strdup("");
-        size_t n;
+        _cleanup_free_ char *text = NULL;
+        size_t n, size = 1, o = 0;
 
         for (char *const *p = names; p && *p; p++) {
                 if (!identity_is_namespace(*p))
                         return -EINVAL;
                 if (strv_extend(&sorted, *p) < 0)
                         return -ENOMEM;
+                size += strlen(*p) + 1;
         }
         n = strv_sort_unique(sorted, strv_length(sorted));
-        for (size_t i = 0; text && i < n; i++) {
-                char *more = strdup_printf("%s%s\n", text, sorted[i]);
-                free(text);
-                text = more;
-        }
+        text = malloc(size);
         if (!text)
                 return -ENOMEM;
-        return write_file_atomic(path, text, strlen(text), 0644);
+        for (size_t i = 0; i < n; i++)
+                o += (size_t) sprintf(text + o, "%s\n", sorted[i]);
+        text[o] = '\0';
+        *ret = TAKE_PTR(text);
+        return 0;
+}
+
+int tenants_write(const char *path, char *const *names) {
+        _cleanup_free_ char *text = NULL;
+        int r = tenants_text(names, &text);
+
+        if (r < 0)
+                return r;
+        return write_file_atomic(path, text, strlen(text), TENANTS_MODE);
+}
+
+bool tenants_written(const char *path, char *const *names) {
+        _cleanup_free_ char *text = NULL;
+
+        return tenants_text(names, &text) >= 0 && file_has_content(path, text, strlen(text), TENANTS_MODE);
 }

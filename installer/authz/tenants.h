@@ -51,6 +51,14 @@ int tenants_parse(struct tenants *t, const char *text, size_t size);
 /* NAME may act as a tenant: it is listed, or there is no list. */
 bool tenants_allow(const struct tenants *t, const char *name);
 
-/* Writes NAMES (NULL-terminated, or NULL: none) to PATH. 1 written, 0 unchanged,
- * -EINVAL when a name is not a DNS-1123 label. */
+#define TENANTS_MODE 0644
+
+/* The file's text for NAMES (NULL-terminated, or NULL: none): sorted, each once, a
+ * line each. -EINVAL when a name is not a DNS-1123 label. */
+int tenants_text(char *const *names, char **ret);
+
+/* Writes tenants_text(NAMES) to PATH. 1 written, 0 unchanged, -EINVAL as above. */
 int tenants_write(const char *path, char *const *names);
+
+/* PATH holds exactly the list of NAMES: writing it would change nothing. */
+bool tenants_written(const char *path, char *const *names);

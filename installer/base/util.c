@@ -130,7 +130,7 @@ int mkdir_p(const char *dir, mode_t mode) {
         return 1;
 }
 
-static bool file_has_content(const char *path, const void *data, size_t size, mode_t mode) {
+bool file_has_content(const char *path, const void *data, size_t size, mode_t mode) {
         struct stat st;
         _cleanup_free_ char *old = NULL;
         size_t old_size;

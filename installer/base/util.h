@@ -88,6 +88,9 @@ char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
  * Creates missing parent directories with mode 0755. Returns 1 if PATH was written,
  * 0 if it already held exactly DATA with MODE (nothing touched), negative errno. */
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode);
+/* PATH is a regular file that holds exactly DATA (SIZE bytes) with MODE: what
+ * write_file_atomic() would leave untouched. */
+bool file_has_content(const char *path, const void *data, size_t size, mode_t mode);
 
 /* mkdir -p of what lies above PATH: every missing directory on the way to it (not
  * PATH itself) is made with mode 0755 (as the umask leaves it). */

@@ -47,7 +47,9 @@ int authz_state_write_tenants(char *const *tenants, bool dry_run) {
         int r;
 
         if (dry_run) {
-                printf("  Would write the plugin's tenant list %s\n", AUTHZ_TENANTS_PATH);
+                printf("Authorization plugin: would %s the tenant list %s\n",
+                       tenants_written(AUTHZ_TENANTS_PATH, tenants) ? "leave unchanged" : "write",
+                       AUTHZ_TENANTS_PATH);
                 return 0;
         }
         r = mkdir_p(AUTHZ_DEFAULT_STATE_DIR, 0700);
@@ -55,7 +57,6 @@ int authz_state_write_tenants(char *const *tenants, bool dry_run) {
                 r = tenants_write(AUTHZ_TENANTS_PATH, tenants);
         if (r < 0)
                 return log_error_errno(r, "cannot write the plugin's tenant list '%s': %m", AUTHZ_TENANTS_PATH);
-        printf("  Tenant list of the authorization plugin %s: %s\n", r > 0 ? "written" : "unchanged",
-               AUTHZ_TENANTS_PATH);
+        log_info("Authorization plugin: tenant list %s %s", AUTHZ_TENANTS_PATH, r > 0 ? "written" : "unchanged");
         return r;
 }

@@ -56,10 +56,10 @@ static void help(void) {
                "Stops and removes the checker, the pruner and the authorization plugin:\n"
                "dind-cache-check.timer and .service, dind-cache-prune.timer and .service,\n"
                "dind-cache-authz.socket and .service (with the Debian package: disables their\n"
-               "units and removes install's drop-ins), their state (the plugin's deny list stays\n"
-               "with the node's certificates, until --wipe-data), the env file\n"
+               "units and removes install's drop-ins), the pruner's state, the env file\n"
                SETTINGS_ENV_FILE " and the journal catalog. The data directory's mount unit\n"
-               "and the data stay, unless --wipe-data. Running it again is harmless.\n"
+               "and the data stay, unless --wipe-data, and so does the plugin's state (ownership,\n"
+               "deny list, tenant list), which belongs with them. Running it again is harmless.\n"
                "\n"
                "Options:\n"
                "  --data-dir PATH            the data directory (default " SETTINGS_DEFAULT_DATA_DIR ")\n"
@@ -78,7 +78,7 @@ static void help(void) {
                "                             and remove its mount unit and clear the immutable\n"
                "                             attribute install set beneath it; and the node's\n"
                "                             certificates and CA key (" PKI_DEFAULT_DIR ") and the\n"
-               "                             plugin's deny list. Asks nothing.\n"
+               "                             plugin's state (" AUTHZ_DEFAULT_STATE_DIR "). Asks nothing.\n"
                "  --dry-run                  say what would be removed; change nothing\n"
                "  -h, --help                 show this help\n"
                "\n"
@@ -222,10 +222,6 @@ struct ctx {
         bool reload;
 };
 
-static const char *bus_error_text(const sd_bus_error *e, int r) {
-        return sd_bus_error_is_set(e) ? e->message : strerror(-r);
-}
-
 /* Stops NAME when it is running, and disables it when it is enabled. */
 static int stop_and_disable(struct ctx *c, const char *name) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -245,7 +241,7 @@ static int stop_and_disable(struct ctx *c, const char *name) {
                         r = systemd_stop(c->bus, name, STOP_TIMEOUT_USEC, &result, &error);
                         if (r < 0)
                                 return log_error_errno(r, "cannot stop '%s' (%s): %s", name, result ? result : "no job",
-                                                       bus_error_text(&error, r));
+                                                       systemd_error_text(&error, r));
                         log_info("Stopped %s", name);
                 }
                 c->removed++;
@@ -257,7 +253,7 @@ static int stop_and_disable(struct ctx *c, const char *name) {
                 else {
                         r = systemd_disable(c->bus, names, &error);
                         if (r < 0)
-                                return log_error_errno(r, "cannot disable '%s': %s", name, bus_error_text(&error, r));
+                                return log_error_errno(r, "cannot disable '%s': %s", name, systemd_error_text(&error, r));
                         log_info("Disabled %s", name);
                 }
                 c->removed++;
@@ -300,7 +296,7 @@ static int reload_and_forget(struct ctx *c, const char *const *names) {
         if (c->reload) {
                 r = systemd_daemon_reload(c->bus, &error);
                 if (r < 0)
-                        return log_error_errno(r, "cannot reload systemd: %s", bus_error_text(&error, r));
+                        return log_error_errno(r, "cannot reload systemd: %s", systemd_error_text(&error, r));
                 c->reload = false;
         }
         /* A failed unit stays listed by `systemctl --failed` after its file is gone. */
@@ -308,7 +304,7 @@ static int reload_and_forget(struct ctx *c, const char *const *names) {
                 sd_bus_error_free(&error);
                 r = systemd_reset_failed(c->bus, *n, &error);
                 if (r < 0 && r != -ENOENT)
-                        log_warning_errno(r, "cannot reset the failed state of '%s': %s", *n, bus_error_text(&error, r));
+                        log_warning_errno(r, "cannot reset the failed state of '%s': %s", *n, systemd_error_text(&error, r));
         }
         return 0;
 }
@@ -340,14 +336,17 @@ static int remove_units(struct ctx *c, const char *const *units) {
         return reload_and_forget(c, units);
 }
 
-/* The plugin's ownership, counters and tenant list: they mean nothing without it. Its
- * deny list stays while the node's CA does (a re-install under the same CA must not
- * take a revoked certificate back): --wipe-data removes it with the PKI. */
-static int remove_authz_state(struct ctx *c, bool deny_list_too) {
-        static const char *const files[] = { OWNERS_FILE, AUTHZ_COUNTERS_FILE, TENANTS_FILE, REVOKED_FILE };
+/* The plugin's state goes with the data and the CA (--wipe-data), never before them:
+ * the daemon's containers and volumes stay on the disk, and ownership is what keeps
+ * another tenant out of them after a re-install; the deny list keeps a revoked
+ * certificate of the same CA refused; the tenant list keeps a dropped namespace out
+ * until install writes it again. */
+static int remove_authz_state(struct ctx *c) {
+        static const char *const files[] = { OWNERS_FILE, AUTHZ_COUNTERS_FILE, TENANTS_FILE, REVOKED_FILE,
+                                             REVOKED_FILE ".lock" };
         int r;
 
-        for (size_t i = 0; i < ELEMENTSOF(files) - !deny_list_too; i++) {
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 r = remove_file(c, AUTHZ_DEFAULT_STATE_DIR, files[i], false);
                 if (r < 0)
                         return r;
@@ -389,9 +388,6 @@ static int uninstall_checker(struct ctx *c) {
                 if (r < 0)
                         return r;
         }
-        r = remove_authz_state(c, false);
-        if (r < 0)
-                return r;
         if (!c->args->dry_run)
                 (void) rmdir(SETTINGS_STATE_DIR); /* only when empty */
 
@@ -476,8 +472,8 @@ static int wipe_data(struct ctx *c) {
                 log_info("Removed %s: the CA key and certificates", PKI_DEFAULT_DIR);
                 c->removed++;
         }
-        /* No CA, no certificate of it left to refuse: the deny list goes with them. */
-        r = remove_authz_state(c, true);
+        /* No CA, no data: the plugin's state (ownership, deny list) goes with them. */
+        r = remove_authz_state(c);
         if (r < 0)
                 return r;
 

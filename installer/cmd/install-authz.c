@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "cmd/authz-state.h"
 #include "cmd/install.h"
 #include "systemd/authz-units.h"
 #include "systemd/units.h"
@@ -72,15 +73,10 @@ static void say_dry_run(const struct authz_files *f) {
 
 /* The number of unit files changed (bit 0 the socket's, bit 1 the service's), or <0. */
 static int write_files(const struct authz_files *f) {
-        int r, changed = 0;
+        int changed = install_apply_unit_places(f->places, ELEMENTSOF(f->places));
 
-        for (size_t i = 0; i < ELEMENTSOF(f->places); i++) {
-                r = unit_place_apply(&f->places[i]);
-                if (r < 0)
-                        return log_error_errno(r, "cannot write '%s': %m", f->places[i].path);
-                if (r > 0)
-                        changed |= 1 << i;
-        }
+        if (changed < 0)
+                return changed;
         if (f->places[0].vendor)
                 log_info("Authorization plugin: the packaged %s and %s in %s, this node's settings %s",
                          AUTHZ_SOCKET_UNIT, AUTHZ_SERVICE_UNIT, DIND_CACHE_UNITDIR, changed ? "written" : "unchanged");
@@ -88,10 +84,6 @@ static int write_files(const struct authz_files *f) {
                 log_info("Authorization plugin: %s/%s and %s %s", UNIT_DIR, AUTHZ_SOCKET_UNIT, AUTHZ_SERVICE_UNIT,
                          changed ? "written" : "unchanged");
         return changed;
-}
-
-static const char *bus_error_text(const sd_bus_error *e, int r) {
-        return sd_bus_error_is_set(e) ? e->message : strerror(-r);
 }
 
 /* The running plugin runs a binary that is no longer BINARY (a new one was installed
@@ -111,25 +103,52 @@ static bool runs_other_binary(sd_bus *bus, const char *binary) {
         return !streq(exe, binary);
 }
 
-/* Stops the running plugin when CHANGED or its binary was replaced: the socket keeps
- * the requests meanwhile, and the next one starts the new plugin. */
-static int restart_if_stale(sd_bus *bus, bool changed, const char *binary) {
+/* Stops UNIT when it is active: 0 it was not, 1 stopped; <0 logged. */
+static int stop_active(sd_bus *bus, const char *unit) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(unit_state_done) struct unit_state st = {};
         _cleanup_free_ char *result = NULL;
         int r;
 
-        r = systemd_unit_state(bus, AUTHZ_SERVICE_UNIT, &st);
+        r = systemd_unit_state(bus, unit, &st);
         if (r < 0)
-                return log_error_errno(r, "cannot read the state of '%s': %m", AUTHZ_SERVICE_UNIT);
-        if (!streq(st.active_state, "active") || (!changed && !runs_other_binary(bus, binary)))
+                return log_error_errno(r, "cannot read the state of '%s': %m", unit);
+        if (!streq(st.active_state, "active"))
                 return 0;
-        r = systemd_stop(bus, AUTHZ_SERVICE_UNIT, AUTHZ_JOB_TIMEOUT_USEC, &result, &error);
+        r = systemd_stop(bus, unit, AUTHZ_JOB_TIMEOUT_USEC, &result, &error);
         if (r < 0)
-                return log_error_errno(r, "cannot restart '%s' (%s): %s", AUTHZ_SERVICE_UNIT, result ?: "no job",
-                                       bus_error_text(&error, r));
-        log_info("Authorization plugin: %s stopped, to start anew on the next request", AUTHZ_SERVICE_UNIT);
-        return 0;
+                return log_error_errno(r, "cannot restart '%s' (%s): %s", unit, result ?: "no job",
+                                       systemd_error_text(&error, r));
+        return 1;
+}
+
+/* The socket anew when its unit CHANGED or its file is gone while the unit is active
+ * (removed by hand): the plugin first, which holds the old socket, then the socket;
+ * start_socket() starts it again, and dockerd's retries (about 15 s) cover the gap. */
+static int renew_socket_if_stale(sd_bus *bus, bool changed) {
+        int r;
+
+        if (!changed && access(AUTHZ_UNITS_SOCKET_PATH, F_OK) == 0)
+                return 0;
+        r = stop_active(bus, AUTHZ_SERVICE_UNIT);
+        if (r >= 0)
+                r = stop_active(bus, AUTHZ_SOCKET_UNIT);
+        if (r > 0)
+                log_info("Authorization plugin: %s stopped, to listen anew", AUTHZ_SOCKET_UNIT);
+        return r < 0 ? r : 0;
+}
+
+/* Stops the running plugin when CHANGED or its binary was replaced: the socket keeps
+ * the requests meanwhile, and the next one starts the new plugin. */
+static int restart_if_stale(sd_bus *bus, bool changed, const char *binary) {
+        int r;
+
+        if (!changed && !runs_other_binary(bus, binary))
+                return 0;
+        r = stop_active(bus, AUTHZ_SERVICE_UNIT);
+        if (r > 0)
+                log_info("Authorization plugin: %s stopped, to start anew on the next request", AUTHZ_SERVICE_UNIT);
+        return r < 0 ? r : 0;
 }
 
 /* Reloads systemd when CHANGED (or a killed run left it unread), enables the socket and
@@ -137,20 +156,16 @@ static int restart_if_stale(sd_bus *bus, bool changed, const char *binary) {
 static int start_socket(sd_bus *bus, int changed, const char *binary) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(unit_state_done) struct unit_state st = {};
+        static const char *const units[] = { AUTHZ_SOCKET_UNIT, AUTHZ_SERVICE_UNIT, NULL };
         char *const names[] = { (char *) AUTHZ_SOCKET_UNIT, NULL };
         _cleanup_free_ char *result = NULL;
         int r;
 
-        if (changed || systemd_need_daemon_reload(bus, AUTHZ_SOCKET_UNIT) > 0 ||
-            systemd_need_daemon_reload(bus, AUTHZ_SERVICE_UNIT) > 0) {
-                r = systemd_daemon_reload(bus, &error);
-                if (r < 0)
-                        return log_error_errno(r, "cannot reload systemd: %s", bus_error_text(&error, r));
-        }
-        r = systemd_enable(bus, names, &error);
-        if (r < 0)
-                return log_error_errno(r, "cannot enable '%s': %s", AUTHZ_SOCKET_UNIT, bus_error_text(&error, r));
-        r = restart_if_stale(bus, changed & 2, binary);
+        r = install_reload_and_enable(bus, changed, units, names);
+        if (r >= 0)
+                r = renew_socket_if_stale(bus, changed & 1);
+        if (r >= 0)
+                r = restart_if_stale(bus, changed & 2, binary);
         if (r < 0)
                 return r;
         r = systemd_unit_state(bus, AUTHZ_SOCKET_UNIT, &st);
@@ -161,7 +176,7 @@ static int start_socket(sd_bus *bus, int changed, const char *binary) {
         r = systemd_start(bus, AUTHZ_SOCKET_UNIT, AUTHZ_JOB_TIMEOUT_USEC, &result, &error);
         if (r < 0)
                 return log_error_errno(r, "cannot start '%s' (%s): %s (journalctl -u %s)", AUTHZ_SOCKET_UNIT,
-                                       result ?: "no job", bus_error_text(&error, r), AUTHZ_SOCKET_UNIT);
+                                       result ?: "no job", systemd_error_text(&error, r), AUTHZ_SOCKET_UNIT);
         return 0;
 }
 
@@ -174,6 +189,12 @@ int install_authz(const struct install_options *o) {
                 log_warning(NO_PLUGIN_WARNING);
                 return 0;
         }
+        /* Before the plugin can answer: no moment when it runs without this install's
+         * list (a missing list lets every namespace pass, authz/tenants.h), and before
+         * any Secret, so a new tenant's certificate works once its jobs have it. */
+        r = authz_state_write_tenants(o->allow_namespaces, o->dry_run);
+        if (r < 0)
+                return r;
         if (sd_booted() <= 0) {
                 log_warning("systemd is not running on this host: the authorization plugin's %s cannot be "
                             "installed. The daemon's pod answers nothing, its probes included, until something "

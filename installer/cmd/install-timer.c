@@ -2,6 +2,7 @@
 /* install's last step: the checker's and the pruner's units and the catalog, both
  * timers started, and one check run right away through the service itself, so the
  * sandbox is proven on this node and the first result is in the journal for `status`. */
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -179,10 +180,6 @@ static void say_dry_run(const struct install_options *o, const struct timer_file
                CHECKER_SERVICE);
 }
 
-static const char *bus_error_text(const sd_bus_error *e, int r) {
-        return sd_bus_error_is_set(e) ? e->message : strerror(-r);
-}
-
 /* Runs the service once and prints what it found. 0 when OK or WARNING. */
 static int run_one_check(sd_bus *bus) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -252,7 +249,7 @@ static int start_timer(sd_bus *bus, const char *name, struct unit_state *ret) {
         r = systemd_start(bus, name, CHECK_RUN_TIMEOUT_USEC, &result, &error);
         if (r < 0)
                 return log_error_errno(r, "cannot start '%s' (%s): %s", name, result ? result : "no job",
-                                       bus_error_text(&error, r));
+                                       systemd_error_text(&error, r));
         unit_state_done(ret);
         r = systemd_unit_state(bus, name, ret);
         if (r < 0)
@@ -285,17 +282,27 @@ static bool catalog_database_older(const char *catalog) {
                (db.st_mtim.tv_sec == file.st_mtim.tv_sec && db.st_mtim.tv_nsec < file.st_mtim.tv_nsec);
 }
 
-/* Writes the units (or drop-ins over the packaged ones) and the catalog. The number
- * of unit files changed, or <0. */
-static int write_files(const struct timer_files *f) {
+/* Writes the units (or drop-ins over the packaged ones) and the catalog. Nonzero when
+ * a unit file changed (install_apply_unit_places()), or <0. */
+int install_apply_unit_places(const struct unit_place *places, size_t n) {
         int r, changed = 0;
 
-        for (size_t i = 0; i < ELEMENTSOF(f->places); i++) {
-                r = unit_place_apply(&f->places[i]);
+        assert(n < 31);
+        for (size_t i = 0; i < n; i++) {
+                r = unit_place_apply(&places[i]);
                 if (r < 0)
-                        return log_error_errno(r, "cannot write '%s': %m", f->places[i].path);
-                changed += r;
+                        return log_error_errno(r, "cannot write '%s': %m", places[i].path);
+                if (r > 0)
+                        changed |= 1 << i;
         }
+        return changed;
+}
+
+static int write_files(const struct timer_files *f) {
+        int r, changed = install_apply_unit_places(f->places, ELEMENTSOF(f->places));
+
+        if (changed < 0)
+                return changed;
         if (f->places[0].vendor)
                 log_info("Checker and pruner: the packaged %s, %s, %s and %s in %s, this node's settings %s",
                          CHECKER_SERVICE, CHECKER_TIMER, PRUNE_SERVICE, PRUNE_TIMER, DIND_CACHE_UNITDIR,
@@ -316,23 +323,33 @@ static int write_files(const struct timer_files *f) {
 
 /* Reloads systemd when CHANGED (or when it has not read the files yet: a run killed
  * before its reload), enables both timers and starts them. */
+int install_reload_and_enable(sd_bus *bus, bool changed, const char *const *units, char *const *enable) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        for (const char *const *u = units; !changed && *u; u++)
+                changed = systemd_need_daemon_reload(bus, *u) > 0;
+        if (changed) {
+                r = systemd_daemon_reload(bus, &error);
+                if (r < 0)
+                        return log_error_errno(r, "cannot reload systemd: %s", systemd_error_text(&error, r));
+        }
+        r = systemd_enable(bus, enable, &error);
+        if (r < 0)
+                return log_error_errno(r, "cannot enable '%s'%s: %s", enable[0], enable[1] ? " and the others" : "",
+                                       systemd_error_text(&error, r));
+        return 0;
+}
+
 static int enable_timers(sd_bus *bus, bool changed, struct unit_state *ret_timer,
                          struct unit_state *ret_prune_timer) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        static const char *const units[] = { CHECKER_SERVICE, CHECKER_TIMER, PRUNE_SERVICE, PRUNE_TIMER, NULL };
         char *const names[] = { (char *) CHECKER_TIMER, (char *) PRUNE_TIMER, NULL };
         int r;
 
-        if (changed || systemd_need_daemon_reload(bus, CHECKER_SERVICE) > 0 ||
-            systemd_need_daemon_reload(bus, CHECKER_TIMER) > 0 || systemd_need_daemon_reload(bus, PRUNE_SERVICE) > 0 ||
-            systemd_need_daemon_reload(bus, PRUNE_TIMER) > 0) {
-                r = systemd_daemon_reload(bus, &error);
-                if (r < 0)
-                        return log_error_errno(r, "cannot reload systemd: %s", bus_error_text(&error, r));
-        }
-        r = systemd_enable(bus, names, &error);
+        r = install_reload_and_enable(bus, changed, units, names);
         if (r < 0)
-                return log_error_errno(r, "cannot enable '%s' and '%s': %s", CHECKER_TIMER, PRUNE_TIMER,
-                                       bus_error_text(&error, r));
+                return r;
         r = start_timer(bus, CHECKER_TIMER, ret_timer);
         if (r < 0)
                 return r;

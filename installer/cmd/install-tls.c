@@ -106,7 +106,7 @@ static int tls_of_state(const struct install_options *o, const struct pki_state 
 }
 
 /* The node's PKI as REQ asks (REQ's deny list read here: a revoked leaf is re-issued),
- * printed, in RET; the tenant list written once it holds the tenants' certificates. */
+ * printed, in RET. */
 static int ensure_pki(const struct install_options *o, struct pki_request *req, struct pki_state *ret) {
         _cleanup_(revoked_done) struct revoked revoked = {};
         int r;
@@ -125,9 +125,7 @@ static int ensure_pki(const struct install_options *o, struct pki_request *req, 
                 return r;
         }
         print_state(o, ret);
-        /* Before any Secret: a new tenant's certificate works once its jobs have it. */
-        r = authz_state_write_tenants(o->allow_namespaces, o->dry_run);
-        return r < 0 ? r : 0;
+        return 0;
 }
 
 int install_tls_prepare(const struct install_options *o, json_t *objects, const char *cluster_ip) {

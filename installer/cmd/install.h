@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <systemd/sd-bus.h>
 
 #include <jansson.h>
 
@@ -140,6 +141,13 @@ int install_authz(const struct install_options *o);
 /* What writing PLACES (N units, planned by unit_place_plan()) would do, for --dry-run. */
 struct unit_place;
 void install_say_unit_places(const struct unit_place *places, size_t n);
+/* Writes PLACES (N < 31 units): a bit set for each unit file that changed (bit I:
+ * PLACES[I]), 0 none, or <0 after logging which could not be written. */
+int install_apply_unit_places(const struct unit_place *places, size_t n);
+
+/* Reloads systemd when CHANGED or one of UNITS (NULL-terminated) needs it (a run
+ * killed before its reload left them unread), then enables ENABLE. <0 logged. */
+int install_reload_and_enable(sd_bus *bus, bool changed, const char *const *units, char *const *enable);
 
 /* The installed binary, for a unit's ExecStart= (this process's, resolved), logging
  * why a unit could not run it from there. */

@@ -495,6 +495,7 @@ int pki_peer_from_pem(const char *pem, size_t size, struct pki_peer *ret) {
         if (len == 0)
                 memcpy(p.serial + o, "00", 3);
         subject = X509_get_subject_name(x);
+        p.self_issued = X509_NAME_cmp(X509_get_issuer_name(x), subject) == 0;
         while ((idx = X509_NAME_get_index_by_NID(subject, NID_commonName, idx)) >= 0) {
                 last = idx;
                 p.n_cn++;

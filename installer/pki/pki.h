@@ -85,6 +85,7 @@ struct pki_peer {
         unsigned n_cn;                  /* how many CNs the subject has */
         char serial[2 * 20 + 2];        /* upper-case hex, two digits a byte, "-" first when
                                          * negative: what `openssl x509 -noout -serial` prints */
+        bool self_issued;               /* its issuer is its subject (a self-signed one) */
 };
 void pki_peer_done(struct pki_peer *p);
 /* The first certificate in PEM. -EBADMSG when it does not parse, -E2BIG when its serial

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* systemd_reset_failed(), systemd_need_daemon_reload(), systemd_main_pid() and systemd_timer_next_elapse() of units.h, kept apart
+/* systemd_reset_failed(), systemd_need_daemon_reload(), systemd_main_pid(), systemd_timer_next_elapse() and systemd_error_text() of units.h, kept apart
  * from units.c (which another hand owns); same conventions: never prints, negative
  * errno, the D-Bus error returned. */
 #include <errno.h>
@@ -85,4 +85,8 @@ int systemd_timer_next_elapse(sd_bus *bus, const char *name, uint64_t *ret_realt
                 when = realtime;
         *ret_realtime = when;
         return 0;
+}
+
+const char *systemd_error_text(const sd_bus_error *e, int r) {
+        return sd_bus_error_is_set(e) ? e->message : strerror(-r);
 }

@@ -23,6 +23,9 @@ int unit_file_remove(const char *dir, const char *name);
  * (works without a D-Bus daemon, as systemctl does), else the system bus. */
 int systemd_connect(sd_bus **ret);
 
+/* The words for a failed call: the D-Bus error's message when it has one, else R's. */
+const char *systemd_error_text(const sd_bus_error *e, int r);
+
 /* Reload (systemctl daemon-reload): 0 once the manager has reloaded. */
 int systemd_daemon_reload(sd_bus *bus, sd_bus_error *ret_error);
 /* EnableUnitFiles / DisableUnitFiles for NAMES (NULL-terminated). 1 changed, 0 not. */

@@ -27,7 +27,7 @@ import pytest
 from conftest import Dockerd, Systemd, free_loopback_ip, pinned_dockerd, sh, wait_for
 from fake_apiserver import FakeAPIServer
 from kube_fixtures import ready_cluster
-from test_authz import DENIED, MOUNT_INTO, WRAPPER, job_cli
+from test_authz import DENIED, MOUNT_INTO, WRAPPER, job_cli, ok, refused
 from test_install_tls import secret_files
 
 pytestmark = pytest.mark.module_node
@@ -146,16 +146,6 @@ def node():
         shutil.rmtree(base, ignore_errors=True)
 
 
-def ok(p):
-    assert p.returncode == 0, p.stdout + p.stderr
-    return p.stdout
-
-
-def refused(p, rule):
-    assert p.returncode != 0, f"not refused: {p.stdout}"
-    assert DENIED + rule + ":" in p.stderr, p.stderr
-
-
 def build(node, certs, tag, cli):
     ctx = node.base / f"ctx-{tag}"
     ctx.mkdir(exist_ok=True)
@@ -181,9 +171,14 @@ def test_install_starts_the_plugin_before_the_cluster_and_names_it_in_daemon_jso
     assert mount["mountPath"] == "/run/docker/plugins" and mount["readOnly"] is True
     env = node.run("cat", "/etc/dind-cache/dind-cache.env").stdout
     assert f"DIND_CACHE_AUTHZ_SOCKET={PLUGIN_DIR}/dind-cache-authz.sock" in env.replace('"', ""), env
-    # The same command again: the units stay as they are.
+    # The same command again: the units and the list stay as they are, and a dry run
+    # says so.
     again = ok(node.install(A, B))
     assert f"{SOCKET_UNIT} and {SERVICE} unchanged" in again, again
+    assert f"tenant list {STATE}/tenants unchanged" in again, again
+    dry = ok(node.run(INSTALLED, "install", "--node", NODE, "--allow-namespace", A, "--allow-namespace", B,
+                      "--skip-timer", "--dry-run"))
+    assert f"would leave unchanged the tenant list {STATE}/tenants" in dry, dry
 
 
 def test_the_daemon_runs_with_the_plugin_and_the_checker_passes_through_it(node):
@@ -219,6 +214,7 @@ def test_a_revoked_tenant_is_refused_at_once_and_install_gives_it_a_new_certific
     assert (new_a / "cert.pem").read_bytes() != (old_a / "cert.pem").read_bytes()
     ok(node.job(new_a, "version"))
     ok(build(node, new_a, "after-revoke", "28"))
+    ok(node.job(new_a, "volume", "create", "a-cache"))
     refused(node.job(old_a, "version"), "revoked")
     # Issued once: the next run leaves the new certificate alone.
     third = ok(node.install(A, B))
@@ -277,11 +273,23 @@ def test_with_the_socket_stopped_the_checker_is_critical_naming_it(node):
         ok(node.run("systemctl", "start", SOCKET_UNIT))
 
 
-def test_uninstall_removes_the_plugin_and_keeps_the_deny_list(node):
+def test_a_socket_file_removed_by_hand_is_listened_on_anew_by_install(node):
+    ok(node.run("rm", f"{PLUGIN_DIR}/dind-cache-authz.sock"))
+    out = ok(node.install(A))
+    assert f"{SOCKET_UNIT} stopped, to listen anew" in out, out
+    assert (node.plugins / "dind-cache-authz.sock").is_socket()
+    ok(node.job(node.base / f"{A}-2", "version"))
+
+
+def test_uninstall_removes_the_plugin_and_keeps_its_state(node):
     out = node.run(INSTALLED, "uninstall")
     assert out.returncode == 0, out.stdout + out.stderr
     assert "answers nothing until the plugin is back" in out.stdout + out.stderr
     assert node.run("systemctl", "is-enabled", SOCKET_UNIT).returncode != 0
     assert not node.systemd.path(f"/etc/systemd/system/{SOCKET_UNIT}").exists()
-    assert node.run("test", "-e", f"{STATE}/tenants").returncode != 0
+    assert not (node.plugins / "dind-cache-authz.sock").exists()    # RemoveOnStop=
+    # Ownership, the deny list and the tenant list stay with the daemon's data: another
+    # tenant must not take over team-a's volumes after a re-install.
     assert A in node.run("cat", f"{STATE}/revoked").stdout
+    assert node.run("cat", f"{STATE}/tenants").stdout == f"{A}\n"
+    assert "a-cache" in node.run("cat", f"{STATE}/owners").stdout

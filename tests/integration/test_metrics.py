@@ -270,6 +270,25 @@ tests:
           - exp_labels: {{instance: node1, tenant: team-a, severity: warning}}
             exp_annotations:
               summary: Tenant team-a built on the Docker cache on node1 the day before and not once since
+
+  # The plugin: node1's stops answering at minute 5; node2 runs without it (--plaintext,
+  # a WARNING every run: no alert).
+  - interval: 1m
+    input_series:
+      - series: 'dind_cache_check_state{{instance="node1",check="authz"}}'
+        values: '0 0 0 0 0 2x20'
+      - series: 'dind_cache_check_state{{instance="node2",check="authz"}}'
+        values: '1x25'
+    alert_rule_test:
+      - eval_time: 9m
+        alertname: DindCacheAuthzFailing
+        exp_alerts: []
+      - eval_time: 12m
+        alertname: DindCacheAuthzFailing
+        exp_alerts:
+          - exp_labels: {{instance: node1, check: authz, severity: critical}}
+            exp_annotations:
+              summary: "The authorization plugin of the Docker cache on node1 is not judging: see journalctl -u dind-cache-check"
 """)
     p = subprocess.run(["promtool", "test", "rules", str(tests)], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stdout + p.stderr

@@ -97,6 +97,25 @@ static void anything_else_is_refused_with_its_rule(void **state) {
         assert_string_equal(rule, "identity");
 }
 
+static void only_a_self_signed_certificate_is_the_checkers_probe(void **state) {
+        _cleanup_free_ char *issued = test_cert("dind-cache:probe");
+        struct pki_pair self = {};
+        struct identity id;
+        const char *rule;
+
+        /* The checker's own, made for the run: judged as a tenant, marked a probe. */
+        assert_int_equal(pki_make_ca("dind-cache:probe", &self), 0);
+        assert_int_equal(who(NULL, "dind-cache:probe", self.cert_pem, &id, &rule), 0);
+        assert_null(rule);
+        assert_int_equal(id.kind, IDENTITY_TENANT);
+        assert_true(id.probe);
+        /* One a CA issued (which dockerd would let through) is no probe. */
+        assert_int_equal(who(NULL, "dind-cache:probe", issued, &id, &rule), 1);
+        assert_string_equal(rule, "identity");
+        assert_false(id.probe);
+        pki_pair_done(&self);
+}
+
 static void a_certificate_with_two_names_is_refused(void **state) {
         char dir[] = "/tmp/test-identity-XXXXXX";
         _cleanup_free_ char *cmd = NULL, *path = NULL, *pem = NULL;
@@ -137,6 +156,7 @@ static void the_cache_reads_a_certificate_once(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(tenants_and_node_identities_are_told_apart),
+                cmocka_unit_test(only_a_self_signed_certificate_is_the_checkers_probe),
                 cmocka_unit_test(anything_else_is_refused_with_its_rule),
                 cmocka_unit_test(a_certificate_with_two_names_is_refused),
                 cmocka_unit_test(the_cache_reads_a_certificate_once),

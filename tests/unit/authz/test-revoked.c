@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "authz/revoked.h"
@@ -108,12 +110,44 @@ static void a_revocation_is_seen_at_the_next_refresh(void **state) {
         rmdir(dir);
 }
 
+static void two_writers_at_once_lose_no_line(void **state) {
+        char dir[] = "/tmp/test-revoked-XXXXXX";
+        _cleanup_free_ char *path = NULL;
+        struct revoked r = {};
+        pid_t pid;
+        int status;
+
+        assert_non_null(mkdtemp(dir));
+        path = strdup_printf("%s/revoked", dir);
+        /* install revoking a dropped tenant while an operator runs revoke. */
+        pid = fork();
+        assert_true(pid >= 0);
+        for (unsigned i = 0; i < 150; i++) {
+                char serial[16];
+
+                snprintf(serial, sizeof(serial), "%s%X", pid == 0 ? "A" : "B", i);
+                if (revoked_add(path, serial, pid == 0 ? "child" : "parent", 1) != 1)
+                        _exit(1);
+        }
+        if (pid == 0)
+                _exit(0);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        assert_int_equal(revoked_init(&r, path), 0);
+        assert_int_equal(revoked_refresh(&r), 1);
+        assert_int_equal(r.n, 300);
+        revoked_done(&r);
+        _cleanup_free_ char *cmd = strdup_printf("rm -rf '%s'", dir);
+        assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(serials_compare_as_numbers),
                 cmocka_unit_test(lines_that_hold_no_serial_are_skipped),
                 cmocka_unit_test(a_long_list_holds_each_serial_once_and_finds_every_one),
                 cmocka_unit_test(a_revocation_is_seen_at_the_next_refresh),
+                cmocka_unit_test(two_writers_at_once_lose_no_line),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
