@@ -22,7 +22,6 @@ import ssl
 import subprocess
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -92,6 +91,27 @@ def key(path):
     sh("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", path)
 
 
+def pinned_clis():
+    """The pinned 28.5.2 CLI and its buildx plugin, as docker:28.5.2-cli jobs run them
+    (the test is skipped without ../shared/debs)."""
+    dockerd = pinned_dockerd("pinned")
+    if not dockerd:
+        pytest.skip("the pinned dockerd 28.5.2 is not in ../shared/debs")
+    root = dockerd.parent.parent
+    return root / "bin" / "docker", root / "libexec" / "docker" / "cli-plugins" / "docker-buildx"
+
+
+def mounted_disk(base, mnt):
+    """A fresh 2G xfs on a loop device (its image in BASE), mounted at MNT: the device."""
+    img = base / "data.img"
+    sh("truncate", "-s", "2G", img)
+    sh("mkfs.xfs", "-q", "-f", img)
+    device = sh("losetup", "--find", "--show", img).stdout.strip()
+    mnt.mkdir()
+    sh("mount", device, mnt)
+    return device
+
+
 def job_cli(cli28, host, certs, config, args, timeout=180, input=None, env=None):
     """A job's docker CLI against HOST with the client certificate in CERTS: CLI28 (the
     28.5.2 CLI, buildx in CONFIG's cli-plugins), or None: the system's 20.10 with BuildKit."""
@@ -145,17 +165,8 @@ class Node:
         self.mnt = base / "data"
 
     def up(self):
-        dockerd = pinned_dockerd("pinned")
-        if not dockerd:
-            pytest.skip("the pinned dockerd 28.5.2 is not in ../shared/debs")
-        self.cli28 = dockerd.parent.parent / "bin" / "docker"
-        buildx = dockerd.parent.parent / "libexec" / "docker" / "cli-plugins" / "docker-buildx"
-        img = self.base / "data.img"
-        sh("truncate", "-s", "2G", img)
-        sh("mkfs.xfs", "-q", "-f", img)
-        self.device = sh("losetup", "--find", "--show", img).stdout.strip()
-        self.mnt.mkdir()
-        sh("mount", self.device, self.mnt)
+        self.cli28, buildx = pinned_clis()
+        self.device = mounted_disk(self.base, self.mnt)
         self.certs = make_certs(self.base / "pki")
         self.configs = {}
         for who in self.certs:

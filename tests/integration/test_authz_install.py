@@ -24,10 +24,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Dockerd, Systemd, free_loopback_ip, pinned_dockerd, sh, wait_for
+from conftest import Dockerd, Systemd, free_loopback_ip, sh
 from fake_apiserver import FakeAPIServer
 from kube_fixtures import ready_cluster
-from test_authz import DENIED, MOUNT_INTO, WRAPPER, job_cli, ok, refused
+from test_authz import DENIED, MOUNT_INTO, WRAPPER, job_cli, mounted_disk, ok, pinned_clis, refused
 from test_install_tls import secret_files
 
 pytestmark = pytest.mark.module_node
@@ -53,22 +53,13 @@ class Node:
         self.mnt = base / "data"
 
     def up(self):
-        dockerd = pinned_dockerd("pinned")
-        if not dockerd:
-            pytest.skip("the pinned dockerd 28.5.2 is not in ../shared/debs")
-        self.cli28 = dockerd.parent.parent / "bin" / "docker"
-        self.buildx = dockerd.parent.parent / "libexec" / "docker" / "cli-plugins" / "docker-buildx"
+        self.cli28, self.buildx = pinned_clis()
         self.api = FakeAPIServer(self.base / "kube-api").start()
         self.cluster_ip = free_loopback_ip(2376)
         ready_cluster(self.api, NODE, cluster_ip=self.cluster_ip)
         for name in (A, B):
             self.api.put_object({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
-        img = self.base / "data.img"
-        sh("truncate", "-s", "2G", img)
-        sh("mkfs.xfs", "-q", "-f", img)
-        self.device = sh("losetup", "--find", "--show", img).stdout.strip()
-        self.mnt.mkdir()
-        sh("mount", self.device, self.mnt)
+        self.device = mounted_disk(self.base, self.mnt)
         self.systemd.boot()
         self.systemd.install_binary(INSTALLED)
         # The node mounted its cache disk itself (install without --device).
